@@ -1,0 +1,1 @@
+//! Built-in demo organization and synthetic generator (placeholder).

@@ -1,0 +1,16 @@
+//! entitlement-audit: a weekly audit of AWS Marketplace model entitlements (License Manager
+//! grants) across an AWS Organization.
+//!
+//! # Layout
+//!
+//! Data flows one way: `collect` (or `demo`) -> `snapshot` -> `analyze` -> `report`.
+//!
+//! - [`model`]: accounts, OUs, licenses, grants, events and the usage table; plain types.
+//! - [`snapshot`]: the normalized tables on disk (Parquet + `manifest.json`).
+//! - [`demo`]: the built-in demo organization and the synthetic generator.
+//! - [`config`]: the TOML options, validated.
+
+pub mod config;
+pub mod demo;
+pub mod model;
+pub mod snapshot;

@@ -1,0 +1,113 @@
+//! The snapshot: everything the analysis reads, as normalized tables.
+//!
+//! On disk it is a directory of Parquet files (one per table) plus `manifest.json`, so that
+//! DuckDB or pandas can read it too (docs/snapshot-format.md). `collect` and `demo` build one,
+//! `analyze` reads one; nothing after the snapshot talks to AWS.
+
+mod read;
+mod tables;
+mod write;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use polars::prelude::DataFrame;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Account, Grant, GrantEvent, License, Organization, OrganizationalUnit};
+
+pub use read::read;
+pub use write::write;
+
+/// Version of the on-disk layout; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One organization's data, as read at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub manifest: Manifest,
+    pub organization: Organization,
+    pub accounts: Vec<Account>,
+    pub organizational_units: Vec<OrganizationalUnit>,
+    pub licenses: Vec<License>,
+    pub grants: Vec<Grant>,
+    pub grant_events: Vec<GrantEvent>,
+    /// Schema in [`crate::model::usage`].
+    pub usage: DataFrame,
+}
+
+/// What a snapshot holds, where it came from, and what could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub tool_version: String,
+    /// `demo`, `aws` or a free text naming another source.
+    pub source: String,
+    pub collected_at: DateTime<Utc>,
+    /// First and last day of usage the snapshot meant to read.
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    /// Per table: rows and where they came from.
+    pub tables: BTreeMap<String, TableInfo>,
+    /// What could not be read, and why. Empty means complete.
+    pub completeness: Vec<LedgerEntry>,
+    /// Enum values from AWS this version does not know; kept as text.
+    pub unknown_values: Vec<UnknownValue>,
+    /// Paid Cost Explorer requests made while collecting.
+    #[serde(default)]
+    pub cost_explorer_requests: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableInfo {
+    pub rows: u64,
+    /// e.g. `organizations:ListAccounts`, `demo`.
+    pub source: String,
+}
+
+/// One piece of data a run meant to read but could not.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// `organizations`, `license-manager`, `cost-explorer`, `cloudtrail`, `cost-export`.
+    pub service: String,
+    pub operation: String,
+    /// What the call was for: a license ARN, an account, a date range, `organization`.
+    pub scope: String,
+    pub error_code: String,
+    pub message: String,
+    /// Snapshot tables left incomplete by this gap (`grants`, `usage`, ...).
+    pub tables: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UnknownValue {
+    pub table: String,
+    pub column: String,
+    pub value: String,
+    pub rows: u64,
+}
+
+impl Snapshot {
+    /// True when nothing the run meant to read is missing.
+    pub fn is_complete(&self) -> bool {
+        self.manifest.completeness.is_empty()
+    }
+
+    /// Tables named by at least one ledger entry.
+    pub fn incomplete_tables(&self) -> Vec<String> {
+        let mut t: Vec<String> = self
+            .manifest
+            .completeness
+            .iter()
+            .flat_map(|e| e.tables.iter().cloned())
+            .collect();
+        t.sort();
+        t.dedup();
+        t
+    }
+
+    /// Recomputes row counts and the unknown-enum list from the tables; call before writing.
+    pub fn refresh_manifest(&mut self) {
+        tables::refresh_manifest(self);
+    }
+}
