@@ -158,7 +158,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     });
 
     let totals = totals(&cx, &facts, &findings, &window);
-    Ok(Analysis {
+    let mut analysis = Analysis {
         as_of,
         window_start: cx.window_start,
         coverage: coverage_rows(&cx, &facts),
@@ -173,7 +173,15 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
             unknown_values: snap.manifest.unknown_values.clone(),
         },
         findings,
-    })
+    };
+    analysis.round_money();
+    Ok(analysis)
+}
+
+/// Money is summed at full precision; outputs carry it to a millionth of a dollar, which is
+/// exact enough to reconcile to the cent and hides the last-bit noise of parallel sums.
+fn money(x: &mut f64) {
+    *x = (*x * 1e6).round() / 1e6 + 0.0;
 }
 
 /// How overspend is estimated per product: the private/public ratio seen on its covered spend
@@ -349,6 +357,27 @@ fn grant_rows(cx: &Context, findings: &[Finding]) -> Vec<GrantRow> {
 }
 
 impl Analysis {
+    fn round_money(&mut self) {
+        for f in &mut self.findings {
+            f.cost_usd.iter_mut().chain(f.overspend_usd.iter_mut()).for_each(money);
+        }
+        self.coverage.iter_mut().for_each(|c| money(&mut c.cost_usd));
+        self.allocation.iter_mut().for_each(|r| money(&mut r.cost_usd));
+        let t = &mut self.totals;
+        for x in [
+            &mut t.spend_usd,
+            &mut t.exposure_usd,
+            &mut t.overspend_usd,
+            &mut t.exposure_without_price_basis_usd,
+            &mut t.after_cancellation_usd,
+            &mut t.unmapped_usd,
+            &mut t.unallocated_usd,
+            &mut t.cost_outside_window_usd,
+        ] {
+            money(x);
+        }
+    }
+
     /// Findings at or above a severity.
     pub fn count_at_or_above(&self, s: &Severity) -> usize {
         self.findings.iter().filter(|f| &f.severity >= s).count()
