@@ -33,7 +33,10 @@ pub fn parse_fail_on(s: &str) -> Result<Option<Severity>> {
     }
     let sev = Severity::parse(&s.to_ascii_lowercase());
     if !sev.is_known() {
-        bail!("`--fail-on {s}` is not one of none, {}", Severity::KNOWN.join(", "));
+        bail!(
+            "`--fail-on {s}` is not one of none, {}",
+            Severity::KNOWN.join(", ")
+        );
     }
     Ok(Some(sev))
 }
@@ -121,7 +124,7 @@ pub fn demo(args: &DemoArgs) -> Result<u8> {
         products: args.products,
         days: args.days,
         seed: args.seed,
-        ..demo::DemoParams::default()
+        ..demo::DemoParams::builtin()
     };
     progress::line(&format!(
         "generating {} accounts, {} products, {} days (seed {})",
@@ -142,7 +145,14 @@ pub fn demo(args: &DemoArgs) -> Result<u8> {
 /// `rules`: one line per rule.
 pub fn rules(mut out: impl Write) -> Result<u8> {
     for r in RULES {
-        writeln!(out, "{}  {:<28} {:<8} {}", r.code(), r.name(), r.default_severity(), r.summary())?;
+        writeln!(
+            out,
+            "{}  {:<28} {:<8} {}",
+            r.code(),
+            r.name(),
+            r.default_severity(),
+            r.summary()
+        )?;
     }
     Ok(exit::CLEAN)
 }

@@ -6,7 +6,11 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "entitlement-audit", version, about = "Audit AWS Marketplace model entitlements (License Manager grants) across an AWS Organization")]
+#[command(
+    name = "entitlement-audit",
+    version,
+    about = "Audit AWS Marketplace model entitlements (License Manager grants) across an AWS Organization"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -67,7 +71,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 3)]
     pub products: usize,
     #[arg(long, default_value_t = 90)]
-    pub days: usize,
+    pub days: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Snapshot directory to write.

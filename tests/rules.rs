@@ -36,12 +36,19 @@ fn org() -> (OrgBuilder, String) {
 }
 
 fn run(b: &OrgBuilder, cfg: &Config) -> Vec<Finding> {
-    let snap = b.clone().build(d(8, 3), as_of(), Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap());
+    let snap = b.clone().build(
+        d(8, 3),
+        as_of(),
+        Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap(),
+    );
     analyze(&snap, cfg, as_of()).unwrap().findings
 }
 
 fn fired(b: &OrgBuilder, rule: &str) -> Vec<Finding> {
-    run(b, &Config::default()).into_iter().filter(|f| f.rule == rule).collect()
+    run(b, &Config::default())
+        .into_iter()
+        .filter(|f| f.rule == rule)
+        .collect()
 }
 
 fn at(m: u32, day: u32) -> chrono::DateTime<Utc> {
@@ -57,7 +64,10 @@ fn ea001_fires_on_uncovered_spend_and_not_when_active_grant_covers() {
     assert_eq!(f[0].account_id, PAYMENTS);
     assert_eq!(f[0].cost_usd, Some(100.0));
     assert_eq!(f[0].license_arn, lic);
-    assert_eq!(f[0].overspend_usd, None, "no price basis: unknown, not zero");
+    assert_eq!(
+        f[0].overspend_usd, None,
+        "no price basis: unknown, not zero"
+    );
     assert_eq!(f[0].overspend_basis.as_str(), "no-price-basis");
 
     let g = b.grant_arn("payments");
@@ -76,12 +86,19 @@ fn ea001_counts_days_before_activation_and_uses_configured_discount() {
     for day in [5, 10, 11, 20] {
         b.spend(d(9, day), PAYMENTS, SONNET_CE, 10.0, None, None);
     }
-    let cfg = Config::parse("[pricing.private_discount_pct]\n\"Claude 3.7 Sonnet\" = 25.0").unwrap();
-    let f: Vec<Finding> = run(&b, &cfg).into_iter().filter(|f| f.rule == "EA001").collect();
+    let cfg =
+        Config::parse("[pricing.private_discount_pct]\n\"Claude 3.7 Sonnet\" = 25.0").unwrap();
+    let f: Vec<Finding> = run(&b, &cfg)
+        .into_iter()
+        .filter(|f| f.rule == "EA001")
+        .collect();
     assert_eq!(f.len(), 1);
     // 9/5 (no grant yet) and 9/10 (activated at noon: not active at the start of the day).
     assert_eq!(f[0].cost_usd, Some(20.0));
-    assert_eq!((f[0].first_day, f[0].last_day), (Some(d(9, 5)), Some(d(9, 10))));
+    assert_eq!(
+        (f[0].first_day, f[0].last_day),
+        (Some(d(9, 5)), Some(d(9, 10)))
+    );
     assert_eq!(f[0].overspend_usd, Some(5.0));
     assert_eq!(f[0].overspend_basis.as_str(), "configured-discount");
 }
@@ -179,7 +196,10 @@ fn ea006_fires_when_member_license_meets_a_grant() {
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Disabled);
     let f = fired(&b, "EA006");
     assert_eq!(f.len(), 1);
-    assert_eq!((f[0].license_arn.as_str(), f[0].grant_arn.as_str()), (own.as_str(), g.as_str()));
+    assert_eq!(
+        (f[0].license_arn.as_str(), f[0].grant_arn.as_str()),
+        (own.as_str(), g.as_str())
+    );
 }
 
 #[test]
@@ -212,7 +232,14 @@ fn ea008_fires_on_second_live_grant_to_same_principal() {
 #[test]
 fn ea009_fires_on_unknown_product_and_explicit_mapping_silences_it() {
     let (mut b, _) = org();
-    b.spend(d(10, 1), MGMT, "Sonnet Special (Amazon Bedrock Edition)", 3.0, None, None);
+    b.spend(
+        d(10, 1),
+        MGMT,
+        "Sonnet Special (Amazon Bedrock Edition)",
+        3.0,
+        None,
+        None,
+    );
     assert_eq!(fired(&b, "EA009").len(), 1);
     let cfg = Config::parse(
         "[[product_mappings]]\nservice = \"Sonnet Special (Amazon Bedrock Edition)\"\nproduct = \"Claude 3.7 Sonnet\"",

@@ -37,7 +37,12 @@ fn base() -> (OrgBuilder, String) {
     b.ou(WORK, "Workloads", ROOT_ID)
         .ou(PROD, "Prod", WORK)
         .ou(DEV, "Dev", WORK)
-        .account(MGMT, "management", ROOT_ID, NaiveDate::from_ymd_opt(2020, 1, 1).unwrap());
+        .account(
+            MGMT,
+            "management",
+            ROOT_ID,
+            NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+        );
     let lic = b.license_arn("haiku");
     b.license(&lic, HAIKU, "prod-haiku", MGMT);
     (b, lic)
@@ -45,7 +50,8 @@ fn base() -> (OrgBuilder, String) {
 
 fn member(b: &mut OrgBuilder, i: usize, ou: &str, joined: NaiveDate) -> String {
     let id = acct(i);
-    b.account(&id, &format!("workload-{i:02}"), ou, joined).account_tag(&id, "team", "apps");
+    b.account(&id, &format!("workload-{i:02}"), ou, joined)
+        .account_tag(&id, "team", "apps");
     id
 }
 
@@ -61,7 +67,11 @@ fn analyze_at(b: OrgBuilder, cfg: &Config, at: NaiveDate) -> Analysis {
 }
 
 fn accounts(a: &Analysis, rule: &str) -> BTreeSet<String> {
-    a.findings.iter().filter(|f| f.rule == rule).map(|f| f.account_id.clone()).collect()
+    a.findings
+        .iter()
+        .filter(|f| f.rule == rule)
+        .map(|f| f.account_id.clone())
+        .collect()
 }
 
 /// (a) An organization-wide rollout to 50 workload accounts: 30 activated, 20 not.
@@ -72,9 +82,18 @@ fn a_organization_rollout_some_activated() {
     b.grant_org(&org_grant, &lic, GrantStatus::WorkflowCompleted);
     let mut waiting = BTreeSet::new();
     for i in 0..50 {
-        let id = member(&mut b, i, PROD, NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+        let id = member(
+            &mut b,
+            i,
+            PROD,
+            NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        );
         let activated = i < 30;
-        let status = if activated { GrantStatus::Active } else { GrantStatus::Disabled };
+        let status = if activated {
+            GrantStatus::Active
+        } else {
+            GrantStatus::Disabled
+        };
         let sub = b.sub_grant(&org_grant, &id, status);
         b.event(&sub, Some(&id), EventKind::Created, noon(-30))
             .event(&sub, Some(&id), EventKind::Accepted, noon(-30));
@@ -88,9 +107,21 @@ fn a_organization_rollout_some_activated() {
     let a = analyze_at(b, &Config::default(), as_of());
     assert_eq!(accounts(&a, "EA001"), waiting);
     assert_eq!(accounts(&a, "EA002"), waiting);
-    assert!(a.findings.iter().filter(|f| f.rule == "EA002").all(|f| f.severity.as_str() == "high"));
+    assert!(a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "EA002")
+        .all(|f| f.severity.as_str() == "high"));
     assert!((a.totals.exposure_usd - 20.0 * 10.0 * 2.0).abs() < 1e-9);
-    assert_eq!(a.findings.iter().filter(|f| f.rule == "EA002").map(|f| &f.grant_arn).collect::<BTreeSet<_>>().len(), 1);
+    assert_eq!(
+        a.findings
+            .iter()
+            .filter(|f| f.rule == "EA002")
+            .map(|f| &f.grant_arn)
+            .collect::<BTreeSet<_>>()
+            .len(),
+        1
+    );
 }
 
 /// (b) A phased rollout: pilot accounts first, then the Prod OU; Dev never.
@@ -120,19 +151,35 @@ fn b_phased_rollout() {
         spend_daily(&mut b, id, 0, 89, 1.0, None);
     }
     let a = analyze_at(b, &Config::default(), as_of());
-    let ea001 = |id: &str| a.findings.iter().find(|f| f.rule == "EA001" && f.account_id == id).unwrap().clone();
+    let ea001 = |id: &str| {
+        a.findings
+            .iter()
+            .find(|f| f.rule == "EA001" && f.account_id == id)
+            .unwrap()
+            .clone()
+    };
     for p in &pilots {
         let f = ea001(p);
-        assert_eq!((f.first_day, f.last_day, f.cost_usd), (Some(day(0)), Some(day(9)), Some(10.0)));
+        assert_eq!(
+            (f.first_day, f.last_day, f.cost_usd),
+            (Some(day(0)), Some(day(9)), Some(10.0))
+        );
     }
     for p in &prod {
         let f = ea001(p);
         assert_eq!((f.last_day, f.cost_usd), (Some(day(49)), Some(50.0)));
     }
     assert_eq!(ea001(&dev_only).cost_usd, Some(90.0));
-    assert!(accounts(&a, "EA002").is_empty(), "every grant that exists is active");
+    assert!(
+        accounts(&a, "EA002").is_empty(),
+        "every grant that exists is active"
+    );
     // Coverage shows the handover from not-covered to covered for a Prod account.
-    let segs: Vec<_> = a.coverage.iter().filter(|c| c.account_id == prod[0]).collect();
+    let segs: Vec<_> = a
+        .coverage
+        .iter()
+        .filter(|c| c.account_id == prod[0])
+        .collect();
     let states: Vec<&str> = segs.iter().map(|c| c.state).collect();
     assert_eq!(states, ["not-covered", "awaiting-activation", "covered"]);
     assert_eq!(segs[2].from, day(50));
@@ -150,7 +197,15 @@ fn c_private_offer_with_public_price_stragglers() {
     for i in 0..10 {
         let id = member(&mut b, i, PROD, joined);
         let active = i >= 2;
-        b.sub_grant(&org_grant, &id, if active { GrantStatus::Active } else { GrantStatus::Disabled });
+        b.sub_grant(
+            &org_grant,
+            &id,
+            if active {
+                GrantStatus::Active
+            } else {
+                GrantStatus::Disabled
+            },
+        );
         if active {
             spend_daily(&mut b, &id, 60, 89, 7.0, Some(10.0));
         } else {
@@ -162,7 +217,10 @@ fn c_private_offer_with_public_price_stragglers() {
     assert_eq!(accounts(&a, "EA001"), stragglers);
     for f in a.findings.iter().filter(|f| f.rule == "EA001") {
         assert_eq!(f.overspend_basis.as_str(), "observed-private-rate");
-        assert!((f.overspend_usd.unwrap() - 300.0 * 0.3).abs() < 1e-6, "{f:?}");
+        assert!(
+            (f.overspend_usd.unwrap() - 300.0 * 0.3).abs() < 1e-6,
+            "{f:?}"
+        );
     }
     assert!((a.totals.overspend_usd - 180.0).abs() < 1e-6);
 }
@@ -193,7 +251,11 @@ fn d_late_joiners_never_activated() {
         }
     }
     let a = analyze_at(b, &Config::default(), as_of());
-    assert_eq!(accounts(&a, "EA002"), late, "the account that joined 2 days ago is within the threshold");
+    assert_eq!(
+        accounts(&a, "EA002"),
+        late,
+        "the account that joined 2 days ago is within the threshold"
+    );
     assert!(accounts(&a, "EA001").is_empty(), "nobody spent");
 }
 
@@ -225,7 +287,10 @@ fn e_cancelled_subscription_leftovers() {
         assert_eq!((f.first_day, f.cost_usd), (Some(day(64)), Some(7.0)));
     }
     assert!(accounts(&a, "EA001").is_empty());
-    assert!(accounts(&a, "EA002").is_empty(), "ended licenses are EA004's business");
+    assert!(
+        accounts(&a, "EA002").is_empty(),
+        "ended licenses are EA004's business"
+    );
 }
 
 /// (f) A member with its own subscription that then receives a grant.
@@ -246,12 +311,25 @@ fn f_member_subscription_then_grant() {
     let cfg = Config::default();
 
     let now = analyze(&snap, &cfg, as_of()).unwrap();
-    let f = now.findings.iter().find(|f| f.rule == "EA006").expect("EA006");
-    assert_eq!((f.license_arn.as_str(), f.grant_arn.as_str()), (own.as_str(), g.as_str()));
+    let f = now
+        .findings
+        .iter()
+        .find(|f| f.rule == "EA006")
+        .expect("EA006");
+    assert_eq!(
+        (f.license_arn.as_str(), f.grant_arn.as_str()),
+        (own.as_str(), g.as_str())
+    );
     let exposure = now.findings.iter().find(|f| f.rule == "EA001").unwrap();
-    assert_eq!((exposure.last_day, exposure.cost_usd), (Some(day(69)), Some(70.0)));
+    assert_eq!(
+        (exposure.last_day, exposure.cost_usd),
+        (Some(day(69)), Some(70.0))
+    );
 
     let before = analyze(&snap, &cfg, day(40)).unwrap();
-    assert!(before.findings.iter().all(|f| f.rule != "EA006"), "no grant existed yet");
+    assert!(
+        before.findings.iter().all(|f| f.rule != "EA006"),
+        "no grant existed yet"
+    );
     assert!(before.grants.is_empty());
 }

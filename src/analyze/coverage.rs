@@ -125,13 +125,14 @@ pub fn segments(cx: &Context, spend_pairs: &BTreeSet<(String, String)>) -> Vec<S
         }
     }
     for (account, key) in spend_pairs {
-        if !pairs.contains_key(&(account.clone(), key.clone())) {
-            let c = cx.products.licenses[key]
-                .iter()
-                .flat_map(|&l| cx.candidates(account, &cx.snap.licenses[l].arn))
-                .collect();
-            pairs.insert((account.clone(), key.clone()), c);
-        }
+        pairs
+            .entry((account.clone(), key.clone()))
+            .or_insert_with(|| {
+                cx.products.licenses[key]
+                    .iter()
+                    .flat_map(|&l| cx.candidates(account, &cx.snap.licenses[l].arn))
+                    .collect()
+            });
     }
     let mut out = Vec::new();
     for ((account, key), candidates) in pairs {

@@ -181,7 +181,12 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
 /// Money is summed at full precision; outputs carry it to a millionth of a dollar, which is
 /// exact enough to reconcile to the cent and hides the last-bit noise of parallel sums.
 fn money(x: &mut f64) {
-    *x = (*x * 1e6).round() / 1e6 + 0.0;
+    *x = round_money(*x);
+}
+
+/// Rounds to a millionth of a dollar (see `money`).
+pub fn round_money(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6 + 0.0
 }
 
 /// How overspend is estimated per product: the private/public ratio seen on its covered spend
@@ -359,10 +364,17 @@ fn grant_rows(cx: &Context, findings: &[Finding]) -> Vec<GrantRow> {
 impl Analysis {
     fn round_money(&mut self) {
         for f in &mut self.findings {
-            f.cost_usd.iter_mut().chain(f.overspend_usd.iter_mut()).for_each(money);
+            f.cost_usd
+                .iter_mut()
+                .chain(f.overspend_usd.iter_mut())
+                .for_each(money);
         }
-        self.coverage.iter_mut().for_each(|c| money(&mut c.cost_usd));
-        self.allocation.iter_mut().for_each(|r| money(&mut r.cost_usd));
+        self.coverage
+            .iter_mut()
+            .for_each(|c| money(&mut c.cost_usd));
+        self.allocation
+            .iter_mut()
+            .for_each(|r| money(&mut r.cost_usd));
         let t = &mut self.totals;
         for x in [
             &mut t.spend_usd,

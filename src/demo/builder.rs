@@ -42,6 +42,7 @@ pub struct Spend<'a> {
 }
 
 /// Builds an organization and its snapshot. See the module docs.
+#[derive(Clone)]
 pub struct OrgBuilder {
     org: Organization,
     ous: Vec<OrganizationalUnit>,
@@ -528,6 +529,7 @@ fn ou_paths(ous: &[OrganizationalUnit]) -> BTreeMap<String, String> {
 
 /// The usage table as columns, appended to without a `String` per cell: the generator
 /// writes millions of rows.
+#[derive(Clone)]
 struct UsageColumns {
     date: Vec<i32>,
     account_id: StringChunkedBuilder,

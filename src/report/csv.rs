@@ -32,14 +32,19 @@ pub fn number(x: f64) -> String {
 /// Writes `rows` with exactly `columns` as header; every row must serialize to an object with
 /// those fields in that order.
 pub fn write<T: Serialize, W: Write>(out: W, columns: &[&str], rows: &[T]) -> Result<()> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
     w.write_record(columns)?;
     for row in rows {
         let Value::Object(map) = serde_json::to_value(row)? else {
             anyhow::bail!("a CSV row is not an object");
         };
         let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-        anyhow::ensure!(keys == columns, "CSV columns {columns:?} do not match row fields {keys:?}");
+        anyhow::ensure!(
+            keys == columns,
+            "CSV columns {columns:?} do not match row fields {keys:?}"
+        );
         let cells: Vec<String> = map
             .values()
             .map(|v| match v {
@@ -62,7 +67,10 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralized() {
-        assert_eq!(neutralize("=HYPERLINK(\"http://x\",\"y\")"), "'=HYPERLINK(\"http://x\",\"y\")");
+        assert_eq!(
+            neutralize("=HYPERLINK(\"http://x\",\"y\")"),
+            "'=HYPERLINK(\"http://x\",\"y\")"
+        );
         assert_eq!(neutralize("-2+3"), "'-2+3");
         assert_eq!(neutralize("+1"), "'+1");
         assert_eq!(neutralize("@SUM(A1)"), "'@SUM(A1)");
@@ -87,7 +95,16 @@ mod tests {
     #[test]
     fn writes_rfc4180_with_neutralized_text_and_numeric_numbers() {
         let mut buf = Vec::new();
-        let rows = [Row { name: "=1+1".into(), cost: -3.25 }, Row { name: "a,\"b\"".into(), cost: 2.0 }];
+        let rows = [
+            Row {
+                name: "=1+1".into(),
+                cost: -3.25,
+            },
+            Row {
+                name: "a,\"b\"".into(),
+                cost: 2.0,
+            },
+        ];
         write(&mut buf, &["name", "cost"], &rows).unwrap();
         let text = String::from_utf8(buf).unwrap();
         assert_eq!(text, "name,cost\r\n'=1+1,-3.25\r\n\"a,\"\"b\"\"\",2\r\n");
@@ -95,7 +112,10 @@ mod tests {
 
     #[test]
     fn mismatched_columns_are_an_error() {
-        let rows = [Row { name: "x".into(), cost: 1.0 }];
+        let rows = [Row {
+            name: "x".into(),
+            cost: 1.0,
+        }];
         assert!(write(Vec::new(), &["cost", "name"], &rows).is_err());
     }
 }

@@ -7,9 +7,9 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{RunInfo, SCHEMA_VERSION};
+use crate::analyze::finding::Finding;
 use crate::analyze::rules::RULES;
 use crate::analyze::{Analysis, Completeness, Totals};
-use crate::analyze::finding::Finding;
 use crate::model::Severity;
 
 #[derive(Serialize)]
@@ -46,7 +46,8 @@ struct SummaryDoc<'a> {
 
 pub fn counts(a: &Analysis, fail_on: &Severity) -> Counts {
     let mut by_rule: BTreeMap<&'static str, usize> = RULES.iter().map(|r| (r.code(), 0)).collect();
-    let mut by_severity: BTreeMap<String, usize> = Severity::KNOWN.iter().map(|s| (s.to_string(), 0)).collect();
+    let mut by_severity: BTreeMap<String, usize> =
+        Severity::KNOWN.iter().map(|s| (s.to_string(), 0)).collect();
     for f in &a.findings {
         *by_rule.entry(f.rule).or_default() += 1;
         *by_severity.entry(f.severity.to_string()).or_default() += 1;
@@ -65,11 +66,23 @@ pub fn cost_by_team(a: &Analysis) -> Vec<TeamCost> {
     for r in &a.allocation {
         *by.entry(r.team.as_str()).or_default() += r.cost_usd;
     }
-    by.into_iter().map(|(team, cost_usd)| TeamCost { team: team.to_string(), cost_usd }).collect()
+    by.into_iter()
+        .map(|(team, cost)| TeamCost {
+            team: team.to_string(),
+            cost_usd: crate::analyze::round_money(cost),
+        })
+        .collect()
 }
 
 pub fn findings<W: Write>(mut w: W, a: &Analysis, run: &RunInfo) -> Result<()> {
-    serde_json::to_writer_pretty(&mut w, &FindingsDoc { schema_version: SCHEMA_VERSION, run, findings: &a.findings })?;
+    serde_json::to_writer_pretty(
+        &mut w,
+        &FindingsDoc {
+            schema_version: SCHEMA_VERSION,
+            run,
+            findings: &a.findings,
+        },
+    )?;
     writeln!(w)?;
     Ok(())
 }

@@ -88,8 +88,16 @@ pub const GRANTS_COLUMNS: &[&str] = &[
     "activation_time_unknown",
     "findings",
 ];
-pub const ALLOCATION_COLUMNS: &[&str] =
-    &["month", "team", "method", "product", "account_id", "account_name", "cost_usd", "rows"];
+pub const ALLOCATION_COLUMNS: &[&str] = &[
+    "month",
+    "team",
+    "method",
+    "product",
+    "account_id",
+    "account_name",
+    "cost_usd",
+    "rows",
+];
 
 /// Writes every report of a run into `dir`.
 pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path) -> Result<Vec<String>> {
@@ -97,15 +105,22 @@ pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path) -> Result<Vec<String>>
     let mut written = Vec::new();
     let mut file = |name: &str, f: &dyn Fn(BufWriter<File>) -> Result<()>| -> Result<()> {
         let path = dir.join(name);
-        let out = File::create(&path).with_context(|| format!("failed to create `{}`", path.display()))?;
+        let out = File::create(&path)
+            .with_context(|| format!("failed to create `{}`", path.display()))?;
         f(BufWriter::new(out)).with_context(|| format!("failed to write `{}`", path.display()))?;
         written.push(name.to_string());
         Ok(())
     };
-    file("findings.csv", &|w| csv::write(w, FINDINGS_COLUMNS, &a.findings))?;
-    file("coverage.csv", &|w| csv::write(w, COVERAGE_COLUMNS, &a.coverage))?;
+    file("findings.csv", &|w| {
+        csv::write(w, FINDINGS_COLUMNS, &a.findings)
+    })?;
+    file("coverage.csv", &|w| {
+        csv::write(w, COVERAGE_COLUMNS, &a.coverage)
+    })?;
     file("grants.csv", &|w| csv::write(w, GRANTS_COLUMNS, &a.grants))?;
-    file("cost_allocation.csv", &|w| csv::write(w, ALLOCATION_COLUMNS, &a.allocation))?;
+    file("cost_allocation.csv", &|w| {
+        csv::write(w, ALLOCATION_COLUMNS, &a.allocation)
+    })?;
     file("findings.json", &|w| json::findings(w, a, run))?;
     file("summary.json", &|w| json::summary(w, a, run))?;
     Ok(written)
