@@ -42,7 +42,10 @@ pub struct Context<'a> {
     pub window_start: NaiveDate,
     /// The instant the as-of day ends; statuses "on the as-of date" are taken here.
     pub as_of_end: DateTime<Utc>,
+    /// Accounts that had joined by the as-of date.
     pub accounts: BTreeMap<&'a str, &'a Account>,
+    /// Every account of the snapshot, for names and states.
+    all_accounts: BTreeMap<&'a str, &'a Account>,
     pub ous: BTreeMap<&'a str, &'a OrganizationalUnit>,
     pub products: Products,
     /// Grants that existed on the as-of date (top-level and sub-grants).
@@ -57,11 +60,12 @@ impl<'a> Context<'a> {
     pub fn new(snap: &'a Snapshot, cfg: &'a Config, as_of: NaiveDate) -> Context<'a> {
         let as_of_end = day_start(as_of + Duration::days(1));
         let window_start = as_of - Duration::days(i64::from(cfg.window_days) - 1);
-        let accounts = snap
-            .accounts
+        let all_accounts: BTreeMap<&str, &Account> =
+            snap.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        let accounts = all_accounts
             .iter()
-            .filter(|a| a.joined_at.is_none_or(|j| j < as_of_end))
-            .map(|a| (a.id.as_str(), a))
+            .filter(|(_, a)| a.joined_at.is_none_or(|j| j < as_of_end))
+            .map(|(k, v)| (*k, *v))
             .collect();
         let ous = snap
             .organizational_units
@@ -124,12 +128,18 @@ impl<'a> Context<'a> {
             window_start,
             as_of_end,
             accounts,
+            all_accounts,
             ous,
             products,
             grants,
             top_by_license,
             sub_by_parent,
         }
+    }
+
+    /// Any account of the snapshot by id (joined or not by the as-of date).
+    pub fn account(&self, id: &str) -> Option<&'a Account> {
+        self.all_accounts.get(id).copied()
     }
 
     pub fn subscriber(&self) -> &str {

@@ -24,13 +24,11 @@ impl Rule for GrantToInactivePrincipal {
         {
             let g = v.grant;
             let problem = match &g.grantee_kind {
-                PrincipalKind::Account => {
-                    match cx.snap.accounts.iter().find(|a| a.id == g.grantee_id) {
-                        None => Some("is not in the organization".to_string()),
-                        Some(a) if a.state.is_inactive() => Some(format!("is {}", a.state)),
-                        Some(_) => None,
-                    }
-                }
+                PrincipalKind::Account => match cx.account(&g.grantee_id) {
+                    None => Some("is not in the organization".to_string()),
+                    Some(a) if a.state.is_inactive() => Some(format!("is {}", a.state)),
+                    Some(_) => None,
+                },
                 PrincipalKind::Ou if !cx.ous.contains_key(g.grantee_id.as_str()) => {
                     Some("does not exist in the organization".to_string())
                 }

@@ -127,7 +127,7 @@ impl Facts {
 
 /// A finding for `account_id` with the account's name, OU path and team filled in.
 pub(crate) fn finding(cx: &Context, rule: &dyn Rule, account_id: &str) -> Finding {
-    let account = cx.snap.accounts.iter().find(|a| a.id == account_id);
+    let account = cx.account(account_id);
     let team = account
         .and_then(|a| cx.account_team(a))
         .map(|(t, _)| t)
