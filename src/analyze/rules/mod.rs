@@ -172,6 +172,16 @@ pub(crate) fn grantee_account(g: &crate::model::Grant) -> &str {
     }
 }
 
+/// A finding about one grant: its grantee account (when an account), license, product.
+pub(crate) fn grant_finding(cx: &Context, rule: &dyn Rule, g: &crate::model::Grant) -> Finding {
+    let mut f = finding(cx, rule, grantee_account(g));
+    f.product = license_product(cx, &g.license_arn);
+    f.license_arn = g.license_arn.clone();
+    f.grant_arn = g.arn.clone();
+    f.last_day = Some(cx.as_of);
+    f
+}
+
 /// The product name of a license (display name), for findings.
 pub(crate) fn license_product(cx: &Context, license_arn: &str) -> String {
     cx.license(license_arn)
