@@ -83,9 +83,8 @@ pub fn generate(p: &DemoParams) -> Snapshot {
     let cx = Cx::new(p);
     let ous = plan_ous(cx.accounts > TEAM_OUS_ABOVE);
     let mut accounts = plan_accounts(&cx, &ous);
-    let products = plan_products(&cx);
-
     let mut b = OrgBuilder::new(ORG_ID, MANAGEMENT);
+    let products = plan_products(&cx, &b);
     for ou in &ous[1..] {
         b.ou(&ou.id, &ou.name, &ou.parent);
     }
@@ -133,6 +132,22 @@ impl Cx {
     /// `day`, or nothing when it falls after the period (the thing has not happened yet).
     fn within(&self, day: i64) -> Option<i64> {
         (day < self.days).then_some(day)
+    }
+
+    /// An account grant created on `day` at 10:00, then the `steps` at so many hours later,
+    /// leaving out those that would fall after the period.
+    fn account_life(&self, day: i64, steps: &[(EventKind, i64)]) -> Life {
+        let created = self.time(day, 10);
+        let period_end = self.time(self.days, 0);
+        let later = steps
+            .iter()
+            .map(|(kind, hours)| (kind.clone(), created + Duration::hours(*hours)))
+            .filter(|(_, t)| *t < period_end);
+        Life::from_events(
+            std::iter::once((EventKind::Created, created))
+                .chain(later)
+                .collect(),
+        )
     }
 
     fn date(&self, day: i64) -> NaiveDate {
@@ -501,8 +516,7 @@ struct Product {
     weight: f64,
 }
 
-fn plan_products(cx: &Cx) -> Vec<Product> {
-    let b = OrgBuilder::new(ORG_ID, MANAGEMENT);
+fn plan_products(cx: &Cx, b: &OrgBuilder) -> Vec<Product> {
     (0..cx.products)
         .map(|k| {
             let name = PRODUCT_NAMES
@@ -748,47 +762,33 @@ fn second_product_grants(
             _ => {}
         }
         let key = |n: &str| format!("{}/account/{}/{n}", p.name, a.id);
-        let direct = |day: i64, activated: bool| {
-            let t = cx.time(day, 10);
-            let mut e = vec![
-                (EventKind::Created, t),
-                (EventKind::Accepted, t + Duration::hours(2)),
-            ];
-            e.extend(activated.then(|| (EventKind::Activated, t + Duration::days(1))));
-            Life::from_events(e)
-        };
+        let accepted = [(EventKind::Accepted, 2), (EventKind::Activated, 24)];
         match a.role {
             Role::DuplicateGrants => {
-                account_grant(b, &key("1"), lic, &a.id, &direct(cx.day(0.05), true));
-                account_grant(b, &key("2"), lic, &a.id, &direct(cx.day(0.3), true));
+                let first = cx.account_life(cx.day(0.05), &accepted);
+                account_grant(b, &key("1"), lic, &a.id, &first);
+                let second = cx.account_life(cx.day(0.3), &accepted);
+                account_grant(b, &key("2"), lic, &a.id, &second);
             }
             Role::SuspendedTarget | Role::ClosedTarget => {
                 account_grant(b, &key("1"), lic, &a.id, &Life::fixed(GrantStatus::Active));
             }
             Role::Rejected => {
-                let t = cx.time(cx.day(0.22), 10);
-                let life = Life::from_events(vec![
-                    (EventKind::Created, t),
-                    (EventKind::Rejected, t + Duration::days(2)),
-                ]);
+                let life = cx.account_life(cx.day(0.22), &[(EventKind::Rejected, 48)]);
                 account_grant(b, &key("1"), lic, &a.id, &life);
             }
-            Role::FailedWorkflow | Role::PendingWorkflow => {
-                let status = if a.role == Role::FailedWorkflow {
-                    GrantStatus::FailedWorkflow
-                } else {
-                    GrantStatus::PendingWorkflow
-                };
-                account_grant(b, &key("1"), lic, &a.id, &Life::fixed(status));
-                if a.role == Role::FailedWorkflow {
-                    b.grant_status_reason(
-                        &b.grant_arn(&key("1")),
-                        "grant workflow failed for the grantee account",
-                    );
-                }
+            Role::FailedWorkflow => {
+                let life = Life::fixed(GrantStatus::FailedWorkflow);
+                account_grant(b, &key("1"), lic, &a.id, &life);
+                let reason = "grant workflow failed for the grantee account";
+                b.grant_status_reason(&b.grant_arn(&key("1")), reason);
+            }
+            Role::PendingWorkflow => {
+                let life = Life::fixed(GrantStatus::PendingWorkflow);
+                account_grant(b, &key("1"), lic, &a.id, &life);
             }
             Role::PendingAccept => {
-                let life = Life::from_events(vec![(EventKind::Created, cx.time(cx.day(0.78), 10))]);
+                let life = cx.account_life(cx.day(0.78), &[]);
                 account_grant(b, &key("1"), lic, &a.id, &life);
             }
             _ => {}
@@ -799,21 +799,22 @@ fn second_product_grants(
 /// Third product: account grants to pilot accounts; the license is cancelled (DELETED) two
 /// thirds into the period and only one pilot's grant is deleted afterwards.
 fn third_product_grants(b: &mut OrgBuilder, cx: &Cx, accounts: &[Acct], p: &Product) {
-    let day = cx.day(0.02);
-    let t = cx.time(day, 10);
+    let created = cx.day(0.02);
+    // The deletion comes two days after the cancellation, at 11:00 of that day.
+    let deleted = (cancel_day(cx) - created + 2) * 24 + 1;
     for a in accounts.iter().filter(|a| a.pilot) {
-        let mut events = vec![
-            (EventKind::Created, t),
-            (EventKind::Accepted, t + Duration::hours(2)),
-            (EventKind::Activated, t + Duration::days(1)),
-        ];
+        let mut steps = vec![(EventKind::Accepted, 2), (EventKind::Activated, 24)];
         if a.role == Role::Pilot {
-            if let Some(d) = cx.within(cancel_day(cx) + 2) {
-                events.push((EventKind::Deleted, cx.time(d, 11)));
-            }
+            steps.push((EventKind::Deleted, deleted));
         }
         let key = format!("{}/account/{}", p.name, a.id);
-        account_grant(b, &key, &p.license_arn, &a.id, &Life::from_events(events));
+        account_grant(
+            b,
+            &key,
+            &p.license_arn,
+            &a.id,
+            &cx.account_life(created, &steps),
+        );
     }
     if let Some(a) = accounts.iter().find(|a| a.role == Role::PendingDelete) {
         let key = format!("{}/account/{}", p.name, a.id);
@@ -1053,20 +1054,40 @@ mod tests {
         assert_ne!(a.grants, c.grants);
     }
 
+    fn assert_events_replay(s: &Snapshot) {
+        let end = s.manifest.collected_at;
+        assert!(s.grant_events.windows(2).all(|w| w[0].time <= w[1].time));
+        assert!(s.grant_events.iter().all(|e| e.time <= end));
+        let arns: BTreeSet<&str> = s.grants.iter().map(|g| g.arn.as_str()).collect();
+        assert!(s
+            .grant_events
+            .iter()
+            .all(|e| arns.contains(e.grant_arn.as_str())));
+        for g in &s.grants {
+            assert_eq!(status_at(s, g, end), Some(g.status.clone()), "{}", g.arn);
+        }
+    }
+
     #[test]
     fn events_replay_to_the_stored_status() {
         for s in samples() {
-            let end = s.manifest.collected_at;
-            assert!(s.grant_events.windows(2).all(|w| w[0].time <= w[1].time));
-            assert!(s.grant_events.iter().all(|e| e.time <= end));
-            let arns: BTreeSet<&str> = s.grants.iter().map(|g| g.arn.as_str()).collect();
-            assert!(s
-                .grant_events
-                .iter()
-                .all(|e| arns.contains(e.grant_arn.as_str())));
-            for g in &s.grants {
-                assert_eq!(status_at(&s, g, end), Some(g.status.clone()), "{}", g.arn);
-            }
+            assert_events_replay(&s);
+        }
+    }
+
+    #[test]
+    fn tiny_parameters_still_make_a_consistent_snapshot() {
+        for (accounts, products, days) in [(0, 0, 0), (1, 1, 1), (3, 2, 2), (12, 3, 5), (25, 4, 10)]
+        {
+            let p = DemoParams {
+                days,
+                ..params(accounts, products, 5)
+            };
+            let s = generate(&p);
+            assert_eq!(s.accounts.len(), accounts.max(1));
+            let period = (s.manifest.period_end - s.manifest.period_start).num_days() + 1;
+            assert_eq!(period, i64::from(days.max(1)));
+            assert_events_replay(&s);
         }
     }
 
