@@ -52,7 +52,7 @@ pub struct DemoParams {
     /// Licensed Marketplace models; at least 3 for every rule to fire.
     pub products: usize,
     /// Days of spend, ending on `end`.
-    pub days: usize,
+    pub days: u32,
     pub seed: u64,
     /// Last day of the period; the snapshot is collected at 06:00 UTC the day after.
     pub end: NaiveDate,
@@ -120,7 +120,7 @@ struct Cx {
 
 impl Cx {
     fn new(p: &DemoParams) -> Self {
-        let days = p.days.max(1) as i64;
+        let days = i64::from(p.days.max(1));
         Self {
             accounts: p.accounts.max(1),
             products: p.products.max(1),
@@ -1092,7 +1092,7 @@ mod tests {
             let s = generate(&p);
             assert_eq!(s.accounts.len(), accounts.max(1));
             let period = (s.manifest.period_end - s.manifest.period_start).num_days() + 1;
-            assert_eq!(period, days.max(1) as i64);
+            assert_eq!(period, i64::from(days.max(1)));
             assert_events_replay(&s);
         }
     }
