@@ -99,16 +99,21 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Exposed spend per (account, product key), summed over its segments.
-    pub fn spend_by_state(&self, keep: impl Fn(State) -> bool) -> BTreeMap<(&str, &str), Spend> {
-        let mut out: BTreeMap<(&str, &str), Spend> = BTreeMap::new();
+    /// Spend per (account, product key) over the segments in the kept states, with the
+    /// license of the first such segment.
+    pub fn spend_by_state(
+        &self,
+        keep: impl Fn(State) -> bool,
+    ) -> BTreeMap<(&str, &str), (Spend, &str)> {
+        let mut out: BTreeMap<(&str, &str), (Spend, &str)> = BTreeMap::new();
         for s in self
             .segments
             .iter()
             .filter(|s| keep(s.state) && s.spend.rows > 0)
         {
             out.entry((s.account_id.as_str(), s.product_key.as_str()))
-                .or_default()
+                .or_insert_with(|| (Spend::default(), s.license_arn.as_str()))
+                .0
                 .add(&s.spend);
         }
         out
