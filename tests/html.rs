@@ -7,69 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 
+use common::{hostile, long, HOSTILE};
 use entitlement_audit::analyze::Analysis;
-use entitlement_audit::snapshot::LedgerEntry;
-
-const HOSTILE: &[&str] = &[
-    "<script>alert(1)</script>",
-    "</script><script>alert(2)</script>",
-    "\"onmouseover=\"alert(3)",
-    "' onmouseover='alert(4)' x='",
-    "<img src=x onerror=alert(5)>",
-    "javascript:alert(6)",
-    "[click](javascript:alert(7)) | pipe",
-    "<!-- {{ 7*7 }} {% if %}",
-    "\u{2028}line\u{2029}sep",
-];
-
-fn long() -> String {
-    "W".repeat(5000)
-}
-
-/// The demo analysis with hostile account names, teams and products everywhere a name
-/// appears, and an incomplete-data ledger entry carrying hostile text too.
-fn hostile() -> (Analysis, entitlement_audit::report::RunInfo) {
-    let (mut a, run) = common::demo();
-    let name = |i: usize| -> String {
-        let all: Vec<String> = HOSTILE
-            .iter()
-            .map(|s| s.to_string())
-            .chain([long()])
-            .collect();
-        all[i % all.len()].clone()
-    };
-    for (i, f) in a.findings.iter_mut().enumerate() {
-        f.account_name = name(i);
-        f.team = name(i + 1);
-        f.product = name(i + 2);
-        f.message = name(i + 3);
-    }
-    for (i, c) in a.coverage.iter_mut().enumerate() {
-        c.product = name(i % 3);
-        c.account_name = name(i);
-    }
-    for (i, g) in a.grants.iter_mut().enumerate() {
-        g.grantee_name = name(i);
-        g.name = name(i + 1);
-        g.product = name(i + 2);
-    }
-    for (i, r) in a.allocation.iter_mut().enumerate() {
-        r.team = name(i % 4);
-        r.product = name(i % 5);
-    }
-    a.completeness.complete = false;
-    a.completeness.missing.push(LedgerEntry {
-        service: "cost-explorer".into(),
-        operation: "GetCostAndUsage".into(),
-        scope: HOSTILE[0].into(),
-        error_code: "AccessDenied".into(),
-        message: HOSTILE[4].into(),
-        tables: vec!["usage".into()],
-    });
-    a.completeness.incomplete_tables = vec!["usage".into()];
-    a.completeness.affected_rules = vec!["EA001", "EA005"];
-    (a, run)
-}
 
 /// One start tag: name and attributes (names lowercased, values raw).
 #[derive(Debug)]
@@ -371,4 +310,27 @@ fn the_demo_report_has_every_section() {
     );
     assert!(html.contains("$11,520.96"), "exposure headline");
     assert_eq!(html.matches("<svg class=\"chart\"").count(), 5);
+}
+
+#[test]
+fn sample_output_report_and_summary_are_current() {
+    let (a, run) = common::demo();
+    let dir = tempfile::tempdir().unwrap();
+    common::write(&a, &run, dir.path());
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-output");
+    for name in ["report.html", "summary.md"] {
+        let fresh = fs::read_to_string(dir.path().join(name)).unwrap();
+        let path = samples.join(name);
+        if std::env::var("ENTITLEMENT_AUDIT_UPDATE_SAMPLES").as_deref() == Ok("1") {
+            fs::write(&path, &fresh).unwrap();
+            continue;
+        }
+        let kept = fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            kept == fresh,
+            "sample-output/{name} is stale: rerun with ENTITLEMENT_AUDIT_UPDATE_SAMPLES=1 \
+             (and regenerate sample-output/report.png with ENTITLEMENT_AUDIT_SCREENSHOT set \
+             for tests/browser.rs)"
+        );
+    }
 }

@@ -100,7 +100,7 @@ fn legend(s: &mut String, series: &[String], y: f64) {
             y + 11.0,
             esc(&label)
         );
-        x += 24.0 + 7.0 * label.chars().count() as f64;
+        x += 30.0 + 8.0 * label.chars().count() as f64;
         if x > WIDTH - 120.0 {
             break;
         }
