@@ -334,3 +334,65 @@ fn sample_output_report_and_summary_are_current() {
         );
     }
 }
+
+#[test]
+fn changes_render_when_history_provides_them() {
+    use entitlement_audit::report::{self, view::ChangedFinding, Changes};
+    let (a, run) = common::hostile();
+    let mut opts = report::Options::new(None).unwrap();
+    opts.changes = Some(Changes {
+        previous_as_of: chrono::NaiveDate::from_ymd_opt(2026, 10, 24),
+        new: a
+            .findings
+            .iter()
+            .take(3)
+            .map(ChangedFinding::from)
+            .collect(),
+        resolved: a
+            .findings
+            .iter()
+            .skip(3)
+            .take(1)
+            .map(ChangedFinding::from)
+            .collect(),
+        persisting: 7,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    report::write_all(&a, &run, dir.path(), &opts).unwrap();
+    let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(!html.contains(r#"id="no-history""#));
+    assert!(html.contains("Compared with the run of 2026-10-24: <strong>3</strong> new, <strong>1</strong> resolved, 7 persisting."));
+    assert_eq!(tags(&html).iter().filter(|t| t.name == "script").count(), 2);
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains("### Changes since 2026-10-24"), "{md}");
+    assert!(md.contains("3 new, 1 resolved, 7 persisting."));
+    assert!(!md.contains('<'));
+}
+
+#[test]
+fn an_overridden_template_is_used_and_its_hash_allowed() {
+    use entitlement_audit::report;
+    let (a, run) = common::demo();
+    let templates = tempfile::tempdir().unwrap();
+    let brand = "body { border-top: 4px solid #6b2fbf; }\n";
+    fs::write(templates.path().join("report.css"), brand).unwrap();
+    let opts = report::Options::new(Some(templates.path())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    report::write_all(&a, &run, dir.path(), &opts).unwrap();
+    let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let tags = tags(&html);
+    let style = tags
+        .iter()
+        .find(|t| t.name == "style")
+        .and_then(|t| t.raw.clone());
+    assert_eq!(style.as_deref(), Some(brand));
+    let csp = &tags
+        .iter()
+        .find(|t| t.attrs.contains_key("http-equiv"))
+        .unwrap()
+        .attrs["content"];
+    assert!(
+        csp.contains(&entitlement_audit::report::html::csp(brand, "x")[..80]),
+        "{csp}"
+    );
+}
