@@ -391,8 +391,11 @@ fn an_overridden_template_is_used_and_its_hash_allowed() {
         .find(|t| t.attrs.contains_key("http-equiv"))
         .unwrap()
         .attrs["content"];
-    assert!(
-        csp.contains(&entitlement_audit::report::html::csp(brand, "x")[..80]),
-        "{csp}"
-    );
+    let js = tags
+        .iter()
+        .filter(|t| t.name == "script")
+        .nth(1)
+        .and_then(|t| t.raw.clone())
+        .unwrap();
+    assert_eq!(*csp, report::html::csp(brand, &js));
 }
