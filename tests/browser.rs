@@ -506,9 +506,12 @@ fn hostile_report_runs_nothing_and_keeps_its_width() {
     assert_eq!(injected, json!(0));
     // Long strings wrap: the page is no wider than the window.
     let widths = page.eval("[document.documentElement.scrollWidth, window.innerWidth]");
+    let overflowing = page.eval(
+        "Array.from(document.querySelectorAll('body *')).filter(e => (e.getBoundingClientRect().right > window.innerWidth || (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible')) && !e.parentElement.closest('.scroll, .tall')).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.textContent.slice(0, 40))",
+    );
     assert!(
         widths[0].as_u64().unwrap() <= widths[1].as_u64().unwrap(),
-        "page wider than the window: {widths}"
+        "page wider than the window: {widths}; first elements past the edge: {overflowing}"
     );
     let problems = page.problems(&url);
     assert!(
