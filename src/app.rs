@@ -53,6 +53,7 @@ fn load_config(common: &CommonArgs, demo: bool) -> Result<Config> {
 pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
     let fail_on = parse_fail_on(&args.common.fail_on)?;
     let config = load_config(&args.common, args.demo)?;
+    let opts = report::Options::new(args.templates.as_deref())?;
     let (snap, default_as_of) = if args.demo {
         progress::line("building the demo organization");
         let s = demo::builtin();
@@ -68,7 +69,7 @@ pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
     };
     let _ = today;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
-    analyze_and_report(&snap, &config, as_of, fail_on, &args.out)
+    analyze_and_report(&snap, &config, as_of, fail_on, &args.out, &opts)
 }
 
 /// Runs the analysis on a snapshot and writes the reports into `out`.
@@ -78,6 +79,7 @@ pub fn analyze_and_report(
     as_of: NaiveDate,
     fail_on: Option<Severity>,
     out: &Path,
+    opts: &report::Options,
 ) -> Result<u8> {
     progress::line(&format!(
         "analyzing {} accounts, {} grants, {} usage rows as of {as_of}",
@@ -95,7 +97,7 @@ pub fn analyze_and_report(
         collected_at: snap.manifest.collected_at,
         fail_on: fail_on.clone().unwrap_or(Severity::Other("none".into())),
     };
-    let written = report::write_all(&analysis, &run, out)?;
+    let written = report::write_all(&analysis, &run, out, opts)?;
     progress::line(&format!(
         "wrote {} to `{}`: {} findings, exposure ${:.2}",
         written.join(", "),
