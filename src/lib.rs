@@ -10,6 +10,7 @@
 //! - [`demo`]: the built-in demo organization and the synthetic generator.
 //! - [`config`]: the TOML options, validated.
 
+pub mod collect;
 pub mod config;
 pub mod demo;
 pub mod model;
