@@ -286,7 +286,8 @@ async fn throttled_past_retries_is_recorded_and_the_run_goes_on() {
         ..Faults::default()
     })
     .await;
-    let opts = options();
+    let mut opts = options();
+    opts.retry.adaptive = true;
     let s = run(&fake, &opts).await;
 
     assert_eq!(

@@ -7,6 +7,7 @@
 //! standard endpoint overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_LICENSE_MANAGER`, ...)
 //! are honoured by aws-config unchanged.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::meta::region::RegionProviderChain;
@@ -14,6 +15,7 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_licensemanager::config::retry::RetryPartition;
 
 use super::retry::LicenseManagerRateLimit;
 use super::CollectOptions;
@@ -69,15 +71,23 @@ impl Clients {
     pub fn new(shared: &SdkConfig, opts: &CollectOptions) -> Self {
         let region = Region::new(HOME_REGION);
         let retry = opts.retry.sdk_config();
+        // The SDK keeps adaptive-retry state per partition name for the whole process; a
+        // partition per set of clients keeps one run's throttling from slowing another.
+        static SET: AtomicU64 = AtomicU64::new(0);
+        let set = SET.fetch_add(1, Ordering::Relaxed);
+        let partition =
+            |service: &str| RetryPartition::new(format!("entitlement-audit-{service}-{set}"));
         Self {
             organizations: aws_sdk_organizations::Client::from_conf(
                 aws_sdk_organizations::config::Builder::from(shared)
+                    .retry_partition(partition("organizations"))
                     .region(region.clone())
                     .retry_config(retry.clone())
                     .build(),
             ),
             license_manager: aws_sdk_licensemanager::Client::from_conf(
                 aws_sdk_licensemanager::config::Builder::from(shared)
+                    .retry_partition(partition("license-manager"))
                     .region(region.clone())
                     .retry_config(retry.clone())
                     .retry_classifier(LicenseManagerRateLimit)
@@ -85,18 +95,21 @@ impl Clients {
             ),
             cost_explorer: aws_sdk_costexplorer::Client::from_conf(
                 aws_sdk_costexplorer::config::Builder::from(shared)
+                    .retry_partition(partition("cost-explorer"))
                     .region(region.clone())
                     .retry_config(retry.clone())
                     .build(),
             ),
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
                 aws_sdk_cloudtrail::config::Builder::from(shared)
+                    .retry_partition(partition("cloudtrail"))
                     .region(region.clone())
                     .retry_config(retry.clone())
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(shared)
+                    .retry_partition(partition("sts"))
                     .retry_config(retry)
                     .build(),
             ),
