@@ -19,6 +19,8 @@ pub struct Call {
     pub op: String,
     pub body: Value,
     pub status: u16,
+    /// The SigV4 signing region (from the `Authorization` credential scope).
+    pub region: Option<String>,
 }
 
 /// Fault injection.
@@ -170,7 +172,12 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
         reader.read_exact(&mut body).await?;
         let (status, content_type, out) = {
             let mut st = state.lock().unwrap();
-            handle(&mut st, headers.get("x-amz-target"), &body)
+            let region = headers
+                .get("authorization")
+                .and_then(|a| a.split("Credential=").nth(1))
+                .and_then(|c| c.split('/').nth(2))
+                .map(str::to_string);
+            handle(&mut st, headers.get("x-amz-target"), &body, region)
         };
         let reason = match status {
             200 => "OK",
@@ -199,7 +206,12 @@ fn error(code: &str, message: &str) -> (u16, &'static str, String) {
     )
 }
 
-fn handle(st: &mut State, target: Option<&String>, body: &[u8]) -> (u16, &'static str, String) {
+fn handle(
+    st: &mut State,
+    target: Option<&String>,
+    body: &[u8],
+    region: Option<String>,
+) -> (u16, &'static str, String) {
     let (prefix, op, req) = match target {
         Some(t) => {
             let (prefix, op) = t.rsplit_once('.').unwrap_or(("", t));
@@ -223,6 +235,7 @@ fn handle(st: &mut State, target: Option<&String>, body: &[u8]) -> (u16, &'stati
         op,
         body: req,
         status: answer.0,
+        region,
     });
     answer
 }
