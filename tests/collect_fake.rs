@@ -487,3 +487,45 @@ async fn doctor_says_what_is_wrong_and_how_to_fix_it() {
         .unwrap()
         .contains("`cloudtrail:LookupEvents`"));
 }
+
+#[tokio::test]
+async fn a_rejected_public_cost_metric_is_dropped_not_fatal() {
+    let fake = start(Faults {
+        reject_metric: Some("PublicOnDemandCost".into()),
+        ..Faults::default()
+    })
+    .await;
+    let s = run(&fake, &options()).await;
+
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    assert!((total_cost(&s) - MARKETPLACE_TOTAL).abs() < 1e-9);
+    assert!(rows(&s.usage)
+        .unwrap()
+        .iter()
+        .all(|r| r.public_cost_usd.is_none()));
+    // One rejected request, the query again without the metric, the team query.
+    assert_eq!(fake.failed_calls("GetCostAndUsage"), 1);
+    assert_eq!(s.manifest.cost_explorer_requests, 3);
+}
+
+#[tokio::test]
+async fn the_permissions_list_is_exactly_what_collect_and_doctor_call() {
+    let fake = start(Faults::default()).await;
+    let opts = options();
+    let c = clients(&fake, &opts).await;
+    collect_with(&c, &opts, now(), &NoProgress).await;
+    let collect_ops: BTreeSet<String> = fake.calls().into_iter().map(|c| c.op).collect();
+    doctor_with(&c, &opts).await;
+    let all_ops: BTreeSet<String> = fake.calls().into_iter().map(|c| c.op).collect();
+
+    let listed = |doctor: bool| -> BTreeSet<String> {
+        permissions::OPERATIONS
+            .iter()
+            .filter(|o| doctor || !o.doctor_only)
+            .map(|o| o.name.to_string())
+            .collect()
+    };
+    assert_eq!(collect_ops, listed(false));
+    // Doctor re-reads what collect read: only the set matters here.
+    assert_eq!(all_ops, listed(true));
+}

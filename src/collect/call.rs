@@ -246,3 +246,85 @@ fn is_local(err: &CallError) -> bool {
         "ConstructionFailure" | "DispatchFailure" | "Unknown"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::{CollectOptions, NoProgress};
+    use aws_config::{BehaviorVersion, Region, SdkConfig};
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+    use std::sync::Mutex;
+
+    type Fetched = Result<Page<u32>, SdkError<GetCallerIdentityError, ()>>;
+
+    fn offline_clients(opts: &CollectOptions) -> Clients {
+        let cfg = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        Clients::new(&cfg, opts)
+    }
+
+    /// Serves canned pages by token and records the tokens asked for.
+    async fn list(
+        pages: &[(Option<&str>, Vec<u32>, Option<&str>)],
+    ) -> (Paged<u32>, Vec<Option<String>>) {
+        let mut opts = CollectOptions::new(chrono::Utc::now());
+        opts.pace = crate::collect::PaceOptions::unlimited();
+        let clients = offline_clients(&opts);
+        let cx = Cx::new(&clients, &opts, &NoProgress);
+        let asked = Mutex::new(Vec::new());
+        let paged = cx
+            .pages(
+                &crate::collect::permissions::LIST_ROOTS,
+                |t: Option<String>| {
+                    asked.lock().unwrap().push(t.clone());
+                    let (_, items, next) = pages
+                        .iter()
+                        .find(|(k, _, _)| k.map(str::to_string) == t)
+                        .expect("a page for the token")
+                        .clone();
+                    async move { Fetched::Ok(Page::new(items, next)) }
+                },
+            )
+            .await;
+        (paged, asked.into_inner().unwrap())
+    }
+
+    #[tokio::test]
+    async fn follows_tokens_through_empty_pages_to_the_end() {
+        let (paged, asked) = list(&[
+            (None, vec![], Some("a")),
+            (Some("a"), vec![1, 2], Some("b")),
+            (Some("b"), vec![], Some("c")),
+            (Some("c"), vec![3], Some("")),
+        ])
+        .await;
+        assert!(paged.error.is_none());
+        assert_eq!(paged.items, [1, 2, 3]);
+        assert_eq!(asked.len(), 4, "an empty token ends the listing");
+    }
+
+    #[tokio::test]
+    async fn a_repeated_token_stops_the_listing_and_is_reported() {
+        let (paged, asked) = list(&[
+            (None, vec![1], Some("a")),
+            (Some("a"), vec![2], Some("b")),
+            (Some("b"), vec![3], Some("a")),
+        ])
+        .await;
+        assert_eq!(paged.items, [1, 2, 3]);
+        assert_eq!(paged.error.unwrap().code, REPEATED_TOKEN_CODE);
+        assert_eq!(asked, [None, Some("a".into()), Some("b".into())]);
+    }
+
+    #[test]
+    fn cost_budget_refuses_past_the_cap() {
+        let b = CostBudget::new(2);
+        assert!(b.take() && b.take());
+        assert!(!b.has_room());
+        assert!(!b.take());
+        assert!(b.was_refused());
+        assert_eq!(b.sent(), 2);
+    }
+}

@@ -59,15 +59,36 @@ pub async fn collect(cx: &Cx<'_>) -> CeData {
 
     cx.progress
         .message("cost explorer: reading Marketplace spend by account and product");
-    let by_service = query(
-        cx,
+    let by_account_and_service = || {
         vec![
             dimension(Dimension::LinkedAccount),
             dimension(Dimension::Service),
-        ],
+        ]
+    };
+    let mut by_service = query(
+        cx,
+        by_account_and_service(),
         &[UNBLENDED_COST, USAGE_QUANTITY, PUBLIC_ON_DEMAND_COST],
     )
     .await;
+    // `PublicOnDemandCost` is recent; should an endpoint reject it, the spend still matters
+    // more than the public price: ask again without it (public cost stays empty).
+    if by_service.items.is_empty()
+        && by_service
+            .error
+            .as_ref()
+            .is_some_and(|e| e.code == "ValidationException")
+    {
+        tracing::warn!(
+            "cost explorer rejected the query; retrying without `{PUBLIC_ON_DEMAND_COST}`"
+        );
+        by_service = query(
+            cx,
+            by_account_and_service(),
+            &[UNBLENDED_COST, USAGE_QUANTITY],
+        )
+        .await;
+    }
     let service_failed = by_service.error.is_some();
     let by_service = cx.keep(
         &GET_COST_AND_USAGE,

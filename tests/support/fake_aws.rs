@@ -38,6 +38,8 @@ pub struct Faults {
     pub deny: BTreeSet<String>,
     /// (operation, text in the request body): always throttled.
     pub throttle_always: Vec<(String, String)>,
+    /// A Cost Explorer metric answered with `ValidationException`.
+    pub reject_metric: Option<String>,
 }
 
 /// One line of spend, before Cost Explorer groups it.
@@ -492,6 +494,14 @@ fn cost_and_usage(s: &Scenario, req: &Value, faults: &Faults) -> (u16, &'static 
             "ValidationException",
             "the fake expects the Marketplace filter",
         );
+    }
+    if let Some(m) = &faults.reject_metric {
+        if req["Metrics"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == m))
+        {
+            return error("ValidationException", &format!("unknown metric {m}"));
+        }
     }
     if req["Granularity"] != "DAILY" {
         return error("ValidationException", "the fake serves DAILY only");
