@@ -5,8 +5,5 @@ use super::Snapshot;
 
 /// Reads the snapshot in `dir`.
 pub fn read(dir: &Path) -> anyhow::Result<Snapshot> {
-    anyhow::bail!(
-        "reading snapshots is not implemented yet: `{}`",
-        dir.display()
-    )
+    anyhow::bail!("reading snapshots is not implemented yet: `{}`", dir.display())
 }
