@@ -16,7 +16,8 @@ use super::permissions::{
 use super::{Clients, CollectOptions, NoProgress};
 
 /// How a check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     Pass,
     /// The run will work but some data may be missing or misattributed.
@@ -36,7 +37,7 @@ impl fmt::Display for CheckStatus {
 }
 
 /// One check of `doctor`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Check {
     /// Stable kebab-case name, e.g. `organization-feature-set`.
     pub name: &'static str,

@@ -23,7 +23,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
 pub use clients::{load_sdk_config, Clients};
-pub use cost_explorer::{combine as combine_usage, CeRow};
 pub use doctor::{doctor, doctor_with, Check, CheckStatus};
 pub use permissions::iam_policy;
 pub use retry::{Pace, PaceOptions, RetryOptions};
