@@ -7,7 +7,7 @@ mod support;
 use std::sync::Mutex;
 
 use entitlement_audit::collect::collect;
-use support::fake_aws::{FakeAws, Faults};
+use support::fake_aws::{FakeAws, Faults, ASSUMED_ACCESS_KEY};
 use support::*;
 
 #[tokio::test]
@@ -60,4 +60,29 @@ async fn endpoint_overrides_from_the_environment_just_work() {
         !lines.lock().unwrap().is_empty(),
         "progress lines were sent"
     );
+    assert!(everything
+        .calls()
+        .iter()
+        .all(|c| c.access_key.as_deref() == Some("test")));
+
+    // `--role-arn`: the role is assumed through STS (same endpoint override) and its
+    // credentials sign every call.
+    let before = everything.calls().len();
+    let mut opts = options();
+    opts.role_arn = Some(format!("arn:aws:iam::{MGMT}:role/Audit"));
+    let s = collect(&opts, now(), &progress).await.unwrap();
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    let calls = everything.calls();
+    let (sts, rest): (Vec<_>, Vec<_>) = calls[before..].iter().partition(|c| c.prefix == "STS");
+    assert_eq!(sts.len(), 1);
+    assert_eq!(sts[0].op, "AssumeRole");
+    assert!(sts[0]
+        .body
+        .as_str()
+        .unwrap()
+        .contains("RoleSessionName=entitlement-audit"));
+    assert!(!rest.is_empty());
+    assert!(rest
+        .iter()
+        .all(|c| c.access_key.as_deref() == Some(ASSUMED_ACCESS_KEY)));
 }

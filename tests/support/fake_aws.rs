@@ -21,6 +21,8 @@ pub struct Call {
     pub status: u16,
     /// The SigV4 signing region (from the `Authorization` credential scope).
     pub region: Option<String>,
+    /// The access key id that signed the request.
+    pub access_key: Option<String>,
 }
 
 /// Fault injection.
@@ -174,12 +176,18 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
         reader.read_exact(&mut body).await?;
         let (status, content_type, out) = {
             let mut st = state.lock().unwrap();
-            let region = headers
-                .get("authorization")
-                .and_then(|a| a.split("Credential=").nth(1))
-                .and_then(|c| c.split('/').nth(2))
-                .map(str::to_string);
-            handle(&mut st, headers.get("x-amz-target"), &body, region)
+            let scope = |i: usize| {
+                headers
+                    .get("authorization")
+                    .and_then(|a| a.split("Credential=").nth(1))
+                    .and_then(|c| c.split('/').nth(i))
+                    .map(str::to_string)
+            };
+            let signer = Signer {
+                access_key: scope(0),
+                region: scope(2),
+            };
+            handle(&mut st, headers.get("x-amz-target"), &body, signer)
         };
         let reason = match status {
             200 => "OK",
@@ -208,11 +216,17 @@ fn error(code: &str, message: &str) -> (u16, &'static str, String) {
     )
 }
 
+/// Who signed a request, from its `Authorization` header.
+struct Signer {
+    access_key: Option<String>,
+    region: Option<String>,
+}
+
 fn handle(
     st: &mut State,
     target: Option<&String>,
     body: &[u8],
-    region: Option<String>,
+    signer: Signer,
 ) -> (u16, &'static str, String) {
     let (prefix, op, req) = match target {
         Some(t) => {
@@ -237,7 +251,8 @@ fn handle(
         op,
         body: req,
         status: answer.0,
-        region,
+        region: signer.region,
+        access_key: signer.access_key,
     });
     answer
 }
@@ -589,7 +604,28 @@ fn cost_and_usage(s: &Scenario, req: &Value, faults: &Faults) -> (u16, &'static 
     ))
 }
 
+/// The access key id of the credentials `AssumeRole` hands out.
+pub const ASSUMED_ACCESS_KEY: &str = "ASIAFAKEASSUMEDROLE";
+
 fn sts(st: &State, op: &str) -> (u16, &'static str, String) {
+    if op == "AssumeRole" {
+        let (account, _) = &st.scenario.caller;
+        return (
+            200,
+            "text/xml",
+            format!(
+                "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <AssumeRoleResult><Credentials><AccessKeyId>{ASSUMED_ACCESS_KEY}</AccessKeyId>\
+                 <SecretAccessKey>fake</SecretAccessKey><SessionToken>fake</SessionToken>\
+                 <Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>\
+                 <AssumedRoleUser><AssumedRoleId>AROAFAKE:entitlement-audit</AssumedRoleId>\
+                 <Arn>arn:aws:sts::{account}:assumed-role/Audit/entitlement-audit</Arn>\
+                 </AssumedRoleUser></AssumeRoleResult>\
+                 <ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata>\
+                 </AssumeRoleResponse>"
+            ),
+        );
+    }
     if op != "GetCallerIdentity" {
         return (400, "text/xml", format!("<ErrorResponse><Error><Code>InvalidAction</Code><Message>{op}</Message></Error></ErrorResponse>"));
     }
