@@ -1,9 +1,9 @@
 //! The one list of AWS operations the collectors and `doctor` call, and the least-privilege
 //! IAM policy printed from it.
 //!
-//! Every SDK call in `collect` goes through [`super::call::Cx`], which takes an [`Op`] from
-//! this list, so the policy cannot drift from the code; a test against the fake endpoint
-//! checks the list against the operations actually sent.
+//! Every SDK call in `collect` goes through the call helper in `call.rs`, which takes an
+//! [`Op`] from this list, so the policy cannot drift from the code; a test against the fake
+//! endpoint checks the list against the operations actually sent.
 
 use serde_json::json;
 
