@@ -1,1 +1,187 @@
-//! Options (placeholder).
+//! The TOML options file, validated into settings the analysis uses.
+//!
+//! Every option has a default and carries its unit in its name; an unknown key is an error
+//! naming the key, and all validation problems are reported at once.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::model::Severity;
+
+/// All options, with their defaults (see `docs/configuration` in the README).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Days of usage the report looks at, ending on the as-of date.
+    pub window_days: u32,
+    /// A grant not ACTIVE this many days after its creation (or the account's join) is EA002.
+    pub grant_activation_threshold_days: u32,
+    /// Days after a license ends before spend on it is EA005.
+    pub cancellation_grace_days: u32,
+    /// Tag key naming the team, on accounts and as a cost-allocation tag.
+    pub team_tag_key: String,
+    /// OU-path rules for team attribution; the longest matching prefix wins.
+    pub team_rules: Vec<TeamRule>,
+    /// Usage service names mapped explicitly to a license product name.
+    pub product_mappings: Vec<ProductMapping>,
+    pub pricing: Pricing,
+    /// Rule code -> severity override.
+    pub severity: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamRule {
+    pub ou_path_prefix: String,
+    pub team: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductMapping {
+    /// The usage `product` (Cost Explorer SERVICE) value.
+    pub service: String,
+    /// The license `product_name` it belongs to.
+    pub product: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pricing {
+    /// License product name -> private-offer discount off the public price, in percent.
+    pub private_discount_pct: BTreeMap<String, f64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            window_days: 90,
+            grant_activation_threshold_days: 7,
+            cancellation_grace_days: 3,
+            team_tag_key: "team".into(),
+            team_rules: Vec::new(),
+            product_mappings: Vec::new(),
+            pricing: Pricing::default(),
+            severity: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read config `{}`", path.display()))?;
+        Self::parse(&text).with_context(|| format!("invalid config `{}`", path.display()))
+    }
+
+    /// Parses and validates config text.
+    pub fn parse(text: &str) -> Result<Config> {
+        let config: Config = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        if self.window_days == 0 {
+            problems.push("`window_days` must be at least 1".to_string());
+        }
+        if self.team_tag_key.trim().is_empty() {
+            problems.push("`team_tag_key` must not be empty".to_string());
+        }
+        for (i, r) in self.team_rules.iter().enumerate() {
+            if !r.ou_path_prefix.starts_with('/') {
+                problems.push(format!(
+                    "`team_rules[{i}].ou_path_prefix` must start with `/` (got `{}`)",
+                    r.ou_path_prefix
+                ));
+            }
+            if r.team.trim().is_empty() {
+                problems.push(format!("`team_rules[{i}].team` must not be empty"));
+            }
+        }
+        for (product, pct) in &self.pricing.private_discount_pct {
+            if !(0.0..100.0).contains(pct) {
+                problems.push(format!(
+                    "`pricing.private_discount_pct.\"{product}\"` must be in [0, 100) (got {pct})"
+                ));
+            }
+        }
+        for (code, sev) in &self.severity {
+            if crate::analyze::rules::by_code(code).is_none() {
+                problems.push(format!("`severity.{code}` names no rule"));
+            }
+            if !Severity::parse(sev).is_known() {
+                problems.push(format!(
+                    "`severity.{code}` = `{sev}` is not one of {}",
+                    Severity::KNOWN.join(", ")
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            bail!("{}", problems.join("; "));
+        }
+        Ok(())
+    }
+
+    /// The severity of a rule, with the config's override applied.
+    pub fn severity_of(&self, code: &str, default: Severity) -> Severity {
+        self.severity
+            .get(code)
+            .map(|s| Severity::parse(s))
+            .unwrap_or(default)
+    }
+
+    /// Fraction (0..1) of the public price saved by the private offer for a product, if known.
+    pub fn private_discount(&self, product: &str) -> Option<f64> {
+        self.pricing
+            .private_discount_pct
+            .get(product)
+            .map(|p| p / 100.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_when_empty() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = format!("{:#}", Config::parse("window_dayz = 3").unwrap_err());
+        assert!(err.contains("window_dayz"), "{err}");
+    }
+
+    #[test]
+    fn all_problems_reported_at_once() {
+        let text = r#"
+            window_days = 0
+            [[team_rules]]
+            ou_path_prefix = "Root"
+            team = "x"
+            [pricing.private_discount_pct]
+            "Claude" = 140.0
+        "#;
+        let err = format!("{:#}", Config::parse(text).unwrap_err());
+        assert!(err.contains("window_days"), "{err}");
+        assert!(err.contains("team_rules[0].ou_path_prefix"), "{err}");
+        assert!(err.contains("Claude"), "{err}");
+    }
+
+    #[test]
+    fn bad_severity_override() {
+        let err = format!(
+            "{:#}",
+            Config::parse("[severity]\nEA999 = \"loud\"").unwrap_err()
+        );
+        assert!(err.contains("EA999") && err.contains("loud"), "{err}");
+    }
+}

@@ -9,9 +9,17 @@
 //! - [`snapshot`]: the normalized tables on disk (Parquet + `manifest.json`).
 //! - [`demo`]: the built-in demo organization and the synthetic generator.
 //! - [`config`]: the TOML options, validated.
+//! - [`analyze`]: coverage, rules EA001-EA010, cost allocation; pure.
+//! - [`report`]: CSV and JSON outputs.
+//! - [`cli`], [`app`], [`progress`]: the command line around the pipeline.
 
+pub mod analyze;
+pub mod app;
+pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod demo;
 pub mod model;
+pub mod progress;
+pub mod report;
 pub mod snapshot;

@@ -112,7 +112,11 @@ impl LicenseStatus {
     pub fn is_ended(&self) -> bool {
         matches!(
             self,
-            Self::Deactivated | Self::Suspended | Self::Expired | Self::Deleted | Self::PendingDelete
+            Self::Deactivated
+                | Self::Suspended
+                | Self::Expired
+                | Self::Deleted
+                | Self::PendingDelete
         )
     }
 }

@@ -1,6 +1,190 @@
-//! Conversions between the model types and Parquet tables (in progress).
-use super::Snapshot;
+//! The small tables (everything but usage) as text columns.
+//!
+//! Each row is turned into a flat JSON object through serde and each field becomes a nullable
+//! text column; reading does the reverse. Timestamps are RFC 3339 text, tags JSON text, so
+//! every table reads the same way in DuckDB, pandas or here.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Context, Result};
+use polars::prelude::{Column, DataFrame, DataType};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Snapshot, TableInfo, UnknownValue};
+
+/// Table name -> its columns, in file order.
+pub(super) const ORGANIZATION: &[&str] = &["id", "management_account_id", "subscriber_account_id"];
+pub(super) const ACCOUNTS: &[&str] = &[
+    "id",
+    "name",
+    "email",
+    "state",
+    "joined_at",
+    "parent_id",
+    "ou_path",
+    "tags",
+];
+pub(super) const ORGANIZATIONAL_UNITS: &[&str] = &["id", "name", "parent_id", "path"];
+pub(super) const LICENSES: &[&str] = &[
+    "arn",
+    "product_name",
+    "product_sku",
+    "issuer",
+    "status",
+    "validity_begin",
+    "validity_end",
+    "created_at",
+    "beneficiary",
+    "home_region",
+    "version",
+];
+pub(super) const GRANTS: &[&str] = &[
+    "arn",
+    "name",
+    "license_arn",
+    "parent_arn",
+    "grantee_principal_arn",
+    "grantee_kind",
+    "grantee_id",
+    "status",
+    "status_reason",
+    "version",
+    "home_region",
+    "activation_override",
+    "grant_type",
+];
+pub(super) const GRANT_EVENTS: &[&str] =
+    &["time", "grant_arn", "account_id", "kind", "source", "actor"];
+
+/// Builds a frame of nullable text columns from serializable rows.
+pub(super) fn to_frame<T: Serialize>(
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+) -> Result<DataFrame> {
+    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(rows.len()); columns.len()];
+    for row in rows {
+        let Value::Object(map) = serde_json::to_value(row)? else {
+            bail!("table `{table}`: a row is not an object");
+        };
+        if let Some(extra) = map.keys().find(|k| !columns.contains(&k.as_str())) {
+            bail!("table `{table}`: field `{extra}` has no column");
+        }
+        for (i, name) in columns.iter().enumerate() {
+            cells[i].push(match map.get(*name) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(other) => Some(other.to_string()),
+            });
+        }
+    }
+    let cols = columns
+        .iter()
+        .zip(cells)
+        .map(|(name, values)| Column::new((*name).into(), values))
+        .collect();
+    Ok(DataFrame::new(rows.len(), cols)?)
+}
+
+/// Reads rows back from a frame of text columns, naming the table, row and column at fault.
+pub(super) fn from_frame<T: DeserializeOwned>(
+    table: &str,
+    columns: &[&str],
+    df: &DataFrame,
+) -> Result<Vec<T>> {
+    let cols = columns
+        .iter()
+        .map(|name| {
+            let c = df
+                .column(name)
+                .map_err(|_| anyhow!("table `{table}` has no column `{name}`"))?;
+            let c = c
+                .cast(&DataType::String)
+                .with_context(|| format!("table `{table}` column `{name}` is not text"))?;
+            Ok((*name, c))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let mut map = Map::new();
+        for (name, c) in &cols {
+            let v = c
+                .str()?
+                .get(i)
+                .map(|s| cell_value(name, s))
+                .unwrap_or(Value::Null);
+            map.insert((*name).to_string(), v);
+        }
+        let row = serde_json::from_value(Value::Object(map))
+            .with_context(|| format!("table `{table}` row {}", i + 1))?;
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Columns that hold JSON text (maps) rather than plain text.
+fn cell_value(column: &str, s: &str) -> Value {
+    if column == "tags" {
+        serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
+    } else {
+        Value::String(s.to_string())
+    }
+}
 
 pub(super) fn refresh_manifest(snap: &mut Snapshot) {
-    let _ = snap;
+    let m = &mut snap.manifest;
+    let mut set = |name: &str, rows: usize| {
+        let entry = m
+            .tables
+            .entry(name.to_string())
+            .or_insert_with(|| TableInfo {
+                rows: 0,
+                source: "unknown".into(),
+            });
+        entry.rows = rows as u64;
+    };
+    set("organization", 1);
+    set("accounts", snap.accounts.len());
+    set("organizational_units", snap.organizational_units.len());
+    set("licenses", snap.licenses.len());
+    set("grants", snap.grants.len());
+    set("grant_events", snap.grant_events.len());
+    set("usage", snap.usage.height());
+
+    let mut unknown: BTreeMap<(&str, &str, String), u64> = BTreeMap::new();
+    let mut flag = |table: &'static str, column: &'static str, known: bool, value: &str| {
+        if !known {
+            *unknown
+                .entry((table, column, value.to_string()))
+                .or_default() += 1;
+        }
+    };
+    for a in &snap.accounts {
+        flag("accounts", "state", a.state.is_known(), a.state.as_str());
+    }
+    for l in &snap.licenses {
+        flag("licenses", "status", l.status.is_known(), l.status.as_str());
+    }
+    for g in &snap.grants {
+        flag("grants", "status", g.status.is_known(), g.status.as_str());
+        flag(
+            "grants",
+            "grantee_kind",
+            g.grantee_kind.is_known(),
+            g.grantee_kind.as_str(),
+        );
+    }
+    for e in &snap.grant_events {
+        flag("grant_events", "kind", e.kind.is_known(), e.kind.as_str());
+    }
+    snap.manifest.unknown_values = unknown
+        .into_iter()
+        .map(|((table, column, value), rows)| UnknownValue {
+            table: table.into(),
+            column: column.into(),
+            value,
+            rows,
+        })
+        .collect();
 }

@@ -1,0 +1,257 @@
+//! The organization as it was on the as-of date: what every rule reads.
+//!
+//! Grants are replayed from their events to the as-of date, grants created later and accounts
+//! that joined later are left out, and license statuses are taken on that date. This is what
+//! lets an earlier `--as-of` show the organization as it was then.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::products::Products;
+use super::timeline::Timeline;
+use crate::config::Config;
+use crate::model::{
+    day_start, Account, Grant, GrantEvent, GrantStatus, License, LicenseStatus, OrganizationalUnit,
+    PrincipalKind,
+};
+use crate::snapshot::Snapshot;
+
+/// A grant as seen on the as-of date.
+#[derive(Debug)]
+pub struct GrantView<'a> {
+    pub grant: &'a Grant,
+    pub timeline: Timeline,
+    /// Status at the end of the as-of day.
+    pub status: GrantStatus,
+}
+
+/// A grant that covers (or would cover) one account: the grant as granted and the grant whose
+/// status decides for that account (the account's sub-grant for organization and OU grants).
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate {
+    pub top: usize,
+    pub effective: usize,
+}
+
+/// Everything the rules read.
+pub struct Context<'a> {
+    pub cfg: &'a Config,
+    pub snap: &'a Snapshot,
+    pub as_of: NaiveDate,
+    pub window_start: NaiveDate,
+    /// The instant the as-of day ends; statuses "on the as-of date" are taken here.
+    pub as_of_end: DateTime<Utc>,
+    /// Accounts that had joined by the as-of date.
+    pub accounts: BTreeMap<&'a str, &'a Account>,
+    /// Every account of the snapshot, for names and states.
+    all_accounts: BTreeMap<&'a str, &'a Account>,
+    pub ous: BTreeMap<&'a str, &'a OrganizationalUnit>,
+    pub products: Products,
+    /// Grants that existed on the as-of date (top-level and sub-grants).
+    pub grants: Vec<GrantView<'a>>,
+    /// Top-level grant indexes by license ARN.
+    top_by_license: BTreeMap<&'a str, Vec<usize>>,
+    /// Sub-grant index by (parent grant ARN, account id).
+    sub_by_parent: BTreeMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(snap: &'a Snapshot, cfg: &'a Config, as_of: NaiveDate) -> Context<'a> {
+        let as_of_end = day_start(as_of + Duration::days(1));
+        let window_start = as_of - Duration::days(i64::from(cfg.window_days) - 1);
+        let all_accounts: BTreeMap<&str, &Account> =
+            snap.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        let accounts = all_accounts
+            .iter()
+            .filter(|(_, a)| a.joined_at.is_none_or(|j| j < as_of_end))
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        let ous = snap
+            .organizational_units
+            .iter()
+            .map(|o| (o.id.as_str(), o))
+            .collect();
+        let products = Products::new(
+            &snap.licenses,
+            &snap.organization.subscriber_account_id,
+            cfg,
+        );
+
+        let mut events: BTreeMap<&str, Vec<&GrantEvent>> = BTreeMap::new();
+        for e in &snap.grant_events {
+            events.entry(e.grant_arn.as_str()).or_default().push(e);
+        }
+        let mut grants = Vec::new();
+        for g in &snap.grants {
+            let mut own: Vec<&GrantEvent> = events.get(g.arn.as_str()).cloned().unwrap_or_default();
+            if g.is_sub_grant() {
+                // Events recorded against the parent grant for this account apply too.
+                if let Some(parent) = events.get(g.parent_arn.as_str()) {
+                    own.extend(
+                        parent
+                            .iter()
+                            .filter(|e| e.account_id.as_deref() == Some(g.grantee_id.as_str())),
+                    );
+                }
+            } else {
+                own.retain(|e| e.account_id.is_none() || g.grantee_kind == PrincipalKind::Account);
+            }
+            let timeline = Timeline::build(g, &own, snap.manifest.collected_at);
+            if let Some(status) = timeline.status_at(as_of_end).cloned() {
+                grants.push(GrantView {
+                    grant: g,
+                    timeline,
+                    status,
+                });
+            }
+        }
+        let mut top_by_license: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut sub_by_parent = BTreeMap::new();
+        for (i, v) in grants.iter().enumerate() {
+            if v.grant.is_sub_grant() {
+                sub_by_parent.insert(
+                    (v.grant.parent_arn.as_str(), v.grant.grantee_id.as_str()),
+                    i,
+                );
+            } else {
+                top_by_license
+                    .entry(v.grant.license_arn.as_str())
+                    .or_default()
+                    .push(i);
+            }
+        }
+        Context {
+            cfg,
+            snap,
+            as_of,
+            window_start,
+            as_of_end,
+            accounts,
+            all_accounts,
+            ous,
+            products,
+            grants,
+            top_by_license,
+            sub_by_parent,
+        }
+    }
+
+    /// Any account of the snapshot by id (joined or not by the as-of date).
+    pub fn account(&self, id: &str) -> Option<&'a Account> {
+        self.all_accounts.get(id).copied()
+    }
+
+    pub fn subscriber(&self) -> &str {
+        &self.snap.organization.subscriber_account_id
+    }
+
+    /// A license's status on the as-of date.
+    pub fn license_status(&self, l: &License) -> LicenseStatus {
+        l.status_at(self.as_of_end)
+    }
+
+    /// The license with this ARN, if the snapshot has it.
+    pub fn license(&self, arn: &str) -> Option<&'a License> {
+        self.snap.licenses.iter().find(|l| l.arn == arn)
+    }
+
+    /// OU ids from the account's parent up to the root.
+    pub fn ancestry(&self, account: &Account) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        let mut next = Some(account.parent_id.as_str());
+        while let Some(id) = next {
+            let Some(ou) = self.ous.get(id) else { break };
+            if out.contains(&ou.id.as_str()) {
+                break;
+            }
+            out.push(ou.id.as_str());
+            next = ou.parent_id.as_deref();
+        }
+        out
+    }
+
+    /// Top-level grants of `license_arn` that existed on the as-of date.
+    pub fn top_grants(&self, license_arn: &str) -> &[usize] {
+        self.top_by_license
+            .get(license_arn)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Grants of `license_arn` that target this account directly, through an OU of its
+    /// ancestry, or through the organization: account grants first, then OU, then organization.
+    pub fn candidates(&self, account_id: &str, license_arn: &str) -> Vec<Candidate> {
+        let ancestry = self
+            .accounts
+            .get(account_id)
+            .map(|a| self.ancestry(a))
+            .unwrap_or_default();
+        let mut out: Vec<(u8, Candidate)> = Vec::new();
+        for &top in self.top_grants(license_arn) {
+            let g = self.grants[top].grant;
+            let rank = match &g.grantee_kind {
+                PrincipalKind::Account if g.grantee_id == account_id => 0,
+                PrincipalKind::Ou if ancestry.contains(&g.grantee_id.as_str()) => 1,
+                PrincipalKind::Organization if g.grantee_id == self.snap.organization.id => 2,
+                _ => continue,
+            };
+            let effective = if rank == 0 {
+                top
+            } else {
+                self.sub_by_parent
+                    .get(&(g.arn.as_str(), account_id))
+                    .copied()
+                    .unwrap_or(top)
+            };
+            out.push((rank, Candidate { top, effective }));
+        }
+        out.sort_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                self.grants[a.1.top]
+                    .grant
+                    .arn
+                    .cmp(&self.grants[b.1.top].grant.arn)
+            })
+        });
+        out.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// Team of an account from its tag or the OU-path rules, with the method that found it.
+    pub fn account_team(&self, account: &Account) -> Option<(String, &'static str)> {
+        if let Some(t) = account
+            .tags
+            .get(&self.cfg.team_tag_key)
+            .filter(|t| !t.trim().is_empty())
+        {
+            return Some((t.clone(), "account-tag"));
+        }
+        self.cfg
+            .team_rules
+            .iter()
+            .filter(|r| path_has_prefix(&account.ou_path, &r.ou_path_prefix))
+            .max_by_key(|r| r.ou_path_prefix.len())
+            .map(|r| (r.team.clone(), "ou-rule"))
+    }
+}
+
+/// `/Root/Workloads` is a prefix of `/Root/Workloads/Prod` but not of `/Root/WorkloadsX`.
+fn path_has_prefix(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_has_prefix;
+
+    #[test]
+    fn ou_prefix_matches_whole_segments() {
+        assert!(path_has_prefix("/Root/Workloads/Prod", "/Root/Workloads"));
+        assert!(path_has_prefix("/Root/Workloads", "/Root/Workloads/"));
+        assert!(!path_has_prefix("/Root/WorkloadsX", "/Root/Workloads"));
+    }
+}

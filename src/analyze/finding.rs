@@ -1,0 +1,116 @@
+//! A finding: one thing wrong, with the account, product, grant and money involved.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::model::Severity;
+
+/// Where the estimate of money lost to public pricing comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverspendBasis {
+    /// The finding involves no exposed spend.
+    NotApplicable,
+    /// Private/public price ratio observed on the product's covered spend (public-price cost
+    /// present in the data).
+    ObservedPrivateRate,
+    /// The configured private discount for the product.
+    ConfiguredDiscount,
+    /// Neither: the overspend is unknown, not zero.
+    None,
+}
+
+impl OverspendBasis {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OverspendBasis::NotApplicable => "",
+            OverspendBasis::ObservedPrivateRate => "observed-private-rate",
+            OverspendBasis::ConfiguredDiscount => "configured-discount",
+            OverspendBasis::None => "no-price-basis",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable across runs: hash of rule, account, license and grant.
+    pub id: String,
+    pub rule: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub account_id: String,
+    pub account_name: String,
+    pub ou_path: String,
+    pub team: String,
+    pub product: String,
+    pub license_arn: String,
+    pub grant_arn: String,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+    pub cost_usd: Option<f64>,
+    pub overspend_usd: Option<f64>,
+    #[serde(serialize_with = "basis_text")]
+    pub overspend_basis: OverspendBasis,
+    /// A table this rule reads could not be read completely: the finding (or its absence)
+    /// may be wrong.
+    pub data_incomplete: bool,
+    pub message: String,
+    pub remediation: String,
+}
+
+fn basis_text<S: serde::Serializer>(b: &OverspendBasis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(b.as_str())
+}
+
+/// The stable id of a finding.
+pub fn finding_id(rule: &str, account: &str, license: &str, grant: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [rule, account, license, grant] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{rule}-{hex}")
+}
+
+/// Dollars with cents and thousands separators, for messages.
+pub fn usd(x: f64) -> String {
+    let cents = (x.abs() * 100.0).round() as u64;
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if x < 0.0 && cents > 0 { "-" } else { "" };
+    format!("{sign}${grouped}.{:02}", cents % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let a = finding_id("EA001", "111122223333", "l-1", "");
+        assert_eq!(a, finding_id("EA001", "111122223333", "l-1", ""));
+        assert_ne!(a, finding_id("EA001", "111122223333", "l-2", ""));
+        // Field boundaries matter: no collision by concatenation.
+        assert_ne!(
+            finding_id("EA001", "1", "12", ""),
+            finding_id("EA001", "11", "2", "")
+        );
+        assert!(a.starts_with("EA001-"));
+    }
+
+    #[test]
+    fn money_text() {
+        assert_eq!(usd(1234567.891), "$1,234,567.89");
+        assert_eq!(usd(-5.0), "-$5.00");
+        assert_eq!(usd(0.004), "$0.00");
+    }
+}

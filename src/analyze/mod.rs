@@ -1,0 +1,394 @@
+//! The analysis: pure functions from a snapshot, a config and an as-of date to coverage,
+//! findings and cost allocation. No I/O, no clock.
+//!
+//! Order: [`context`] (the organization on the as-of date) -> [`spend`] (window usage, product
+//! matching) -> [`coverage`] (segments per account and product) -> spend per segment ->
+//! [`allocation`] -> [`rules`] -> sorted findings with stable ids.
+
+pub mod allocation;
+pub mod context;
+pub mod coverage;
+pub mod finding;
+pub mod products;
+pub mod rules;
+pub mod spend;
+pub mod timeline;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::model::{day, Severity};
+use crate::snapshot::{LedgerEntry, Snapshot};
+use allocation::AllocationRow;
+use context::Context;
+use coverage::{Spend, State};
+use finding::{finding_id, Finding, OverspendBasis};
+use rules::{Facts, RULES};
+
+/// Everything the reports show.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub as_of: NaiveDate,
+    pub window_start: NaiveDate,
+    pub findings: Vec<Finding>,
+    pub coverage: Vec<CoverageRow>,
+    pub grants: Vec<GrantRow>,
+    pub allocation: Vec<AllocationRow>,
+    pub totals: Totals,
+    pub completeness: Completeness,
+}
+
+/// One coverage segment, ready to print.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageRow {
+    pub account_id: String,
+    pub account_name: String,
+    pub ou_path: String,
+    pub product: String,
+    pub license_arn: String,
+    pub state: &'static str,
+    pub grant_arn: String,
+    /// The account's own sub-grant, when the grant is an organization or OU grant.
+    pub sub_grant_arn: String,
+    pub grant_status: String,
+    pub activation_time_unknown: bool,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub days: i64,
+    pub cost_usd: f64,
+}
+
+/// One grant on the as-of date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrantRow {
+    pub grant_arn: String,
+    pub name: String,
+    pub product: String,
+    pub license_arn: String,
+    pub parent_arn: String,
+    pub is_sub_grant: bool,
+    pub grantee_kind: String,
+    pub grantee_id: String,
+    pub grantee_name: String,
+    pub status: String,
+    pub status_reason: String,
+    pub version: String,
+    pub created_at: Option<NaiveDate>,
+    pub activated_at: Option<NaiveDate>,
+    pub activation_time_unknown: bool,
+    pub findings: String,
+}
+
+/// Money totals of the window; they reconcile with the usage table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub usage_rows: u64,
+    pub spend_usd: f64,
+    pub exposure_usd: f64,
+    /// Estimated overspend where a price basis exists.
+    pub overspend_usd: f64,
+    /// Exposure for which no price basis exists (its overspend is unknown, not zero).
+    pub exposure_without_price_basis_usd: f64,
+    pub after_cancellation_usd: f64,
+    pub unmapped_usd: f64,
+    pub unallocated_usd: f64,
+    pub accounts_exposed: u64,
+    pub grants_awaiting_activation: u64,
+    pub orphaned_grants: u64,
+    /// Usage rows of the snapshot outside the window, left out of every figure.
+    pub rows_outside_window: u64,
+    pub cost_outside_window_usd: f64,
+}
+
+/// What the run could not read, and which rules that touches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Completeness {
+    pub complete: bool,
+    pub missing: Vec<LedgerEntry>,
+    pub incomplete_tables: Vec<String>,
+    pub affected_rules: Vec<&'static str>,
+    pub unknown_values: Vec<crate::snapshot::UnknownValue>,
+}
+
+/// Runs the whole analysis for `as_of`.
+pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analysis> {
+    let cx = Context::new(snap, cfg, as_of);
+    let window = spend::window_usage(&cx)?;
+    let pairs = spend::spend_pairs(&window)?;
+    let mut segments = coverage::segments(&cx, &pairs);
+    let unmapped = spend::attribute(&window, &mut segments)?;
+    let allocation = allocation::allocate(&cx, &window)?;
+    let facts = Facts {
+        price_basis: price_basis(&cx, &segments),
+        unallocated: allocation::unallocated(&allocation),
+        segments,
+        unmapped,
+    };
+
+    let incomplete_tables = snap.incomplete_tables();
+    let mut findings = Vec::new();
+    let mut affected_rules = Vec::new();
+    for rule in RULES {
+        let start = findings.len();
+        rule.check(&cx, &facts, &mut findings);
+        let incomplete = rule
+            .tables()
+            .iter()
+            .any(|t| incomplete_tables.iter().any(|i| i == t));
+        if incomplete {
+            affected_rules.push(rule.code());
+        }
+        for f in &mut findings[start..] {
+            f.id = finding_id(f.rule, &f.account_id, &f.license_arn, &f.grant_arn);
+            f.data_incomplete = incomplete;
+        }
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule.cmp(b.rule))
+            .then_with(|| a.account_id.cmp(&b.account_id))
+            .then_with(|| a.product.cmp(&b.product))
+            .then_with(|| a.grant_arn.cmp(&b.grant_arn))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+
+    let totals = totals(&cx, &facts, &findings, &window);
+    let mut analysis = Analysis {
+        as_of,
+        window_start: cx.window_start,
+        coverage: coverage_rows(&cx, &facts),
+        grants: grant_rows(&cx, &findings),
+        allocation,
+        totals,
+        completeness: Completeness {
+            complete: snap.is_complete(),
+            missing: snap.manifest.completeness.clone(),
+            incomplete_tables,
+            affected_rules,
+            unknown_values: snap.manifest.unknown_values.clone(),
+        },
+        findings,
+    };
+    analysis.round_money();
+    Ok(analysis)
+}
+
+/// Money is summed at full precision; outputs carry it to a millionth of a dollar, which is
+/// exact enough to reconcile to the cent and hides the last-bit noise of parallel sums.
+fn money(x: &mut f64) {
+    *x = round_money(*x);
+}
+
+/// Rounds to a millionth of a dollar (see `money`).
+pub fn round_money(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6 + 0.0
+}
+
+/// How overspend is estimated per product: the private/public ratio seen on its covered spend
+/// when the data carries public-price cost, else the configured discount, else none.
+fn price_basis(
+    cx: &Context,
+    segments: &[coverage::Segment],
+) -> BTreeMap<String, (OverspendBasis, f64)> {
+    let mut observed: BTreeMap<&str, Spend> = BTreeMap::new();
+    for s in segments
+        .iter()
+        .filter(|s| matches!(s.state, State::Covered | State::Subscriber))
+    {
+        observed
+            .entry(s.product_key.as_str())
+            .or_default()
+            .add(&s.spend);
+    }
+    cx.products
+        .names
+        .iter()
+        .map(|(key, name)| {
+            let seen = observed
+                .get(key.as_str())
+                .filter(|s| s.public_cost_usd > 0.0 && s.cost_with_public_usd > 0.0);
+            let basis = match (seen, cx.cfg.private_discount(name)) {
+                (Some(s), _) if s.cost_with_public_usd < s.public_cost_usd => (
+                    OverspendBasis::ObservedPrivateRate,
+                    1.0 - s.cost_with_public_usd / s.public_cost_usd,
+                ),
+                (_, Some(d)) => (OverspendBasis::ConfiguredDiscount, d),
+                _ => (OverspendBasis::None, 0.0),
+            };
+            (key.clone(), basis)
+        })
+        .collect()
+}
+
+fn totals(cx: &Context, facts: &Facts, findings: &[Finding], w: &spend::WindowUsage) -> Totals {
+    let sum_state = |keep: fn(State) -> bool| -> f64 {
+        facts
+            .segments
+            .iter()
+            .filter(|s| keep(s.state))
+            .map(|s| s.spend.cost_usd)
+            .sum()
+    };
+    let by_rule = |code: &'static str| findings.iter().filter(move |f| f.rule == code);
+    let exposed: Vec<&Finding> = by_rule("EA001").collect();
+    let grants_awaiting = cx
+        .grants
+        .iter()
+        .filter(|v| v.status.is_awaiting_activation())
+        .count() as u64;
+    Totals {
+        usage_rows: w.total.rows,
+        spend_usd: w.total.cost_usd,
+        exposure_usd: sum_state(State::is_exposed),
+        overspend_usd: exposed.iter().filter_map(|f| f.overspend_usd).sum(),
+        exposure_without_price_basis_usd: exposed
+            .iter()
+            .filter(|f| f.overspend_basis == OverspendBasis::None)
+            .filter_map(|f| f.cost_usd)
+            .sum(),
+        after_cancellation_usd: sum_state(|s| s == State::AfterCancellation),
+        unmapped_usd: facts.unmapped.iter().map(|u| u.spend.cost_usd).sum(),
+        unallocated_usd: facts.unallocated.values().map(|s| s.cost_usd).sum(),
+        accounts_exposed: exposed
+            .iter()
+            .map(|f| f.account_id.as_str())
+            .collect::<BTreeSet<_>>()
+            .len() as u64,
+        grants_awaiting_activation: grants_awaiting,
+        orphaned_grants: by_rule("EA004").count() as u64,
+        rows_outside_window: w.rows_outside_window,
+        cost_outside_window_usd: w.cost_outside_window_usd,
+    }
+}
+
+fn coverage_rows(cx: &Context, facts: &Facts) -> Vec<CoverageRow> {
+    facts
+        .segments
+        .iter()
+        .map(|s| {
+            let account = cx.account(&s.account_id);
+            let top = s.grant.map(|i| &cx.grants[i]);
+            let eff = s.effective_grant.map(|i| &cx.grants[i]);
+            CoverageRow {
+                account_id: s.account_id.clone(),
+                account_name: account.map(|a| a.name.clone()).unwrap_or_default(),
+                ou_path: account.map(|a| a.ou_path.clone()).unwrap_or_default(),
+                product: cx.products.name(&s.product_key).to_string(),
+                license_arn: s.license_arn.clone(),
+                state: s.state.as_str(),
+                grant_arn: top.map(|g| g.grant.arn.clone()).unwrap_or_default(),
+                sub_grant_arn: eff
+                    .filter(|e| e.grant.is_sub_grant())
+                    .map(|e| e.grant.arn.clone())
+                    .unwrap_or_default(),
+                grant_status: eff
+                    .and_then(|e| {
+                        e.timeline
+                            .status_at(crate::model::day_start(s.to))
+                            .map(|st| st.to_string())
+                    })
+                    .unwrap_or_default(),
+                activation_time_unknown: s.state == State::Covered
+                    && eff.is_some_and(|e| e.timeline.activation_unknown()),
+                from: s.from,
+                to: s.to,
+                days: (s.to - s.from).num_days() + 1,
+                cost_usd: s.spend.cost_usd,
+            }
+        })
+        .collect()
+}
+
+fn grant_rows(cx: &Context, findings: &[Finding]) -> Vec<GrantRow> {
+    let mut codes: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for f in findings.iter().filter(|f| !f.grant_arn.is_empty()) {
+        codes
+            .entry(f.grant_arn.as_str())
+            .or_default()
+            .insert(f.rule);
+    }
+    let mut rows: Vec<GrantRow> = cx
+        .grants
+        .iter()
+        .map(|v| {
+            let g = v.grant;
+            let grantee_name = cx
+                .account(&g.grantee_id)
+                .map(|a| a.name.clone())
+                .or_else(|| cx.ous.get(g.grantee_id.as_str()).map(|o| o.path.clone()))
+                .unwrap_or_default();
+            GrantRow {
+                grant_arn: g.arn.clone(),
+                name: g.name.clone(),
+                product: rules::license_product(cx, &g.license_arn),
+                license_arn: g.license_arn.clone(),
+                parent_arn: g.parent_arn.clone(),
+                is_sub_grant: g.is_sub_grant(),
+                grantee_kind: g.grantee_kind.to_string(),
+                grantee_id: g.grantee_id.clone(),
+                grantee_name,
+                status: v.status.to_string(),
+                status_reason: g.status_reason.clone().unwrap_or_default(),
+                version: g.version.clone(),
+                created_at: v.timeline.created_at.map(day),
+                activated_at: v
+                    .timeline
+                    .activated_at
+                    .filter(|t| *t < cx.as_of_end)
+                    .map(day),
+                activation_time_unknown: v.status == crate::model::GrantStatus::Active
+                    && v.timeline.activation_unknown(),
+                findings: codes
+                    .get(g.arn.as_str())
+                    .map(|c| c.iter().copied().collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        a.license_arn
+            .cmp(&b.license_arn)
+            .then_with(|| a.grant_arn.cmp(&b.grant_arn))
+    });
+    rows
+}
+
+impl Analysis {
+    fn round_money(&mut self) {
+        for f in &mut self.findings {
+            f.cost_usd
+                .iter_mut()
+                .chain(f.overspend_usd.iter_mut())
+                .for_each(money);
+        }
+        self.coverage
+            .iter_mut()
+            .for_each(|c| money(&mut c.cost_usd));
+        self.allocation
+            .iter_mut()
+            .for_each(|r| money(&mut r.cost_usd));
+        let t = &mut self.totals;
+        for x in [
+            &mut t.spend_usd,
+            &mut t.exposure_usd,
+            &mut t.overspend_usd,
+            &mut t.exposure_without_price_basis_usd,
+            &mut t.after_cancellation_usd,
+            &mut t.unmapped_usd,
+            &mut t.unallocated_usd,
+            &mut t.cost_outside_window_usd,
+        ] {
+            money(x);
+        }
+    }
+
+    /// Findings at or above a severity.
+    pub fn count_at_or_above(&self, s: &Severity) -> usize {
+        self.findings.iter().filter(|f| &f.severity >= s).count()
+    }
+}

@@ -1,0 +1,39 @@
+//! EA005 usage-after-cancellation: spend on a product after its license ended plus the grace.
+
+use super::{finding, meta, with_spend, Facts, Rule};
+use crate::analyze::context::Context;
+use crate::analyze::coverage::State;
+use crate::analyze::finding::{usd, Finding};
+use crate::model::Severity;
+
+pub struct UsageAfterCancellation;
+
+impl Rule for UsageAfterCancellation {
+    meta!(
+        "EA005",
+        "usage-after-cancellation",
+        Severity::High,
+        "an account has spend for a product after its license ended plus the grace period",
+        &["licenses", "usage"]
+    );
+
+    fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {
+        for ((account, key), (spend, license)) in
+            facts.spend_by_state(|s| s == State::AfterCancellation)
+        {
+            let mut f = with_spend(finding(cx, self, account), &spend);
+            f.product = cx.products.name(key).to_string();
+            f.license_arn = license.to_string();
+            f.message = format!(
+                "{} of {} spend between {} and {}, more than {} days after the license ended",
+                usd(spend.cost_usd),
+                f.product,
+                spend.first_day.map(|d| d.to_string()).unwrap_or_default(),
+                spend.last_day.map(|d| d.to_string()).unwrap_or_default(),
+                cx.cfg.cancellation_grace_days
+            );
+            f.remediation = "find who still invokes the model (CloudTrail, IAM principal tags) and stop it, or renew the subscription".into();
+            out.push(f);
+        }
+    }
+}

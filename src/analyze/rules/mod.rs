@@ -1,0 +1,251 @@
+//! The rules EA001-EA010: one file per rule with its Markdown doc beside it, and one sorted
+//! list of them all.
+
+mod ea001;
+mod ea002;
+mod ea003;
+mod ea004;
+mod ea005;
+mod ea006;
+mod ea007;
+mod ea008;
+mod ea009;
+mod ea010;
+
+use std::collections::BTreeMap;
+
+use super::context::Context;
+use super::coverage::{Segment, Spend, State};
+use super::finding::{Finding, OverspendBasis};
+use super::spend::Unmapped;
+use crate::model::Severity;
+
+/// One check over the organization. Pure and synchronous: everything it needs is in the
+/// context and the facts.
+pub trait Rule: Sync {
+    /// Stable code, never reused.
+    fn code(&self) -> &'static str;
+    /// Kebab-case name that names the problem.
+    fn name(&self) -> &'static str;
+    fn default_severity(&self) -> Severity;
+    /// One line: when it fires.
+    fn summary(&self) -> &'static str;
+    /// The Markdown doc (What it checks / Why it matters / Example / How to fix / Data it needs).
+    fn doc(&self) -> &'static str;
+    /// Snapshot tables it reads; a gap in any of them marks its findings incomplete.
+    fn tables(&self) -> &'static [&'static str];
+    fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>);
+}
+
+/// Declares a rule's metadata inside its `impl Rule` block; the doc is the `.md` file beside it.
+macro_rules! meta {
+    ($code:literal, $name:literal, $sev:expr, $summary:literal, $tables:expr) => {
+        fn code(&self) -> &'static str {
+            $code
+        }
+        fn name(&self) -> &'static str {
+            $name
+        }
+        fn default_severity(&self) -> crate::model::Severity {
+            $sev
+        }
+        fn summary(&self) -> &'static str {
+            $summary
+        }
+        fn doc(&self) -> &'static str {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/analyze/rules/",
+                $code,
+                ".md"
+            ))
+        }
+        fn tables(&self) -> &'static [&'static str] {
+            $tables
+        }
+    };
+}
+pub(crate) use meta;
+
+/// All rules, sorted by code.
+pub static RULES: &[&dyn Rule] = &[
+    &ea001::PublicPriceExposure,
+    &ea002::GrantNotActivated,
+    &ea003::GrantFailed,
+    &ea004::OrphanedGrant,
+    &ea005::UsageAfterCancellation,
+    &ea006::SupersededSubscription,
+    &ea007::GrantToInactivePrincipal,
+    &ea008::DuplicateGrant,
+    &ea009::UnmappedSpend,
+    &ea010::UnallocatedSpend,
+];
+
+pub fn by_code(code: &str) -> Option<&'static dyn Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.code().eq_ignore_ascii_case(code))
+}
+
+/// What the analysis computed before the rules run.
+pub struct Facts {
+    pub segments: Vec<Segment>,
+    pub unmapped: Vec<Unmapped>,
+    /// Account id -> spend no method could attribute to a team.
+    pub unallocated: BTreeMap<String, Spend>,
+    /// Product key -> how overspend is estimated and the discount (fraction off public price).
+    pub price_basis: BTreeMap<String, (OverspendBasis, f64)>,
+}
+
+impl Facts {
+    /// Spend per (account, product key) over the segments in the kept states, with the
+    /// license of the first such segment.
+    pub fn spend_by_state(
+        &self,
+        keep: impl Fn(State) -> bool,
+    ) -> BTreeMap<(&str, &str), (Spend, &str)> {
+        let mut out: BTreeMap<(&str, &str), (Spend, &str)> = BTreeMap::new();
+        for s in self
+            .segments
+            .iter()
+            .filter(|s| keep(s.state) && s.spend.rows > 0)
+        {
+            out.entry((s.account_id.as_str(), s.product_key.as_str()))
+                .or_insert_with(|| (Spend::default(), s.license_arn.as_str()))
+                .0
+                .add(&s.spend);
+        }
+        out
+    }
+
+    /// Estimated overspend of exposed spend on a product, with its basis.
+    pub fn overspend(&self, product_key: &str, exposed_cost: f64) -> (Option<f64>, OverspendBasis) {
+        match self.price_basis.get(product_key) {
+            Some((basis, discount)) if *basis != OverspendBasis::None => {
+                (Some(exposed_cost * discount), *basis)
+            }
+            _ => (None, OverspendBasis::None),
+        }
+    }
+}
+
+/// A finding for `account_id` with the account's name, OU path and team filled in.
+pub(crate) fn finding(cx: &Context, rule: &dyn Rule, account_id: &str) -> Finding {
+    let account = cx.account(account_id);
+    let team = account
+        .and_then(|a| cx.account_team(a))
+        .map(|(t, _)| t)
+        .unwrap_or_default();
+    Finding {
+        id: String::new(),
+        rule: rule.code(),
+        name: rule.name(),
+        severity: cx.cfg.severity_of(rule.code(), rule.default_severity()),
+        account_id: account_id.to_string(),
+        account_name: account.map(|a| a.name.clone()).unwrap_or_default(),
+        ou_path: account.map(|a| a.ou_path.clone()).unwrap_or_default(),
+        team,
+        product: String::new(),
+        license_arn: String::new(),
+        grant_arn: String::new(),
+        first_day: None,
+        last_day: None,
+        cost_usd: None,
+        overspend_usd: None,
+        overspend_basis: OverspendBasis::NotApplicable,
+        data_incomplete: false,
+        message: String::new(),
+        remediation: String::new(),
+    }
+}
+
+/// Sets a finding's money and evidence days from a spend sum.
+pub(crate) fn with_spend(mut f: Finding, s: &Spend) -> Finding {
+    f.cost_usd = Some(s.cost_usd);
+    f.first_day = s.first_day;
+    f.last_day = s.last_day;
+    f
+}
+
+/// The account named in a grant finding: the grantee when it is an account.
+pub(crate) fn grantee_account(g: &crate::model::Grant) -> &str {
+    if g.grantee_kind == crate::model::PrincipalKind::Account {
+        &g.grantee_id
+    } else {
+        ""
+    }
+}
+
+/// A finding about one grant: its grantee account (when an account), license, product.
+pub(crate) fn grant_finding(cx: &Context, rule: &dyn Rule, g: &crate::model::Grant) -> Finding {
+    let mut f = finding(cx, rule, grantee_account(g));
+    f.product = license_product(cx, &g.license_arn);
+    f.license_arn = g.license_arn.clone();
+    f.grant_arn = g.arn.clone();
+    f.last_day = Some(cx.as_of);
+    f
+}
+
+/// The product name of a license (display name), for findings.
+pub(crate) fn license_product(cx: &Context, license_arn: &str) -> String {
+    cx.license(license_arn)
+        .map(|l| l.product_name.clone())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_unique_sorted_and_documented() {
+        let codes: Vec<&str> = RULES.iter().map(|r| r.code()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(codes, sorted, "rule codes must be unique and sorted");
+        assert_eq!(codes.len(), 10);
+        for r in RULES {
+            for heading in [
+                "## What it checks",
+                "## Why it matters",
+                "## Example",
+                "## How to fix",
+                "## Data it needs",
+            ] {
+                assert!(
+                    r.doc().contains(heading),
+                    "{} doc lacks `{heading}`",
+                    r.code()
+                );
+            }
+            assert!(
+                r.doc().contains(r.name()),
+                "{} doc does not name the rule",
+                r.code()
+            );
+            assert!(r.name().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+        }
+    }
+
+    #[test]
+    fn names_match_the_domain_table() {
+        let names: Vec<&str> = RULES.iter().map(|r| r.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "public-price-exposure",
+                "grant-not-activated",
+                "grant-failed",
+                "orphaned-grant",
+                "usage-after-cancellation",
+                "superseded-subscription",
+                "grant-to-inactive-principal",
+                "duplicate-grant",
+                "unmapped-spend",
+                "unallocated-spend"
+            ]
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! The commands: load the inputs, run the pipeline, write the reports, decide the exit code.
+//! `main.rs` only parses arguments, reads the clock once and maps errors to exit code 3.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+
+use crate::analyze::{self, rules::RULES};
+use crate::cli::{CommonArgs, DemoArgs, RunArgs};
+use crate::config::Config;
+use crate::model::Severity;
+use crate::report::{self, RunInfo};
+use crate::snapshot::{self, Snapshot};
+use crate::{demo, progress};
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    pub const CLEAN: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const INCOMPLETE: u8 = 2;
+    pub const ERROR: u8 = 3;
+}
+
+/// The demo's own config: examples/config.toml.
+pub const DEMO_CONFIG: &str = include_str!("../examples/config.toml");
+
+/// Parses `--fail-on`: a severity, or `none` (never fail on findings).
+pub fn parse_fail_on(s: &str) -> Result<Option<Severity>> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let sev = Severity::parse(&s.to_ascii_lowercase());
+    if !sev.is_known() {
+        bail!(
+            "`--fail-on {s}` is not one of none, {}",
+            Severity::KNOWN.join(", ")
+        );
+    }
+    Ok(Some(sev))
+}
+
+fn load_config(common: &CommonArgs, demo: bool) -> Result<Config> {
+    match &common.config {
+        Some(path) => Config::load(path),
+        None if demo => Config::parse(DEMO_CONFIG).context("built-in demo config"),
+        None => Ok(Config::default()),
+    }
+}
+
+/// `run`: analyze the demo or a snapshot and write every report. Returns the exit code.
+pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
+    let fail_on = parse_fail_on(&args.common.fail_on)?;
+    let config = load_config(&args.common, args.demo)?;
+    let (snap, default_as_of) = if args.demo {
+        progress::line("building the demo organization");
+        let s = demo::builtin();
+        let end = s.manifest.period_end;
+        (s, end)
+    } else if let Some(dir) = &args.snapshot {
+        progress::line(&format!("reading snapshot `{}`", dir.display()));
+        let s = snapshot::read(dir)?;
+        let end = s.manifest.period_end;
+        (s, end)
+    } else {
+        bail!("live collection is not available in this build: pass `--demo` or `--snapshot DIR`");
+    };
+    let _ = today;
+    let as_of = args.common.as_of.unwrap_or(default_as_of);
+    analyze_and_report(&snap, &config, as_of, fail_on, &args.out)
+}
+
+/// Runs the analysis on a snapshot and writes the reports into `out`.
+pub fn analyze_and_report(
+    snap: &Snapshot,
+    config: &Config,
+    as_of: NaiveDate,
+    fail_on: Option<Severity>,
+    out: &Path,
+) -> Result<u8> {
+    progress::line(&format!(
+        "analyzing {} accounts, {} grants, {} usage rows as of {as_of}",
+        snap.accounts.len(),
+        snap.grants.len(),
+        snap.usage.height()
+    ));
+    let analysis = analyze::analyze(snap, config, as_of)?;
+    let run = RunInfo {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        as_of,
+        window_start: analysis.window_start,
+        window_end: as_of,
+        source: snap.manifest.source.clone(),
+        collected_at: snap.manifest.collected_at,
+        fail_on: fail_on.clone().unwrap_or(Severity::Other("none".into())),
+    };
+    let written = report::write_all(&analysis, &run, out)?;
+    progress::line(&format!(
+        "wrote {} to `{}`: {} findings, exposure ${:.2}",
+        written.join(", "),
+        out.display(),
+        analysis.findings.len(),
+        analysis.totals.exposure_usd
+    ));
+    if !analysis.completeness.complete {
+        progress::line(&format!(
+            "data is incomplete ({} gaps; rules affected: {}): see summary.json",
+            analysis.completeness.missing.len(),
+            analysis.completeness.affected_rules.join(", ")
+        ));
+        return Ok(exit::INCOMPLETE);
+    }
+    Ok(match fail_on {
+        Some(s) if analysis.count_at_or_above(&s) > 0 => exit::FINDINGS,
+        _ => exit::CLEAN,
+    })
+}
+
+/// `demo`: write a synthetic snapshot.
+pub fn demo(args: &DemoArgs) -> Result<u8> {
+    let params = demo::DemoParams {
+        accounts: args.accounts,
+        products: args.products,
+        days: args.days,
+        seed: args.seed,
+        ..demo::DemoParams::builtin()
+    };
+    progress::line(&format!(
+        "generating {} accounts, {} products, {} days (seed {})",
+        params.accounts, params.products, params.days, params.seed
+    ));
+    let snap = demo::generate(&params);
+    snapshot::write(&snap, &args.out)?;
+    progress::line(&format!(
+        "wrote snapshot `{}`: {} accounts, {} grants, {} usage rows",
+        args.out.display(),
+        snap.accounts.len(),
+        snap.grants.len(),
+        snap.usage.height()
+    ));
+    Ok(exit::CLEAN)
+}
+
+/// `rules`: one line per rule.
+pub fn rules(mut out: impl Write) -> Result<u8> {
+    for r in RULES {
+        writeln!(
+            out,
+            "{}  {:<28} {:<8} {}",
+            r.code(),
+            r.name(),
+            r.default_severity(),
+            r.summary()
+        )?;
+    }
+    Ok(exit::CLEAN)
+}
+
+/// `explain CODE`: the rule's documentation.
+pub fn explain(code: &str, mut out: impl Write) -> Result<u8> {
+    let Some(rule) = analyze::rules::by_code(code) else {
+        bail!("no rule `{code}`: `entitlement-audit rules` lists them");
+    };
+    out.write_all(rule.doc().as_bytes())?;
+    Ok(exit::CLEAN)
+}

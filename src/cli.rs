@@ -1,0 +1,80 @@
+//! Command-line arguments (clap derive structs only).
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "entitlement-audit",
+    version,
+    about = "Audit AWS Marketplace model entitlements (License Manager grants) across an AWS Organization"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More logging on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyze an organization and write the reports.
+    Run(RunArgs),
+    /// Write a synthetic organization snapshot of any size.
+    Demo(DemoArgs),
+    /// List the rules.
+    Rules,
+    /// Show a rule's documentation.
+    Explain {
+        /// Rule code, e.g. EA001.
+        code: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Use the built-in demo organization.
+    #[arg(long, conflicts_with = "snapshot")]
+    pub demo: bool,
+    /// Analyze a snapshot directory (from `collect` or `demo`).
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    /// Directory for the reports.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options shared by the commands that analyze.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// TOML options file (the demo uses examples/config.toml when none is given).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Exit 1 when a finding has this severity or higher: none, info, low, medium, high, critical.
+    #[arg(long, value_name = "SEVERITY", default_value = "none")]
+    pub fail_on: String,
+    /// Report date (default: today; the demo's own last day for --demo; the snapshot's last
+    /// day for --snapshot).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 40)]
+    pub accounts: usize,
+    #[arg(long, default_value_t = 3)]
+    pub products: usize,
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Snapshot directory to write.
+    #[arg(long, value_name = "SNAPSHOT_DIR")]
+    pub out: PathBuf,
+}

@@ -1,1 +1,0 @@
-//! Built-in demo organization and synthetic generator (placeholder).

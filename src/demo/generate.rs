@@ -1,0 +1,1324 @@
+//! The synthetic organization generator and the built-in demo organization.
+//!
+//! [`generate`] plans accounts, grants and spend from a seed and writes them with
+//! [`OrgBuilder`]. Twenty named accounts come first and each plays a part that makes one or
+//! more rules fire (see `NAMED`); the rest are filler accounts spread over the OU tree with
+//! heavy-tailed spend. [`builtin`] is the generator at fixed parameters.
+//!
+//! Time runs in day indices `0..days` from the period's first day. A grant activated during
+//! day `d` covers spend from day `d + 1`, because coverage is decided at the start of a day.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+
+use super::builder::{hex32, OrgBuilder, Spend, ROOT_ID};
+use super::rng::Rng;
+use crate::model::{day_start, AccountState, EventKind, GrantStatus, LicenseStatus};
+use crate::snapshot::Snapshot;
+
+/// Seed of the built-in demo organization.
+pub const BUILTIN_SEED: u64 = 20_261_031;
+
+const ORG_ID: &str = "o-exampleorg1";
+const MANAGEMENT: &str = "123456789012";
+/// Above this many accounts, Prod and Dev get one OU per team.
+const TEAM_OUS_ABOVE: usize = 100;
+const TEAMS: &[&str] = &[
+    "payments",
+    "search",
+    "ml-research",
+    "data-platform",
+    "checkout",
+    "fraud",
+    "recommendations",
+    "support-ai",
+    "identity",
+    "mobile",
+    "growth",
+    "marketing-analytics",
+];
+const PRODUCT_NAMES: &[&str] = &["Claude 3.7 Sonnet", "Claude 3 Haiku", "Command R+"];
+/// Spend on a Marketplace model the organization holds no license for (EA009).
+const UNMAPPED_PRODUCT: &str = "Jamba 1.5 Large (Amazon Bedrock Edition)";
+const INPUT_USAGE: &str = "USE1-MP:USE1_InputTokenCount-Units";
+const OUTPUT_USAGE: &str = "USE1-MP:USE1_OutputTokenCount-Units";
+/// The first product's private offer is 25% below its public price.
+const PRIVATE_PRICE_RATIO: f64 = 0.75;
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoParams {
+    /// Member accounts including the management account; at least 20 for every rule to fire.
+    pub accounts: usize,
+    /// Licensed Marketplace models; at least 3 for every rule to fire.
+    pub products: usize,
+    /// Days of spend, ending on `end`.
+    pub days: u32,
+    pub seed: u64,
+    /// Last day of the period; the snapshot is collected at 06:00 UTC the day after.
+    pub end: NaiveDate,
+}
+
+impl DemoParams {
+    /// The parameters of [`builtin`].
+    pub fn builtin() -> Self {
+        Self {
+            accounts: 40,
+            products: 3,
+            days: 90,
+            seed: BUILTIN_SEED,
+            end: NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date"),
+        }
+    }
+}
+
+impl Default for DemoParams {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+/// The built-in demo organization: 40 accounts, 3 licensed models, 90 days ending
+/// 2026-10-31, collected 2026-11-01T06:00:00Z. Identical on every call.
+pub fn builtin() -> Snapshot {
+    generate(&DemoParams::builtin())
+}
+
+/// A synthetic organization, deterministic for `p`. `accounts`, `products` and `days` below
+/// 1 are taken as 1.
+pub fn generate(p: &DemoParams) -> Snapshot {
+    let cx = Cx::new(p);
+    let ous = plan_ous(cx.accounts > TEAM_OUS_ABOVE);
+    let mut accounts = plan_accounts(&cx, &ous);
+    let mut b = OrgBuilder::new(ORG_ID, MANAGEMENT);
+    let products = plan_products(&cx, &b);
+    for ou in &ous[1..] {
+        b.ou(&ou.id, &ou.name, &ou.parent);
+    }
+    for a in &accounts {
+        b.account(&a.id, &a.name, &a.ou, cx.date(a.joined))
+            .account_state(&a.id, a.state.clone());
+        if let Some(team) = a.team {
+            b.account_tag(&a.id, "team", team);
+        }
+    }
+    b.reserve_grants(cx.accounts * 3, cx.accounts * 8);
+    licenses(&mut b, &cx, &products);
+    grants(&mut b, &cx, &ous, &mut accounts, &products);
+    usage(&mut b, &cx, &ous, &accounts, &products);
+    let collected_at = day_start(p.end + Duration::days(1)) + Duration::hours(6);
+    b.build(cx.start, p.end, collected_at)
+}
+
+/// Parameters plus the calendar.
+struct Cx {
+    accounts: usize,
+    products: usize,
+    days: i64,
+    seed: u64,
+    start: NaiveDate,
+}
+
+impl Cx {
+    fn new(p: &DemoParams) -> Self {
+        let days = i64::from(p.days.max(1));
+        Self {
+            accounts: p.accounts.max(1),
+            products: p.products.max(1),
+            days,
+            seed: p.seed,
+            start: p.end - Duration::days(days - 1),
+        }
+    }
+
+    /// The day at a fraction of the period.
+    fn day(&self, frac: f64) -> i64 {
+        ((frac * self.days as f64) as i64).clamp(0, self.days - 1)
+    }
+
+    /// `day`, or nothing when it falls after the period (the thing has not happened yet).
+    fn within(&self, day: i64) -> Option<i64> {
+        (day < self.days).then_some(day)
+    }
+
+    /// An account grant created on `day` at 10:00, then the `steps` at so many hours later,
+    /// leaving out those that would fall after the period.
+    fn account_life(&self, day: i64, steps: &[(EventKind, i64)]) -> Life {
+        let created = self.time(day, 10);
+        let period_end = self.time(self.days, 0);
+        let later = steps
+            .iter()
+            .map(|(kind, hours)| (kind.clone(), created + Duration::hours(*hours)))
+            .filter(|(_, t)| *t < period_end);
+        Life::from_events(
+            std::iter::once((EventKind::Created, created))
+                .chain(later)
+                .collect(),
+        )
+    }
+
+    fn date(&self, day: i64) -> NaiveDate {
+        self.start + Duration::days(day)
+    }
+
+    fn time(&self, day: i64, hour: i64) -> DateTime<Utc> {
+        day_start(self.date(day)) + Duration::hours(hour)
+    }
+}
+
+/// Where an account sits, which decides how it is granted and how it spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Home {
+    Root,
+    Security,
+    Infrastructure,
+    Prod,
+    Dev,
+    Sandbox,
+    Suspended,
+}
+
+struct OuDef {
+    id: String,
+    name: String,
+    parent: String,
+    /// Set for the OUs accounts are placed in by kind (not for team OUs).
+    home: Option<Home>,
+    /// Team of a per-team OU under Prod or Dev.
+    team: Option<&'static str>,
+}
+
+fn ou_id(path: &str) -> String {
+    format!("ou-ex01-{}", &hex32(path)[..8])
+}
+
+/// Root -> Security, Infrastructure, Workloads -> (Prod, Dev), Sandbox, Suspended; with
+/// `per_team`, one OU per team under Prod and under Dev.
+fn plan_ous(per_team: bool) -> Vec<OuDef> {
+    let mut ous = vec![OuDef {
+        id: ROOT_ID.to_string(),
+        name: "Root".to_string(),
+        parent: String::new(),
+        home: Some(Home::Root),
+        team: None,
+    }];
+    let mut add = |path: &str, home: Option<Home>, team: Option<&'static str>| {
+        let (parent_path, name) = path.rsplit_once('/').expect("path has a parent");
+        let parent = if parent_path == "/Root" {
+            ROOT_ID.to_string()
+        } else {
+            ou_id(parent_path)
+        };
+        ous.push(OuDef {
+            id: ou_id(path),
+            name: name.to_string(),
+            parent,
+            home,
+            team,
+        });
+    };
+    add("/Root/Security", Some(Home::Security), None);
+    add("/Root/Infrastructure", Some(Home::Infrastructure), None);
+    add("/Root/Workloads", None, None);
+    add("/Root/Workloads/Prod", Some(Home::Prod), None);
+    add("/Root/Workloads/Dev", Some(Home::Dev), None);
+    add("/Root/Sandbox", Some(Home::Sandbox), None);
+    add("/Root/Suspended", Some(Home::Suspended), None);
+    if per_team {
+        for env in ["Prod", "Dev"] {
+            for team in TEAMS {
+                add(&format!("/Root/Workloads/{env}/{team}"), None, Some(team));
+            }
+        }
+    }
+    ous
+}
+
+fn home_ou(ous: &[OuDef], home: Home) -> &OuDef {
+    ous.iter()
+        .find(|o| o.home == Some(home))
+        .expect("every home has an OU")
+}
+
+/// The part a named account plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Subscriber,
+    Plain,
+    /// Pilot of the third product; its grant is deleted after the cancellation.
+    Pilot,
+    /// Pilot of the third product that keeps its grant and its spend after the cancellation.
+    KeepsSpendingAfterCancel,
+    /// Holds its own license for the first product (EA006).
+    OwnLicense,
+    /// Receives two account grants of the second product (EA008).
+    DuplicateGrants,
+    NeverActivated,
+    /// First product's grant activated, then disabled near the end.
+    DisabledLate,
+    /// Joins mid-period and never activates.
+    LateNeverActivated,
+    /// Joins late in the period and activates three days later.
+    LateActivated,
+    /// Untagged sandbox spend on models it has no active grant for.
+    UntaggedSpender,
+    PendingAccept,
+    PendingWorkflow,
+    PendingDelete,
+    /// Spends on a model the organization has no license for (EA009).
+    UnmappedSpender,
+    SuspendedTarget,
+    ClosedTarget,
+    Rejected,
+    FailedWorkflow,
+}
+
+/// Spend profile: share of days with spend, and scale of a day's spend.
+#[derive(Debug, Clone, Copy)]
+enum Tier {
+    Heavy,
+    Steady,
+    Light,
+}
+
+struct Named {
+    name: &'static str,
+    id: Option<&'static str>,
+    home: Home,
+    team: Option<&'static str>,
+    role: Role,
+    tier: Tier,
+}
+
+const fn named(
+    name: &'static str,
+    id: Option<&'static str>,
+    home: Home,
+    team: Option<&'static str>,
+    role: Role,
+    tier: Tier,
+) -> Named {
+    Named {
+        name,
+        id,
+        home,
+        team,
+        role,
+        tier,
+    }
+}
+
+/// The named accounts, most important first: a smaller organization keeps a prefix.
+#[rustfmt::skip]
+const NAMED: &[Named] = &[
+    named("management", Some(MANAGEMENT), Home::Root, Some("platform"), Role::Subscriber, Tier::Heavy),
+    named("payments-prod", Some("111122223333"), Home::Prod, Some("payments"), Role::Pilot, Tier::Heavy),
+    named("search-prod", None, Home::Prod, Some("search"), Role::KeepsSpendingAfterCancel, Tier::Heavy),
+    named("ml-research-prod", Some("444455556666"), Home::Prod, Some("ml-research"), Role::OwnLicense, Tier::Steady),
+    named("data-platform-prod", Some("777788889999"), Home::Prod, Some("data-platform"), Role::DuplicateGrants, Tier::Steady),
+    named("ml-research-dev", Some("210987654321"), Home::Dev, Some("ml-research"), Role::NeverActivated, Tier::Steady),
+    named("network-hub", None, Home::Infrastructure, None, Role::Plain, Tier::Steady),
+    named("=HYPERLINK(\"http://example.com/x\",\"click\")", None, Home::Sandbox, None, Role::UntaggedSpender, Tier::Steady),
+    named("-2+3", None, Home::Sandbox, None, Role::PendingAccept, Tier::Light),
+    named("<script>alert(1)</script>", None, Home::Sandbox, None, Role::UnmappedSpender, Tier::Steady),
+    named("legacy-analytics", None, Home::Suspended, Some("data-platform"), Role::SuspendedTarget, Tier::Light),
+    named("old-poc", None, Home::Suspended, None, Role::ClosedTarget, Tier::Light),
+    named("fraud-dev", None, Home::Dev, Some("fraud"), Role::Rejected, Tier::Light),
+    named("support-ai-dev", None, Home::Dev, Some("support-ai"), Role::FailedWorkflow, Tier::Light),
+    named("recommendations-prod", None, Home::Prod, Some("recommendations"), Role::LateNeverActivated, Tier::Steady),
+    named("payments-dev", None, Home::Dev, Some("payments"), Role::DisabledLate, Tier::Steady),
+    named("checkout-prod", None, Home::Prod, Some("checkout"), Role::LateActivated, Tier::Steady),
+    named("security-tooling", None, Home::Security, Some("security"), Role::PendingDelete, Tier::Light),
+    named("shared-services", None, Home::Infrastructure, None, Role::Plain, Tier::Light),
+    named("sandbox-alice", None, Home::Sandbox, None, Role::PendingWorkflow, Tier::Light),
+];
+
+/// One planned account.
+struct Acct {
+    id: String,
+    name: String,
+    ou: String,
+    home: Home,
+    team: Option<&'static str>,
+    state: AccountState,
+    /// Day index it joined (negative: before the period).
+    joined: i64,
+    role: Role,
+    /// Share of days with spend on a model it uses.
+    activity: f64,
+    /// Typical daily spend in USD on the first product.
+    scale: f64,
+    /// Some usage rows carry a cost-allocation tag of another team.
+    shared: bool,
+    /// Pilot of the third product.
+    pilot: bool,
+    /// Day its first-product grant is activated, if ever.
+    activate: Option<i64>,
+    /// Coverage of the first product (its sub-grant's life); none for the subscriber.
+    p1: Option<Life>,
+}
+
+impl Acct {
+    fn late(&self) -> bool {
+        self.joined >= 0
+    }
+}
+
+fn plan_accounts(cx: &Cx, ous: &[OuDef]) -> Vec<Acct> {
+    let team_ou = |home: Home, team: &str| {
+        let env = if home == Home::Prod { "Prod" } else { "Dev" };
+        ous.iter()
+            .find(|o| o.team == Some(team) && o.parent == ou_id(&format!("/Root/Workloads/{env}")))
+            .map(|o| o.id.clone())
+    };
+    (0..cx.accounts)
+        .map(|i| {
+            let mut rng = Rng::stream(cx.seed, i as u64);
+            let mut a = match NAMED.get(i) {
+                Some(n) => named_account(cx, i, n, &mut rng),
+                None => filler_account(cx, i, &mut rng),
+            };
+            a.ou = match (i < NAMED.len(), a.team) {
+                (false, Some(team)) if matches!(a.home, Home::Prod | Home::Dev) => {
+                    team_ou(a.home, team).unwrap_or_else(|| home_ou(ous, a.home).id.clone())
+                }
+                _ => home_ou(ous, a.home).id.clone(),
+            };
+            a.activate = first_activation(cx, &a, &mut rng);
+            a
+        })
+        .collect()
+}
+
+fn account_id(i: usize) -> String {
+    format!("9999{i:08}")
+}
+
+fn named_account(cx: &Cx, i: usize, n: &Named, rng: &mut Rng) -> Acct {
+    let joined = match n.role {
+        Role::LateNeverActivated => cx.day(0.5),
+        Role::LateActivated => cx.day(0.78),
+        Role::Subscriber => -2000,
+        _ => -30 - rng.below(1500) as i64,
+    };
+    let state = match n.role {
+        Role::SuspendedTarget => AccountState::Suspended,
+        Role::ClosedTarget => AccountState::Closed,
+        _ => AccountState::Active,
+    };
+    let (activity, scale) = match n.tier {
+        Tier::Heavy => (1.0, rng.range(60.0, 120.0)),
+        Tier::Steady => (1.0, rng.range(5.0, 15.0)),
+        Tier::Light => (0.3, rng.range(0.5, 3.0)),
+    };
+    Acct {
+        id: n.id.map_or_else(|| account_id(i), str::to_string),
+        name: n.name.to_string(),
+        ou: String::new(),
+        home: n.home,
+        team: n.team,
+        state,
+        joined,
+        role: n.role,
+        activity,
+        scale,
+        shared: n.role == Role::OwnLicense,
+        pilot: matches!(n.role, Role::Pilot | Role::KeepsSpendingAfterCancel),
+        activate: None,
+        p1: None,
+    }
+}
+
+fn filler_account(cx: &Cx, i: usize, rng: &mut Rng) -> Acct {
+    let u = rng.f64();
+    let home = match u {
+        _ if u < 0.45 => Home::Prod,
+        _ if u < 0.72 => Home::Dev,
+        _ if u < 0.84 => Home::Sandbox,
+        _ if u < 0.90 => Home::Infrastructure,
+        _ if u < 0.96 => Home::Security,
+        _ => Home::Suspended,
+    };
+    let team = *rng.pick(TEAMS);
+    let (name, team) = match home {
+        Home::Prod | Home::Dev => {
+            let env = if home == Home::Prod { "prod" } else { "dev" };
+            // A few workload accounts lack the tag: their spend is unallocated.
+            let tagged = rng.chance(0.94).then_some(team);
+            (format!("{team}-{env}-{i}"), tagged)
+        }
+        Home::Security => (format!("security-{i}"), Some("security")),
+        Home::Infrastructure => (format!("infra-{i}"), None),
+        Home::Sandbox => (format!("sandbox-{i}"), None),
+        Home::Suspended | Home::Root => (format!("retired-{i}"), None),
+    };
+    let state = match (home, i % 2) {
+        (Home::Suspended, 0) => AccountState::Suspended,
+        (Home::Suspended, _) => AccountState::Closed,
+        _ => AccountState::Active,
+    };
+    let joined = if home != Home::Suspended && rng.chance(0.05) {
+        cx.day(rng.range(0.1, 0.9))
+    } else {
+        -30 - rng.below(1500) as i64
+    };
+    // Heavy-tailed: most accounts spend little on few days, a few spend a lot every day.
+    let scale = rng.heavy_tail(400.0);
+    Acct {
+        id: account_id(i),
+        name,
+        ou: String::new(),
+        home,
+        team,
+        state,
+        joined,
+        role: Role::Plain,
+        activity: (0.2 + 0.2 * scale).min(1.0),
+        scale: scale * 2.0,
+        shared: matches!(home, Home::Prod | Home::Dev) && rng.chance(0.15),
+        pilot: home == Home::Prod && rng.chance(0.04),
+        activate: None,
+        p1: None,
+    }
+}
+
+/// The day an account's first-product grant is activated: Prod in three waves, Dev in one,
+/// Security and Infrastructure first, Sandbox and Suspended never, late joiners three days
+/// after joining (or never).
+fn first_activation(cx: &Cx, a: &Acct, rng: &mut Rng) -> Option<i64> {
+    let waves = [cx.day(0.1), cx.day(0.33), cx.day(0.55)];
+    match a.role {
+        Role::Subscriber
+        | Role::NeverActivated
+        | Role::LateNeverActivated
+        | Role::SuspendedTarget
+        | Role::ClosedTarget => return None,
+        Role::Pilot | Role::OwnLicense => return Some(waves[0]),
+        Role::KeepsSpendingAfterCancel | Role::DuplicateGrants => return Some(waves[1]),
+        Role::LateActivated => return cx.within(a.joined + 3),
+        _ => {}
+    }
+    if a.late() {
+        return rng.chance(0.5).then(|| cx.within(a.joined + 3)).flatten();
+    }
+    match a.home {
+        Home::Security | Home::Infrastructure => Some(cx.day(0.01)),
+        Home::Prod => {
+            let u = rng.f64();
+            let wave = [0.4, 0.7, 0.9].iter().position(|&w| u < w)?;
+            Some(waves[wave])
+        }
+        Home::Dev => (a.role != Role::Plain || rng.chance(0.6)).then(|| cx.day(0.22)),
+        Home::Root | Home::Sandbox | Home::Suspended => None,
+    }
+}
+
+struct Product {
+    name: String,
+    sku: String,
+    /// Cost Explorer service name.
+    service: String,
+    license_arn: String,
+    /// Relative size of a day's spend.
+    weight: f64,
+}
+
+fn plan_products(cx: &Cx, b: &OrgBuilder) -> Vec<Product> {
+    (0..cx.products)
+        .map(|k| {
+            let name = PRODUCT_NAMES
+                .get(k)
+                .map_or_else(|| format!("Model {:03}", k + 1), |n| n.to_string());
+            Product {
+                sku: format!("prod-{}", &hex32(&name)[..13]),
+                service: format!("{name} (Amazon Bedrock Edition)"),
+                license_arn: b.license_arn(&name),
+                weight: [1.0, 0.3, 0.8].get(k).copied().unwrap_or(0.5),
+                name,
+            }
+        })
+        .collect()
+}
+
+/// The organization's licenses (the third product's cancelled two thirds into the period)
+/// and the member license of the `OwnLicense` account.
+fn licenses(b: &mut OrgBuilder, cx: &Cx, products: &[Product]) {
+    for (k, p) in products.iter().enumerate() {
+        b.license(&p.license_arn, &p.name, &p.sku, MANAGEMENT)
+            .license_created(&p.license_arn, cx.time(-60 + 10 * k as i64, 12));
+        if k == 2 {
+            b.license_ended(
+                &p.license_arn,
+                LicenseStatus::Deleted,
+                cx.date(cancel_day(cx)),
+            );
+        }
+    }
+    if let Some(own) = NAMED
+        .iter()
+        .take(cx.accounts)
+        .find(|n| n.role == Role::OwnLicense)
+    {
+        let (p, member) = (&products[0], own.id.expect("named with a fixed id"));
+        let arn = b.license_arn(&format!("{}/{member}", p.name));
+        b.license(&arn, &p.name, &p.sku, member)
+            .license_created(&arn, cx.time(-200, 12));
+    }
+}
+
+/// Day the third product's license ends.
+fn cancel_day(cx: &Cx) -> i64 {
+    cx.day(0.667)
+}
+
+/// A grant's history: the events that lead to its status, or none (status as first seen).
+#[derive(Debug, Clone)]
+struct Life {
+    events: Vec<(EventKind, DateTime<Utc>)>,
+    /// The status when there are no events.
+    fixed: GrantStatus,
+}
+
+impl Life {
+    fn fixed(status: GrantStatus) -> Self {
+        Self {
+            events: Vec::new(),
+            fixed: status,
+        }
+    }
+
+    fn from_events(events: Vec<(EventKind, DateTime<Utc>)>) -> Self {
+        Self {
+            events,
+            fixed: GrantStatus::Disabled,
+        }
+    }
+
+    /// A per-account sub-grant of an organization or OU grant: it arrives DISABLED.
+    fn distributed(
+        created: DateTime<Utc>,
+        activated: Option<DateTime<Utc>>,
+        disabled: Option<DateTime<Utc>>,
+    ) -> Self {
+        let mut events = vec![
+            (EventKind::Created, created),
+            (EventKind::Accepted, created),
+        ];
+        events.extend(activated.map(|t| (EventKind::Activated, t)));
+        events.extend(disabled.map(|t| (EventKind::Disabled, t)));
+        Self::from_events(events)
+    }
+
+    fn status(&self) -> GrantStatus {
+        self.events
+            .last()
+            .and_then(|(kind, _)| kind.resulting_status())
+            .unwrap_or_else(|| self.fixed.clone())
+    }
+
+    fn active_at(&self, t: DateTime<Utc>) -> bool {
+        if self.events.is_empty() {
+            return self.fixed == GrantStatus::Active;
+        }
+        self.events
+            .iter()
+            .take_while(|(_, at)| *at <= t)
+            .last()
+            .is_some_and(|(kind, _)| *kind == EventKind::Activated)
+    }
+
+    fn record(&self, b: &mut OrgBuilder, grant_arn: &str, account: &str) {
+        for (kind, at) in &self.events {
+            b.event(grant_arn, Some(account), kind.clone(), *at);
+        }
+    }
+}
+
+fn sub_grant(b: &mut OrgBuilder, parent: &str, account: &str, life: &Life) {
+    let arn = b.sub_grant(parent, account, life.status());
+    life.record(b, &arn, account);
+}
+
+fn account_grant(b: &mut OrgBuilder, key: &str, license: &str, account: &str, life: &Life) {
+    let arn = b.grant_arn(key);
+    b.grant_account(&arn, license, account, life.status());
+    life.record(b, &arn, account);
+}
+
+/// Life of a sub-grant created when the parent grant was (or when the account joined, if
+/// later) and activated on `activate` (in the afternoon).
+fn rollout_life(
+    cx: &Cx,
+    a: &Acct,
+    created: DateTime<Utc>,
+    activate: Option<i64>,
+    disable: Option<i64>,
+) -> Life {
+    let created = created.max(cx.time(a.joined, 0));
+    Life::distributed(
+        created,
+        activate.map(|d| cx.time(d, 15)),
+        disable.map(|d| cx.time(d, 16)),
+    )
+}
+
+fn grants(b: &mut OrgBuilder, cx: &Cx, ous: &[OuDef], accounts: &mut [Acct], products: &[Product]) {
+    first_product_grants(b, cx, accounts, &products[0]);
+    if let Some(p) = products.get(1) {
+        second_product_grants(b, cx, ous, accounts, p);
+    }
+    if let Some(p) = products.get(2) {
+        third_product_grants(b, cx, accounts, p);
+    }
+    for (k, p) in products.iter().enumerate().skip(3) {
+        let target = extra_product_ou(ous, k);
+        let parent = b.grant_arn(&format!("{}/ou/{}", p.name, target.id));
+        b.grant_ou(
+            &parent,
+            &p.license_arn,
+            &target.id,
+            GrantStatus::WorkflowCompleted,
+        );
+        let created_day = cx.day(0.05 + 0.04 * (k % 10) as f64);
+        let mut rng = Rng::stream(cx.seed ^ 0xE47A, k as u64);
+        for a in accounts.iter().filter(|a| in_ou(a, target)) {
+            let activate = rng
+                .chance(0.8)
+                .then(|| cx.within(created_day.max(a.joined) + 1));
+            let life = rollout_life(cx, a, cx.time(created_day, 9), activate.flatten(), None);
+            sub_grant(b, &parent, &a.id, &life);
+        }
+    }
+}
+
+/// The OU the `k`-th product (k >= 3) is granted to: a team OU when there are some,
+/// otherwise Prod or Dev.
+fn extra_product_ou(ous: &[OuDef], k: usize) -> &OuDef {
+    let team_ous: Vec<&OuDef> = ous.iter().filter(|o| o.team.is_some()).collect();
+    if team_ous.is_empty() {
+        home_ou(ous, [Home::Prod, Home::Dev][k % 2])
+    } else {
+        team_ous[(k - 3) % team_ous.len()]
+    }
+}
+
+/// Whether an account sits in `target` or below it.
+fn in_ou(a: &Acct, target: &OuDef) -> bool {
+    a.ou == target.id || target.home == Some(a.home)
+}
+
+/// First product: one organization grant; every member gets a sub-grant that it activates
+/// per [`first_activation`]; one account disables it near the end.
+fn first_product_grants(b: &mut OrgBuilder, cx: &Cx, accounts: &mut [Acct], p: &Product) {
+    let org_grant = b.grant_arn(&format!("{}/organization", p.name));
+    b.grant_org(&org_grant, &p.license_arn, GrantStatus::WorkflowCompleted)
+        .grant_activation_override(&org_grant, "ALL_GRANTS_PERMITTED_BY_ISSUER");
+    let created = cx.time(0, 9);
+    for a in accounts.iter_mut().filter(|a| a.role != Role::Subscriber) {
+        let disable = (a.role == Role::DisabledLate).then(|| cx.day(0.89));
+        let life = rollout_life(cx, a, created, a.activate, disable);
+        sub_grant(b, &org_grant, &a.id, &life);
+        a.p1 = Some(life);
+    }
+}
+
+/// Second product: OU grants to Prod (activated early, with the first product's laggards
+/// left DISABLED) and Infrastructure (ACTIVE since before the event window, so no events),
+/// one OU grant to an OU that no longer exists, and account grants in every other status.
+fn second_product_grants(
+    b: &mut OrgBuilder,
+    cx: &Cx,
+    ous: &[OuDef],
+    accounts: &[Acct],
+    p: &Product,
+) {
+    let lic = &p.license_arn;
+    let prod = home_ou(ous, Home::Prod);
+    let prod_grant = b.grant_arn(&format!("{}/ou/{}", p.name, prod.id));
+    b.grant_ou(&prod_grant, lic, &prod.id, GrantStatus::WorkflowCompleted);
+    let infra = home_ou(ous, Home::Infrastructure);
+    let infra_grant = b.grant_arn(&format!("{}/ou/{}", p.name, infra.id));
+    b.grant_ou(&infra_grant, lic, &infra.id, GrantStatus::WorkflowCompleted);
+    let retired = ou_id("/Root/Workloads/Retired");
+    b.grant_ou(
+        &b.grant_arn(&format!("{}/ou/{retired}", p.name)),
+        lic,
+        &retired,
+        GrantStatus::WorkflowCompleted,
+    );
+
+    let created = cx.day(0.02);
+    for a in accounts {
+        match a.home {
+            Home::Prod => {
+                let activate = a
+                    .activate
+                    .map(|_| if a.late() { a.joined + 3 } else { created + 1 });
+                let life = rollout_life(
+                    cx,
+                    a,
+                    cx.time(created, 9),
+                    activate.and_then(|d| cx.within(d)),
+                    None,
+                );
+                sub_grant(b, &prod_grant, &a.id, &life);
+            }
+            Home::Infrastructure => {
+                sub_grant(b, &infra_grant, &a.id, &Life::fixed(GrantStatus::Active))
+            }
+            _ => {}
+        }
+        let key = |n: &str| format!("{}/account/{}/{n}", p.name, a.id);
+        let accepted = [(EventKind::Accepted, 2), (EventKind::Activated, 24)];
+        match a.role {
+            Role::DuplicateGrants => {
+                let first = cx.account_life(cx.day(0.05), &accepted);
+                account_grant(b, &key("1"), lic, &a.id, &first);
+                let second = cx.account_life(cx.day(0.3), &accepted);
+                account_grant(b, &key("2"), lic, &a.id, &second);
+            }
+            Role::SuspendedTarget | Role::ClosedTarget => {
+                account_grant(b, &key("1"), lic, &a.id, &Life::fixed(GrantStatus::Active));
+            }
+            Role::Rejected => {
+                let life = cx.account_life(cx.day(0.22), &[(EventKind::Rejected, 48)]);
+                account_grant(b, &key("1"), lic, &a.id, &life);
+            }
+            Role::FailedWorkflow => {
+                let life = Life::fixed(GrantStatus::FailedWorkflow);
+                account_grant(b, &key("1"), lic, &a.id, &life);
+                let reason = "grant workflow failed for the grantee account";
+                b.grant_status_reason(&b.grant_arn(&key("1")), reason);
+            }
+            Role::PendingWorkflow => {
+                let life = Life::fixed(GrantStatus::PendingWorkflow);
+                account_grant(b, &key("1"), lic, &a.id, &life);
+            }
+            Role::PendingAccept => {
+                let life = cx.account_life(cx.day(0.78), &[]);
+                account_grant(b, &key("1"), lic, &a.id, &life);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Third product: account grants to pilot accounts; the license is cancelled (DELETED) two
+/// thirds into the period and only one pilot's grant is deleted afterwards.
+fn third_product_grants(b: &mut OrgBuilder, cx: &Cx, accounts: &[Acct], p: &Product) {
+    let created = cx.day(0.02);
+    // The deletion comes two days after the cancellation, at 11:00 of that day.
+    let deleted = (cancel_day(cx) - created + 2) * 24 + 1;
+    for a in accounts.iter().filter(|a| a.pilot) {
+        let mut steps = vec![(EventKind::Accepted, 2), (EventKind::Activated, 24)];
+        if a.role == Role::Pilot {
+            steps.push((EventKind::Deleted, deleted));
+        }
+        let key = format!("{}/account/{}", p.name, a.id);
+        account_grant(
+            b,
+            &key,
+            &p.license_arn,
+            &a.id,
+            &cx.account_life(created, &steps),
+        );
+    }
+    if let Some(a) = accounts.iter().find(|a| a.role == Role::PendingDelete) {
+        let key = format!("{}/account/{}", p.name, a.id);
+        account_grant(
+            b,
+            &key,
+            &p.license_arn,
+            &a.id,
+            &Life::fixed(GrantStatus::PendingDelete),
+        );
+    }
+}
+
+/// Salt of the usage streams, so an account's spend draws do not repeat its plan draws.
+const USAGE_STREAM: u64 = 0x05A6_E000;
+
+/// One model an account spends on, and until which day.
+struct Use<'a> {
+    service: &'a str,
+    weight: f64,
+    /// Product index; `None` for the unmapped model.
+    product: Option<usize>,
+    last_day: i64,
+}
+
+/// Daily spend of every active account on the models it uses: two rows (input and output
+/// tokens) per model and active day.
+fn usage(b: &mut OrgBuilder, cx: &Cx, ous: &[OuDef], accounts: &[Acct], products: &[Product]) {
+    // About 1.7 rows per account and day on average; a little headroom avoids regrowth.
+    b.reserve_usage(cx.accounts * cx.days as usize * 2);
+    let extra_targets: Vec<&OuDef> = (3..products.len())
+        .map(|k| extra_product_ou(ous, k))
+        .collect();
+    let weekend: Vec<bool> = (0..cx.days)
+        .map(|d| matches!(cx.date(d).weekday(), Weekday::Sat | Weekday::Sun))
+        .collect();
+    for (i, a) in accounts.iter().enumerate() {
+        if a.state != AccountState::Active {
+            continue;
+        }
+        let mut rng = Rng::stream(cx.seed ^ USAGE_STREAM, i as u64);
+        let uses = models_used(cx, a, products, &extra_targets, &mut rng);
+        let first_day = a.joined.max(0);
+        for u in &uses {
+            for day in first_day..=u.last_day {
+                let weekday_factor = if weekend[day as usize] { 0.5 } else { 1.0 };
+                if !rng.chance(a.activity * weekday_factor) {
+                    continue;
+                }
+                let cost = a.scale * u.weight * weekday_factor * rng.range(0.6, 1.4);
+                let covered = a.role == Role::Subscriber
+                    || a.p1.as_ref().is_some_and(|l| l.active_at(cx.time(day, 0)));
+                let team_tag = row_team_tag(a, &mut rng);
+                for (usage_type, share, usd_per_token) in
+                    [(INPUT_USAGE, 0.3, 3e-6), (OUTPUT_USAGE, 0.7, 15e-6)]
+                {
+                    let cost = round_usd(cost * share);
+                    b.push_spend(Spend {
+                        date: cx.date(day),
+                        account_id: &a.id,
+                        product: u.service,
+                        usage_type,
+                        cost_usd: cost,
+                        usage_quantity: (cost / usd_per_token).round(),
+                        public_cost_usd: (u.product == Some(0)).then(|| public_cost(cost, covered)),
+                        team_tag,
+                    });
+                }
+            }
+        }
+    }
+    credits(b, cx, accounts, &products[0]);
+}
+
+/// What a day's first-product spend would have cost at public price.
+fn public_cost(cost: f64, covered: bool) -> f64 {
+    if covered {
+        round_usd(cost / PRIVATE_PRICE_RATIO)
+    } else {
+        cost
+    }
+}
+
+fn round_usd(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn models_used<'a>(
+    cx: &Cx,
+    a: &Acct,
+    products: &'a [Product],
+    extra_targets: &[&OuDef],
+    rng: &mut Rng,
+) -> Vec<Use<'a>> {
+    let named = a.role != Role::Plain;
+    let last = cx.days - 1;
+    let mut uses = Vec::with_capacity(4);
+    let mut add = |k: usize, last_day: i64| {
+        uses.push(Use {
+            service: &products[k].service,
+            weight: products[k].weight,
+            product: Some(k),
+            last_day,
+        })
+    };
+    if named || rng.chance(0.85) {
+        add(0, last);
+    }
+    let second = match a.home {
+        Home::Root => 1.0,
+        Home::Prod | Home::Infrastructure => 0.45,
+        Home::Sandbox => 0.3,
+        Home::Dev => 0.15,
+        Home::Security | Home::Suspended => 0.1,
+    };
+    let wants_second = matches!(a.role, Role::UntaggedSpender | Role::DuplicateGrants);
+    if products.len() > 1 && (wants_second || rng.chance(second)) {
+        add(1, last);
+    }
+    if products.len() > 2 && a.pilot {
+        // Pilots stop when the subscription is cancelled, except one.
+        let stop = if a.role == Role::KeepsSpendingAfterCancel {
+            last
+        } else {
+            cancel_day(cx) - 1
+        };
+        add(2, stop);
+    }
+    for (k, target) in extra_targets.iter().enumerate() {
+        if in_ou(a, target) && rng.chance(0.35) {
+            add(k + 3, last);
+        }
+    }
+    if a.role == Role::UnmappedSpender || rng.chance(0.02) {
+        uses.push(Use {
+            service: UNMAPPED_PRODUCT,
+            weight: 0.4,
+            product: None,
+            last_day: last,
+        });
+    }
+    uses
+}
+
+/// The cost-allocation tag on a usage row: only accounts shared by several teams carry one,
+/// and it is not always their own team's.
+fn row_team_tag(a: &Acct, rng: &mut Rng) -> Option<&'static str> {
+    if !a.shared {
+        return None;
+    }
+    let u = rng.f64();
+    match u {
+        _ if u < 0.5 => a.team,
+        _ if u < 0.8 => Some(*rng.pick(TEAMS)),
+        _ => None,
+    }
+}
+
+/// Two Marketplace credits (negative cost) on the first product.
+fn credits(b: &mut OrgBuilder, cx: &Cx, accounts: &[Acct], p: &Product) {
+    for (role, frac, usd) in [(Role::Subscriber, 0.33, -120.0), (Role::Pilot, 0.66, -35.5)] {
+        let Some(a) = accounts.iter().find(|a| a.role == role) else {
+            continue;
+        };
+        b.push_spend(Spend {
+            date: cx.date(cx.day(frac)),
+            account_id: &a.id,
+            product: &p.service,
+            usage_type: INPUT_USAGE,
+            cost_usd: usd,
+            usage_quantity: 0.0,
+            public_cost_usd: Some(public_cost(usd, true)),
+            team_tag: None,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::model::{usage, Grant, PrincipalKind};
+
+    fn params(accounts: usize, products: usize, seed: u64) -> DemoParams {
+        DemoParams {
+            accounts,
+            products,
+            seed,
+            ..DemoParams::builtin()
+        }
+    }
+
+    /// The samples every property is checked on: the built-in organization, the smallest
+    /// that must fire every rule, and a larger one with team OUs and extra products.
+    fn samples() -> Vec<Snapshot> {
+        vec![
+            builtin(),
+            generate(&params(20, 3, 1)),
+            generate(&params(20, 3, 2)),
+            generate(&params(300, 7, 3)),
+        ]
+    }
+
+    /// A grant's status at `t`, replaying its events; its stored status when it has none.
+    fn status_at(s: &Snapshot, g: &Grant, t: DateTime<Utc>) -> Option<GrantStatus> {
+        let events: Vec<_> = s
+            .grant_events
+            .iter()
+            .filter(|e| e.grant_arn == g.arn)
+            .collect();
+        if events.is_empty() {
+            return Some(g.status.clone());
+        }
+        events
+            .iter()
+            .take_while(|e| e.time <= t)
+            .last()
+            .and_then(|e| e.kind.resulting_status())
+    }
+
+    #[test]
+    fn same_params_same_snapshot_other_seed_differs() {
+        let (a, b, c) = (
+            generate(&params(150, 5, 9)),
+            generate(&params(150, 5, 9)),
+            generate(&params(150, 5, 10)),
+        );
+        assert_eq!(a.accounts, b.accounts);
+        assert_eq!(a.organizational_units, b.organizational_units);
+        assert_eq!(a.licenses, b.licenses);
+        assert_eq!(a.grants, b.grants);
+        assert_eq!(a.grant_events, b.grant_events);
+        assert_eq!(a.manifest, b.manifest);
+        assert!(a.usage.equals_missing(&b.usage));
+        assert!(!a.usage.equals_missing(&c.usage));
+        assert_ne!(a.grants, c.grants);
+    }
+
+    fn assert_events_replay(s: &Snapshot) {
+        let end = s.manifest.collected_at;
+        assert!(s.grant_events.windows(2).all(|w| w[0].time <= w[1].time));
+        assert!(s.grant_events.iter().all(|e| e.time <= end));
+        let arns: BTreeSet<&str> = s.grants.iter().map(|g| g.arn.as_str()).collect();
+        assert!(s
+            .grant_events
+            .iter()
+            .all(|e| arns.contains(e.grant_arn.as_str())));
+        for g in &s.grants {
+            assert_eq!(status_at(s, g, end), Some(g.status.clone()), "{}", g.arn);
+        }
+    }
+
+    #[test]
+    fn events_replay_to_the_stored_status() {
+        for s in samples() {
+            assert_events_replay(&s);
+        }
+    }
+
+    #[test]
+    fn tiny_parameters_still_make_a_consistent_snapshot() {
+        for (accounts, products, days) in [(0, 0, 0), (1, 1, 1), (3, 2, 2), (12, 3, 5), (25, 4, 10)]
+        {
+            let p = DemoParams {
+                days,
+                ..params(accounts, products, 5)
+            };
+            let s = generate(&p);
+            assert_eq!(s.accounts.len(), accounts.max(1));
+            let period = (s.manifest.period_end - s.manifest.period_start).num_days() + 1;
+            assert_eq!(period, i64::from(days.max(1)));
+            assert_events_replay(&s);
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_references_resolve() {
+        for s in samples() {
+            let unique = |ids: Vec<&str>| ids.len() == ids.iter().collect::<BTreeSet<_>>().len();
+            assert!(unique(s.accounts.iter().map(|a| a.id.as_str()).collect()));
+            assert!(unique(
+                s.organizational_units
+                    .iter()
+                    .map(|o| o.id.as_str())
+                    .collect()
+            ));
+            assert!(unique(s.licenses.iter().map(|l| l.arn.as_str()).collect()));
+            assert!(unique(s.grants.iter().map(|g| g.arn.as_str()).collect()));
+            let grants: BTreeMap<&str, &Grant> =
+                s.grants.iter().map(|g| (g.arn.as_str(), g)).collect();
+            let licenses: BTreeSet<&str> = s.licenses.iter().map(|l| l.arn.as_str()).collect();
+            for g in &s.grants {
+                assert!(licenses.contains(g.license_arn.as_str()));
+                if g.is_sub_grant() {
+                    let parent = grants[g.parent_arn.as_str()];
+                    assert_ne!(parent.grantee_kind, PrincipalKind::Account);
+                    assert_eq!(parent.license_arn, g.license_arn);
+                    assert_eq!(g.grantee_kind, PrincipalKind::Account);
+                }
+            }
+            let names: Vec<&str> = s.accounts.iter().map(|a| a.name.as_str()).collect();
+            assert!(unique(names));
+            assert_eq!(s.organization.subscriber_account_id, MANAGEMENT);
+        }
+    }
+
+    #[test]
+    fn builtin_has_its_documented_shape() {
+        let s = builtin();
+        assert_eq!(s.accounts.len(), 40);
+        let org_products: BTreeSet<&str> = s
+            .licenses
+            .iter()
+            .filter(|l| l.beneficiary == MANAGEMENT)
+            .map(|l| l.product_name.as_str())
+            .collect();
+        assert_eq!(org_products.len(), 3);
+        let rows = usage::rows(&s.usage).unwrap();
+        let days: BTreeSet<NaiveDate> = rows.iter().map(|r| r.date).collect();
+        assert_eq!(days.len(), 90);
+        let first = NaiveDate::from_ymd_opt(2026, 8, 3).unwrap();
+        let last = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+        assert_eq!(
+            (s.manifest.period_start, s.manifest.period_end),
+            (first, last)
+        );
+        assert_eq!((days.first(), days.last()), (Some(&first), Some(&last)));
+        assert_eq!(
+            s.manifest.collected_at.to_rfc3339(),
+            "2026-11-01T06:00:00+00:00"
+        );
+        for name in [
+            "=HYPERLINK(\"http://example.com/x\",\"click\")",
+            "-2+3",
+            "<script>alert(1)</script>",
+        ] {
+            assert!(s.accounts.iter().any(|a| a.name == name), "{name}");
+        }
+        for id in [
+            "111122223333",
+            "444455556666",
+            "777788889999",
+            "210987654321",
+        ] {
+            assert!(s.accounts.iter().any(|a| a.id == id), "{id}");
+        }
+        assert!(s.accounts.iter().all(|a| a.email.ends_with("@example.com")));
+        let paths: BTreeSet<&str> = s.accounts.iter().map(|a| a.ou_path.as_str()).collect();
+        assert!(paths.contains("/Root/Workloads/Prod") && paths.contains("/Root/Sandbox"));
+    }
+
+    #[test]
+    fn scales_with_accounts_and_products() {
+        let s = generate(&params(2000, 12, 4));
+        assert_eq!(s.accounts.len(), 2000);
+        assert_eq!(s.licenses.len(), 13);
+        // Per account and 90 days: 100 to 200 rows on average.
+        let rows = s.usage.height();
+        assert!((200_000..=400_000).contains(&rows), "{rows} usage rows");
+        assert!(s.organizational_units.len() > 20);
+    }
+
+    #[test]
+    fn activations_spread_over_the_period() {
+        let s = builtin();
+        let covered_at = |day: i64| {
+            let t = day_start(s.manifest.period_start + Duration::days(day));
+            let active = |g: &&Grant| status_at(&s, g, t) == Some(GrantStatus::Active);
+            s.grants
+                .iter()
+                .filter(|g| g.is_sub_grant())
+                .filter(active)
+                .count()
+        };
+        let (early, middle, late) = (covered_at(5), covered_at(40), covered_at(89));
+        assert!(early < middle && middle < late, "{early} {middle} {late}");
+    }
+
+    /// Independent of how the generator plans it, the data holds the evidence each rule needs.
+    #[test]
+    fn every_rule_has_evidence() {
+        for s in samples() {
+            let evidence = rule_evidence(&s);
+            let missing: Vec<&str> = evidence
+                .iter()
+                .filter(|(_, ok)| !ok)
+                .map(|(c, _)| *c)
+                .collect();
+            assert!(missing.is_empty(), "no evidence for {missing:?}");
+        }
+    }
+
+    fn rule_evidence(s: &Snapshot) -> Vec<(&'static str, bool)> {
+        let end = day_start(s.manifest.period_end + Duration::days(1));
+        let sub = &s.organization.subscriber_account_id;
+        let org_licenses: Vec<_> = s
+            .licenses
+            .iter()
+            .filter(|l| &l.beneficiary == sub)
+            .collect();
+        let service =
+            |l: &crate::model::License| format!("{} (Amazon Bedrock Edition)", l.product_name);
+        let accounts: BTreeMap<&str, _> = s.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        let ous: BTreeSet<&str> = s
+            .organizational_units
+            .iter()
+            .map(|o| o.id.as_str())
+            .collect();
+        let rows = usage::rows(&s.usage).unwrap();
+        let live = |g: &&Grant| g.status.is_live();
+        let account_grants = || {
+            s.grants
+                .iter()
+                .filter(|g| g.grantee_kind == PrincipalKind::Account)
+        };
+
+        let covered = |account: &str, license: &str, day: NaiveDate| {
+            account_grants()
+                .filter(|g| g.grantee_id == account && g.license_arn == license)
+                .any(|g| status_at(s, g, day_start(day)) == Some(GrantStatus::Active))
+        };
+        let ea001 = rows.iter().any(|r| {
+            r.account_id != *sub
+                && org_licenses
+                    .iter()
+                    .any(|l| service(l) == r.product && !covered(&r.account_id, &l.arn, r.date))
+        });
+        let ea002 = account_grants().any(|g| {
+            let created = s
+                .grant_events
+                .iter()
+                .find(|e| e.grant_arn == g.arn)
+                .map(|e| e.time);
+            g.status.is_awaiting_activation()
+                && created.is_some_and(|t| end - t > Duration::days(7))
+        }) && account_grants().any(|g| g.status == GrantStatus::PendingAccept);
+        let ea003 = [GrantStatus::Rejected, GrantStatus::FailedWorkflow]
+            .iter()
+            .all(|st| s.grants.iter().any(|g| &g.status == st));
+        let ended: Vec<_> = s.licenses.iter().filter(|l| l.status.is_ended()).collect();
+        let ea004 = s
+            .grants
+            .iter()
+            .filter(live)
+            .any(|g| ended.iter().any(|l| l.arn == g.license_arn));
+        let ea005 = ended.iter().any(|l| {
+            let grace = l.validity_end.unwrap() + Duration::days(3);
+            rows.iter()
+                .any(|r| r.product == service(l) && day_start(r.date) > grace)
+        });
+        let ea006 = s
+            .licenses
+            .iter()
+            .filter(|l| &l.beneficiary != sub)
+            .any(|own| {
+                org_licenses.iter().any(|l| {
+                    l.product_sku == own.product_sku
+                        && account_grants()
+                            .any(|g| g.license_arn == l.arn && g.grantee_id == own.beneficiary)
+                })
+            });
+        let inactive = |g: &&Grant| match g.grantee_kind {
+            PrincipalKind::Account => accounts
+                .get(g.grantee_id.as_str())
+                .is_none_or(|a| a.state.is_inactive()),
+            PrincipalKind::Ou => !ous.contains(g.grantee_id.as_str()),
+            _ => false,
+        };
+        let ea007 = s.grants.iter().filter(live).filter(inactive).count() >= 3;
+        let mut direct = BTreeMap::new();
+        for g in account_grants().filter(live).filter(|g| !g.is_sub_grant()) {
+            *direct.entry((&g.license_arn, &g.grantee_id)).or_insert(0) += 1;
+        }
+        let ea008 = direct.values().any(|&n| n > 1);
+        let ea009 = rows
+            .iter()
+            .any(|r| org_licenses.iter().all(|l| service(l) != r.product));
+        let ea010 = rows.iter().any(|r| {
+            r.team_tag.is_none() && accounts[r.account_id.as_str()].ou_path == "/Root/Sandbox"
+        });
+        let credits = rows.iter().any(|r| r.cost_usd < 0.0);
+        let public_only_first = rows
+            .iter()
+            .all(|r| r.public_cost_usd.is_some() == (r.product == service(org_licenses[0])));
+        vec![
+            ("EA001", ea001),
+            ("EA002", ea002),
+            ("EA003", ea003),
+            ("EA004", ea004),
+            ("EA005", ea005),
+            ("EA006", ea006),
+            ("EA007", ea007),
+            ("EA008", ea008),
+            ("EA009", ea009),
+            ("EA010", ea010),
+            ("credits", credits),
+            ("public price on the first product only", public_only_first),
+        ]
+    }
+}

@@ -1,0 +1,102 @@
+//! JSON outputs, the machine contract: `findings.json` and `summary.json`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{RunInfo, SCHEMA_VERSION};
+use crate::analyze::finding::Finding;
+use crate::analyze::rules::RULES;
+use crate::analyze::{Analysis, Completeness, Totals};
+use crate::model::Severity;
+
+#[derive(Serialize)]
+struct FindingsDoc<'a> {
+    schema_version: u32,
+    run: &'a RunInfo,
+    findings: &'a [Finding],
+}
+
+/// Counts of findings, every rule and severity listed (zero included).
+#[derive(Debug, Serialize)]
+pub struct Counts {
+    pub findings: usize,
+    pub at_or_above_fail_on: usize,
+    pub by_rule: BTreeMap<&'static str, usize>,
+    pub by_severity: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamCost {
+    pub team: String,
+    pub cost_usd: f64,
+}
+
+#[derive(Serialize)]
+struct SummaryDoc<'a> {
+    schema_version: u32,
+    run: &'a RunInfo,
+    counts: Counts,
+    totals: &'a Totals,
+    cost_by_team: Vec<TeamCost>,
+    completeness: &'a Completeness,
+}
+
+pub fn counts(a: &Analysis, fail_on: &Severity) -> Counts {
+    let mut by_rule: BTreeMap<&'static str, usize> = RULES.iter().map(|r| (r.code(), 0)).collect();
+    let mut by_severity: BTreeMap<String, usize> =
+        Severity::KNOWN.iter().map(|s| (s.to_string(), 0)).collect();
+    for f in &a.findings {
+        *by_rule.entry(f.rule).or_default() += 1;
+        *by_severity.entry(f.severity.to_string()).or_default() += 1;
+    }
+    Counts {
+        findings: a.findings.len(),
+        at_or_above_fail_on: a.count_at_or_above(fail_on),
+        by_rule,
+        by_severity,
+    }
+}
+
+/// Spend per team over the window (unallocated as the empty team).
+pub fn cost_by_team(a: &Analysis) -> Vec<TeamCost> {
+    let mut by: BTreeMap<&str, f64> = BTreeMap::new();
+    for r in &a.allocation {
+        *by.entry(r.team.as_str()).or_default() += r.cost_usd;
+    }
+    by.into_iter()
+        .map(|(team, cost)| TeamCost {
+            team: team.to_string(),
+            cost_usd: crate::analyze::round_money(cost),
+        })
+        .collect()
+}
+
+pub fn findings<W: Write>(mut w: W, a: &Analysis, run: &RunInfo) -> Result<()> {
+    serde_json::to_writer_pretty(
+        &mut w,
+        &FindingsDoc {
+            schema_version: SCHEMA_VERSION,
+            run,
+            findings: &a.findings,
+        },
+    )?;
+    writeln!(w)?;
+    Ok(())
+}
+
+pub fn summary<W: Write>(mut w: W, a: &Analysis, run: &RunInfo) -> Result<()> {
+    let doc = SummaryDoc {
+        schema_version: SCHEMA_VERSION,
+        run,
+        counts: counts(a, &run.fail_on),
+        totals: &a.totals,
+        cost_by_team: cost_by_team(a),
+        completeness: &a.completeness,
+    };
+    serde_json::to_writer_pretty(&mut w, &doc)?;
+    writeln!(w)?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Reports: every output file of a run, each writer taking the analysis and an `impl Write`.
+//!
+//! CSV for spreadsheets (`csv`), JSON as the machine contract (`json`). Column lists here are
+//! the contract documented in docs/report-schema.md; a test keeps the two in step.
+
+pub mod csv;
+pub mod json;
+
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::analyze::Analysis;
+use crate::model::Severity;
+
+/// Version of the JSON contract; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// About the run, for every report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    pub tool_version: String,
+    pub as_of: NaiveDate,
+    pub window_start: NaiveDate,
+    pub window_end: NaiveDate,
+    /// `demo`, `aws`, or the snapshot directory's source.
+    pub source: String,
+    pub collected_at: DateTime<Utc>,
+    pub fail_on: Severity,
+}
+
+pub const FINDINGS_COLUMNS: &[&str] = &[
+    "id",
+    "rule",
+    "name",
+    "severity",
+    "account_id",
+    "account_name",
+    "ou_path",
+    "team",
+    "product",
+    "license_arn",
+    "grant_arn",
+    "first_day",
+    "last_day",
+    "cost_usd",
+    "overspend_usd",
+    "overspend_basis",
+    "data_incomplete",
+    "message",
+    "remediation",
+];
+pub const COVERAGE_COLUMNS: &[&str] = &[
+    "account_id",
+    "account_name",
+    "ou_path",
+    "product",
+    "license_arn",
+    "state",
+    "grant_arn",
+    "sub_grant_arn",
+    "grant_status",
+    "activation_time_unknown",
+    "from",
+    "to",
+    "days",
+    "cost_usd",
+];
+pub const GRANTS_COLUMNS: &[&str] = &[
+    "grant_arn",
+    "name",
+    "product",
+    "license_arn",
+    "parent_arn",
+    "is_sub_grant",
+    "grantee_kind",
+    "grantee_id",
+    "grantee_name",
+    "status",
+    "status_reason",
+    "version",
+    "created_at",
+    "activated_at",
+    "activation_time_unknown",
+    "findings",
+];
+pub const ALLOCATION_COLUMNS: &[&str] = &[
+    "month",
+    "team",
+    "method",
+    "product",
+    "account_id",
+    "account_name",
+    "cost_usd",
+    "rows",
+];
+
+/// Writes every report of a run into `dir`.
+pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path) -> Result<Vec<String>> {
+    fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
+    let mut written = Vec::new();
+    let mut file = |name: &str, f: &dyn Fn(BufWriter<File>) -> Result<()>| -> Result<()> {
+        let path = dir.join(name);
+        let out = File::create(&path)
+            .with_context(|| format!("failed to create `{}`", path.display()))?;
+        f(BufWriter::new(out)).with_context(|| format!("failed to write `{}`", path.display()))?;
+        written.push(name.to_string());
+        Ok(())
+    };
+    file("findings.csv", &|w| {
+        csv::write(w, FINDINGS_COLUMNS, &a.findings)
+    })?;
+    file("coverage.csv", &|w| {
+        csv::write(w, COVERAGE_COLUMNS, &a.coverage)
+    })?;
+    file("grants.csv", &|w| csv::write(w, GRANTS_COLUMNS, &a.grants))?;
+    file("cost_allocation.csv", &|w| {
+        csv::write(w, ALLOCATION_COLUMNS, &a.allocation)
+    })?;
+    file("findings.json", &|w| json::findings(w, a, run))?;
+    file("summary.json", &|w| json::summary(w, a, run))?;
+    Ok(written)
+}

@@ -1,0 +1,224 @@
+//! The binary end to end: outputs, exit codes, hostile strings.
+
+use std::path::Path;
+use std::process::Command;
+
+use entitlement_audit::snapshot::{self, LedgerEntry};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+}
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn out_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn p(dir: &Path) -> &str {
+    dir.to_str().unwrap()
+}
+
+#[test]
+fn demo_writes_every_output_with_every_rule() {
+    let dir = out_dir();
+    let (code, err) = run(&["run", "--demo", "--out", p(dir.path())]);
+    assert_eq!(code, 0, "{err}");
+    for f in [
+        "findings.csv",
+        "findings.json",
+        "coverage.csv",
+        "grants.csv",
+        "cost_allocation.csv",
+        "summary.json",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let mut rdr = csv::Reader::from_path(dir.path().join("findings.csv")).unwrap();
+    let rules: std::collections::BTreeSet<String> =
+        rdr.records().map(|r| r.unwrap()[1].to_string()).collect();
+    let want: std::collections::BTreeSet<String> = (1..=10).map(|i| format!("EA{i:03}")).collect();
+    assert_eq!(rules, want);
+}
+
+#[test]
+fn hostile_account_names_are_neutralized_in_csv() {
+    let dir = out_dir();
+    assert_eq!(run(&["run", "--demo", "--out", p(dir.path())]).0, 0);
+    for file in ["findings.csv", "coverage.csv", "cost_allocation.csv"] {
+        let mut rdr = csv::Reader::from_path(dir.path().join(file)).unwrap();
+        let headers = rdr.headers().unwrap().clone();
+        let name_col = headers.iter().position(|h| h == "account_name").unwrap();
+        let mut seen = 0;
+        for r in rdr.records() {
+            let r = r.unwrap();
+            for cell in r.iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '@', '\t', '\r']),
+                    "{file}: live formula cell {cell:?}"
+                );
+            }
+            let name = &r[name_col];
+            if name.contains("HYPERLINK") || name.contains("2+3") {
+                assert!(name.starts_with('\''), "{file}: {name:?} not neutralized");
+                seen += 1;
+            }
+        }
+        assert!(seen > 0, "{file} has no hostile name to check");
+    }
+}
+
+#[test]
+fn fail_on_maps_findings_to_exit_code_1() {
+    let dir = out_dir();
+    assert_eq!(
+        run(&["run", "--demo", "--out", p(dir.path()), "--fail-on", "high"]).0,
+        1
+    );
+    assert_eq!(
+        run(&[
+            "run",
+            "--demo",
+            "--out",
+            p(dir.path()),
+            "--fail-on",
+            "critical"
+        ])
+        .0,
+        0
+    );
+    let (code, err) = run(&["run", "--demo", "--out", p(dir.path()), "--fail-on", "loud"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("--fail-on loud"), "{err}");
+}
+
+#[test]
+fn incomplete_data_exits_2_and_says_what_is_missing() {
+    let snap_dir = out_dir();
+    let mut snap = entitlement_audit::demo::builtin();
+    snap.manifest.completeness.push(LedgerEntry {
+        service: "license-manager".into(),
+        operation: "ListReceivedGrantsForOrganization".into(),
+        scope: "arn:aws:license-manager::123456789012:license:l-0".into(),
+        error_code: "AccessDeniedException".into(),
+        message: "not authorized".into(),
+        tables: vec!["grants".into()],
+    });
+    snapshot::write(&snap, snap_dir.path()).unwrap();
+    let dir = out_dir();
+    let (code, err) = run(&[
+        "run",
+        "--snapshot",
+        p(snap_dir.path()),
+        "--out",
+        p(dir.path()),
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["completeness"]["complete"], false);
+    assert_eq!(
+        summary["completeness"]["missing"][0]["operation"],
+        "ListReceivedGrantsForOrganization"
+    );
+    let affected: Vec<&str> = summary["completeness"]["affected_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        affected.contains(&"EA001") && affected.contains(&"EA008") && !affected.contains(&"EA009")
+    );
+    let findings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("findings.json")).unwrap())
+            .unwrap();
+    let marked = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["data_incomplete"] == true)
+        .count();
+    assert!(marked > 0);
+}
+
+#[test]
+fn errors_exit_3_and_name_the_file_or_key() {
+    let dir = out_dir();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "window_dayz = 30\n").unwrap();
+    let (code, err) = run(&[
+        "run",
+        "--demo",
+        "--out",
+        p(dir.path()),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("bad.toml") && err.contains("window_dayz"),
+        "{err}"
+    );
+
+    let (code, err) = run(&[
+        "run",
+        "--snapshot",
+        "/nonexistent/snap",
+        "--out",
+        p(dir.path()),
+    ]);
+    assert_eq!(code, 3);
+    assert!(err.contains("/nonexistent/snap"), "{err}");
+}
+
+#[test]
+fn earlier_as_of_shows_the_demo_as_it_was() {
+    let now = out_dir();
+    let then = out_dir();
+    assert_eq!(run(&["run", "--demo", "--out", p(now.path())]).0, 0);
+    assert_eq!(
+        run(&[
+            "run",
+            "--demo",
+            "--out",
+            p(then.path()),
+            "--as-of",
+            "2026-09-15"
+        ])
+        .0,
+        0
+    );
+    let summary = |d: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (summary(now.path()), summary(then.path()));
+    assert_eq!(b["run"]["as_of"], "2026-09-15");
+    assert_ne!(a["counts"]["by_rule"], b["counts"]["by_rule"]);
+    assert_eq!(
+        b["counts"]["by_rule"]["EA004"], 0,
+        "the license was not cancelled yet"
+    );
+}
+
+#[test]
+fn rules_and_explain() {
+    let out = bin().arg("rules").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 10);
+    assert!(text.contains("EA004  orphaned-grant"));
+    let out = bin().args(["explain", "ea005"]).output().unwrap();
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("## How to fix"));
+    assert_eq!(run(&["explain", "EA999"]).0, 3);
+}

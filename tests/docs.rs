@@ -1,0 +1,55 @@
+//! The documented contract and the code stay in step.
+
+use entitlement_audit::report;
+
+fn doc(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_report_column_is_documented() {
+    let schema = doc("report-schema.md");
+    for (file, cols) in [
+        ("findings.csv", report::FINDINGS_COLUMNS),
+        ("coverage.csv", report::COVERAGE_COLUMNS),
+        ("grants.csv", report::GRANTS_COLUMNS),
+        ("cost_allocation.csv", report::ALLOCATION_COLUMNS),
+    ] {
+        assert!(
+            schema.contains(&format!("## {file}")) || schema.contains(file),
+            "{file} has no section"
+        );
+        for c in cols {
+            assert!(
+                schema.contains(&format!("`{c}`")),
+                "{file} column `{c}` is not in docs/report-schema.md"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_snapshot_table_is_documented() {
+    let format = doc("snapshot-format.md");
+    let snap = entitlement_audit::demo::builtin();
+    let dir = tempfile::tempdir().unwrap();
+    entitlement_audit::snapshot::write(&snap, dir.path()).unwrap();
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            format.contains(&format!("`{name}`")),
+            "`{name}` is not in docs/snapshot-format.md"
+        );
+    }
+    for c in entitlement_audit::model::usage::schema().iter_names() {
+        assert!(
+            format.contains(&format!("`{c}`")),
+            "usage column `{c}` is not documented"
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! sample-output/ holds the demo's reports; this test fails when they are stale.
+//! Regenerate with `UPDATE_SAMPLE_OUTPUT=1 cargo test --test sample_output`.
+
+use std::path::Path;
+
+use entitlement_audit::app::{analyze_and_report, DEMO_CONFIG};
+use entitlement_audit::config::Config;
+
+#[test]
+fn sample_output_matches_the_demo() {
+    let snap = entitlement_audit::demo::builtin();
+    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    analyze_and_report(&snap, &cfg, snap.manifest.period_end, None, dir.path()).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-output");
+    let update = std::env::var_os("UPDATE_SAMPLE_OUTPUT").is_some();
+    let mut stale = Vec::new();
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6);
+    for name in names {
+        let fresh = std::fs::read(dir.path().join(&name)).unwrap();
+        let kept = sample.join(&name);
+        if std::fs::read(&kept).ok().as_deref() != Some(fresh.as_slice()) {
+            if update {
+                std::fs::create_dir_all(&sample).unwrap();
+                std::fs::write(&kept, &fresh).unwrap();
+            } else {
+                stale.push(name.to_string_lossy().into_owned());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "sample-output/ is stale for {stale:?}: run `UPDATE_SAMPLE_OUTPUT=1 cargo test --test sample_output` and commit"
+    );
+}
+
+#[test]
+fn demo_output_is_identical_on_every_run() {
+    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [&a, &b] {
+        let snap = entitlement_audit::demo::builtin();
+        analyze_and_report(&snap, &cfg, snap.manifest.period_end, None, d.path()).unwrap();
+    }
+    for e in std::fs::read_dir(a.path()).unwrap() {
+        let name = e.unwrap().file_name();
+        assert_eq!(
+            std::fs::read(a.path().join(&name)).unwrap(),
+            std::fs::read(b.path().join(&name)).unwrap(),
+            "{name:?} differs between two runs"
+        );
+    }
+}
