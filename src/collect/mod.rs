@@ -27,7 +27,7 @@ pub use doctor::{doctor, doctor_with, Check, CheckStatus};
 pub use permissions::iam_policy;
 pub use retry::{Pace, PaceOptions, RetryOptions};
 
-use crate::snapshot::{Manifest, Snapshot, TableInfo, UnknownValue, FORMAT_VERSION};
+use crate::snapshot::{Manifest, Snapshot, TableInfo, FORMAT_VERSION};
 use call::Cx;
 
 /// Snapshot table names, as used in `manifest.tables` and ledger entries.
@@ -226,10 +226,18 @@ pub async fn collect_with(
             &GET_GRANT,
         ],
     );
+    info(table::USAGE, ce.usage.height(), &[&GET_COST_AND_USAGE]);
     if !opts.skip_cloudtrail {
         info(table::GRANT_EVENTS, grant_events.len(), &[&LOOKUP_EVENTS]);
+    } else {
+        tables.insert(
+            table::GRANT_EVENTS.to_string(),
+            TableInfo {
+                rows: 0,
+                source: "not collected (`skip_cloudtrail`)".to_string(),
+            },
+        );
     }
-    info(table::USAGE, ce.usage.height(), &[&GET_COST_AND_USAGE]);
 
     let mut snapshot = Snapshot {
         manifest: Manifest {
@@ -252,7 +260,8 @@ pub async fn collect_with(
         grant_events,
         usage: ce.usage,
     };
-    snapshot.manifest.unknown_values = unknown_values(&snapshot);
+    // Row counts and the unknown enum values, the same way for every snapshot source.
+    snapshot.refresh_manifest();
     snapshot.manifest.completeness = cx.ledger.into_entries();
     snapshot
 }
@@ -270,63 +279,6 @@ fn subscriber(org_licenses: &[crate::model::License], management: &str) -> Strin
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
         .map_or_else(|| management.to_string(), |(id, _)| id.to_string())
-}
-
-/// AWS enum values this version does not know, per table and column, with row counts.
-pub fn unknown_values(s: &Snapshot) -> Vec<UnknownValue> {
-    let mut found: BTreeMap<(&str, &str, String), u64> = BTreeMap::new();
-    let mut add = |t: &'static str, c: &'static str, known: bool, v: &str| {
-        if !known {
-            *found.entry((t, c, v.to_string())).or_default() += 1;
-        }
-    };
-    for a in &s.accounts {
-        add(
-            table::ACCOUNTS,
-            "state",
-            a.state.is_known(),
-            a.state.as_str(),
-        );
-    }
-    for l in &s.licenses {
-        add(
-            table::LICENSES,
-            "status",
-            l.status.is_known(),
-            l.status.as_str(),
-        );
-    }
-    for g in &s.grants {
-        add(
-            table::GRANTS,
-            "status",
-            g.status.is_known(),
-            g.status.as_str(),
-        );
-        add(
-            table::GRANTS,
-            "grantee_kind",
-            g.grantee_kind.is_known(),
-            g.grantee_kind.as_str(),
-        );
-    }
-    for e in &s.grant_events {
-        add(
-            table::GRANT_EVENTS,
-            "kind",
-            e.kind.is_known(),
-            e.kind.as_str(),
-        );
-    }
-    found
-        .into_iter()
-        .map(|((table, column, value), rows)| UnknownValue {
-            table: table.to_string(),
-            column: column.to_string(),
-            value,
-            rows,
-        })
-        .collect()
 }
 
 /// Parses an AWS time given as epoch seconds (`"1786848000"`, as License Manager's
