@@ -16,6 +16,7 @@
 pub mod analyze;
 pub mod app;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod demo;
 pub mod model;
