@@ -5,15 +5,15 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use chrono::NaiveDate;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::analyze::{self, rules::RULES};
-use crate::cli::{CommonArgs, DemoArgs, RunArgs};
+use crate::cli::{AwsArgs, CollectArgs, CommonArgs, DemoArgs, RunArgs};
 use crate::config::Config;
 use crate::model::Severity;
 use crate::report::{self, RunInfo};
 use crate::snapshot::{self, Snapshot};
-use crate::{demo, progress};
+use crate::{collect, demo, progress};
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -50,7 +50,7 @@ fn load_config(common: &CommonArgs, demo: bool) -> Result<Config> {
 }
 
 /// `run`: analyze the demo or a snapshot and write every report. Returns the exit code.
-pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
+pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
     let fail_on = parse_fail_on(&args.common.fail_on)?;
     let config = load_config(&args.common, args.demo)?;
     let opts = report::Options::new(args.templates.as_deref())?;
@@ -65,9 +65,10 @@ pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
         let end = s.manifest.period_end;
         (s, end)
     } else {
-        bail!("live collection is not available in this build: pass `--demo` or `--snapshot DIR`");
+        let s = collect_live(&args.aws, &config, now)?;
+        let end = s.manifest.period_end;
+        (s, end)
     };
-    let _ = today;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
     analyze_and_report(&snap, &config, as_of, fail_on, &args.out, &opts)
 }
@@ -116,6 +117,103 @@ pub fn analyze_and_report(
     Ok(match fail_on {
         Some(s) if analysis.count_at_or_above(&s) > 0 => exit::FINDINGS,
         _ => exit::CLEAN,
+    })
+}
+
+/// Collection options from the command line and the config.
+fn collect_options(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> collect::CollectOptions {
+    let mut o = collect::CollectOptions::new(now);
+    o.profile = aws.profile.clone();
+    o.role_arn = aws.role_arn.clone();
+    o.period_start = o.period_end - Duration::days(i64::from(aws.days.max(1)) - 1);
+    o.max_cost_explorer_requests = aws.max_cost_explorer_requests;
+    o.page_size = aws.page_size;
+    o.skip_cloudtrail = aws.skip_cloudtrail;
+    o.team_tag_key = config.team_tag_key.clone();
+    o
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")
+}
+
+/// Reads the organization from AWS, read-only.
+fn collect_live(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> Result<Snapshot> {
+    let opts = collect_options(aws, config, now);
+    progress::line(&format!(
+        "collecting from AWS: usage {} to {}, at most {} Cost Explorer requests",
+        opts.period_start, opts.period_end, opts.max_cost_explorer_requests
+    ));
+    let progress = |line: &str| progress::line(line);
+    let snap = runtime()?.block_on(collect::collect(&opts, now, &progress))?;
+    progress::line(&format!(
+        "collected {} accounts, {} licenses, {} grants, {} usage rows; {} Cost Explorer requests (${:.2}); {} gaps",
+        snap.accounts.len(),
+        snap.licenses.len(),
+        snap.grants.len(),
+        snap.usage.height(),
+        snap.manifest.cost_explorer_requests,
+        snap.manifest.cost_explorer_requests as f64 * 0.01,
+        snap.manifest.completeness.len()
+    ));
+    Ok(snap)
+}
+
+/// `collect`: write a snapshot of the live organization. Exit 2 when something could not be
+/// read (the snapshot is written anyway, with the gaps in its ledger).
+pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<u8> {
+    let config = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let snap = collect_live(&args.aws, &config, now)?;
+    snapshot::write(&snap, &args.out)?;
+    progress::line(&format!("wrote snapshot `{}`", args.out.display()));
+    for gap in &snap.manifest.completeness {
+        progress::line(&format!(
+            "missing: {} {} ({}): {} {}",
+            gap.service, gap.operation, gap.scope, gap.error_code, gap.message
+        ));
+    }
+    Ok(if snap.is_complete() {
+        exit::CLEAN
+    } else {
+        exit::INCOMPLETE
+    })
+}
+
+/// `iam-policy`: the least-privilege policy for the collectors' operations.
+pub fn iam_policy(mut out: impl Write) -> Result<u8> {
+    serde_json::to_writer_pretty(&mut out, &collect::iam_policy())?;
+    writeln!(out)?;
+    Ok(exit::CLEAN)
+}
+
+/// `doctor`: checks the prerequisites; exit 0 when nothing fails, 2 otherwise.
+pub fn doctor(aws: &AwsArgs, now: DateTime<Utc>, mut out: impl Write) -> Result<u8> {
+    let opts = collect_options(aws, &Config::default(), now);
+    let checks = runtime()?.block_on(collect::doctor(&opts));
+    let mut failed = false;
+    for c in &checks {
+        writeln!(
+            out,
+            "{:<5} {:<42} {}",
+            c.status.to_string(),
+            c.name,
+            c.detail
+        )?;
+        if let Some(fix) = &c.fix {
+            writeln!(out, "      fix: {fix}")?;
+        }
+        failed |= c.status == collect::CheckStatus::Fail;
+    }
+    Ok(if failed {
+        exit::INCOMPLETE
+    } else {
+        exit::CLEAN
     })
 }
 
