@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_aws;
+pub mod field;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
