@@ -3,6 +3,7 @@
 
 pub mod fake_aws;
 pub mod field;
+mod from_snapshot;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
