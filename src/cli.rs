@@ -68,6 +68,11 @@ pub struct AwsArgs {
     /// Do not read CloudTrail (grant activation times then come from run history only).
     #[arg(long)]
     pub skip_cloudtrail: bool,
+    /// Pacing of one service, repeatable: SERVICE=REQUESTS_PER_SECOND[/IN_FLIGHT], SERVICE one
+    /// of organizations, license-manager, cost-explorer, cloudtrail. Defaults: 5/4, 5/4, 2/1,
+    /// 1/1 (gentle on the quotas the organization's own tooling shares).
+    #[arg(long, value_name = "SERVICE=RATE[/N]")]
+    pub pace: Vec<String>,
 }
 
 #[derive(Debug, Args)]

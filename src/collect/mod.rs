@@ -25,7 +25,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 pub use clients::{load_sdk_config, Clients};
 pub use doctor::{doctor, doctor_with, Check, CheckStatus};
 pub use permissions::iam_policy;
-pub use retry::{Pace, PaceOptions, RetryOptions};
+pub use retry::{BadPace, Pace, PaceOptions, RetryOptions};
 
 use crate::snapshot::{Manifest, Snapshot, TableInfo, FORMAT_VERSION};
 use call::Cx;
