@@ -24,6 +24,8 @@ pub struct Call {
     pub op: String,
     pub body: Value,
     pub status: u16,
+    /// The error code answered (`__type`), if any.
+    pub error: Option<String>,
     /// The SigV4 signing region (from the `Authorization` credential scope).
     pub region: Option<String>,
     /// The access key id that signed the request.
@@ -54,8 +56,9 @@ pub struct Faults {
     /// accepts; above it, the service's throttling error. A token bucket holding one
     /// second's worth of requests.
     pub rate_limits: BTreeMap<String, f64>,
-    /// Cost Explorer answers at most this many groups per page (whole days; a day is never
-    /// split, and a page holds at least one day). AWS does not document its page size.
+    /// Cost Explorer answers at most this many groups per page, splitting a day across pages
+    /// when it has more (AWS does not document its page size). Without it, pages hold whole
+    /// days, `page_size` of them.
     pub ce_groups_per_page: Option<usize>,
 }
 
@@ -279,11 +282,16 @@ fn handle(
         }
     };
     let answer = respond(st, &prefix, &op, &req);
+    let error = (answer.0 != 200)
+        .then(|| serde_json::from_str::<Value>(&answer.2).ok())
+        .flatten()
+        .and_then(|v| v["__type"].as_str().map(str::to_string));
     st.calls.push(Call {
         prefix,
         op,
         body: req,
         status: answer.0,
+        error,
         region: signer.region,
         access_key: signer.access_key,
     });
@@ -625,7 +633,8 @@ fn cost_and_usage(
         days.push(d.to_string());
         d += chrono::Duration::days(1);
     }
-    let day_result = |day: &str| -> (Value, usize) {
+    // The groups of one day, in key order.
+    let day_groups = |day: &str| -> Vec<Value> {
         let mut groups: BTreeMap<Vec<&str>, Vec<&Fact>> = BTreeMap::new();
         let today = fact_days.get(day).map(Vec::as_slice).unwrap_or_default();
         for f in today
@@ -644,8 +653,7 @@ fn cost_and_usage(
                 .collect();
             groups.entry(keys).or_default().push(f);
         }
-        let n = groups.len();
-        let groups: Vec<Value> = groups
+        groups
             .into_iter()
             .map(|(keys, facts)| {
                 let keys: Vec<String> = keys
@@ -673,31 +681,57 @@ fn cost_and_usage(
                 }
                 json!({"Keys": keys, "Metrics": m})
             })
-            .collect();
-        let result = json!({
+            .collect()
+    };
+    let result = |day: &str, groups: Vec<Value>| {
+        json!({
             "TimePeriod": {"Start": day, "End": day},
             "Total": {},
             "Groups": groups,
             "Estimated": false,
-        });
-        (result, n)
+        })
     };
     let key = "ResultsByTime";
     let token_key = "NextPageToken";
+    if let Some(budget) = faults.ce_groups_per_page {
+        // Tokens `g<day>:<groups of that day already sent>`.
+        let (mut day, mut skip) = req[token_key]
+            .as_str()
+            .and_then(|t| t.strip_prefix('g')?.split_once(':'))
+            .map(|(d, k)| {
+                (
+                    d.parse().expect("fake token"),
+                    k.parse().expect("fake token"),
+                )
+            })
+            .unwrap_or((0usize, 0usize));
+        let (mut page, mut sent) = (Vec::new(), 0);
+        while day < days.len() && sent < budget.max(1) {
+            let groups = day_groups(&days[day]);
+            let take = (budget.max(1) - sent).min(groups.len() - skip);
+            page.push(result(&days[day], groups[skip..skip + take].to_vec()));
+            sent += take;
+            if skip + take < groups.len() {
+                skip += take;
+            } else {
+                (day, skip) = (day + 1, 0);
+            }
+        }
+        return ok(if day < days.len() {
+            json!({key: page, token_key: format!("g{day}:{skip}")})
+        } else {
+            json!({key: page})
+        });
+    }
     let answer = match page_start(req, 1000, faults, token_key) {
         PageStart::Empty(offset) => json!({key: [], token_key: format!("e{offset}")}),
         PageStart::Items { offset, max } => {
             let offset = offset.min(days.len());
-            let budget = faults.ce_groups_per_page.unwrap_or(usize::MAX);
-            let (mut page, mut groups) = (Vec::new(), 0);
-            for day in days[offset..].iter().take(max) {
-                let (result, n) = day_result(day);
-                if !page.is_empty() && groups + n > budget {
-                    break;
-                }
-                page.push(result);
-                groups += n;
-            }
+            let page: Vec<Value> = days[offset..]
+                .iter()
+                .take(max)
+                .map(|d| result(d, day_groups(d)))
+                .collect();
             let end = offset + page.len();
             page_answer(key, token_key, page, (offset, end, days.len()), faults)
         }
