@@ -4,7 +4,9 @@
 //!
 //! - `cargo test --release --test collect_bench -- --ignored --nocapture` runs it at 10,000
 //!   accounts and 50 products (`BENCH_ACCOUNTS`, `BENCH_PRODUCTS`, `BENCH_LATENCY_MS`,
-//!   `BENCH_CE_GROUPS_PER_PAGE` change the setup) and prints the table of docs/performance.md.
+//!   `BENCH_CE_GROUPS_PER_PAGE` change the setup; `BENCH_PACE=organizations=100/8,...` passes
+//!   `--pace` settings, and the fake's limits follow; `BENCH_BIN` measures another build) and
+//!   prints the table of docs/performance.md.
 //! - The smoke test (200 accounts, no latency, no pacing, in-process) runs in the normal
 //!   `cargo test`: the collector reads back exactly the organization it was served. No timing
 //!   is asserted anywhere.
@@ -136,10 +138,16 @@ async fn collect_bench() {
         t.elapsed().as_secs_f64()
     );
 
-    // The binary's pacing is the default one; the fake allows twice that per service
-    // (CloudTrail: its documented 2 per second), so a collector that keeps to its pacing is
-    // never throttled.
-    let pace = PaceOptions::default();
+    // The binary's pacing is the default one unless `BENCH_PACE` says otherwise; the fake
+    // allows twice that per service (CloudTrail at the default pace: its documented 2 per
+    // second), so a collector that keeps to its pacing is never throttled.
+    let pace_args: Vec<String> = std::env::var("BENCH_PACE")
+        .map(|v| v.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    let mut pace = PaceOptions::default();
+    for spec in &pace_args {
+        pace.apply(spec).unwrap();
+    }
     let mut faults = Faults {
         latency: Some(latency),
         ce_groups_per_page: Some(ce_groups),
@@ -158,7 +166,10 @@ async fn collect_bench() {
             Service::CostExplorer,
             2.0 * pace.cost_explorer.requests_per_second,
         ),
-        (Service::CloudTrail, 2.0),
+        (
+            Service::CloudTrail,
+            2.0 * pace.cloudtrail.requests_per_second,
+        ),
     ] {
         faults
             .rate_limits
@@ -170,11 +181,15 @@ async fn collect_bench() {
     let m = &snap.manifest;
     let days = (m.period_end - m.period_start).num_days() + 1;
     let mut cmd = Command::new("/usr/bin/time");
-    cmd.args(["-f", "maxrss_kb=%M", BIN, "collect", "--out"])
+    let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_string());
+    cmd.args(["-f", "maxrss_kb=%M", &bin, "collect", "--out"])
         .arg(out.path())
         .args(["--now", &m.collected_at.to_rfc3339()])
         .args(["--days", &days.to_string()])
         .args(["--max-cost-explorer-requests", "10000"]);
+    for spec in &pace_args {
+        cmd.args(["--pace", spec]);
+    }
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
         cmd.env_remove(k);
     }
