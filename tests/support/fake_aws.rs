@@ -110,6 +110,9 @@ pub struct State {
     pub calls: Vec<Call>,
     /// Day -> indices into `scenario.facts`, so a Cost Explorer page reads only its days.
     fact_days: BTreeMap<String, Vec<usize>>,
+    /// `EventName` -> indices into `scenario.events`, so a CloudTrail page reads only its
+    /// events.
+    event_names: BTreeMap<String, Vec<usize>>,
     /// Per `X-Amz-Target` prefix: tokens left and when they were counted.
     buckets: BTreeMap<String, (f64, Instant)>,
 }
@@ -129,11 +132,17 @@ impl FakeAws {
         for (i, f) in scenario.facts.iter().enumerate() {
             fact_days.entry(f.date.clone()).or_default().push(i);
         }
+        let mut event_names: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, e) in scenario.events.iter().enumerate() {
+            let name = e["EventName"].as_str().unwrap_or_default().to_string();
+            event_names.entry(name).or_default().push(i);
+        }
         let state = Arc::new(Mutex::new(State {
             scenario,
             faults,
             calls: Vec::new(),
             fact_days,
+            event_names,
             buckets: BTreeMap::new(),
         }));
         let shared = state.clone();
@@ -487,13 +496,16 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
             if attrs.len() > 1 {
                 return error("InvalidLookupAttributesException", "one attribute only");
             }
-            let name = attrs.first().map(|a| a["AttributeValue"].clone());
+            let name = attrs.first().and_then(|a| a["AttributeValue"].as_str());
             let start = req["StartTime"].as_f64().unwrap_or(f64::MIN);
             let end = req["EndTime"].as_f64().unwrap_or(f64::MAX);
-            let items = s
-                .events
+            let all: Vec<usize> = match name {
+                Some(n) => st.event_names.get(n).cloned().unwrap_or_default(),
+                None => (0..s.events.len()).collect(),
+            };
+            let items = all
                 .iter()
-                .filter(|e| name.as_ref().is_none_or(|n| &e["EventName"] == n))
+                .map(|&i| &s.events[i])
                 .filter(|e| {
                     let t = e["EventTime"].as_f64().unwrap_or(0.0);
                     t >= start && t <= end
