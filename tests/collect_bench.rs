@@ -75,16 +75,27 @@ fn count_calls(calls: &[Call]) -> BTreeMap<(Service, String), Count> {
     by
 }
 
-/// The fastest the pacing allows: each service's requests at its rate. Services are read
-/// side by side, so the bound is the slowest service; the sum is the bound if they were not.
-fn ideal(counts: &BTreeMap<(Service, String), Count>, pace: &PaceOptions) -> (f64, f64) {
+/// The fastest the pacing allows: each service's requests at its rate, or, when slower,
+/// `latency` per request with `max_concurrency` in flight. Services are read side by side,
+/// so the bound is the slowest service; the sum is the bound if they were read one after
+/// the other.
+fn ideal(
+    counts: &BTreeMap<(Service, String), Count>,
+    pace: &PaceOptions,
+    latency: Duration,
+) -> (f64, f64) {
     let mut per_service: BTreeMap<Service, usize> = BTreeMap::new();
     for ((s, _), c) in counts {
         *per_service.entry(*s).or_default() += c.ok + c.throttled + c.failed;
     }
     let secs: Vec<f64> = per_service
         .iter()
-        .map(|(s, n)| *n as f64 / pace_of(pace, *s).requests_per_second)
+        .map(|(s, n)| {
+            let p = pace_of(pace, *s);
+            let per_call =
+                (1.0 / p.requests_per_second).max(latency.as_secs_f64() / p.max_concurrency as f64);
+            *n as f64 * per_call
+        })
         .collect();
     (secs.iter().cloned().fold(0.0, f64::max), secs.iter().sum())
 }
@@ -216,7 +227,7 @@ async fn collect_bench() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 
     let counts = count_calls(&fake.calls());
-    let (ideal_max, ideal_sum) = ideal(&counts, &pace);
+    let (ideal_max, ideal_sum) = ideal(&counts, &pace, latency);
     let ce = counts
         .iter()
         .filter(|((s, _), _)| *s == Service::CostExplorer)
@@ -224,7 +235,7 @@ async fn collect_bench() {
         .sum::<usize>();
     print_table(&counts, &pace);
     println!(
-        "\nwall {wall:.1} s; ideal {ideal_max:.1} s (slowest service at its pace), \
+        "\nwall {wall:.1} s; ideal {ideal_max:.1} s (slowest service at its pace and concurrency), \
          {ideal_sum:.1} s summed over services; ratio {:.2}",
         wall / ideal_max
     );
@@ -259,7 +270,7 @@ async fn smoke_collects_a_generated_organization_exactly() {
     assert!(counts.values().all(|c| c.throttled == 0 && c.failed == 0));
     let tags = &counts[&(Service::Organizations, "ListTagsForResource".to_string())];
     assert_eq!(tags.ok, snap.accounts.len(), "one call per account");
-    let (ideal_max, ideal_sum) = ideal(&counts, &PaceOptions::default());
+    let (ideal_max, ideal_sum) = ideal(&counts, &PaceOptions::default(), Duration::ZERO);
     assert!(ideal_max > 0.0 && ideal_sum >= ideal_max);
 }
 
