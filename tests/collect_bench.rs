@@ -14,7 +14,8 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use entitlement_audit::collect::permissions::Service;
@@ -213,18 +214,30 @@ async fn collect_bench() {
         ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ]);
+    // The progress lines, each with the time it arrived: where the time goes.
     let t = Instant::now();
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let (status, lines) = tokio::task::spawn_blocking(move || {
+        let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+        let lines: Vec<(f64, String)> = BufReader::new(child.stderr.take().unwrap())
+            .lines()
+            .map(|l| (t.elapsed().as_secs_f64(), l.unwrap()))
+            .collect();
+        (child.wait().unwrap(), lines)
+    })
+    .await
+    .unwrap();
     let wall = t.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let rss_kb: u64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("maxrss_kb="))
+    let rss_kb: u64 = lines
+        .iter()
+        .find_map(|(_, l)| l.strip_prefix("maxrss_kb="))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let stderr: Vec<String> = lines
+        .iter()
+        .map(|(at, l)| format!("{at:7.1} s  {l}"))
+        .collect();
+    assert_eq!(status.code(), Some(0), "{}", stderr.join("\n"));
+    println!("{}\n", stderr.join("\n"));
 
     let counts = count_calls(&fake.calls());
     let (ideal_max, ideal_sum) = ideal(&counts, &pace, latency);
