@@ -1,14 +1,16 @@
 //! The commands: load the inputs, run the pipeline, write the reports, decide the exit code.
 //! `main.rs` only parses arguments, reads the clock once and maps errors to exit code 3.
 
-use std::io::Write;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 
+use crate::analyze::cleanup::{self, Target, Verdict};
 use crate::analyze::{self, rules::RULES};
-use crate::cli::{CommonArgs, DemoArgs, RunArgs};
+use crate::cli::{DemoArgs, RunArgs, VerifyCleanupArgs};
 use crate::config::Config;
 use crate::model::Severity;
 use crate::report::{self, RunInfo};
@@ -41,35 +43,77 @@ pub fn parse_fail_on(s: &str) -> Result<Option<Severity>> {
     Ok(Some(sev))
 }
 
-fn load_config(common: &CommonArgs, demo: bool) -> Result<Config> {
-    match &common.config {
+fn load_config(path: Option<&Path>, demo: bool) -> Result<Config> {
+    match path {
         Some(path) => Config::load(path),
         None if demo => Config::parse(DEMO_CONFIG).context("built-in demo config"),
         None => Ok(Config::default()),
     }
 }
 
-/// `run`: analyze the demo or a snapshot and write every report. Returns the exit code.
-pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
-    let fail_on = parse_fail_on(&args.common.fail_on)?;
-    let config = load_config(&args.common, args.demo)?;
-    let (snap, default_as_of) = if args.demo {
+/// The demo or a snapshot directory, with its last day of data.
+fn load_snapshot(demo: bool, dir: Option<&Path>) -> Result<(Snapshot, NaiveDate)> {
+    let snap = if demo {
         progress::line("building the demo organization");
-        let s = demo::builtin();
-        let end = s.manifest.period_end;
-        (s, end)
-    } else if let Some(dir) = &args.snapshot {
+        demo::builtin()
+    } else if let Some(dir) = dir {
         progress::line(&format!("reading snapshot `{}`", dir.display()));
-        let s = snapshot::read(dir)?;
-        let end = s.manifest.period_end;
-        (s, end)
+        snapshot::read(dir)?
     } else {
         bail!("live collection is not available in this build: pass `--demo` or `--snapshot DIR`");
     };
+    let end = snap.manifest.period_end;
+    Ok((snap, end))
+}
+
+/// `run`: analyze the demo or a snapshot and write every report. Returns the exit code.
+pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
+    let fail_on = parse_fail_on(&args.common.fail_on)?;
+    let config = load_config(args.common.config.as_deref(), args.demo)?;
+    let (snap, default_as_of) = load_snapshot(args.demo, args.snapshot.as_deref())?;
     let _ = today;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
     analyze_and_report(&snap, &config, as_of, fail_on, &args.out)
 }
+
+/// `verify-cleanup`: print the verdict with its evidence on `out`, write
+/// `cleanup_verification.csv`; exit 0 on PASS, 1 on FAIL, 2 when undecided.
+pub fn verify_cleanup(args: &VerifyCleanupArgs, mut out: impl Write) -> Result<u8> {
+    let config = load_config(args.config.as_deref(), args.demo)?;
+    let (snap, default_as_of) = load_snapshot(args.demo, args.snapshot.as_deref())?;
+    let target = match (&args.product, &args.license_arn) {
+        (_, Some(arn)) => Target::LicenseArn(arn.clone()),
+        (Some(name), None) => Target::Product(name.clone()),
+        (None, None) => bail!("pass `--product NAME` or `--license-arn ARN`"),
+    };
+    let request = cleanup::Request {
+        target,
+        cancelled_on: args.cancelled_on,
+        grace_days: args.grace_days,
+    };
+    let as_of = args.as_of.unwrap_or(default_as_of);
+    let cx = analyze::context::Context::new(&snap, &config, as_of);
+    let v = cleanup::verify(&cx, &request)?;
+    for line in v.lines() {
+        writeln!(out, "{line}")?;
+    }
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("failed to create `{}`", args.out.display()))?;
+    let path = args.out.join(CLEANUP_FILE);
+    let file =
+        File::create(&path).with_context(|| format!("failed to create `{}`", path.display()))?;
+    report::csv::write(BufWriter::new(file), report::CLEANUP_COLUMNS, &v.rows())
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    progress::line(&format!("wrote `{}`", path.display()));
+    Ok(match v.verdict() {
+        Verdict::Pass => exit::CLEAN,
+        Verdict::Fail => exit::FINDINGS,
+        Verdict::Incomplete => exit::INCOMPLETE,
+    })
+}
+
+/// The file `verify-cleanup` writes.
+pub const CLEANUP_FILE: &str = "cleanup_verification.csv";
 
 /// Runs the analysis on a snapshot and writes the reports into `out`.
 pub fn analyze_and_report(

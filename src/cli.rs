@@ -25,6 +25,9 @@ pub enum Command {
     Run(RunArgs),
     /// Write a synthetic organization snapshot of any size.
     Demo(DemoArgs),
+    /// Verify the clean-up of a cancelled subscription: grants deleted, no usage and no
+    /// private-rate billing after the cut-off. Exit 0 PASS, 1 FAIL, 2 undecided, 3 error.
+    VerifyCleanup(VerifyCleanupArgs),
     /// List the rules.
     Rules,
     /// Show a rule's documentation.
@@ -60,6 +63,40 @@ pub struct CommonArgs {
     pub fail_on: String,
     /// Report date (default: today; the demo's own last day for --demo; the snapshot's last
     /// day for --snapshot).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["product", "license_arn"])))]
+pub struct VerifyCleanupArgs {
+    /// The product whose subscription was cancelled (license product name or usage service
+    /// name).
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
+    /// The cancelled license.
+    #[arg(long, value_name = "ARN")]
+    pub license_arn: Option<String>,
+    /// Cut-off day (default: the license's end).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub cancelled_on: Option<NaiveDate>,
+    /// Days after the cut-off before usage fails the check (default: the config's
+    /// `cancellation_grace_days`).
+    #[arg(long, value_name = "N")]
+    pub grace_days: Option<u32>,
+    /// Use the built-in demo organization.
+    #[arg(long, conflicts_with = "snapshot")]
+    pub demo: bool,
+    /// Verify on a snapshot directory.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    /// Directory for `cleanup_verification.csv`.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// TOML options file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Last day of data to look at (default: the data's last day).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
 }

@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => app::run(args, today),
         Command::Demo(args) => app::demo(args),
+        Command::VerifyCleanup(args) => app::verify_cleanup(args, std::io::stdout().lock()),
         Command::Rules => app::rules(std::io::stdout().lock()),
         Command::Explain { code } => app::explain(code, std::io::stdout().lock()),
     };

@@ -3,9 +3,11 @@
 //!
 //! Order: [`context`] (the organization on the as-of date) -> [`spend`] (window usage, product
 //! matching) -> [`coverage`] (segments per account and product) -> spend per segment ->
-//! [`allocation`] -> [`rules`] -> sorted findings with stable ids.
+//! [`allocation`] -> [`rules`] -> sorted findings with stable ids. [`cleanup`] verifies a
+//! cancelled subscription's clean-up on the same context (`verify-cleanup`).
 
 pub mod allocation;
+pub mod cleanup;
 pub mod context;
 pub mod coverage;
 pub mod finding;
@@ -60,6 +62,10 @@ pub struct CoverageRow {
     pub to: NaiveDate,
     pub days: i64,
     pub cost_usd: f64,
+    /// Exposed segments with spend: the estimated spend above the private price.
+    pub overspend_usd: Option<f64>,
+    #[serde(serialize_with = "finding::basis_text")]
+    pub overspend_basis: OverspendBasis,
 }
 
 /// One grant on the as-of date.
@@ -215,7 +221,9 @@ fn price_basis(
             let basis = match (seen, cx.cfg.private_discount(name)) {
                 (Some(s), _) if s.cost_with_public_usd < s.public_cost_usd => (
                     OverspendBasis::ObservedPrivateRate,
-                    1.0 - s.cost_with_public_usd / s.public_cost_usd,
+                    // Kept to a millionth: the sums carry last-bit noise from parallel
+                    // aggregation, which must not reach the rounded overspend.
+                    round_money(1.0 - s.cost_with_public_usd / s.public_cost_usd),
                 ),
                 (_, Some(d)) => (OverspendBasis::ConfiguredDiscount, d),
                 _ => (OverspendBasis::None, 0.0),
@@ -274,6 +282,12 @@ fn coverage_rows(cx: &Context, facts: &Facts) -> Vec<CoverageRow> {
             let account = cx.account(&s.account_id);
             let top = s.grant.map(|i| &cx.grants[i]);
             let eff = s.effective_grant.map(|i| &cx.grants[i]);
+            let (overspend_usd, overspend_basis) = if s.state.is_exposed() && s.spend.cost_usd > 0.0
+            {
+                facts.overspend(&s.product_key, s.spend.cost_usd)
+            } else {
+                (None, OverspendBasis::NotApplicable)
+            };
             CoverageRow {
                 account_id: s.account_id.clone(),
                 account_name: account.map(|a| a.name.clone()).unwrap_or_default(),
@@ -299,6 +313,8 @@ fn coverage_rows(cx: &Context, facts: &Facts) -> Vec<CoverageRow> {
                 to: s.to,
                 days: (s.to - s.from).num_days() + 1,
                 cost_usd: s.spend.cost_usd,
+                overspend_usd,
+                overspend_basis,
             }
         })
         .collect()
@@ -366,9 +382,10 @@ impl Analysis {
                 .chain(f.overspend_usd.iter_mut())
                 .for_each(money);
         }
-        self.coverage
-            .iter_mut()
-            .for_each(|c| money(&mut c.cost_usd));
+        self.coverage.iter_mut().for_each(|c| {
+            money(&mut c.cost_usd);
+            c.overspend_usd.iter_mut().for_each(money);
+        });
         self.allocation
             .iter_mut()
             .for_each(|r| money(&mut r.cost_usd));
