@@ -7,6 +7,7 @@ use entitlement_audit::analyze::context::Context;
 use entitlement_audit::analyze::{analyze, Analysis};
 use entitlement_audit::config::Config;
 use entitlement_audit::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::model::usage::{UsageBuilder, UsageRow};
 use entitlement_audit::model::{EventKind, GrantStatus, LicenseStatus};
 use entitlement_audit::snapshot::Snapshot;
 
@@ -418,4 +419,166 @@ fn verify_cleanup_command_on_the_demo() {
         err.contains("`Claude Opus 9`") && err.contains("`Command R+`"),
         "{err}"
     );
+}
+
+// ---- team attribution ----
+
+const OUTSIDER: &str = "777788889999";
+
+fn row(account: &str, cost: f64, team_tag: Option<&str>, caller: Option<&str>) -> UsageRow {
+    UsageRow {
+        date: d(9, 1),
+        account_id: account.into(),
+        product: SONNET_CE.into(),
+        usage_type: "USE1-MP:USE1_InputTokenCount-Units".into(),
+        cost_usd: cost,
+        usage_quantity: cost / 3e-6,
+        public_cost_usd: None,
+        team_tag: team_tag.map(str::to_string),
+        caller_account_id: caller.map(str::to_string),
+    }
+}
+
+/// The org with the management account tagged `platform`, the sandbox under an OU rule, and
+/// usage billed to the subscriber that names callers (as CUR `line_item_iam_principal` does).
+fn attributed(cfg: &str) -> Analysis {
+    let (mut b, _, _) = org();
+    b.account_tag(MGMT, "team", "platform");
+    let mut snap = snapshot(&b);
+    let mut u = UsageBuilder::default();
+    for r in [
+        row(MGMT, 100.0, None, Some(PAYMENTS)),
+        row(MGMT, 40.0, None, Some(SANDBOX)),
+        row(MGMT, 10.0, Some("search"), Some(SANDBOX)),
+        row(MGMT, 25.0, None, Some(MGMT)),
+        row(MGMT, 60.0, None, None),
+        row(MGMT, 7.5, None, Some(OUTSIDER)),
+        row(PAYMENTS, 30.0, Some("checkout"), None),
+        row(SANDBOX, -5.0, None, None),
+    ] {
+        u.push(r);
+    }
+    snap.usage = u.finish();
+    let text =
+        format!("{cfg}\n[[team_rules]]\nou_path_prefix = \"/Root/Sandbox\"\nteam = \"sandbox\"\n");
+    analyze(&snap, &Config::parse(&text).unwrap(), d(10, 31)).unwrap()
+}
+
+/// (team, method, billed account, used by, redistributed) -> cost.
+fn allocation(a: &Analysis) -> Vec<(String, String, String, String, bool, f64)> {
+    a.allocation
+        .iter()
+        .map(|r| {
+            (
+                r.team.clone(),
+                r.method.clone(),
+                r.account_id.clone(),
+                r.used_by_account_id.clone(),
+                r.redistributed,
+                r.cost_usd,
+            )
+        })
+        .collect()
+}
+
+fn has(a: &Analysis, team: &str, method: &str, billed: &str, used_by: &str, cost: f64) -> bool {
+    allocation(a).iter().any(|(t, m, b, u, _, c)| {
+        t == team && m == method && b == billed && u == used_by && (c - cost).abs() < 1e-9
+    })
+}
+
+#[test]
+fn subscriber_spend_goes_to_its_callers_else_to_the_shared_pool() {
+    let a = attributed("");
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        allocation(&a),
+        [
+            (s(""), s("shared-pool"), s(MGMT), s(""), false, 60.0),
+            (s(""), s("unallocated"), s(MGMT), s(OUTSIDER), true, 7.5),
+            (
+                s("checkout"),
+                s("cost-allocation-tag"),
+                s(PAYMENTS),
+                s(PAYMENTS),
+                false,
+                30.0
+            ),
+            (
+                s("payments"),
+                s("account-tag"),
+                s(MGMT),
+                s(PAYMENTS),
+                true,
+                100.0
+            ),
+            (
+                s("platform"),
+                s("account-tag"),
+                s(MGMT),
+                s(MGMT),
+                false,
+                25.0
+            ),
+            (s("sandbox"), s("ou-rule"), s(MGMT), s(SANDBOX), true, 40.0),
+            (
+                s("sandbox"),
+                s("ou-rule"),
+                s(SANDBOX),
+                s(SANDBOX),
+                false,
+                -5.0
+            ),
+            (
+                s("search"),
+                s("cost-allocation-tag"),
+                s(MGMT),
+                s(SANDBOX),
+                true,
+                10.0
+            ),
+        ]
+    );
+    let t = &a.totals;
+    assert!((t.spend_usd - 267.5).abs() < 1e-9);
+    let allocated: f64 = a.allocation.iter().map(|r| r.cost_usd).sum();
+    assert!(
+        (allocated - t.spend_usd).abs() < 0.005,
+        "reconciles to the cent"
+    );
+    assert!((t.shared_pool_usd - 60.0).abs() < 1e-9);
+    assert!((t.redistributed_usd - 157.5).abs() < 1e-9);
+    assert!((t.unallocated_usd - 7.5).abs() < 1e-9);
+}
+
+#[test]
+fn allocation_precedence_is_configurable() {
+    // Without the shared pool the subscriber's untagged, caller-less spend is its own team's;
+    // OU rules before account tags; cost-allocation tags not used at all.
+    let a = attributed(r#"allocation_precedence = ["ou-rule", "account-tag"]"#);
+    assert!(
+        has(&a, "platform", "account-tag", MGMT, MGMT, 85.0),
+        "{:#?}",
+        allocation(&a)
+    );
+    assert!(has(&a, "payments", "account-tag", PAYMENTS, PAYMENTS, 30.0));
+    assert!(has(&a, "sandbox", "ou-rule", MGMT, SANDBOX, 50.0));
+    assert_eq!(a.totals.shared_pool_usd, 0.0);
+    // Findings take an account's team in the same precedence.
+    let (mut b, _, _) = org();
+    b.account_tag(SANDBOX, "team", "alice");
+    let snap = snapshot(&b);
+    let rule = "[[team_rules]]\nou_path_prefix = \"/Root/Sandbox\"\nteam = \"sandbox\"\n";
+    for (order, want) in [
+        ("", ("alice", "account-tag")),
+        (
+            r#"allocation_precedence = ["ou-rule", "account-tag"]"#,
+            ("sandbox", "ou-rule"),
+        ),
+    ] {
+        let cfg = Config::parse(&format!("{order}\n{rule}")).unwrap();
+        let cx = Context::new(&snap, &cfg, d(10, 31));
+        let team = cx.account_team(cx.account(SANDBOX).unwrap()).unwrap();
+        assert_eq!((team.0.as_str(), team.1), want);
+    }
 }

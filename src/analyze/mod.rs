@@ -102,6 +102,10 @@ pub struct Totals {
     pub after_cancellation_usd: f64,
     pub unmapped_usd: f64,
     pub unallocated_usd: f64,
+    /// Spend billed to the subscriber that names no caller (cost allocation `shared-pool`).
+    pub shared_pool_usd: f64,
+    /// Spend billed to the subscriber and moved to the caller its line items name.
+    pub redistributed_usd: f64,
     pub accounts_exposed: u64,
     pub grants_awaiting_activation: u64,
     pub orphaned_grants: u64,
@@ -163,7 +167,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
             .then_with(|| a.id.cmp(&b.id))
     });
 
-    let totals = totals(&cx, &facts, &findings, &window);
+    let totals = totals(&cx, &facts, &findings, &window, &allocation);
     let mut analysis = Analysis {
         as_of,
         window_start: cx.window_start,
@@ -233,7 +237,20 @@ fn price_basis(
         .collect()
 }
 
-fn totals(cx: &Context, facts: &Facts, findings: &[Finding], w: &spend::WindowUsage) -> Totals {
+fn totals(
+    cx: &Context,
+    facts: &Facts,
+    findings: &[Finding],
+    w: &spend::WindowUsage,
+    allocation: &[AllocationRow],
+) -> Totals {
+    let allocated = |keep: fn(&AllocationRow) -> bool| -> f64 {
+        allocation
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| r.cost_usd)
+            .sum()
+    };
     let sum_state = |keep: fn(State) -> bool| -> f64 {
         facts
             .segments
@@ -262,6 +279,8 @@ fn totals(cx: &Context, facts: &Facts, findings: &[Finding], w: &spend::WindowUs
         after_cancellation_usd: sum_state(|s| s == State::AfterCancellation),
         unmapped_usd: facts.unmapped.iter().map(|u| u.spend.cost_usd).sum(),
         unallocated_usd: facts.unallocated.values().map(|s| s.cost_usd).sum(),
+        shared_pool_usd: allocated(|r| r.method == crate::config::SHARED_POOL),
+        redistributed_usd: allocated(|r| r.redistributed),
         accounts_exposed: exposed
             .iter()
             .map(|f| f.account_id.as_str())
@@ -398,6 +417,8 @@ impl Analysis {
             &mut t.after_cancellation_usd,
             &mut t.unmapped_usd,
             &mut t.unallocated_usd,
+            &mut t.shared_pool_usd,
+            &mut t.redistributed_usd,
             &mut t.cost_outside_window_usd,
         ] {
             money(x);

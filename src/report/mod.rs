@@ -99,6 +99,9 @@ pub const ALLOCATION_COLUMNS: &[&str] = &[
     "account_name",
     "cost_usd",
     "rows",
+    "used_by_account_id",
+    "used_by_account_name",
+    "redistributed",
 ];
 
 /// `cleanup_verification.csv`, written by `verify-cleanup`.
