@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::model::Severity;
 use crate::report::{self, RunInfo};
 use crate::snapshot::{self, Snapshot};
-use crate::{demo, progress};
+use crate::{cost_export, demo, progress};
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -51,9 +51,15 @@ fn load_config(path: Option<&Path>, demo: bool) -> Result<Config> {
     }
 }
 
-/// The demo or a snapshot directory, with its last day of data.
-fn load_snapshot(demo: bool, dir: Option<&Path>) -> Result<(Snapshot, NaiveDate)> {
-    let snap = if demo {
+/// The demo or a snapshot directory, with its last day of data; a cost export, when given,
+/// replaces its usage table.
+fn load_snapshot(
+    demo: bool,
+    dir: Option<&Path>,
+    cost_export: Option<&Path>,
+    config: &Config,
+) -> Result<(Snapshot, NaiveDate)> {
+    let mut snap = if demo {
         progress::line("building the demo organization");
         demo::builtin()
     } else if let Some(dir) = dir {
@@ -62,6 +68,19 @@ fn load_snapshot(demo: bool, dir: Option<&Path>) -> Result<(Snapshot, NaiveDate)
     } else {
         bail!("live collection is not available in this build: pass `--demo` or `--snapshot DIR`");
     };
+    if let Some(path) = cost_export {
+        progress::line(&format!("reading cost export `{}`", path.display()));
+        let loaded = cost_export::read(path, &config.team_tag_key)?;
+        for note in &loaded.notes {
+            progress::line(note);
+        }
+        progress::line(&format!(
+            "{} daily usage rows of Marketplace Bedrock spend from {} files",
+            loaded.usage.height(),
+            loaded.files.len()
+        ));
+        loaded.replace_usage(&mut snap, path);
+    }
     let end = snap.manifest.period_end;
     Ok((snap, end))
 }
@@ -70,7 +89,12 @@ fn load_snapshot(demo: bool, dir: Option<&Path>) -> Result<(Snapshot, NaiveDate)
 pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
     let fail_on = parse_fail_on(&args.common.fail_on)?;
     let config = load_config(args.common.config.as_deref(), args.demo)?;
-    let (snap, default_as_of) = load_snapshot(args.demo, args.snapshot.as_deref())?;
+    let (snap, default_as_of) = load_snapshot(
+        args.demo,
+        args.snapshot.as_deref(),
+        args.cost_export.as_deref(),
+        &config,
+    )?;
     let _ = today;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
     analyze_and_report(&snap, &config, as_of, fail_on, &args.out)
@@ -80,7 +104,12 @@ pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
 /// `cleanup_verification.csv`; exit 0 on PASS, 1 on FAIL, 2 when undecided.
 pub fn verify_cleanup(args: &VerifyCleanupArgs, mut out: impl Write) -> Result<u8> {
     let config = load_config(args.config.as_deref(), args.demo)?;
-    let (snap, default_as_of) = load_snapshot(args.demo, args.snapshot.as_deref())?;
+    let (snap, default_as_of) = load_snapshot(
+        args.demo,
+        args.snapshot.as_deref(),
+        args.cost_export.as_deref(),
+        &config,
+    )?;
     let target = match (&args.product, &args.license_arn) {
         (_, Some(arn)) => Target::LicenseArn(arn.clone()),
         (Some(name), None) => Target::Product(name.clone()),

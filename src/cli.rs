@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// Analyze a snapshot directory (from `collect` or `demo`).
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
+    /// Read spend from a CUR 2.0 or FOCUS cost export (Parquet, CSV or gzip CSV: a file or an
+    /// export's directory tree) instead of the snapshot's Cost Explorer usage.
+    #[arg(long, value_name = "PATH")]
+    pub cost_export: Option<PathBuf>,
     /// Directory for the reports.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -90,6 +94,9 @@ pub struct VerifyCleanupArgs {
     /// Verify on a snapshot directory.
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
+    /// Read spend from a CUR 2.0 or FOCUS cost export instead of the snapshot's usage.
+    #[arg(long, value_name = "PATH")]
+    pub cost_export: Option<PathBuf>,
     /// Directory for `cleanup_verification.csv`.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
