@@ -153,6 +153,8 @@ impl Loaded {
     /// says so in the manifest; Cost Explorer gaps in the ledger no longer apply.
     pub fn replace_usage(self, snap: &mut Snapshot, path: &Path) {
         let source = self.source(path);
+        // The run's `source` (summary.json) says where the spend came from too.
+        snap.manifest.source = format!("{} with usage from {source}", snap.manifest.source);
         snap.manifest.tables.insert(
             "usage".to_string(),
             TableInfo {

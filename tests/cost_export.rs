@@ -511,6 +511,8 @@ fn run_reads_a_cost_export_in_place_of_cost_explorer() {
     );
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let source = summary["run"]["source"].as_str().unwrap();
+    assert!(source.contains("usage from cost-export:"), "{source}");
     let spend = summary["totals"]["spend_usd"].as_f64().unwrap();
     assert!((spend - SAMPLE_SPEND).abs() < 0.005, "{spend}");
 
@@ -527,4 +529,19 @@ fn run_reads_a_cost_export_in_place_of_cost_explorer() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&o.stderr).contains("nothing-here"));
+}
+
+#[test]
+fn the_example_export_on_the_demo_organization() {
+    // docs/finance.md's worked example.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cur2-sample.csv");
+    let mut snap = entitlement_audit::demo::builtin();
+    read(&path).replace_usage(&mut snap, &path);
+    let cfg = Config::parse(entitlement_audit::app::DEMO_CONFIG).unwrap();
+    let a = analyze(&snap, &cfg, snap.manifest.period_end).unwrap();
+    assert!((a.totals.spend_usd - 66.25).abs() < 1e-9);
+    assert!((a.totals.redistributed_usd - 25.75).abs() < 1e-9);
+    assert!((a.totals.shared_pool_usd - 30.0).abs() < 1e-9);
+    let allocated: f64 = a.allocation.iter().map(|r| r.cost_usd).sum();
+    assert!((allocated - 66.25).abs() < 0.005);
 }
