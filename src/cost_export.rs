@@ -430,8 +430,7 @@ fn read_file(
 
     let rows = typed_numbers(rows, spec)?;
     let rows = with_date(rows, spec)?;
-    let rows = mapped(rows, "principal", usage::CALLER_ACCOUNT_ID, caller_account)?;
-    let mut rows = rows;
+    let mut rows = mapped(rows, "principal", usage::CALLER_ACCOUNT_ID, caller_account)?;
     for i in 0..tag_cols.len() {
         let key = team_tag_key.to_string();
         rows = mapped(rows, &format!("tags{i}"), &format!("team{i}"), move |s| {
