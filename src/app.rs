@@ -89,6 +89,7 @@ fn load_snapshot(
 pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
     let fail_on = parse_fail_on(&args.common.fail_on)?;
     let config = load_config(args.common.config.as_deref(), args.demo)?;
+    let opts = report::Options::new(args.templates.as_deref())?;
     let (snap, default_as_of) = load_snapshot(
         args.demo,
         args.snapshot.as_deref(),
@@ -97,7 +98,7 @@ pub fn run(args: &RunArgs, today: NaiveDate) -> Result<u8> {
     )?;
     let _ = today;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
-    analyze_and_report(&snap, &config, as_of, fail_on, &args.out)
+    analyze_and_report(&snap, &config, as_of, fail_on, &args.out, &opts)
 }
 
 /// `verify-cleanup`: print the verdict with its evidence on `out`, write
@@ -151,6 +152,7 @@ pub fn analyze_and_report(
     as_of: NaiveDate,
     fail_on: Option<Severity>,
     out: &Path,
+    opts: &report::Options,
 ) -> Result<u8> {
     progress::line(&format!(
         "analyzing {} accounts, {} grants, {} usage rows as of {as_of}",
@@ -168,7 +170,7 @@ pub fn analyze_and_report(
         collected_at: snap.manifest.collected_at,
         fail_on: fail_on.clone().unwrap_or(Severity::Other("none".into())),
     };
-    let written = report::write_all(&analysis, &run, out)?;
+    let written = report::write_all(&analysis, &run, out, opts)?;
     progress::line(&format!(
         "wrote {} to `{}`: {} findings, exposure ${:.2}",
         written.join(", "),

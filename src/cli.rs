@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// Directory for the reports.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Report templates: a file here replaces the built-in of the same name (report.html,
+    /// report.css, report.js, summary.md).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

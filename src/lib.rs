@@ -12,7 +12,7 @@
 //! - [`demo`]: the built-in demo organization and the synthetic generator.
 //! - [`config`]: the TOML options, validated.
 //! - [`analyze`]: coverage, rules EA001-EA010, cost allocation; pure.
-//! - [`report`]: CSV and JSON outputs.
+//! - [`report`]: CSV and JSON outputs, the HTML report and the Markdown summary.
 //! - [`cli`], [`app`], [`progress`]: the command line around the pipeline.
 
 pub mod analyze;

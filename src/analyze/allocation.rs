@@ -115,7 +115,7 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
         .clone()
         .and(names_caller.clone())
         .and(col(usage::CALLER_ACCOUNT_ID).neq(subscriber));
-    let lf = w.frame.clone().with_columns([
+    let mut lf = w.lazy().with_columns([
         redistributed.clone().alias(REDISTRIBUTED),
         when(redistributed)
             .then(col(usage::CALLER_ACCOUNT_ID))
@@ -124,7 +124,6 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
     ]);
     let left =
         |other: DataFrame, key: &str| (other.lazy(), col(key), JoinArgs::new(JoinType::Left));
-    let mut lf = lf;
     for (other, key, args) in [
         left(accounts, USED_BY),
         left(billed_names, usage::ACCOUNT_ID),
@@ -251,8 +250,7 @@ fn reconcile(w: &WindowUsage, out: &[AllocationRow]) -> Result<()> {
         w.total.rows
     );
     let source = w
-        .frame
-        .clone()
+        .lazy()
         .group_by([col(usage::ACCOUNT_ID)])
         .agg([col(usage::COST_USD).sum().alias("cost")])
         .collect()?;

@@ -1,6 +1,6 @@
 //! EA007 grant-to-inactive-principal: a live grant to a closed, suspended or unknown principal.
 
-use super::{finding, grantee_account, license_product, meta, Facts, Rule};
+use super::{grant_finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::model::{PrincipalKind, Severity};
@@ -41,11 +41,7 @@ impl Rule for GrantToInactivePrincipal {
                 _ => None,
             };
             let Some(problem) = problem else { continue };
-            let mut f = finding(cx, self, grantee_account(g));
-            f.product = license_product(cx, &g.license_arn);
-            f.license_arn = g.license_arn.clone();
-            f.grant_arn = g.arn.clone();
-            f.last_day = Some(cx.as_of);
+            let mut f = grant_finding(cx, self, g);
             f.message = format!(
                 "grant `{}` ({}) targets {} `{}`, which {problem}",
                 g.name, v.status, g.grantee_kind, g.grantee_id
