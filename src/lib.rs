@@ -18,6 +18,7 @@
 pub mod analyze;
 pub mod app;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod cost_export;
 pub mod demo;
