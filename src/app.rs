@@ -1,19 +1,21 @@
 //! The commands: load the inputs, run the pipeline, write the reports, decide the exit code.
 //! `main.rs` only parses arguments, reads the clock once and maps errors to exit code 3.
 
-use std::io::Write;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use crate::analyze::cleanup::{self, Target, Verdict};
 use crate::analyze::{self, rules::RULES};
-use crate::cli::{AwsArgs, CollectArgs, CommonArgs, DemoArgs, RunArgs};
+use crate::cli::{AwsArgs, CollectArgs, DemoArgs, RunArgs, VerifyCleanupArgs};
 use crate::config::Config;
 use crate::model::Severity;
 use crate::report::{self, RunInfo};
 use crate::snapshot::{self, Snapshot};
-use crate::{collect, demo, progress};
+use crate::{collect, cost_export, demo, progress};
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -41,37 +43,120 @@ pub fn parse_fail_on(s: &str) -> Result<Option<Severity>> {
     Ok(Some(sev))
 }
 
-fn load_config(common: &CommonArgs, demo: bool) -> Result<Config> {
-    match &common.config {
+fn load_config(path: Option<&Path>, demo: bool) -> Result<Config> {
+    match path {
         Some(path) => Config::load(path),
         None if demo => Config::parse(DEMO_CONFIG).context("built-in demo config"),
         None => Ok(Config::default()),
     }
 }
 
+/// Where the organization comes from.
+pub enum Source<'a> {
+    Demo,
+    Snapshot(&'a Path),
+    Live(&'a AwsArgs, DateTime<Utc>),
+}
+
+impl<'a> Source<'a> {
+    fn of(demo: bool, dir: Option<&'a Path>, aws: &'a AwsArgs, now: DateTime<Utc>) -> Self {
+        match (demo, dir) {
+            (true, _) => Source::Demo,
+            (false, Some(dir)) => Source::Snapshot(dir),
+            (false, None) => Source::Live(aws, now),
+        }
+    }
+}
+
+/// The organization with its last day of data; a cost export, when given, replaces its
+/// usage table.
+fn load_snapshot(
+    source: Source<'_>,
+    cost_export: Option<&Path>,
+    config: &Config,
+) -> Result<(Snapshot, NaiveDate)> {
+    let mut snap = match source {
+        Source::Demo => {
+            progress::line("building the demo organization");
+            demo::builtin()
+        }
+        Source::Snapshot(dir) => {
+            progress::line(&format!("reading snapshot `{}`", dir.display()));
+            snapshot::read(dir)?
+        }
+        Source::Live(aws, now) => collect_live(aws, config, now)?,
+    };
+    if let Some(path) = cost_export {
+        progress::line(&format!("reading cost export `{}`", path.display()));
+        let loaded = cost_export::read(path, &config.team_tag_key)?;
+        for note in &loaded.notes {
+            progress::line(note);
+        }
+        progress::line(&format!(
+            "{} daily usage rows of Marketplace Bedrock spend from {} files",
+            loaded.usage.height(),
+            loaded.files.len()
+        ));
+        loaded.replace_usage(&mut snap, path);
+    }
+    let end = snap.manifest.period_end;
+    Ok((snap, end))
+}
+
 /// `run`: analyze the demo or a snapshot and write every report. Returns the exit code.
 pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
     let fail_on = parse_fail_on(&args.common.fail_on)?;
-    let config = load_config(&args.common, args.demo)?;
+    let config = load_config(args.common.config.as_deref(), args.demo)?;
     let opts = report::Options::new(args.templates.as_deref())?;
-    let (snap, default_as_of) = if args.demo {
-        progress::line("building the demo organization");
-        let s = demo::builtin();
-        let end = s.manifest.period_end;
-        (s, end)
-    } else if let Some(dir) = &args.snapshot {
-        progress::line(&format!("reading snapshot `{}`", dir.display()));
-        let s = snapshot::read(dir)?;
-        let end = s.manifest.period_end;
-        (s, end)
-    } else {
-        let s = collect_live(&args.aws, &config, now)?;
-        let end = s.manifest.period_end;
-        (s, end)
-    };
+    let source = Source::of(args.demo, args.snapshot.as_deref(), &args.aws, now);
+    let (snap, default_as_of) = load_snapshot(source, args.cost_export.as_deref(), &config)?;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
     analyze_and_report(&snap, &config, as_of, fail_on, &args.out, &opts)
 }
+
+/// `verify-cleanup`: print the verdict with its evidence on `out`, write
+/// `cleanup_verification.csv`; exit 0 on PASS, 1 on FAIL, 2 when undecided.
+pub fn verify_cleanup(
+    args: &VerifyCleanupArgs,
+    now: DateTime<Utc>,
+    mut out: impl Write,
+) -> Result<u8> {
+    let config = load_config(args.config.as_deref(), args.demo)?;
+    let source = Source::of(args.demo, args.snapshot.as_deref(), &args.aws, now);
+    let (snap, default_as_of) = load_snapshot(source, args.cost_export.as_deref(), &config)?;
+    let target = match (&args.product, &args.license_arn) {
+        (_, Some(arn)) => Target::LicenseArn(arn.clone()),
+        (Some(name), None) => Target::Product(name.clone()),
+        (None, None) => bail!("pass `--product NAME` or `--license-arn ARN`"),
+    };
+    let request = cleanup::Request {
+        target,
+        cancelled_on: args.cancelled_on,
+        grace_days: args.grace_days,
+    };
+    let as_of = args.as_of.unwrap_or(default_as_of);
+    let cx = analyze::context::Context::new(&snap, &config, as_of);
+    let v = cleanup::verify(&cx, &request)?;
+    for line in v.lines() {
+        writeln!(out, "{line}")?;
+    }
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("failed to create `{}`", args.out.display()))?;
+    let path = args.out.join(CLEANUP_FILE);
+    let file =
+        File::create(&path).with_context(|| format!("failed to create `{}`", path.display()))?;
+    report::csv::write(BufWriter::new(file), report::CLEANUP_COLUMNS, &v.rows())
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    progress::line(&format!("wrote `{}`", path.display()));
+    Ok(match v.verdict() {
+        Verdict::Pass => exit::CLEAN,
+        Verdict::Fail => exit::FINDINGS,
+        Verdict::Incomplete => exit::INCOMPLETE,
+    })
+}
+
+/// The file `verify-cleanup` writes.
+pub const CLEANUP_FILE: &str = "cleanup_verification.csv";
 
 /// Runs the analysis on a snapshot and writes the reports into `out`.
 pub fn analyze_and_report(
@@ -165,10 +250,7 @@ fn collect_live(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> Result<Sn
 /// `collect`: write a snapshot of the live organization. Exit 2 when something could not be
 /// read (the snapshot is written anyway, with the gaps in its ledger).
 pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<u8> {
-    let config = match &args.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
+    let config = load_config(args.config.as_deref(), false)?;
     let snap = collect_live(&args.aws, &config, now)?;
     snapshot::write(&snap, &args.out)?;
     progress::line(&format!("wrote snapshot `{}`", args.out.display()));

@@ -25,6 +25,9 @@ pub enum Command {
     Run(RunArgs),
     /// Write a synthetic organization snapshot of any size.
     Demo(DemoArgs),
+    /// Verify the clean-up of a cancelled subscription: grants deleted, no usage and no
+    /// private-rate billing after the cut-off. Exit 0 PASS, 1 FAIL, 2 undecided, 3 error.
+    VerifyCleanup(VerifyCleanupArgs),
     /// List the rules.
     Rules,
     /// Show a rule's documentation.
@@ -85,6 +88,10 @@ pub struct RunArgs {
     /// Analyze a snapshot directory (from `collect` or `demo`).
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
+    /// Read spend from a CUR 2.0 or FOCUS cost export (Parquet, CSV or gzip CSV: a file or an
+    /// export's directory tree) instead of the snapshot's Cost Explorer usage.
+    #[arg(long, value_name = "PATH")]
+    pub cost_export: Option<PathBuf>,
     /// Directory for the reports.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -112,6 +119,46 @@ pub struct CommonArgs {
     /// the snapshot's last day for --snapshot, yesterday for a live run).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["product", "license_arn"])))]
+pub struct VerifyCleanupArgs {
+    /// The product whose subscription was cancelled (license product name or usage service
+    /// name).
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
+    /// The cancelled license.
+    #[arg(long, value_name = "ARN")]
+    pub license_arn: Option<String>,
+    /// Cut-off day (default: the license's end).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub cancelled_on: Option<NaiveDate>,
+    /// Days after the cut-off before usage fails the check (default: the config's
+    /// `cancellation_grace_days`).
+    #[arg(long, value_name = "N")]
+    pub grace_days: Option<u32>,
+    /// Use the built-in demo organization.
+    #[arg(long, conflicts_with = "snapshot")]
+    pub demo: bool,
+    /// Verify on a snapshot directory.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    /// Read spend from a CUR 2.0 or FOCUS cost export instead of the snapshot's usage.
+    #[arg(long, value_name = "PATH")]
+    pub cost_export: Option<PathBuf>,
+    /// Directory for `cleanup_verification.csv`.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// TOML options file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Last day of data to look at (default: the data's last day).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+    /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

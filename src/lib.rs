@@ -7,6 +7,8 @@
 //!
 //! - [`model`]: accounts, OUs, licenses, grants, events and the usage table; plain types.
 //! - [`snapshot`]: the normalized tables on disk (Parquet + `manifest.json`).
+//! - [`cost_export`]: CUR 2.0 / FOCUS cost exports as the usage table, in place of Cost
+//!   Explorer.
 //! - [`demo`]: the built-in demo organization and the synthetic generator.
 //! - [`config`]: the TOML options, validated.
 //! - [`analyze`]: coverage, rules EA001-EA010, cost allocation; pure.
@@ -18,6 +20,7 @@ pub mod app;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod cost_export;
 pub mod demo;
 pub mod model;
 pub mod progress;

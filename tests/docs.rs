@@ -19,6 +19,7 @@ fn every_report_column_is_documented() {
         ("coverage.csv", report::COVERAGE_COLUMNS),
         ("grants.csv", report::GRANTS_COLUMNS),
         ("cost_allocation.csv", report::ALLOCATION_COLUMNS),
+        ("cleanup_verification.csv", report::CLEANUP_COLUMNS),
     ] {
         assert!(
             schema.contains(&format!("## {file}")) || schema.contains(file),

@@ -59,7 +59,10 @@ pub struct Finding {
     pub remediation: String,
 }
 
-fn basis_text<S: serde::Serializer>(b: &OverspendBasis, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn basis_text<S: serde::Serializer>(
+    b: &OverspendBasis,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_str(b.as_str())
 }
 

@@ -79,6 +79,8 @@ pub const COVERAGE_COLUMNS: &[&str] = &[
     "to",
     "days",
     "cost_usd",
+    "overspend_usd",
+    "overspend_basis",
 ];
 pub const GRANTS_COLUMNS: &[&str] = &[
     "grant_arn",
@@ -107,6 +109,32 @@ pub const ALLOCATION_COLUMNS: &[&str] = &[
     "account_name",
     "cost_usd",
     "rows",
+    "used_by_account_id",
+    "used_by_account_name",
+    "redistributed",
+];
+
+/// `cleanup_verification.csv`, written by `verify-cleanup`.
+pub const CLEANUP_COLUMNS: &[&str] = &[
+    "check",
+    "result",
+    "license_arn",
+    "product",
+    "cut_off",
+    "checked_from",
+    "account_id",
+    "account_name",
+    "grant_arn",
+    "grant_status",
+    "grantee_kind",
+    "grantee_id",
+    "first_day",
+    "last_day",
+    "days",
+    "rows",
+    "cost_usd",
+    "public_cost_usd",
+    "detail",
 ];
 
 /// What the human-facing reports need beyond the analysis.
