@@ -10,12 +10,12 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::analyze::cleanup::{self, Target, Verdict};
 use crate::analyze::{self, rules::RULES};
-use crate::cli::{AwsArgs, CollectArgs, DemoArgs, RunArgs, VerifyCleanupArgs};
+use crate::cli::{AfterRunArgs, AwsArgs, CollectArgs, DemoArgs, RunArgs, VerifyCleanupArgs};
 use crate::config::Config;
 use crate::model::Severity;
 use crate::report::{self, RunInfo};
 use crate::snapshot::{self, Snapshot};
-use crate::{collect, cost_export, demo, progress};
+use crate::{collect, cost_export, demo, notify, progress};
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -103,15 +103,51 @@ fn load_snapshot(
     Ok((snap, end))
 }
 
-/// `run`: analyze the demo or a snapshot and write every report. Returns the exit code.
+/// `run`: analyze the demo, a snapshot or the live organization, write every report, then
+/// notify. Returns the exit code.
 pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
     let fail_on = parse_fail_on(&args.common.fail_on)?;
+    check_after_run(&args.after)?;
     let config = load_config(args.common.config.as_deref(), args.demo)?;
     let opts = report::Options::new(args.templates.as_deref())?;
     let source = Source::of(args.demo, args.snapshot.as_deref(), &args.aws, now);
     let (snap, default_as_of) = load_snapshot(source, args.cost_export.as_deref(), &config)?;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
-    analyze_and_report(&snap, &config, as_of, fail_on, &args.out, &opts)
+    let reported = analyze_and_report(&snap, &config, as_of, fail_on, &args.out, &opts)?;
+    after_run(&args.after, &args.out)?;
+    Ok(reported.code)
+}
+
+/// Checks the after-run options before the run spends any time.
+fn check_after_run(after: &AfterRunArgs) -> Result<()> {
+    if let Some(url) = &after.notify_webhook {
+        notify::webhook_host(url).context("`--notify-webhook`")?;
+    }
+    Ok(())
+}
+
+/// Once the reports are written: the notification. A failure here is an error (exit 3)
+/// that names where the reports are, since they are kept.
+fn after_run(after: &AfterRunArgs, out: &Path) -> Result<()> {
+    let Some(url) = &after.notify_webhook else {
+        return Ok(());
+    };
+    let digest = notify::digest(out)?;
+    if !digest.worth_sending() {
+        progress::line("nothing new, resolved or missing: no notification");
+        return Ok(());
+    }
+    let message = digest.message(after.notify_link.as_deref());
+    runtime()?
+        .block_on(notify::post(url, &message))
+        .with_context(|| {
+            format!(
+                "failed to notify (the reports are written in `{}`)",
+                out.display()
+            )
+        })?;
+    progress::line(&format!("notified: {}", digest.headline()));
+    Ok(())
 }
 
 /// `verify-cleanup`: print the verdict with its evidence on `out`, write
@@ -158,6 +194,15 @@ pub fn verify_cleanup(
 /// The file `verify-cleanup` writes.
 pub const CLEANUP_FILE: &str = "cleanup_verification.csv";
 
+/// What a run wrote and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reported {
+    /// The exit code: clean, findings or incomplete.
+    pub code: u8,
+    /// Names of the files written into the output directory.
+    pub written: Vec<String>,
+}
+
 /// Runs the analysis on a snapshot and writes the reports into `out`.
 pub fn analyze_and_report(
     snap: &Snapshot,
@@ -166,7 +211,7 @@ pub fn analyze_and_report(
     fail_on: Option<Severity>,
     out: &Path,
     opts: &report::Options,
-) -> Result<u8> {
+) -> Result<Reported> {
     progress::line(&format!(
         "analyzing {} accounts, {} grants, {} usage rows as of {as_of}",
         snap.accounts.len(),
@@ -197,12 +242,16 @@ pub fn analyze_and_report(
             analysis.completeness.missing.len(),
             analysis.completeness.affected_rules.join(", ")
         ));
-        return Ok(exit::INCOMPLETE);
+        return Ok(Reported {
+            code: exit::INCOMPLETE,
+            written,
+        });
     }
-    Ok(match fail_on {
+    let code = match fail_on {
         Some(s) if analysis.count_at_or_above(&s) > 0 => exit::FINDINGS,
         _ => exit::CLEAN,
-    })
+    };
+    Ok(Reported { code, written })
 }
 
 /// Collection options from the command line and the config.

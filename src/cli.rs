@@ -101,9 +101,28 @@ pub struct RunArgs {
     pub templates: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
+    #[command(flatten)]
+    pub after: AfterRunArgs,
     /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// What happens once the reports are written (`run` only).
+#[derive(Debug, Args)]
+pub struct AfterRunArgs {
+    /// Post a Slack-compatible message to this incoming webhook when findings are new or
+    /// resolved, or data is missing (a failed post exits 3; the reports stay written).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ENTITLEMENT_AUDIT_WEBHOOK_URL",
+        hide_env_values = true
+    )]
+    pub notify_webhook: Option<String>,
+    /// A link to end the message with (the job's page, the published report).
+    #[arg(long, value_name = "URL", requires = "notify_webhook")]
+    pub notify_link: Option<String>,
 }
 
 /// Options shared by the commands that analyze.

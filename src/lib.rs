@@ -13,6 +13,7 @@
 //! - [`config`]: the TOML options, validated.
 //! - [`analyze`]: coverage, rules EA001-EA010, cost allocation; pure.
 //! - [`report`]: CSV and JSON outputs, the HTML report and the Markdown summary.
+//! - [`notify`]: after the reports, a Slack-compatible message when something changed.
 //! - [`cli`], [`app`], [`progress`]: the command line around the pipeline.
 
 pub mod analyze;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod cost_export;
 pub mod demo;
 pub mod model;
+pub mod notify;
 pub mod progress;
 pub mod report;
 pub mod snapshot;
