@@ -10,6 +10,8 @@
 //! - [`demo`]: the built-in demo organization and the synthetic generator.
 //! - [`config`]: the TOML options, validated.
 //! - [`analyze`]: coverage, rules EA001-EA010, cost allocation; pure.
+//! - [`history`]: the SQLite store of past runs (read before the analysis, written after):
+//!   changes since the previous run, activation history, suppressions.
 //! - [`report`]: CSV and JSON outputs.
 //! - [`cli`], [`app`], [`progress`]: the command line around the pipeline.
 
@@ -18,6 +20,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod history;
 pub mod model;
 pub mod progress;
 pub mod report;

@@ -9,12 +9,13 @@ use entitlement_audit::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let today = chrono::Utc::now().date_naive();
+    let now = chrono::Utc::now();
     let result = match &cli.command {
-        Command::Run(args) => app::run(args, today),
+        Command::Run(args) => app::run(args, now),
         Command::Demo(args) => app::demo(args),
         Command::Rules => app::rules(std::io::stdout().lock()),
         Command::Explain { code } => app::explain(code, std::io::stdout().lock()),
+        Command::History(args) => app::history(args, std::io::stdout().lock()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

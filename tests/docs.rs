@@ -3,7 +3,12 @@
 use entitlement_audit::report;
 
 fn doc(name: &str) -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(name)).unwrap()
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join(name),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -14,10 +19,17 @@ fn every_report_column_is_documented() {
         ("coverage.csv", report::COVERAGE_COLUMNS),
         ("grants.csv", report::GRANTS_COLUMNS),
         ("cost_allocation.csv", report::ALLOCATION_COLUMNS),
+        ("activation_history.csv", report::ACTIVATION_COLUMNS),
     ] {
-        assert!(schema.contains(&format!("## {file}")) || schema.contains(file), "{file} has no section");
+        assert!(
+            schema.contains(&format!("## {file}")) || schema.contains(file),
+            "{file} has no section"
+        );
         for c in cols {
-            assert!(schema.contains(&format!("`{c}`")), "{file} column `{c}` is not in docs/report-schema.md");
+            assert!(
+                schema.contains(&format!("`{c}`")),
+                "{file} column `{c}` is not in docs/report-schema.md"
+            );
         }
     }
 }
@@ -30,9 +42,15 @@ fn every_snapshot_table_is_documented() {
     entitlement_audit::snapshot::write(&snap, dir.path()).unwrap();
     for e in std::fs::read_dir(dir.path()).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(format.contains(&format!("`{name}`")), "`{name}` is not in docs/snapshot-format.md");
+        assert!(
+            format.contains(&format!("`{name}`")),
+            "`{name}` is not in docs/snapshot-format.md"
+        );
     }
     for c in entitlement_audit::model::usage::schema().iter_names() {
-        assert!(format.contains(&format!("`{c}`")), "usage column `{c}` is not documented");
+        assert!(
+            format.contains(&format!("`{c}`")),
+            "usage column `{c}` is not documented"
+        );
     }
 }

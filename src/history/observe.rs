@@ -1,0 +1,194 @@
+//! Grant transitions seen by comparing this run with the previous one, and feeding the
+//! history back into the snapshot as grant events before the analysis.
+//!
+//! A grant carries no timestamp. When its status differs from the previous run's and no
+//! snapshot event explains the change, the change happened between the two runs' as-of
+//! dates: it becomes an `observed` event placed conservatively, so that coverage is never
+//! claimed without proof. A change to ACTIVE is placed at the end of this run's as-of day
+//! (the days in between stay uncovered); any other change just after the previous run's
+//! observation (the days in between lose coverage).
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::store::PastRun;
+use crate::analyze::context::Context;
+use crate::config::Config;
+use crate::model::{day_start, EventKind, EventSource, GrantEvent, GrantStatus, PrincipalKind};
+use crate::snapshot::Snapshot;
+
+/// A change observed between two runs: the event fed to the analysis and its bounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub event: GrantEvent,
+    /// As-of date of the last run before the change (exclusive bound).
+    pub after: NaiveDate,
+    /// As-of date of the first run that saw it (inclusive bound).
+    pub by: NaiveDate,
+}
+
+/// The instant a run observes: the end of its as-of day, where the analysis reads statuses.
+pub fn observed_at(as_of: NaiveDate) -> DateTime<Utc> {
+    day_start(as_of + Duration::days(1))
+}
+
+/// Adds `events` to the snapshot's grant events, leaving out those it already has.
+pub fn feed(snap: &mut Snapshot, events: impl IntoIterator<Item = GrantEvent>) -> usize {
+    let key = |e: &GrantEvent| {
+        (
+            e.grant_arn.clone(),
+            e.account_id.clone(),
+            e.kind.clone(),
+            e.time,
+            e.source.clone(),
+        )
+    };
+    let have: HashSet<_> = snap.grant_events.iter().map(key).collect();
+    let before = snap.grant_events.len();
+    for e in events {
+        if !have.contains(&key(&e)) {
+            snap.grant_events.push(e);
+        }
+    }
+    snap.grant_events.len() - before
+}
+
+/// The event kind that takes a grant from `from` to `to`, if one does.
+fn kind_for(from: &GrantStatus, to: &GrantStatus) -> Option<EventKind> {
+    Some(match to {
+        GrantStatus::Active => EventKind::Activated,
+        GrantStatus::Disabled if *from == GrantStatus::Active => EventKind::Disabled,
+        GrantStatus::Disabled => EventKind::Accepted,
+        GrantStatus::Rejected => EventKind::Rejected,
+        GrantStatus::Deleted | GrantStatus::PendingDelete => EventKind::Deleted,
+        _ => return None,
+    })
+}
+
+/// Transitions between `prev` and this run (`as_of`) that no snapshot event explains.
+/// `snap` already holds the stored history (see [`feed`]).
+pub fn transitions(
+    snap: &Snapshot,
+    cfg: &Config,
+    as_of: NaiveDate,
+    prev: &PastRun,
+) -> Vec<Observed> {
+    let cx = Context::new(snap, cfg, as_of);
+    let (after_t, by_t) = (observed_at(prev.as_of), observed_at(as_of));
+    // Grants (and parent grants per account) that have a real event in between.
+    let mut touched: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for e in snap
+        .grant_events
+        .iter()
+        .filter(|e| e.source != EventSource::Observed && e.time > after_t && e.time <= by_t)
+    {
+        touched.insert((e.grant_arn.as_str(), ""));
+        if let Some(a) = &e.account_id {
+            touched.insert((e.grant_arn.as_str(), a.as_str()));
+        }
+    }
+    let explained = |arn: &str, parent: &str, account: &str| {
+        touched.contains(&(arn, "")) || touched.contains(&(parent, account))
+    };
+    let event = |g: &crate::model::Grant, kind: EventKind, time: DateTime<Utc>| Observed {
+        event: GrantEvent {
+            time,
+            grant_arn: g.arn.clone(),
+            account_id: (g.grantee_kind == PrincipalKind::Account).then(|| g.grantee_id.clone()),
+            kind,
+            source: EventSource::Observed,
+            actor: None,
+        },
+        after: prev.as_of,
+        by: as_of,
+    };
+    // A change to ACTIVE is known only by this run; anything else may have happened right
+    // after the previous one.
+    let lower = after_t + Duration::seconds(1);
+    let upper = by_t - Duration::seconds(1);
+    let when = |k: &EventKind| {
+        if *k == EventKind::Activated {
+            upper
+        } else {
+            lower
+        }
+    };
+
+    let mut out = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for v in &cx.grants {
+        let g = v.grant;
+        seen.insert(g.arn.as_str());
+        if explained(&g.arn, &g.parent_arn, &g.grantee_id) {
+            continue;
+        }
+        match prev.statuses.get(&g.arn) {
+            Some(before) => {
+                let before = GrantStatus::parse(before);
+                if before != v.status {
+                    if let Some(kind) = kind_for(&before, &v.status) {
+                        let t = when(&kind);
+                        out.push(event(g, kind, t));
+                    }
+                }
+            }
+            None => {
+                out.push(event(g, EventKind::Created, lower));
+                if v.status == GrantStatus::Active {
+                    out.push(event(g, EventKind::Activated, upper));
+                }
+            }
+        }
+    }
+    // Grants the previous run saw that are gone from the listing: deleted in between.
+    for (arn, status) in &prev.statuses {
+        let gone = !seen.contains(arn.as_str())
+            && !matches!(GrantStatus::parse(status), GrantStatus::Deleted);
+        if gone && !touched.contains(&(arn.as_str(), "")) {
+            out.push(Observed {
+                event: GrantEvent {
+                    time: lower,
+                    grant_arn: arn.clone(),
+                    account_id: None,
+                    kind: EventKind::Deleted,
+                    source: EventSource::Observed,
+                    actor: None,
+                },
+                after: prev.as_of,
+                by: as_of,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_follow_the_status_change() {
+        use GrantStatus::*;
+        assert_eq!(kind_for(&Disabled, &Active), Some(EventKind::Activated));
+        assert_eq!(kind_for(&Active, &Disabled), Some(EventKind::Disabled));
+        assert_eq!(
+            kind_for(&PendingAccept, &Disabled),
+            Some(EventKind::Accepted)
+        );
+        assert_eq!(kind_for(&Active, &PendingDelete), Some(EventKind::Deleted));
+        assert_eq!(kind_for(&PendingAccept, &FailedWorkflow), None);
+    }
+
+    #[test]
+    fn feed_skips_events_already_there() {
+        let mut snap = crate::demo::builtin();
+        let n = snap.grant_events.len();
+        let again = snap.grant_events[..3].to_vec();
+        assert_eq!(feed(&mut snap, again), 0);
+        let mut e = snap.grant_events[0].clone();
+        e.source = EventSource::Observed;
+        assert_eq!(feed(&mut snap, [e]), 1);
+        assert_eq!(snap.grant_events.len(), n + 1);
+    }
+}
