@@ -97,6 +97,7 @@ fn analyze_with_history(
     now: DateTime<Utc>,
 ) -> Result<Analysis> {
     let mut store = Store::open(&opts.state)?;
+    store.check_organization(&snap.organization.id)?;
     let prev = store.previous(as_of)?;
     let remembered = observe::feed(snap, store.events_until(as_of)?);
     let observed = match &prev {
@@ -114,6 +115,7 @@ fn analyze_with_history(
     suppress(&mut analysis, suppressions.as_ref(), as_of);
     let record = RunRecord {
         as_of,
+        organization_id: &snap.organization.id,
         recorded_at: now,
         tool_version: env!("CARGO_PKG_VERSION"),
         source: &snap.manifest.source,
@@ -161,6 +163,14 @@ fn suppress(analysis: &mut Analysis, suppressions: Option<&Suppressions>, as_of:
         r.expiring_soon.len(),
         history::suppress::EXPIRING_WITHIN_DAYS
     ));
+    for (what, list) in [("expired", &r.expired), ("expires soon", &r.expiring_soon)] {
+        for u in list {
+            progress::line(&format!(
+                "suppression entry {} (owner {}) {what}: {}",
+                u.entry.entry, u.entry.owner, u.entry.expires
+            ));
+        }
+    }
     analysis.suppressions = Some(r);
 }
 

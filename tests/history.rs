@@ -646,3 +646,31 @@ fn history_commands_show_runs_and_timelines() {
     assert_eq!(code, 3);
     assert!(err.contains("no history store"), "{err}");
 }
+
+#[test]
+fn a_store_holds_one_organization() {
+    let env = Env::new();
+    env.run(D1, None, &[]);
+    let mut snap = entitlement_audit::demo::builtin();
+    snap.organization.id = "o-otherorg99".into();
+    let dir = env.dir.path().join("other");
+    snapshot::write(&snap, &dir).unwrap();
+    let (state, out) = (env.state(), env.out("other"));
+    let (code, err) = bin(&[
+        "run",
+        "--snapshot",
+        s(&dir),
+        "--as-of",
+        D2,
+        "--state",
+        s(&state),
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("o-otherorg99") && err.contains("--state"),
+        "{err}"
+    );
+    assert_eq!(env.as_ofs(), vec![date(D1)]);
+}

@@ -16,6 +16,7 @@ const V1: &str = "
 CREATE TABLE runs (
     id                INTEGER PRIMARY KEY,
     as_of             TEXT NOT NULL UNIQUE,
+    organization_id   TEXT NOT NULL,
     recorded_at       TEXT NOT NULL,
     tool_version      TEXT NOT NULL,
     source            TEXT NOT NULL,

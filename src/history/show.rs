@@ -92,7 +92,13 @@ fn timeline(store: &Store, target: &str) -> rusqlite::Result<Vec<(String, String
             (Some(a), Some(b)) => format!("after {a}, by {b}"),
             _ => time.format("%Y-%m-%d %H:%M UTC").to_string(),
         };
-        let key = by.map_or_else(|| time.to_rfc3339(), |b| format!("{b}T23:59:59"));
+        // Same instant: created before accepted before activated (the order of `EventKind`).
+        let rank = crate::model::EventKind::KNOWN
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(9);
+        let at = by.map_or_else(|| time.to_rfc3339(), |b| format!("{b}T23:59:59"));
+        let key = format!("{at} {rank}");
         Ok((
             key,
             format!("{when:<28}  {kind:<10} {source:<10} {product}  {arn}"),

@@ -64,6 +64,7 @@ pub struct RunSummary {
 /// Everything a run writes to the store.
 pub struct RunRecord<'a> {
     pub as_of: NaiveDate,
+    pub organization_id: &'a str,
     pub recorded_at: DateTime<Utc>,
     pub tool_version: &'a str,
     pub source: &'a str,
@@ -146,6 +147,27 @@ impl Store {
 
     fn context(&self, what: &str) -> String {
         format!("failed to {what} history store `{}`", self.path.display())
+    }
+
+    /// Fails when the store holds runs of another organization: comparing them would report
+    /// every finding as new and every grant as just created.
+    pub fn check_organization(&self, organization_id: &str) -> Result<()> {
+        let other: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT organization_id FROM runs WHERE organization_id <> ?1 LIMIT 1",
+                [organization_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .with_context(|| self.context("read"))?;
+        if let Some(other) = other {
+            bail!(
+                "history store `{}` holds runs of organization `{other}`, not `{organization_id}`: pass another `--state PATH`",
+                self.path.display()
+            );
+        }
+        Ok(())
     }
 
     /// The latest stored run with an as-of date before `as_of`.
@@ -324,11 +346,12 @@ fn write_run(
     let as_of = date_text(rec.as_of);
     tx.execute("DELETE FROM runs WHERE as_of = ?1", [&as_of])?;
     tx.execute(
-        "INSERT INTO runs (as_of, recorded_at, tool_version, source, collected_at, complete,
-                           grants, findings, new_findings, resolved_findings)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO runs (as_of, organization_id, recorded_at, tool_version, source,
+                           collected_at, complete, grants, findings, new_findings, resolved_findings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             as_of,
+            rec.organization_id,
             rec.recorded_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             rec.tool_version,
