@@ -180,6 +180,56 @@ mod tests {
         assert_eq!(kind_for(&PendingAccept, &FailedWorkflow), None);
     }
 
+    fn statuses(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> PastRun {
+        PastRun {
+            as_of,
+            statuses: Context::new(snap, cfg, as_of)
+                .grants
+                .iter()
+                .map(|v| (v.grant.arn.clone(), v.status.to_string()))
+                .collect(),
+            ..PastRun::default()
+        }
+    }
+
+    #[test]
+    fn only_unexplained_changes_are_observed_and_activation_is_placed_late() {
+        let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
+        let (before, now) = (d(8, 30), d(9, 6));
+        let mut snap = crate::demo::builtin();
+        let cfg = Config::default();
+        let prev = statuses(&snap, &cfg, before);
+        // With every event in the snapshot, every change is explained.
+        assert!(transitions(&snap, &cfg, now, &prev).is_empty());
+
+        // Without the events of a grant activated in between, its activation is observed.
+        let activated = snap
+            .grant_events
+            .iter()
+            .find(|e| {
+                e.kind == EventKind::Activated
+                    && e.time > observed_at(before)
+                    && e.time <= observed_at(now)
+            })
+            .map(|e| e.grant_arn.clone())
+            .expect("the demo activates a grant that week");
+        snap.grant_events.retain(|e| e.grant_arn != activated);
+        // Collected on `now`: the grant's status then, no event saying since when.
+        let g = snap.grants.iter_mut().find(|g| g.arn == activated).unwrap();
+        g.status = GrantStatus::Active;
+        assert_eq!(prev.statuses[&activated], "DISABLED");
+        let seen = transitions(&snap, &cfg, now, &prev);
+        assert_eq!(seen.len(), 1);
+        let o = &seen[0];
+        assert_eq!(
+            (o.event.kind.clone(), o.after, o.by),
+            (EventKind::Activated, before, now)
+        );
+        assert_eq!(o.event.source, EventSource::Observed);
+        assert_eq!(o.event.time, observed_at(now) - Duration::seconds(1));
+        assert_eq!(o.event.grant_arn, activated);
+    }
+
     #[test]
     fn feed_skips_events_already_there() {
         let mut snap = crate::demo::builtin();
