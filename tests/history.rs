@@ -674,3 +674,37 @@ fn a_store_holds_one_organization() {
     );
     assert_eq!(env.as_ofs(), vec![date(D1)]);
 }
+
+#[test]
+fn concurrent_runs_on_a_new_store_both_succeed() {
+    let env = Env::new();
+    let children: Vec<_> = [D1, D2]
+        .iter()
+        .map(|d| {
+            let (state, out) = (env.state(), env.out(d));
+            Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+                .args([
+                    "run",
+                    "--demo",
+                    "--as-of",
+                    d,
+                    "--state",
+                    s(&state),
+                    "--out",
+                    s(&out),
+                ])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(env.as_ofs(), vec![date(D1), date(D2)]);
+}

@@ -2,7 +2,7 @@
 //! have been applied. A migration is never edited once released: a change is a new entry.
 
 use anyhow::{bail, Context, Result};
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 /// Migrations in order; the store's version is the number applied.
 pub const MIGRATIONS: &[&str] = &[V1];
@@ -91,28 +91,33 @@ CREATE TABLE findings (
 CREATE INDEX findings_by_key ON findings (key);
 ";
 
-/// Brings the store at `conn` up to [`VERSION`], one transaction per migration. `name` is the
-/// store's path, for messages.
+/// Brings the store at `conn` up to [`VERSION`], one transaction per migration. Each step
+/// reads the version inside its own `IMMEDIATE` transaction, so two processes opening a new
+/// store at once do not both create it. `name` is the store's path, for messages.
 pub fn migrate(conn: &mut Connection, name: &str) -> Result<()> {
-    let current: u32 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .with_context(|| format!("failed to read the schema version of `{name}`"))?;
-    if current > VERSION {
-        bail!(
-            "history store `{name}` has schema version {current}, newer than this build's {VERSION}: use a newer entitlement-audit"
-        );
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let version = i as u32 + 1;
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .with_context(|| format!("failed to lock history store `{name}`"))?;
+        let current: u32 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .with_context(|| format!("failed to read the schema version of `{name}`"))?;
+        if current > VERSION {
+            bail!(
+                "history store `{name}` has schema version {current}, newer than this build's {VERSION}: use a newer entitlement-audit"
+            );
+        }
+        if current == VERSION {
+            return Ok(());
+        }
+        let version = current + 1;
+        tx.execute_batch(MIGRATIONS[current as usize])
             .and_then(|()| tx.pragma_update(None, "user_version", version))
             .and_then(|()| tx.commit())
             .with_context(|| {
                 format!("failed to migrate history store `{name}` to schema version {version}")
             })?;
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -121,15 +121,18 @@ impl Store {
         let name = path.display().to_string();
         let mut conn = Connection::open(path)
             .with_context(|| format!("failed to open history store `{name}`"))?;
-        // auto_vacuum only takes effect on a new file, before its first table.
-        conn.execute_batch(
-            "PRAGMA auto_vacuum = INCREMENTAL;
-             PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 30000;",
-        )
-        .with_context(|| format!("failed to configure history store `{name}`"))?;
+        // Wait for another run holding the store rather than fail; auto_vacuum only takes
+        // effect on a new file, before its first table.
+        conn.busy_timeout(std::time::Duration::from_secs(60))
+            .and_then(|()| {
+                conn.execute_batch(
+                    "PRAGMA auto_vacuum = INCREMENTAL;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = FULL;
+                     PRAGMA foreign_keys = ON;",
+                )
+            })
+            .with_context(|| format!("failed to configure history store `{name}`"))?;
         schema::migrate(&mut conn, &name)?;
         Ok(Store {
             conn,
