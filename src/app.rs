@@ -5,16 +5,19 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::analyze::{self, rules::RULES, Analysis};
-use crate::cli::{CommonArgs, DemoArgs, HistoryArgs, HistoryCommand, HistoryOptions, RunArgs};
+use crate::cli::{
+    AwsArgs, CollectArgs, CommonArgs, DemoArgs, HistoryArgs, HistoryCommand, HistoryOptions,
+    RunArgs,
+};
 use crate::config::Config;
 use crate::history::{self, observe, RunHistory, RunRecord, Store, Suppressions};
 use crate::model::Severity;
 use crate::report::{self, RunInfo};
 use crate::snapshot::{self, Snapshot};
-use crate::{demo, progress};
+use crate::{collect, demo, progress};
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -50,11 +53,12 @@ fn load_config(common: &CommonArgs, demo: bool) -> Result<Config> {
     }
 }
 
-/// `run`: analyze the demo or a snapshot, compare with the run history, write every report
-/// and record the run. Returns the exit code.
+/// `run`: analyze the demo, a snapshot or the live organization, compare with the run
+/// history, write every report and record the run. Returns the exit code.
 pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
     let fail_on = parse_fail_on(&args.common.fail_on)?;
     let config = load_config(&args.common, args.demo)?;
+    let mut opts = report::Options::new(args.templates.as_deref())?;
     let (snap, default_as_of) = if args.demo {
         progress::line("building the demo organization");
         let s = demo::builtin();
@@ -66,7 +70,9 @@ pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
         let end = s.manifest.period_end;
         (s, end)
     } else {
-        bail!("live collection is not available in this build: pass `--demo` or `--snapshot DIR`");
+        let s = collect_live(&args.aws, &config, now)?;
+        let end = s.manifest.period_end;
+        (s, end)
     };
     let as_of = args.common.as_of.unwrap_or(default_as_of);
     let suppressions = args
@@ -83,7 +89,11 @@ pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
     } else {
         analyze_with_history(&mut snap, &config, as_of, &args.history, suppressions, now)?
     };
-    report_and_exit(&analysis, &snap, as_of, fail_on, &args.out)
+    opts.changes = analysis
+        .history
+        .as_ref()
+        .map(|h| h.changes.view(&analysis.findings));
+    report_and_exit(&analysis, &snap, as_of, fail_on, &args.out, &opts)
 }
 
 /// Reads the history before the analysis (stored events, transitions since the previous
@@ -191,9 +201,10 @@ pub fn analyze_and_report(
     as_of: NaiveDate,
     fail_on: Option<Severity>,
     out: &Path,
+    opts: &report::Options,
 ) -> Result<u8> {
     let analysis = analyze_logged(snap, config, as_of)?;
-    report_and_exit(&analysis, snap, as_of, fail_on, out)
+    report_and_exit(&analysis, snap, as_of, fail_on, out, opts)
 }
 
 fn analyze_logged(snap: &Snapshot, config: &Config, as_of: NaiveDate) -> Result<Analysis> {
@@ -213,6 +224,7 @@ fn report_and_exit(
     as_of: NaiveDate,
     fail_on: Option<Severity>,
     out: &Path,
+    opts: &report::Options,
 ) -> Result<u8> {
     let run = RunInfo {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -223,7 +235,7 @@ fn report_and_exit(
         collected_at: snap.manifest.collected_at,
         fail_on: fail_on.clone().unwrap_or(Severity::Other("none".into())),
     };
-    let written = report::write_all(analysis, &run, out)?;
+    let written = report::write_all(analysis, &run, out, opts)?;
     progress::line(&format!(
         "wrote {} to `{}`: {} findings, exposure ${:.2}",
         written.join(", "),
@@ -242,6 +254,103 @@ fn report_and_exit(
     Ok(match fail_on {
         Some(s) if analysis.count_at_or_above(&s) > 0 => exit::FINDINGS,
         _ => exit::CLEAN,
+    })
+}
+
+/// Collection options from the command line and the config.
+fn collect_options(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> collect::CollectOptions {
+    let mut o = collect::CollectOptions::new(now);
+    o.profile = aws.profile.clone();
+    o.role_arn = aws.role_arn.clone();
+    o.period_start = o.period_end - Duration::days(i64::from(aws.days.max(1)) - 1);
+    o.max_cost_explorer_requests = aws.max_cost_explorer_requests;
+    o.page_size = aws.page_size;
+    o.skip_cloudtrail = aws.skip_cloudtrail;
+    o.team_tag_key = config.team_tag_key.clone();
+    o
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")
+}
+
+/// Reads the organization from AWS, read-only.
+fn collect_live(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> Result<Snapshot> {
+    let opts = collect_options(aws, config, now);
+    progress::line(&format!(
+        "collecting from AWS: usage {} to {}, at most {} Cost Explorer requests",
+        opts.period_start, opts.period_end, opts.max_cost_explorer_requests
+    ));
+    let progress = |line: &str| progress::line(line);
+    let snap = runtime()?.block_on(collect::collect(&opts, now, &progress))?;
+    progress::line(&format!(
+        "collected {} accounts, {} licenses, {} grants, {} usage rows; {} Cost Explorer requests (${:.2}); {} gaps",
+        snap.accounts.len(),
+        snap.licenses.len(),
+        snap.grants.len(),
+        snap.usage.height(),
+        snap.manifest.cost_explorer_requests,
+        snap.manifest.cost_explorer_requests as f64 * 0.01,
+        snap.manifest.completeness.len()
+    ));
+    Ok(snap)
+}
+
+/// `collect`: write a snapshot of the live organization. Exit 2 when something could not be
+/// read (the snapshot is written anyway, with the gaps in its ledger).
+pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<u8> {
+    let config = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let snap = collect_live(&args.aws, &config, now)?;
+    snapshot::write(&snap, &args.out)?;
+    progress::line(&format!("wrote snapshot `{}`", args.out.display()));
+    for gap in &snap.manifest.completeness {
+        progress::line(&format!(
+            "missing: {} {} ({}): {} {}",
+            gap.service, gap.operation, gap.scope, gap.error_code, gap.message
+        ));
+    }
+    Ok(if snap.is_complete() {
+        exit::CLEAN
+    } else {
+        exit::INCOMPLETE
+    })
+}
+
+/// `iam-policy`: the least-privilege policy for the collectors' operations.
+pub fn iam_policy(mut out: impl Write) -> Result<u8> {
+    serde_json::to_writer_pretty(&mut out, &collect::iam_policy())?;
+    writeln!(out)?;
+    Ok(exit::CLEAN)
+}
+
+/// `doctor`: checks the prerequisites; exit 0 when nothing fails, 2 otherwise.
+pub fn doctor(aws: &AwsArgs, now: DateTime<Utc>, mut out: impl Write) -> Result<u8> {
+    let opts = collect_options(aws, &Config::default(), now);
+    let checks = runtime()?.block_on(collect::doctor(&opts));
+    let mut failed = false;
+    for c in &checks {
+        writeln!(
+            out,
+            "{:<5} {:<42} {}",
+            c.status.to_string(),
+            c.name,
+            c.detail
+        )?;
+        if let Some(fix) = &c.fix {
+            writeln!(out, "      fix: {fix}")?;
+        }
+        failed |= c.status == collect::CheckStatus::Fail;
+    }
+    Ok(if failed {
+        exit::INCOMPLETE
+    } else {
+        exit::CLEAN
     })
 }
 

@@ -34,6 +34,49 @@ pub enum Command {
     },
     /// Show the run history kept by `run`.
     History(HistoryArgs),
+    /// Read the organization from AWS (read-only) into a snapshot directory.
+    Collect(CollectArgs),
+    /// Print the least-privilege IAM policy for exactly the operations the collectors call.
+    IamPolicy,
+    /// Check credentials, organization access, License Manager integration, Cost Explorer
+    /// and CloudTrail, and say how to fix what is wrong.
+    Doctor(AwsArgs),
+}
+
+/// How to reach AWS (credentials come from the default chain: environment, profiles, SSO,
+/// web identity, instance roles; endpoints from the standard `AWS_ENDPOINT_URL*` variables).
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// Named profile of the shared AWS config files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Role to assume (read-only audit role) on top of the loaded credentials.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Days of Cost Explorer usage to read, ending yesterday.
+    #[arg(long, value_name = "N", default_value_t = 90)]
+    pub days: u32,
+    /// Cap on paid Cost Explorer requests ($0.01 each, retries included).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub max_cost_explorer_requests: u64,
+    /// Page size for every list call (the service maximum by default; 1 to test paging).
+    #[arg(long, value_name = "N")]
+    pub page_size: Option<i32>,
+    /// Do not read CloudTrail (grant activation times then come from run history only).
+    #[arg(long)]
+    pub skip_cloudtrail: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Snapshot directory to write.
+    #[arg(long, value_name = "SNAPSHOT_DIR")]
+    pub out: PathBuf,
+    /// TOML options file (for `team_tag_key`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -47,8 +90,15 @@ pub struct RunArgs {
     /// Directory for the reports.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Report templates: a file here replaces the built-in of the same name (report.html,
+    /// report.css, report.js, summary.md).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
+    #[command(flatten)]
+    pub aws: AwsArgs,
     #[command(flatten)]
     pub history: HistoryOptions,
 }
@@ -104,8 +154,8 @@ pub struct CommonArgs {
     /// Exit 1 when a finding has this severity or higher: none, info, low, medium, high, critical.
     #[arg(long, value_name = "SEVERITY", default_value = "none")]
     pub fail_on: String,
-    /// Report date (default: today; the demo's own last day for --demo; the snapshot's last
-    /// day for --snapshot).
+    /// Report date (default: the last day of usage read: the demo's 2026-10-31 for --demo,
+    /// the snapshot's last day for --snapshot, yesterday for a live run).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
 }

@@ -12,12 +12,13 @@
 //! - [`analyze`]: coverage, rules EA001-EA010, cost allocation; pure.
 //! - [`history`]: the SQLite store of past runs (read before the analysis, written after):
 //!   changes since the previous run, activation history, suppressions.
-//! - [`report`]: CSV and JSON outputs.
+//! - [`report`]: CSV and JSON outputs, the HTML report and the Markdown summary.
 //! - [`cli`], [`app`], [`progress`]: the command line around the pipeline.
 
 pub mod analyze;
 pub mod app;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod demo;
 pub mod history;

@@ -9,9 +9,13 @@ use entitlement_audit::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     let now = chrono::Utc::now();
     let result = match &cli.command {
         Command::Run(args) => app::run(args, now),
+        Command::Collect(args) => app::collect(args, now),
+        Command::IamPolicy => app::iam_policy(std::io::stdout().lock()),
+        Command::Doctor(args) => app::doctor(args, now, std::io::stdout().lock()),
         Command::Demo(args) => app::demo(args),
         Command::Rules => app::rules(std::io::stdout().lock()),
         Command::Explain { code } => app::explain(code, std::io::stdout().lock()),
@@ -24,4 +28,19 @@ fn main() -> ExitCode {
             ExitCode::from(exit::ERROR)
         }
     }
+}
+
+/// `-v` shows the collectors' info logs, `-vv` debug; `RUST_LOG` overrides.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "entitlement_audit=info",
+        _ => "entitlement_audit=debug,aws_smithy_runtime=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

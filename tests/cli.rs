@@ -222,3 +222,21 @@ fn rules_and_explain() {
         .contains("## How to fix"));
     assert_eq!(run(&["explain", "EA999"]).0, 3);
 }
+
+#[test]
+fn iam_policy_is_read_only_json() {
+    let out = bin().arg("iam-policy").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let policy: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions = policy["Statement"][0]["Action"].as_array().unwrap();
+    assert!(actions.len() >= 10);
+    for a in actions {
+        let op = a.as_str().unwrap().split(':').nth(1).unwrap();
+        assert!(
+            ["List", "Get", "Describe", "Lookup"]
+                .iter()
+                .any(|p| op.starts_with(p)),
+            "{op} is not a read"
+        );
+    }
+}

@@ -54,3 +54,15 @@ fn every_snapshot_table_is_documented() {
         );
     }
 }
+
+#[test]
+fn readme_lists_every_permission_the_collectors_need() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let policy = entitlement_audit::collect::iam_policy();
+    for action in policy["Statement"][0]["Action"].as_array().unwrap() {
+        let action = action.as_str().unwrap();
+        assert!(readme.contains(action), "README does not list `{action}`");
+    }
+}

@@ -1,17 +1,28 @@
 //! sample-output/ holds the demo's reports; this test fails when they are stale.
-//! Regenerate with `UPDATE_SAMPLE_OUTPUT=1 cargo test --test sample_output`.
+//! Regenerate with `UPDATE_SAMPLE_OUTPUT=1 cargo test --test sample_output` (report.png comes
+//! from tests/browser.rs with `ENTITLEMENT_AUDIT_SCREENSHOT=sample-output/report.png`).
 
 use std::path::Path;
 
 use entitlement_audit::app::{analyze_and_report, DEMO_CONFIG};
 use entitlement_audit::config::Config;
+use entitlement_audit::report::Options;
 
 #[test]
 fn sample_output_matches_the_demo() {
     let snap = entitlement_audit::demo::builtin();
     let cfg = Config::parse(DEMO_CONFIG).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    analyze_and_report(&snap, &cfg, snap.manifest.period_end, None, dir.path()).unwrap();
+    let opts = Options::new(None).unwrap();
+    analyze_and_report(
+        &snap,
+        &cfg,
+        snap.manifest.period_end,
+        None,
+        dir.path(),
+        &opts,
+    )
+    .unwrap();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-output");
     let update = std::env::var_os("UPDATE_SAMPLE_OUTPUT").is_some();
     let mut stale = Vec::new();
@@ -45,7 +56,15 @@ fn demo_output_is_identical_on_every_run() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [&a, &b] {
         let snap = entitlement_audit::demo::builtin();
-        analyze_and_report(&snap, &cfg, snap.manifest.period_end, None, d.path()).unwrap();
+        analyze_and_report(
+            &snap,
+            &cfg,
+            snap.manifest.period_end,
+            None,
+            d.path(),
+            &Options::new(None).unwrap(),
+        )
+        .unwrap();
     }
     for e in std::fs::read_dir(a.path()).unwrap() {
         let name = e.unwrap().file_name();

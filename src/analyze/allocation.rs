@@ -90,7 +90,7 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
         .and(col(usage::TEAM_TAG).neq(lit("")));
     let left =
         |other: DataFrame, key: &str| (other.lazy(), col(key), JoinArgs::new(JoinType::Left));
-    let mut lf = w.frame.clone();
+    let mut lf = w.lazy();
     for (other, key, args) in [
         left(accounts, usage::ACCOUNT_ID),
         left(products, "product_key"),

@@ -42,13 +42,16 @@ pub struct Context<'a> {
     pub window_start: NaiveDate,
     /// The instant the as-of day ends; statuses "on the as-of date" are taken here.
     pub as_of_end: DateTime<Utc>,
+    /// Accounts that had joined by the as-of date.
     pub accounts: BTreeMap<&'a str, &'a Account>,
+    /// Every account of the snapshot, for names and states.
+    all_accounts: BTreeMap<&'a str, &'a Account>,
     pub ous: BTreeMap<&'a str, &'a OrganizationalUnit>,
     pub products: Products,
     /// Grants that existed on the as-of date (top-level and sub-grants).
     pub grants: Vec<GrantView<'a>>,
-    /// Top-level grant indexes by license ARN.
-    top_by_license: BTreeMap<&'a str, Vec<usize>>,
+    /// Top-level grant indexes by (license ARN, grantee id): account, OU or organization id.
+    top_by_target: BTreeMap<(&'a str, &'a str), Vec<usize>>,
     /// Sub-grant index by (parent grant ARN, account id).
     sub_by_parent: BTreeMap<(&'a str, &'a str), usize>,
 }
@@ -57,11 +60,12 @@ impl<'a> Context<'a> {
     pub fn new(snap: &'a Snapshot, cfg: &'a Config, as_of: NaiveDate) -> Context<'a> {
         let as_of_end = day_start(as_of + Duration::days(1));
         let window_start = as_of - Duration::days(i64::from(cfg.window_days) - 1);
-        let accounts = snap
-            .accounts
+        let all_accounts: BTreeMap<&str, &Account> =
+            snap.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        let accounts = all_accounts
             .iter()
-            .filter(|a| a.joined_at.is_none_or(|j| j < as_of_end))
-            .map(|a| (a.id.as_str(), a))
+            .filter(|(_, a)| a.joined_at.is_none_or(|j| j < as_of_end))
+            .map(|(k, v)| (*k, *v))
             .collect();
         let ous = snap
             .organizational_units
@@ -102,7 +106,7 @@ impl<'a> Context<'a> {
                 });
             }
         }
-        let mut top_by_license: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut top_by_target: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
         let mut sub_by_parent = BTreeMap::new();
         for (i, v) in grants.iter().enumerate() {
             if v.grant.is_sub_grant() {
@@ -111,8 +115,8 @@ impl<'a> Context<'a> {
                     i,
                 );
             } else {
-                top_by_license
-                    .entry(v.grant.license_arn.as_str())
+                top_by_target
+                    .entry((v.grant.license_arn.as_str(), v.grant.grantee_id.as_str()))
                     .or_default()
                     .push(i);
             }
@@ -124,12 +128,18 @@ impl<'a> Context<'a> {
             window_start,
             as_of_end,
             accounts,
+            all_accounts,
             ous,
             products,
             grants,
-            top_by_license,
+            top_by_target,
             sub_by_parent,
         }
+    }
+
+    /// Any account of the snapshot by id (joined or not by the as-of date).
+    pub fn account(&self, id: &str) -> Option<&'a Account> {
+        self.all_accounts.get(id).copied()
     }
 
     pub fn subscriber(&self) -> &str {
@@ -161,14 +171,6 @@ impl<'a> Context<'a> {
         out
     }
 
-    /// Top-level grants of `license_arn` that existed on the as-of date.
-    pub fn top_grants(&self, license_arn: &str) -> &[usize] {
-        self.top_by_license
-            .get(license_arn)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    }
-
     /// Grants of `license_arn` that target this account directly, through an OU of its
     /// ancestry, or through the organization: account grants first, then OU, then organization.
     pub fn candidates(&self, account_id: &str, license_arn: &str) -> Vec<Candidate> {
@@ -177,34 +179,36 @@ impl<'a> Context<'a> {
             .get(account_id)
             .map(|a| self.ancestry(a))
             .unwrap_or_default();
-        let mut out: Vec<(u8, Candidate)> = Vec::new();
-        for &top in self.top_grants(license_arn) {
-            let g = self.grants[top].grant;
-            let rank = match &g.grantee_kind {
-                PrincipalKind::Account if g.grantee_id == account_id => 0,
-                PrincipalKind::Ou if ancestry.contains(&g.grantee_id.as_str()) => 1,
-                PrincipalKind::Organization if g.grantee_id == self.snap.organization.id => 2,
-                _ => continue,
+        let targets = std::iter::once((PrincipalKind::Account, account_id))
+            .chain(ancestry.into_iter().map(|ou| (PrincipalKind::Ou, ou)))
+            .chain(std::iter::once((
+                PrincipalKind::Organization,
+                self.snap.organization.id.as_str(),
+            )));
+        let mut out: Vec<Candidate> = Vec::new();
+        for (kind, target) in targets {
+            let Some(grants) = self.top_by_target.get(&(license_arn, target)) else {
+                continue;
             };
-            let effective = if rank == 0 {
-                top
-            } else {
-                self.sub_by_parent
-                    .get(&(g.arn.as_str(), account_id))
-                    .copied()
-                    .unwrap_or(top)
-            };
-            out.push((rank, Candidate { top, effective }));
+            let mut found: Vec<usize> = grants
+                .iter()
+                .copied()
+                .filter(|&i| self.grants[i].grant.grantee_kind == kind)
+                .collect();
+            found.sort_by(|&a, &b| self.grants[a].grant.arn.cmp(&self.grants[b].grant.arn));
+            out.extend(found.into_iter().map(|top| {
+                let effective = match kind {
+                    PrincipalKind::Account => top,
+                    _ => self
+                        .sub_by_parent
+                        .get(&(self.grants[top].grant.arn.as_str(), account_id))
+                        .copied()
+                        .unwrap_or(top),
+                };
+                Candidate { top, effective }
+            }));
         }
-        out.sort_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                self.grants[a.1.top]
-                    .grant
-                    .arn
-                    .cmp(&self.grants[b.1.top].grant.arn)
-            })
-        });
-        out.into_iter().map(|(_, c)| c).collect()
+        out
     }
 
     /// Team of an account from its tag or the OU-path rules, with the method that found it.

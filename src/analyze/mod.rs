@@ -278,7 +278,7 @@ fn coverage_rows(cx: &Context, facts: &Facts) -> Vec<CoverageRow> {
         .segments
         .iter()
         .map(|s| {
-            let account = cx.snap.accounts.iter().find(|a| a.id == s.account_id);
+            let account = cx.account(&s.account_id);
             let top = s.grant.map(|i| &cx.grants[i]);
             let eff = s.effective_grant.map(|i| &cx.grants[i]);
             CoverageRow {
@@ -325,10 +325,7 @@ fn grant_rows(cx: &Context, findings: &[Finding]) -> Vec<GrantRow> {
         .map(|v| {
             let g = v.grant;
             let grantee_name = cx
-                .snap
-                .accounts
-                .iter()
-                .find(|a| a.id == g.grantee_id)
+                .account(&g.grantee_id)
                 .map(|a| a.name.clone())
                 .or_else(|| cx.ous.get(g.grantee_id.as_str()).map(|o| o.path.clone()))
                 .unwrap_or_default();

@@ -20,8 +20,9 @@ pub struct Unmapped {
 
 /// The usage of the window, with its product key.
 pub struct WindowUsage {
-    /// Usage rows of the window plus `product_key` (null when unmapped) and `day` (i32).
-    pub frame: LazyFrame,
+    /// Usage rows of the window plus `product_key` (null when unmapped) and `day` (i32),
+    /// materialized once: every consumer scans it instead of re-running the selection.
+    frame: DataFrame,
     pub total: Spend,
     /// Rows of the snapshot outside the window (kept out of every total, and said so).
     pub rows_outside_window: u64,
@@ -79,13 +80,15 @@ pub fn window_usage(cx: &Context) -> Result<WindowUsage> {
             Column::new(PRODUCT_KEY.into(), keys),
         ],
     )?;
-    let frame = windowed.join(
-        mapping.lazy(),
-        [col(usage::PRODUCT)],
-        [col(usage::PRODUCT)],
-        JoinArgs::new(JoinType::Left),
-    );
-    let total = frame.clone().select(aggregates()).collect()?;
+    let frame = windowed
+        .join(
+            mapping.lazy(),
+            [col(usage::PRODUCT)],
+            [col(usage::PRODUCT)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()?;
+    let total = frame.clone().lazy().select(aggregates()).collect()?;
     let total = spend_at(&total, 0)?;
     Ok(WindowUsage {
         frame,
@@ -95,11 +98,17 @@ pub fn window_usage(cx: &Context) -> Result<WindowUsage> {
     })
 }
 
+impl WindowUsage {
+    /// The window's rows, for a query.
+    pub fn lazy(&self) -> LazyFrame {
+        self.frame.clone().lazy()
+    }
+}
+
 /// (account, product key) pairs with mapped spend in the window.
 pub fn spend_pairs(w: &WindowUsage) -> Result<BTreeSet<(String, String)>> {
     let df = w
-        .frame
-        .clone()
+        .lazy()
         .filter(col(PRODUCT_KEY).is_not_null())
         .select([col(usage::ACCOUNT_ID), col(PRODUCT_KEY)])
         .unique(None, UniqueKeepStrategy::Any)
@@ -155,8 +164,7 @@ pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Vec<Unmapp
         ],
     )?;
     let per_segment = w
-        .frame
-        .clone()
+        .lazy()
         .filter(col(PRODUCT_KEY).is_not_null())
         .join(
             seg.lazy(),
@@ -180,8 +188,7 @@ pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Vec<Unmapp
     }
 
     let unmapped_df = w
-        .frame
-        .clone()
+        .lazy()
         .filter(col(PRODUCT_KEY).is_null())
         .group_by([col(usage::ACCOUNT_ID), col(usage::PRODUCT)])
         .agg(aggregates())

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{EventKind, Grant, GrantEvent, GrantStatus};
+use crate::model::{EventKind, Grant, GrantEvent, GrantStatus, PrincipalKind};
 
 /// Status changes of one grant, oldest first. `None` means the grant did not exist yet.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +40,11 @@ impl Timeline {
             EventKind::Accepted | EventKind::Rejected => Some(GrantStatus::PendingAccept),
             _ => Some(GrantStatus::Other("UNKNOWN".into())),
         };
+        let org_wide = !grant.is_sub_grant()
+            && matches!(
+                grant.grantee_kind,
+                PrincipalKind::Ou | PrincipalKind::Organization
+            );
         let mut changes = Vec::with_capacity(events.len() + 1);
         let mut created_at = None;
         let mut activated_at = None;
@@ -50,7 +55,13 @@ impl Timeline {
             if e.kind == EventKind::Activated {
                 activated_at = Some(e.time);
             }
-            if let Some(s) = e.kind.resulting_status() {
+            let status = match e.kind {
+                // Organization and OU grants are accepted on creation; their per-account
+                // sub-grants carry the accept/activate story.
+                EventKind::Created if org_wide => Some(GrantStatus::WorkflowCompleted),
+                _ => e.kind.resulting_status(),
+            };
+            if let Some(s) = status {
                 changes.push((e.time, Some(s)));
             }
         }
@@ -93,7 +104,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EventSource, PrincipalKind};
+    use crate::model::EventSource;
     use chrono::TimeZone;
 
     fn grant(status: GrantStatus) -> Grant {
@@ -145,6 +156,21 @@ mod tests {
         assert_eq!(t.status_at(at(11)), Some(&GrantStatus::Active));
         assert!(!t.activation_unknown());
         assert_eq!(t.created_at, Some(events[0].time));
+    }
+
+    #[test]
+    fn organization_grants_are_accepted_on_creation() {
+        let mut g = grant(GrantStatus::WorkflowCompleted);
+        g.grantee_kind = PrincipalKind::Organization;
+        let events = [event(1, EventKind::Created)];
+        let refs: Vec<&GrantEvent> = events.iter().collect();
+        let t = Timeline::build(
+            &g,
+            &refs,
+            Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap(),
+        );
+        let t2 = Utc.with_ymd_and_hms(2026, 9, 2, 0, 0, 0).unwrap();
+        assert_eq!(t.status_at(t2), Some(&GrantStatus::WorkflowCompleted));
     }
 
     #[test]

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::model::usage;
@@ -52,7 +51,7 @@ pub struct OrgBuilder {
     grants: Vec<Grant>,
     grant_index: BTreeMap<String, usize>,
     events: Vec<GrantEvent>,
-    usage: UsageColumns,
+    usage: usage::UsageBuilder,
 }
 
 impl OrgBuilder {
@@ -77,7 +76,7 @@ impl OrgBuilder {
             grants: Vec::new(),
             grant_index: BTreeMap::new(),
             events: Vec::new(),
-            usage: UsageColumns::with_capacity(0),
+            usage: usage::UsageBuilder::with_capacity(0),
         }
     }
 
@@ -90,7 +89,7 @@ impl OrgBuilder {
     /// Reserves room for `rows` usage rows; call before the first [`spend`](Self::spend).
     pub fn reserve_usage(&mut self, rows: usize) -> &mut Self {
         if self.usage.is_empty() {
-            self.usage = UsageColumns::with_capacity(rows);
+            self.usage = usage::UsageBuilder::with_capacity(rows);
         }
         self
     }
@@ -344,7 +343,17 @@ impl OrgBuilder {
     }
 
     pub fn push_spend(&mut self, s: Spend<'_>) -> &mut Self {
-        self.usage.push(&s);
+        self.usage.push_ref(&usage::UsageRef {
+            date: s.date,
+            account_id: s.account_id,
+            product: s.product,
+            usage_type: s.usage_type,
+            cost_usd: s.cost_usd,
+            usage_quantity: s.usage_quantity,
+            public_cost_usd: s.public_cost_usd,
+            team_tag: s.team_tag,
+            caller_account_id: None,
+        });
         self
     }
 
@@ -525,75 +534,6 @@ fn ou_paths(ous: &[OrganizationalUnit]) -> BTreeMap<String, String> {
         paths.insert(ou.id.clone(), format!("/{}", names.join("/")));
     }
     paths
-}
-
-/// The usage table as columns, appended to without a `String` per cell: the generator
-/// writes millions of rows.
-#[derive(Clone)]
-struct UsageColumns {
-    date: Vec<i32>,
-    account_id: StringChunkedBuilder,
-    product: StringChunkedBuilder,
-    usage_type: StringChunkedBuilder,
-    cost_usd: Vec<f64>,
-    usage_quantity: Vec<f64>,
-    public_cost_usd: Vec<Option<f64>>,
-    team_tag: StringChunkedBuilder,
-}
-
-impl UsageColumns {
-    fn with_capacity(n: usize) -> Self {
-        let text = |name: &str| StringChunkedBuilder::new(name.into(), n);
-        Self {
-            date: Vec::with_capacity(n),
-            account_id: text(usage::ACCOUNT_ID),
-            product: text(usage::PRODUCT),
-            usage_type: text(usage::USAGE_TYPE),
-            cost_usd: Vec::with_capacity(n),
-            usage_quantity: Vec::with_capacity(n),
-            public_cost_usd: Vec::with_capacity(n),
-            team_tag: text(usage::TEAM_TAG),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.date.is_empty()
-    }
-
-    fn push(&mut self, s: &Spend<'_>) {
-        self.date.push(usage::epoch_days(s.date));
-        self.account_id.append_value(s.account_id);
-        self.product.append_value(s.product);
-        self.usage_type.append_value(s.usage_type);
-        self.cost_usd.push(s.cost_usd);
-        self.usage_quantity.push(s.usage_quantity);
-        self.public_cost_usd.push(s.public_cost_usd);
-        self.team_tag.append_option(s.team_tag);
-    }
-
-    fn finish(self) -> DataFrame {
-        let height = self.date.len();
-        let date = Column::new(usage::DATE.into(), self.date)
-            .cast(&DataType::Date)
-            .expect("i32 casts to date");
-        let caller = Column::full_null(usage::CALLER_ACCOUNT_ID.into(), height, &DataType::String);
-        let df = DataFrame::new(
-            height,
-            vec![
-                date,
-                self.account_id.finish().into_column(),
-                self.product.finish().into_column(),
-                self.usage_type.finish().into_column(),
-                Column::new(usage::COST_USD.into(), self.cost_usd),
-                Column::new(usage::USAGE_QUANTITY.into(), self.usage_quantity),
-                Column::new(usage::PUBLIC_COST_USD.into(), self.public_cost_usd),
-                self.team_tag.finish().into_column(),
-                caller,
-            ],
-        )
-        .expect("columns have equal length");
-        usage::conform(df).expect("demo usage matches the usage schema")
-    }
 }
 
 #[cfg(test)]

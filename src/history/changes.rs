@@ -106,6 +106,38 @@ pub fn compare(
     changes
 }
 
+impl Changes {
+    /// The change lists of the HTML and Markdown reports: new findings in full, resolved ones
+    /// as last stored (their cost and message are not kept).
+    pub fn view(&self, findings: &[Finding]) -> crate::report::Changes {
+        use crate::report::view::ChangedFinding;
+        crate::report::Changes {
+            previous_as_of: self.previous_run.as_ref().map(|p| p.as_of),
+            new: findings
+                .iter()
+                .filter(|f| f.tracking.change == Some(Change::New))
+                .map(ChangedFinding::from)
+                .collect(),
+            resolved: self
+                .resolved_findings
+                .iter()
+                .map(|r| ChangedFinding {
+                    id: r.id.clone(),
+                    rule: r.rule.clone(),
+                    name: r.name.clone(),
+                    severity: r.severity.clone(),
+                    account_id: r.account_id.clone(),
+                    account_name: r.account_name.clone(),
+                    product: r.product.clone(),
+                    cost_usd: None,
+                    message: format!("last seen in the run of {}", r.last_seen),
+                })
+                .collect(),
+            persisting: self.persisting,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

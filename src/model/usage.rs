@@ -53,21 +53,28 @@ pub fn conform(df: DataFrame) -> PolarsResult<DataFrame> {
     Ok(out)
 }
 
-/// Builds a usage frame row by row (demo data, collectors, tests).
-#[derive(Default)]
+/// Builds a usage frame row by row (demo data, collectors, tests) without a `String` per
+/// text cell: generators and collectors append millions of rows.
+#[derive(Clone)]
 pub struct UsageBuilder {
     date: Vec<i32>,
-    account_id: Vec<String>,
-    product: Vec<String>,
-    usage_type: Vec<String>,
+    account_id: StringChunkedBuilder,
+    product: StringChunkedBuilder,
+    usage_type: StringChunkedBuilder,
     cost_usd: Vec<f64>,
     usage_quantity: Vec<f64>,
     public_cost_usd: Vec<Option<f64>>,
-    team_tag: Vec<Option<String>>,
-    caller_account_id: Vec<Option<String>>,
+    team_tag: StringChunkedBuilder,
+    caller_account_id: StringChunkedBuilder,
 }
 
-/// One usage row, for [`UsageBuilder::push`].
+impl Default for UsageBuilder {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
+}
+
+/// One usage row, owned; see [`UsageRef`] for the borrowed form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UsageRow {
     pub date: NaiveDate,
@@ -81,6 +88,20 @@ pub struct UsageRow {
     pub caller_account_id: Option<String>,
 }
 
+/// One usage row, borrowed, for [`UsageBuilder::push_ref`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UsageRef<'a> {
+    pub date: NaiveDate,
+    pub account_id: &'a str,
+    pub product: &'a str,
+    pub usage_type: &'a str,
+    pub cost_usd: f64,
+    pub usage_quantity: f64,
+    pub public_cost_usd: Option<f64>,
+    pub team_tag: Option<&'a str>,
+    pub caller_account_id: Option<&'a str>,
+}
+
 /// Days since 1970-01-01, polars' physical representation of a date.
 pub fn epoch_days(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days() as i32
@@ -92,16 +113,45 @@ pub fn from_epoch_days(days: i32) -> NaiveDate {
 }
 
 impl UsageBuilder {
+    pub fn with_capacity(n: usize) -> Self {
+        let text = |name: &str| StringChunkedBuilder::new(name.into(), n);
+        Self {
+            date: Vec::with_capacity(n),
+            account_id: text(ACCOUNT_ID),
+            product: text(PRODUCT),
+            usage_type: text(USAGE_TYPE),
+            cost_usd: Vec::with_capacity(n),
+            usage_quantity: Vec::with_capacity(n),
+            public_cost_usd: Vec::with_capacity(n),
+            team_tag: text(TEAM_TAG),
+            caller_account_id: text(CALLER_ACCOUNT_ID),
+        }
+    }
+
     pub fn push(&mut self, r: UsageRow) {
+        self.push_ref(&UsageRef {
+            date: r.date,
+            account_id: &r.account_id,
+            product: &r.product,
+            usage_type: &r.usage_type,
+            cost_usd: r.cost_usd,
+            usage_quantity: r.usage_quantity,
+            public_cost_usd: r.public_cost_usd,
+            team_tag: r.team_tag.as_deref(),
+            caller_account_id: r.caller_account_id.as_deref(),
+        });
+    }
+
+    pub fn push_ref(&mut self, r: &UsageRef<'_>) {
         self.date.push(epoch_days(r.date));
-        self.account_id.push(r.account_id);
-        self.product.push(r.product);
-        self.usage_type.push(r.usage_type);
+        self.account_id.append_value(r.account_id);
+        self.product.append_value(r.product);
+        self.usage_type.append_value(r.usage_type);
         self.cost_usd.push(r.cost_usd);
         self.usage_quantity.push(r.usage_quantity);
         self.public_cost_usd.push(r.public_cost_usd);
-        self.team_tag.push(r.team_tag);
-        self.caller_account_id.push(r.caller_account_id);
+        self.team_tag.append_option(r.team_tag);
+        self.caller_account_id.append_option(r.caller_account_id);
     }
 
     pub fn len(&self) -> usize {
@@ -121,14 +171,14 @@ impl UsageBuilder {
             height,
             vec![
                 date,
-                Column::new(ACCOUNT_ID.into(), self.account_id),
-                Column::new(PRODUCT.into(), self.product),
-                Column::new(USAGE_TYPE.into(), self.usage_type),
+                self.account_id.finish().into_column(),
+                self.product.finish().into_column(),
+                self.usage_type.finish().into_column(),
                 Column::new(COST_USD.into(), self.cost_usd),
                 Column::new(USAGE_QUANTITY.into(), self.usage_quantity),
                 Column::new(PUBLIC_COST_USD.into(), self.public_cost_usd),
-                Column::new(TEAM_TAG.into(), self.team_tag),
-                Column::new(CALLER_ACCOUNT_ID.into(), self.caller_account_id),
+                self.team_tag.finish().into_column(),
+                self.caller_account_id.finish().into_column(),
             ],
         )
         .expect("columns have equal length")

@@ -1,14 +1,24 @@
 //! Reports: every output file of a run, each writer taking the analysis and an `impl Write`.
 //!
-//! CSV for spreadsheets (`csv`), JSON as the machine contract (`json`). Column lists here are
-//! the contract documented in docs/report-schema.md; a test keeps the two in step.
+//! CSV for spreadsheets (`csv`), JSON as the machine contract (`json`), and for people one
+//! HTML page (`html`, with `charts`) and a Markdown summary (`markdown`), both rendered from
+//! the shared `view` through the overridable `templates`. Column lists here are the contract
+//! documented in docs/report-schema.md; a test keeps the two in step.
 
+pub mod charts;
 pub mod csv;
+pub mod html;
 pub mod json;
+pub mod markdown;
+pub mod templates;
+pub mod view;
 
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::Path;
+
+pub use templates::Templates;
+pub use view::Changes;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -127,8 +137,27 @@ pub const ACTIVATION_COLUMNS: &[&str] = &[
     "days_to_activation",
 ];
 
+/// What the human-facing reports need beyond the analysis.
+pub struct Options {
+    /// Built-in templates, or those of `--templates DIR`.
+    pub templates: Templates,
+    /// What changed since the last run, when run history has one.
+    pub changes: Option<Changes>,
+}
+
+impl Options {
+    /// Options with the templates of `dir` (or the built-ins), checked now so a broken
+    /// override fails before the analysis runs.
+    pub fn new(templates_dir: Option<&Path>) -> Result<Options> {
+        Ok(Options {
+            templates: Templates::new(templates_dir)?,
+            changes: None,
+        })
+    }
+}
+
 /// Writes every report of a run into `dir`.
-pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path) -> Result<Vec<String>> {
+pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path, opts: &Options) -> Result<Vec<String>> {
     fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
     let mut written = Vec::new();
     let mut file = |name: &str, f: &dyn Fn(BufWriter<File>) -> Result<()>| -> Result<()> {
@@ -156,5 +185,10 @@ pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path) -> Result<Vec<String>>
     }
     file("findings.json", &|w| json::findings(w, a, run))?;
     file("summary.json", &|w| json::summary(w, a, run))?;
+    let page = view::Page::new(a, run, opts.changes.as_ref());
+    file("report.html", &|w| html::write(w, &opts.templates, &page))?;
+    file("summary.md", &|w| {
+        markdown::write(w, &opts.templates, &page)
+    })?;
     Ok(written)
 }

@@ -19,23 +19,19 @@ impl Rule for PublicPriceExposure {
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {
         let awaiting = facts.spend_by_state(|s| s == State::AwaitingActivation);
-        for ((account, key), spend) in facts.spend_by_state(State::is_exposed) {
+        for ((account, key), (spend, license)) in facts.spend_by_state(State::is_exposed) {
             if spend.cost_usd <= 0.0 {
                 continue;
             }
-            let segment = facts
-                .segments
-                .iter()
-                .find(|s| s.account_id == account && s.product_key == key && s.state.is_exposed());
             let mut f = with_spend(finding(cx, self, account), &spend);
             f.product = cx.products.name(key).to_string();
-            f.license_arn = segment.map(|s| s.license_arn.clone()).unwrap_or_default();
+            f.license_arn = license.to_string();
             let (overspend, basis) = facts.overspend(key, spend.cost_usd);
             f.overspend_usd = overspend;
             f.overspend_basis = basis;
             let waiting = awaiting
                 .get(&(account, key))
-                .map(|s| s.cost_usd)
+                .map(|(s, _)| s.cost_usd)
                 .unwrap_or(0.0);
             let why = if waiting > 0.0 {
                 format!(

@@ -56,7 +56,7 @@ impl Rule for GrantNotActivated {
                         f.grant_arn = top.grant.arn.clone();
                         f.first_day = since.map(day);
                         f.last_day = Some(cx.as_of);
-                        let spend = exposed.get(&(*id, key.as_str()));
+                        let spend = exposed.get(&(*id, key.as_str())).map(|(s, _)| s);
                         if spend.is_some_and(|s| s.cost_usd > 0.0) {
                             f.severity = f.severity.clone().max(Severity::High);
                             f.cost_usd = spend.map(|s| s.cost_usd);

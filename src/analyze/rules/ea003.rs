@@ -1,6 +1,6 @@
 //! EA003 grant-failed: a grant REJECTED or FAILED_WORKFLOW.
 
-use super::{finding, grantee_account, license_product, meta, Facts, Rule};
+use super::{grant_finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::model::{GrantStatus, Severity};
@@ -25,11 +25,7 @@ impl Rule for GrantFailed {
                 continue;
             }
             let g = v.grant;
-            let mut f = finding(cx, self, grantee_account(g));
-            f.product = license_product(cx, &g.license_arn);
-            f.license_arn = g.license_arn.clone();
-            f.grant_arn = g.arn.clone();
-            f.last_day = Some(cx.as_of);
+            let mut f = grant_finding(cx, self, g);
             f.message = format!(
                 "grant `{}` to {} `{}` is {}{}",
                 g.name,

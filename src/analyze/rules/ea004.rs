@@ -1,6 +1,6 @@
 //! EA004 orphaned-grant: a live grant of a cancelled or ended license.
 
-use super::{finding, grantee_account, meta, Facts, Rule};
+use super::{grant_finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::model::{day, GrantStatus, Severity};
@@ -29,12 +29,8 @@ impl Rule for OrphanedGrant {
             if !status.is_ended() {
                 continue;
             }
-            let mut f = finding(cx, self, grantee_account(g));
-            f.product = license.product_name.clone();
-            f.license_arn = license.arn.clone();
-            f.grant_arn = g.arn.clone();
+            let mut f = grant_finding(cx, self, g);
             f.first_day = license.end().map(day);
-            f.last_day = Some(cx.as_of);
             f.message = format!(
                 "grant `{}` to {} `{}` is still {} but its license is {}{}",
                 g.name,

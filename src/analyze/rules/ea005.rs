@@ -18,15 +18,12 @@ impl Rule for UsageAfterCancellation {
     );
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {
-        for ((account, key), spend) in facts.spend_by_state(|s| s == State::AfterCancellation) {
-            let segment = facts.segments.iter().find(|s| {
-                s.account_id == account
-                    && s.product_key == key
-                    && s.state == State::AfterCancellation
-            });
+        for ((account, key), (spend, license)) in
+            facts.spend_by_state(|s| s == State::AfterCancellation)
+        {
             let mut f = with_spend(finding(cx, self, account), &spend);
             f.product = cx.products.name(key).to_string();
-            f.license_arn = segment.map(|s| s.license_arn.clone()).unwrap_or_default();
+            f.license_arn = license.to_string();
             f.message = format!(
                 "{} of {} spend between {} and {}, more than {} days after the license ended",
                 usd(spend.cost_usd),

@@ -1,6 +1,6 @@
 //! EA007 grant-to-inactive-principal: a live grant to a closed, suspended or unknown principal.
 
-use super::{finding, grantee_account, license_product, meta, Facts, Rule};
+use super::{grant_finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::model::{PrincipalKind, Severity};
@@ -24,13 +24,11 @@ impl Rule for GrantToInactivePrincipal {
         {
             let g = v.grant;
             let problem = match &g.grantee_kind {
-                PrincipalKind::Account => {
-                    match cx.snap.accounts.iter().find(|a| a.id == g.grantee_id) {
-                        None => Some("is not in the organization".to_string()),
-                        Some(a) if a.state.is_inactive() => Some(format!("is {}", a.state)),
-                        Some(_) => None,
-                    }
-                }
+                PrincipalKind::Account => match cx.account(&g.grantee_id) {
+                    None => Some("is not in the organization".to_string()),
+                    Some(a) if a.state.is_inactive() => Some(format!("is {}", a.state)),
+                    Some(_) => None,
+                },
                 PrincipalKind::Ou if !cx.ous.contains_key(g.grantee_id.as_str()) => {
                     Some("does not exist in the organization".to_string())
                 }
@@ -43,11 +41,7 @@ impl Rule for GrantToInactivePrincipal {
                 _ => None,
             };
             let Some(problem) = problem else { continue };
-            let mut f = finding(cx, self, grantee_account(g));
-            f.product = license_product(cx, &g.license_arn);
-            f.license_arn = g.license_arn.clone();
-            f.grant_arn = g.arn.clone();
-            f.last_day = Some(cx.as_of);
+            let mut f = grant_finding(cx, self, g);
             f.message = format!(
                 "grant `{}` ({}) targets {} `{}`, which {problem}",
                 g.name, v.status, g.grantee_kind, g.grantee_id

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{finding, grantee_account, license_product, meta, Facts, Rule};
+use super::{grant_finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::model::{GrantStatus, Severity};
@@ -43,11 +43,7 @@ impl Rule for DuplicateGrant {
             let keep = cx.grants[sorted[0]].grant;
             for &i in &sorted[1..] {
                 let g = cx.grants[i].grant;
-                let mut f = finding(cx, self, grantee_account(g));
-                f.product = license_product(cx, &g.license_arn);
-                f.license_arn = g.license_arn.clone();
-                f.grant_arn = g.arn.clone();
-                f.last_day = Some(cx.as_of);
+                let mut f = grant_finding(cx, self, g);
                 f.message = format!(
                     "grant `{}` ({}) duplicates grant `{}` ({}) to {} `{}`",
                     g.name,

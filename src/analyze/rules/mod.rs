@@ -99,16 +99,21 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Exposed spend per (account, product key), summed over its segments.
-    pub fn spend_by_state(&self, keep: impl Fn(State) -> bool) -> BTreeMap<(&str, &str), Spend> {
-        let mut out: BTreeMap<(&str, &str), Spend> = BTreeMap::new();
+    /// Spend per (account, product key) over the segments in the kept states, with the
+    /// license of the first such segment.
+    pub fn spend_by_state(
+        &self,
+        keep: impl Fn(State) -> bool,
+    ) -> BTreeMap<(&str, &str), (Spend, &str)> {
+        let mut out: BTreeMap<(&str, &str), (Spend, &str)> = BTreeMap::new();
         for s in self
             .segments
             .iter()
             .filter(|s| keep(s.state) && s.spend.rows > 0)
         {
             out.entry((s.account_id.as_str(), s.product_key.as_str()))
-                .or_default()
+                .or_insert_with(|| (Spend::default(), s.license_arn.as_str()))
+                .0
                 .add(&s.spend);
         }
         out
@@ -127,7 +132,7 @@ impl Facts {
 
 /// A finding for `account_id` with the account's name, OU path and team filled in.
 pub(crate) fn finding(cx: &Context, rule: &dyn Rule, account_id: &str) -> Finding {
-    let account = cx.snap.accounts.iter().find(|a| a.id == account_id);
+    let account = cx.account(account_id);
     let team = account
         .and_then(|a| cx.account_team(a))
         .map(|(t, _)| t)
@@ -171,6 +176,16 @@ pub(crate) fn grantee_account(g: &crate::model::Grant) -> &str {
     } else {
         ""
     }
+}
+
+/// A finding about one grant: its grantee account (when an account), license, product.
+pub(crate) fn grant_finding(cx: &Context, rule: &dyn Rule, g: &crate::model::Grant) -> Finding {
+    let mut f = finding(cx, rule, grantee_account(g));
+    f.product = license_product(cx, &g.license_arn);
+    f.license_arn = g.license_arn.clone();
+    f.grant_arn = g.arn.clone();
+    f.last_day = Some(cx.as_of);
+    f
 }
 
 /// The product name of a license (display name), for findings.

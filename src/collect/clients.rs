@@ -1,0 +1,123 @@
+//! The SDK clients of one run, built from aws-config's default credential chain (environment,
+//! profiles, SSO, web identity, instance roles), an optional profile and an optional role to
+//! assume.
+//!
+//! License Manager and CloudTrail are pinned to `us-east-1`, where Marketplace licenses and
+//! their grant history live; Organizations and Cost Explorer resolve there anyway. The
+//! standard endpoint overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_LICENSE_MANAGER`, ...)
+//! are honoured by aws-config unchanged.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_licensemanager::config::retry::RetryPartition;
+
+use super::retry::LicenseManagerRateLimit;
+use super::CollectOptions;
+
+/// The region of Marketplace licenses, grants and their CloudTrail events.
+pub const HOME_REGION: &str = "us-east-1";
+
+/// One client per service, configured for this job.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub organizations: aws_sdk_organizations::Client,
+    pub license_manager: aws_sdk_licensemanager::Client,
+    pub cost_explorer: aws_sdk_costexplorer::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+/// Loads the shared AWS configuration: default chain, `opts.profile`, then `opts.role_arn`
+/// assumed on top when set.
+pub async fn load_sdk_config(opts: &CollectOptions) -> SdkConfig {
+    let region = RegionProviderChain::default_provider().or_else(Region::new(HOME_REGION));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .retry_config(opts.retry.sdk_config())
+        .timeout_config(timeouts());
+    if let Some(profile) = &opts.profile {
+        loader = loader.profile_name(profile);
+    }
+    let base = loader.load().await;
+    let Some(role) = &opts.role_arn else {
+        return base;
+    };
+    let provider = AssumeRoleProvider::builder(role)
+        .session_name(&opts.role_session_name)
+        .configure(&base)
+        .build()
+        .await;
+    base.to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build()
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .build()
+}
+
+impl Clients {
+    /// Builds the clients from a loaded configuration (tests pass one pointing at a local
+    /// endpoint). Retry settings always come from `opts`.
+    pub fn new(shared: &SdkConfig, opts: &CollectOptions) -> Self {
+        let region = Region::new(HOME_REGION);
+        let retry = opts.retry.sdk_config();
+        // The SDK keeps adaptive-retry state per partition name for the whole process; a
+        // partition per set of clients keeps one run's throttling from slowing another.
+        static SET: AtomicU64 = AtomicU64::new(0);
+        let set = SET.fetch_add(1, Ordering::Relaxed);
+        let partition =
+            |service: &str| RetryPartition::new(format!("entitlement-audit-{service}-{set}"));
+        Self {
+            organizations: aws_sdk_organizations::Client::from_conf(
+                aws_sdk_organizations::config::Builder::from(shared)
+                    .retry_partition(partition("organizations"))
+                    .region(region.clone())
+                    .retry_config(retry.clone())
+                    .build(),
+            ),
+            license_manager: aws_sdk_licensemanager::Client::from_conf(
+                aws_sdk_licensemanager::config::Builder::from(shared)
+                    .retry_partition(partition("license-manager"))
+                    .region(region.clone())
+                    .retry_config(retry.clone())
+                    .retry_classifier(LicenseManagerRateLimit)
+                    .build(),
+            ),
+            cost_explorer: aws_sdk_costexplorer::Client::from_conf(
+                aws_sdk_costexplorer::config::Builder::from(shared)
+                    .retry_partition(partition("cost-explorer"))
+                    .region(region.clone())
+                    .retry_config(retry.clone())
+                    .build(),
+            ),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
+                aws_sdk_cloudtrail::config::Builder::from(shared)
+                    .retry_partition(partition("cloudtrail"))
+                    .region(region.clone())
+                    .retry_config(retry.clone())
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(shared)
+                    .retry_partition(partition("sts"))
+                    .retry_config(retry)
+                    .build(),
+            ),
+        }
+    }
+
+    /// Loads the configuration (see [`load_sdk_config`]) and builds the clients.
+    pub async fn load(opts: &CollectOptions) -> Self {
+        Self::new(&load_sdk_config(opts).await, opts)
+    }
+}

@@ -1,0 +1,335 @@
+//! `doctor`: checks, before a first run, that the credentials and the organization allow a
+//! complete collection, and says what is wrong and how to fix it. Read-only like the rest.
+
+use std::fmt;
+
+use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use aws_sdk_costexplorer::types::CostAllocationTagStatus;
+use aws_sdk_licensemanager::types::Filter;
+
+use super::call::Cx;
+use super::ledger::CallError;
+use super::permissions::{
+    Op, DESCRIBE_ORGANIZATION, GET_CALLER_IDENTITY, GET_SERVICE_SETTINGS,
+    LIST_COST_ALLOCATION_TAGS, LIST_RECEIVED_LICENSES, LOOKUP_EVENTS,
+};
+use super::{Clients, CollectOptions, NoProgress};
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    /// The run will work but some data may be missing or misattributed.
+    Warn,
+    /// The run will be incomplete until this is fixed.
+    Fail,
+}
+
+impl fmt::Display for CheckStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "ok",
+            Self::Warn => "warn",
+            Self::Fail => "FAIL",
+        })
+    }
+}
+
+/// One check of `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    /// Stable kebab-case name, e.g. `organization-feature-set`.
+    pub name: &'static str,
+    pub status: CheckStatus,
+    /// What was found.
+    pub detail: String,
+    /// How to fix it, when not passing.
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            status: CheckStatus::Pass,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            name,
+            status: CheckStatus::Warn,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            name,
+            status: CheckStatus::Fail,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    /// A failed call: access denied names the IAM action to allow.
+    fn call_failed(name: &'static str, op: &Op, err: &CallError, otherwise: &str) -> Self {
+        let detail = format!(
+            "`{}` failed with `{}`: {}",
+            op.action(),
+            err.code,
+            err.message
+        );
+        if err.is_access_denied() {
+            Self::fail(
+                name,
+                detail,
+                format!(
+                    "allow `{}` for this principal (`entitlement-audit iam-policy` prints the whole policy)",
+                    op.action()
+                ),
+            )
+        } else {
+            Self::fail(name, detail, otherwise.to_string())
+        }
+    }
+}
+
+/// Runs every check with clients loaded from the environment.
+pub async fn doctor(opts: &CollectOptions) -> Vec<Check> {
+    let clients = Clients::load(opts).await;
+    doctor_with(&clients, opts).await
+}
+
+/// Runs every check with the given clients, in a fixed order.
+pub async fn doctor_with(clients: &Clients, opts: &CollectOptions) -> Vec<Check> {
+    let cx = Cx::new(clients, opts, &NoProgress);
+    let mut checks = Vec::new();
+
+    let me = cx
+        .call(
+            &GET_CALLER_IDENTITY,
+            clients.sts.get_caller_identity().send(),
+        )
+        .await;
+    let caller_account = match me {
+        Ok(out) => {
+            checks.push(Check::pass(
+                "credentials",
+                format!(
+                    "signed in as `{}` (account `{}`)",
+                    out.arn().unwrap_or("?"),
+                    out.account().unwrap_or("?")
+                ),
+            ));
+            out.account().map(str::to_string)
+        }
+        Err(err) => {
+            checks.push(Check::fail(
+                "credentials",
+                format!("no usable credentials: `{}`: {}", err.code, err.message),
+                "provide credentials through the default chain: `AWS_PROFILE` / `--profile`, \
+                 `aws sso login`, environment variables, or web identity (GitHub OIDC)",
+            ));
+            None
+        }
+    };
+
+    let org = cx
+        .call(
+            &DESCRIBE_ORGANIZATION,
+            clients.organizations.describe_organization().send(),
+        )
+        .await;
+    match org.map(|o| o.organization) {
+        Ok(Some(org)) => {
+            let id = org.id().unwrap_or("?");
+            let management = org.master_account_id().unwrap_or_default();
+            checks.push(Check::pass("organization", format!("organization `{id}`")));
+            match org.feature_set().map(|f| f.as_str()) {
+                Some("ALL") => checks.push(Check::pass(
+                    "organization-feature-set",
+                    "all features enabled",
+                )),
+                other => checks.push(Check::fail(
+                    "organization-feature-set",
+                    format!("feature set is `{}`", other.unwrap_or("unknown")),
+                    "enable all features in AWS Organizations: organization and OU grants are \
+                     only accepted automatically with all features",
+                )),
+            }
+            match caller_account.as_deref() {
+                Some(a) if a == management => checks.push(Check::pass(
+                    "caller-account",
+                    "running in the management account",
+                )),
+                Some(a) => checks.push(Check::warn(
+                    "caller-account",
+                    format!("running in account `{a}`, not the management account `{management}`"),
+                    "run from the management account, or make this account the License Manager \
+                     delegated administrator and an Organizations delegated administrator; \
+                     otherwise organization-wide grants and spend are not visible",
+                )),
+                None => {}
+            }
+        }
+        Ok(None) => checks.push(Check::fail(
+            "organization",
+            "DescribeOrganization returned no organization",
+            "run in an account that belongs to an AWS Organization",
+        )),
+        Err(err) => checks.push(Check::call_failed(
+            "organization",
+            &DESCRIBE_ORGANIZATION,
+            &err,
+            "run in the organization's management account (or a delegated administrator)",
+        )),
+    }
+
+    let settings = cx
+        .call(
+            &GET_SERVICE_SETTINGS,
+            clients.license_manager.get_service_settings().send(),
+        )
+        .await;
+    match settings {
+        Ok(s)
+            if s.organization_configuration()
+                .is_some_and(|c| c.enable_integration()) =>
+        {
+            checks.push(Check::pass(
+                "license-manager-organization-integration",
+                "License Manager is linked to AWS Organizations",
+            ))
+        }
+        Ok(_) => checks.push(Check::fail(
+            "license-manager-organization-integration",
+            "License Manager is not linked to AWS Organizations",
+            "in the License Manager console (us-east-1), Settings > Account management > \
+             Link AWS Organizations accounts; also allow AWS Marketplace trusted access \
+             (Marketplace console > Settings > AWS Organizations integration)",
+        )),
+        Err(err) => checks.push(Check::call_failed(
+            "license-manager-organization-integration",
+            &GET_SERVICE_SETTINGS,
+            &err,
+            "open License Manager once in us-east-1 so that its service-linked role exists",
+        )),
+    }
+
+    let issuer = opts.license_issuer.clone();
+    let licenses = cx
+        .call(
+            &LIST_RECEIVED_LICENSES,
+            clients
+                .license_manager
+                .list_received_licenses()
+                .set_filters(
+                    issuer.map(|i| vec![Filter::builder().name("IssuerName").values(i).build()]),
+                )
+                .max_results(1)
+                .send(),
+        )
+        .await;
+    match licenses {
+        Ok(l) if !l.licenses().is_empty() => checks.push(Check::pass(
+            "marketplace-licenses",
+            "this account holds Marketplace licenses",
+        )),
+        Ok(_) => checks.push(Check::warn(
+            "marketplace-licenses",
+            "this account has received no Marketplace license in us-east-1",
+            "run as the account holding the Marketplace subscriptions (management account or \
+             License Manager delegated administrator)",
+        )),
+        Err(err) => checks.push(Check::call_failed(
+            "marketplace-licenses",
+            &LIST_RECEIVED_LICENSES,
+            &err,
+            "check License Manager access in us-east-1",
+        )),
+    }
+
+    let key = opts.team_tag_key.as_str();
+    let tags = cx
+        .call(
+            &LIST_COST_ALLOCATION_TAGS,
+            clients
+                .cost_explorer
+                .list_cost_allocation_tags()
+                .tag_keys(key)
+                .send(),
+        )
+        .await;
+    match tags {
+        Ok(out) => {
+            checks.push(Check::pass("cost-explorer", "Cost Explorer is reachable"));
+            let tag = out
+                .cost_allocation_tags()
+                .iter()
+                .find(|t| t.tag_key() == key);
+            match tag.map(|t| t.status()) {
+                Some(CostAllocationTagStatus::Active) => checks.push(Check::pass(
+                    "cost-allocation-tag",
+                    format!("cost-allocation tag `{key}` is active"),
+                )),
+                Some(status) => checks.push(Check::fail(
+                    "cost-allocation-tag",
+                    format!("cost-allocation tag `{key}` is `{}`", status.as_str()),
+                    format!(
+                        "activate `{key}` in Billing > Cost allocation tags (management account); \
+                         it applies from activation forward, older spend stays unallocated"
+                    ),
+                )),
+                None => checks.push(Check::warn(
+                    "cost-allocation-tag",
+                    format!("no cost-allocation tag `{key}` found"),
+                    format!(
+                        "tag resources or IAM principals with `{key}`, then activate it in \
+                         Billing > Cost allocation tags; or set another team tag key"
+                    ),
+                )),
+            }
+        }
+        Err(err) => checks.push(Check::call_failed(
+            "cost-explorer",
+            &LIST_COST_ALLOCATION_TAGS,
+            &err,
+            "enable Cost Explorer in the management account (Billing > Cost Explorer)",
+        )),
+    }
+
+    let attr = LookupAttribute::builder()
+        .attribute_key(LookupAttributeKey::EventName)
+        .attribute_value("CreateGrant")
+        .build()
+        .expect("key and value are set");
+    let trail = cx
+        .call(
+            &LOOKUP_EVENTS,
+            clients
+                .cloudtrail
+                .lookup_events()
+                .lookup_attributes(attr)
+                .max_results(1)
+                .send(),
+        )
+        .await;
+    match trail {
+        Ok(_) => checks.push(Check::pass(
+            "cloudtrail",
+            "CloudTrail event history is readable in us-east-1",
+        )),
+        Err(err) => checks.push(Check::call_failed(
+            "cloudtrail",
+            &LOOKUP_EVENTS,
+            &err,
+            "grant activation times will be missing; check CloudTrail access in us-east-1",
+        )),
+    }
+    checks
+}

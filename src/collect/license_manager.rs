@@ -1,0 +1,239 @@
+//! AWS License Manager (always `us-east-1`): the organization's Marketplace licenses, the
+//! members' own subscriptions, the grants the subscriber distributed and each account's
+//! sub-grant of them. SDK types become [`crate::model`] types right here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_licensemanager::types::{Filter, Grant as SdkGrant, GrantedLicense};
+use futures_util::future::join_all;
+
+use super::call::{Cx, Page};
+use super::parse_time;
+use super::permissions::{
+    GET_GRANT, LIST_DISTRIBUTED_GRANTS, LIST_RECEIVED_GRANTS_FOR_ORG, LIST_RECEIVED_LICENSES,
+    LIST_RECEIVED_LICENSES_FOR_ORG,
+};
+use super::table::{GRANTS, LICENSES};
+use crate::model::{parse_principal, Grant, GrantStatus, License, LicenseStatus};
+
+/// License Manager list operations accept at most 100 results per page.
+const MAX_PAGE: i32 = 100;
+
+/// What License Manager told us.
+#[derive(Debug, Default)]
+pub struct LmData {
+    /// Licenses received by the calling (subscriber) account: the organization's.
+    pub organization_licenses: Vec<License>,
+    /// Licenses the member accounts hold themselves.
+    pub member_licenses: Vec<License>,
+    /// Distributed grants, their per-account sub-grants and parents fetched one by one.
+    pub grants: Vec<Grant>,
+}
+
+pub async fn collect(cx: &Cx<'_>) -> LmData {
+    let c = &cx.clients.license_manager;
+    let page = cx.page_size(MAX_PAGE);
+    let issuer = cx.opts.license_issuer.as_deref();
+    let issuer_scope = issuer.map_or("all issuers".to_string(), |i| format!("issuer {i}"));
+
+    cx.progress.message("license manager: reading licenses");
+    let received = cx.pages(&LIST_RECEIVED_LICENSES, |t| async move {
+        c.list_received_licenses()
+            .set_filters(issuer.map(|i| vec![filter("IssuerName", i)]))
+            .max_results(page)
+            .set_next_token(t)
+            .send()
+            .await
+            .map(|r| Page::new(r.licenses().to_vec(), r.next_token()))
+    });
+    let received = cx.keep(
+        &LIST_RECEIVED_LICENSES,
+        &issuer_scope,
+        &[LICENSES, GRANTS],
+        received.await,
+    );
+
+    let members = cx.pages(&LIST_RECEIVED_LICENSES_FOR_ORG, |t| async move {
+        c.list_received_licenses_for_organization()
+            .max_results(page)
+            .set_next_token(t)
+            .send()
+            .await
+            .map(|r| Page::new(r.licenses().to_vec(), r.next_token()))
+    });
+    let members = cx.keep(
+        &LIST_RECEIVED_LICENSES_FOR_ORG,
+        "organization",
+        &[LICENSES],
+        members.await,
+    );
+    // This operation has no issuer filter: apply it here.
+    let members = members
+        .iter()
+        .filter(|l| issuer.is_none_or(|i| l.issuer().and_then(|d| d.name()) == Some(i)));
+
+    cx.progress
+        .message("license manager: reading distributed grants");
+    let distributed = cx.pages(&LIST_DISTRIBUTED_GRANTS, |t| async move {
+        c.list_distributed_grants()
+            .set_filters(issuer.map(|i| vec![filter("LicenseIssuerName", i)]))
+            .max_results(page)
+            .set_next_token(t)
+            .send()
+            .await
+            .map(|r| Page::new(r.grants().to_vec(), r.next_token()))
+    });
+    let distributed = cx.keep(
+        &LIST_DISTRIBUTED_GRANTS,
+        &issuer_scope,
+        &[GRANTS],
+        distributed.await,
+    );
+
+    let mut data = LmData {
+        organization_licenses: received.iter().map(license).collect(),
+        member_licenses: members.map(license).collect(),
+        grants: Vec::new(),
+    };
+    let mut grants: BTreeMap<String, Grant> = BTreeMap::new();
+    for g in &distributed {
+        grants.entry(g.grant_arn().to_string()).or_insert(grant(g));
+    }
+
+    // Each account's sub-grant, per license the organization holds or distributes.
+    let license_arns: BTreeSet<String> = data
+        .organization_licenses
+        .iter()
+        .map(|l| l.arn.clone())
+        .chain(grants.values().map(|g| g.license_arn.clone()))
+        .filter(|a| !a.is_empty())
+        .collect();
+    cx.progress.message(&format!(
+        "license manager: reading account grants of {} licenses",
+        license_arns.len()
+    ));
+    let sub_grants = join_all(license_arns.iter().map(|arn| async move {
+        let listed = cx.pages(&LIST_RECEIVED_GRANTS_FOR_ORG, |t| async move {
+            c.list_received_grants_for_organization()
+                .license_arn(arn)
+                .max_results(page)
+                .set_next_token(t)
+                .send()
+                .await
+                .map(|r| Page::new(r.grants().to_vec(), r.next_token()))
+        });
+        cx.keep(&LIST_RECEIVED_GRANTS_FOR_ORG, arn, &[GRANTS], listed.await)
+    }))
+    .await;
+    for g in sub_grants.iter().flatten() {
+        grants.entry(g.grant_arn().to_string()).or_insert(grant(g));
+    }
+
+    // A sub-grant whose parent grant was not distributed by this account (another
+    // administrator, or a listing that failed): read the parent itself.
+    let missing: BTreeSet<String> = grants
+        .values()
+        .filter(|g| g.is_sub_grant() && !grants.contains_key(&g.parent_arn))
+        .map(|g| g.parent_arn.clone())
+        .collect();
+    let parents = join_all(missing.iter().map(|arn| async move {
+        let got = cx
+            .call(&GET_GRANT, c.get_grant().grant_arn(arn).send())
+            .await;
+        cx.ok(&GET_GRANT, arn, &[GRANTS], got)
+            .and_then(|out| out.grant)
+            .map(|g| grant(&g))
+    }))
+    .await;
+    for g in parents.into_iter().flatten() {
+        grants.entry(g.arn.clone()).or_insert(g);
+    }
+
+    data.grants = grants.into_values().collect();
+    data
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+fn license(l: &GrantedLicense) -> License {
+    License {
+        arn: l.license_arn().unwrap_or_default().to_string(),
+        product_name: l.product_name().unwrap_or_default().to_string(),
+        product_sku: l.product_sku().unwrap_or_default().to_string(),
+        issuer: l
+            .issuer()
+            .and_then(|i| i.name())
+            .unwrap_or_default()
+            .to_string(),
+        status: l.status().map_or_else(
+            || LicenseStatus::Other("UNKNOWN".to_string()),
+            |s| LicenseStatus::parse(s.as_str()),
+        ),
+        validity_begin: l.validity().and_then(|v| parse_time(v.begin())),
+        validity_end: l.validity().and_then(|v| v.end()).and_then(parse_time),
+        // Documented as ISO-8601 but observed as epoch seconds: `parse_time` takes both.
+        created_at: l.create_time().and_then(parse_time),
+        beneficiary: l.beneficiary().unwrap_or_default().to_string(),
+        home_region: l.home_region().unwrap_or_default().to_string(),
+        version: l.version().unwrap_or_default().to_string(),
+    }
+}
+
+fn grant(g: &SdkGrant) -> Grant {
+    let (grantee_kind, grantee_id) = parse_principal(g.grantee_principal_arn());
+    Grant {
+        arn: g.grant_arn().to_string(),
+        name: g.grant_name().to_string(),
+        license_arn: g.license_arn().to_string(),
+        parent_arn: g.parent_arn().to_string(),
+        grantee_principal_arn: g.grantee_principal_arn().to_string(),
+        grantee_kind,
+        grantee_id,
+        status: GrantStatus::parse(g.grant_status().as_str()),
+        status_reason: g.status_reason().map(str::to_string),
+        version: g.version().to_string(),
+        home_region: g.home_region().to_string(),
+        activation_override: g
+            .options()
+            .and_then(|o| o.activation_override_behavior())
+            .map(|b| b.as_str().to_string()),
+        grant_type: g.grant_type().map(|t| t.as_str().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_licensemanager::types::{DatetimeRange, IssuerDetails};
+
+    #[test]
+    fn license_times_parse_epoch_and_iso() {
+        let l = GrantedLicense::builder()
+            .license_arn("arn:aws:license-manager::123456789012:license:l-1")
+            .issuer(IssuerDetails::builder().name("AWS/Marketplace").build())
+            .status(aws_sdk_licensemanager::types::LicenseStatus::from("FROZEN"))
+            .validity(
+                DatetimeRange::builder()
+                    .begin("2026-01-01T00:00:00Z")
+                    .end("2027-01-01T00:00:00.000Z")
+                    .build()
+                    .unwrap(),
+            )
+            .create_time("1786848000")
+            .build();
+        let m = license(&l);
+        assert_eq!(m.created_at.unwrap().timestamp(), 1_786_848_000);
+        assert_eq!(
+            m.validity_begin.unwrap().to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            m.validity_end.unwrap().to_rfc3339(),
+            "2027-01-01T00:00:00+00:00"
+        );
+        assert_eq!(m.status, LicenseStatus::Other("FROZEN".into()));
+        assert_eq!(m.issuer, "AWS/Marketplace");
+    }
+}

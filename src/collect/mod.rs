@@ -1,0 +1,380 @@
+//! Collecting a real organization through the AWS SDKs: Organizations, License Manager,
+//! Cost Explorer and CloudTrail, read-only, into an in-memory [`Snapshot`].
+//!
+//! The only module that knows the AWS SDK (`collect -> snapshot -> analyze -> report`). Each
+//! service has its own file converting SDK types to [`crate::model`] types at once; `call`
+//! holds the one pacing/pagination/error path they share, `permissions` the one list of
+//! operations they may call. A call that fails after retries, or is denied, becomes a
+//! completeness ledger entry and the run carries on with the rest.
+
+mod call;
+pub mod clients;
+mod cloudtrail;
+mod cost_explorer;
+pub mod doctor;
+pub mod ledger;
+mod license_manager;
+mod organizations;
+pub mod permissions;
+pub mod retry;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+
+pub use clients::{load_sdk_config, Clients};
+pub use doctor::{doctor, doctor_with, Check, CheckStatus};
+pub use permissions::iam_policy;
+pub use retry::{Pace, PaceOptions, RetryOptions};
+
+use crate::snapshot::{Manifest, Snapshot, TableInfo, FORMAT_VERSION};
+use call::Cx;
+
+/// Snapshot table names, as used in `manifest.tables` and ledger entries.
+pub mod table {
+    pub const ORGANIZATION: &str = "organization";
+    pub const ACCOUNTS: &str = "accounts";
+    pub const ORGANIZATIONAL_UNITS: &str = "organizational_units";
+    pub const LICENSES: &str = "licenses";
+    pub const GRANTS: &str = "grants";
+    pub const GRANT_EVENTS: &str = "grant_events";
+    pub const USAGE: &str = "usage";
+}
+
+/// What to collect and how gently. Build with [`CollectOptions::new`] for the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectOptions {
+    /// Named profile of the shared config files; default chain when `None`.
+    pub profile: Option<String>,
+    /// Role to assume on top of the loaded credentials (`--role-arn`).
+    pub role_arn: Option<String>,
+    /// Session name of the assumed role. Default `entitlement-audit`.
+    pub role_session_name: String,
+    /// First day of the Cost Explorer window. Default: 90 days ending `period_end`.
+    pub period_start: NaiveDate,
+    /// Last day (inclusive) of the Cost Explorer window. Default: the day before `now`.
+    pub period_end: NaiveDate,
+    /// Cost-allocation tag key naming the team. Default `team`.
+    pub team_tag_key: String,
+    /// Paid Cost Explorer requests allowed per run ($0.01 each, retries count). Default 50.
+    pub max_cost_explorer_requests: u64,
+    /// Only licenses and grants of this issuer; `None` keeps every issuer.
+    /// Default `AWS/Marketplace`.
+    pub license_issuer: Option<String>,
+    /// Forces a smaller page size than each service's maximum (tests use 1). Default `None`.
+    pub page_size: Option<i32>,
+    /// How far back CloudTrail is searched. Default 90 (CloudTrail's own limit).
+    pub cloudtrail_days: i64,
+    /// Skip CloudTrail altogether. Default `false`.
+    pub skip_cloudtrail: bool,
+    pub retry: RetryOptions,
+    pub pace: PaceOptions,
+}
+
+/// The default Cost Explorer window, in days.
+pub const DEFAULT_PERIOD_DAYS: i64 = 90;
+
+impl CollectOptions {
+    /// The defaults, with the Cost Explorer window ending the day before `now`.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        let period_end = now.date_naive() - Duration::days(1);
+        Self {
+            profile: None,
+            role_arn: None,
+            role_session_name: "entitlement-audit".to_string(),
+            period_start: period_end - Duration::days(DEFAULT_PERIOD_DAYS - 1),
+            period_end,
+            team_tag_key: "team".to_string(),
+            max_cost_explorer_requests: 50,
+            license_issuer: Some("AWS/Marketplace".to_string()),
+            page_size: None,
+            cloudtrail_days: 90,
+            skip_cloudtrail: false,
+            retry: RetryOptions::default(),
+            pace: PaceOptions::default(),
+        }
+    }
+}
+
+/// Receives one line per collection step (the binary shows a bar or plain lines).
+pub trait Progress: Send + Sync {
+    fn message(&self, line: &str);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn message(&self, _line: &str) {}
+}
+
+impl<F: Fn(&str) + Send + Sync> Progress for F {
+    fn message(&self, line: &str) {
+        self(line)
+    }
+}
+
+/// Collects the organization with clients loaded from the environment (see
+/// [`load_sdk_config`]). `now` is the run's clock, read once by the caller.
+pub async fn collect(
+    opts: &CollectOptions,
+    now: DateTime<Utc>,
+    progress: &dyn Progress,
+) -> anyhow::Result<Snapshot> {
+    anyhow::ensure!(
+        opts.period_start <= opts.period_end,
+        "the collection period starts after it ends (`{}` > `{}`)",
+        opts.period_start,
+        opts.period_end
+    );
+    let clients = Clients::load(opts).await;
+    Ok(collect_with(&clients, opts, now, progress).await)
+}
+
+/// Collects the organization with the given clients. Never fails: what could not be read is
+/// in `manifest.completeness`.
+pub async fn collect_with(
+    clients: &Clients,
+    opts: &CollectOptions,
+    now: DateTime<Utc>,
+    progress: &dyn Progress,
+) -> Snapshot {
+    let cx = Cx::new(clients, opts, progress);
+    // The services are independent, and each has its own pacing: read them side by side.
+    let (org, lm, ce, events) = tokio::join!(
+        organizations::collect(&cx),
+        license_manager::collect(&cx),
+        cost_explorer::collect(&cx),
+        async {
+            if opts.skip_cloudtrail {
+                Vec::new()
+            } else {
+                cloudtrail::collect(&cx, now).await
+            }
+        },
+    );
+    progress.message("collected; assembling the snapshot");
+
+    let mut organization = org.organization;
+    organization.subscriber_account_id = subscriber(
+        &lm.organization_licenses,
+        &organization.management_account_id,
+    );
+
+    let mut licenses = lm.organization_licenses;
+    for l in lm.member_licenses {
+        if !licenses.iter().any(|k| k.arn == l.arn) {
+            licenses.push(l);
+        }
+    }
+    licenses.sort_by(|a, b| a.arn.cmp(&b.arn));
+    let grants = lm.grants;
+
+    // CloudTrail names the account only for account grants it created; fill it in from the
+    // grant itself wherever the grant is an account grant.
+    let mut grant_events = events;
+    for e in grant_events.iter_mut().filter(|e| e.account_id.is_none()) {
+        if let Some(g) = grants.iter().find(|g| {
+            g.arn == e.grant_arn && g.grantee_kind == crate::model::PrincipalKind::Account
+        }) {
+            e.account_id = Some(g.grantee_id.clone());
+        }
+    }
+
+    let mut tables = BTreeMap::new();
+    let mut info = |name: &str, rows: usize, ops: &[&Op]| {
+        let source = ops
+            .iter()
+            .map(|o| o.action())
+            .collect::<Vec<_>>()
+            .join(", ");
+        tables.insert(
+            name.to_string(),
+            TableInfo {
+                rows: rows as u64,
+                source,
+            },
+        );
+    };
+    use permissions::*;
+    info(table::ORGANIZATION, 1, &[&DESCRIBE_ORGANIZATION]);
+    info(
+        table::ACCOUNTS,
+        org.accounts.len(),
+        &[
+            &LIST_ACCOUNTS,
+            &LIST_ACCOUNTS_FOR_PARENT,
+            &LIST_TAGS_FOR_RESOURCE,
+        ],
+    );
+    info(
+        table::ORGANIZATIONAL_UNITS,
+        org.organizational_units.len(),
+        &[&LIST_ROOTS, &LIST_OUS_FOR_PARENT],
+    );
+    info(
+        table::LICENSES,
+        licenses.len(),
+        &[&LIST_RECEIVED_LICENSES, &LIST_RECEIVED_LICENSES_FOR_ORG],
+    );
+    info(
+        table::GRANTS,
+        grants.len(),
+        &[
+            &LIST_DISTRIBUTED_GRANTS,
+            &LIST_RECEIVED_GRANTS_FOR_ORG,
+            &GET_GRANT,
+        ],
+    );
+    info(table::USAGE, ce.usage.height(), &[&GET_COST_AND_USAGE]);
+    if !opts.skip_cloudtrail {
+        info(table::GRANT_EVENTS, grant_events.len(), &[&LOOKUP_EVENTS]);
+    } else {
+        tables.insert(
+            table::GRANT_EVENTS.to_string(),
+            TableInfo {
+                rows: 0,
+                source: "not collected (`skip_cloudtrail`)".to_string(),
+            },
+        );
+    }
+
+    let mut snapshot = Snapshot {
+        manifest: Manifest {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            source: "aws".to_string(),
+            collected_at: now,
+            period_start: opts.period_start,
+            period_end: opts.period_end,
+            tables,
+            completeness: Vec::new(),
+            unknown_values: Vec::new(),
+            cost_explorer_requests: cx.cost_budget.sent(),
+        },
+        organization,
+        accounts: org.accounts,
+        organizational_units: org.organizational_units,
+        licenses,
+        grants,
+        grant_events,
+        usage: ce.usage,
+    };
+    // Row counts and the unknown enum values, the same way for every snapshot source.
+    snapshot.refresh_manifest();
+    snapshot.manifest.completeness = cx.ledger.into_entries();
+    snapshot
+}
+
+/// The account holding the organization's Marketplace licenses: their most frequent
+/// beneficiary, else the management account.
+fn subscriber(org_licenses: &[crate::model::License], management: &str) -> String {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in org_licenses {
+        if l.beneficiary.len() == 12 && l.beneficiary.bytes().all(|b| b.is_ascii_digit()) {
+            *count.entry(&l.beneficiary).or_default() += 1;
+        }
+    }
+    count
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map_or_else(|| management.to_string(), |(id, _)| id.to_string())
+}
+
+/// Parses an AWS time given as epoch seconds (`"1786848000"`, as License Manager's
+/// `CreateTime` really is), epoch milliseconds, RFC 3339 / ISO-8601 with or without zone
+/// (UTC assumed), or a bare date.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(n) = s.parse::<f64>() {
+        // Twelve or more digits cannot be seconds in this era: milliseconds.
+        let secs = if n.abs() >= 1e11 { n / 1000.0 } else { n };
+        let whole = secs.floor();
+        let nanos = ((secs - whole) * 1e9).round() as u32;
+        return DateTime::from_timestamp(whole as i64, nanos.min(999_999_999));
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .map(crate::model::day_start)
+}
+
+/// An SDK timestamp as a chrono one.
+pub(crate) fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_in_every_form_aws_uses() {
+        let want = DateTime::from_timestamp(1_786_848_000, 0).unwrap();
+        assert_eq!(parse_time("1786848000"), Some(want));
+        assert_eq!(parse_time("1786848000000"), Some(want));
+        assert_eq!(parse_time("1786848000.0"), Some(want));
+        let iso = want.to_rfc3339();
+        assert_eq!(parse_time(&iso), Some(want));
+        assert_eq!(
+            parse_time(&want.format("%Y-%m-%dT%H:%M:%S").to_string()),
+            Some(want)
+        );
+        assert_eq!(parse_time("2026-08-16T02:40:00.000Z"), Some(want));
+        assert_eq!(
+            parse_time("2026-08-16"),
+            DateTime::from_timestamp(1_786_838_400, 0)
+        );
+        assert_eq!(parse_time("soon"), None);
+        assert_eq!(parse_time(""), None);
+    }
+
+    #[test]
+    fn default_window_is_ninety_days_ending_yesterday() {
+        let now = DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let o = CollectOptions::new(now);
+        assert_eq!(o.period_end.to_string(), "2026-11-19");
+        assert_eq!((o.period_end - o.period_start).num_days() + 1, 90);
+    }
+
+    #[test]
+    fn subscriber_is_the_licenses_beneficiary() {
+        let l = |b: &str| crate::model::License {
+            arn: "a".into(),
+            product_name: String::new(),
+            product_sku: String::new(),
+            issuer: String::new(),
+            status: crate::model::LicenseStatus::Available,
+            validity_begin: None,
+            validity_end: None,
+            created_at: None,
+            beneficiary: b.into(),
+            home_region: String::new(),
+            version: String::new(),
+        };
+        assert_eq!(subscriber(&[], "123456789012"), "123456789012");
+        assert_eq!(
+            subscriber(
+                &[l("111122223333"), l("111122223333"), l("x")],
+                "123456789012"
+            ),
+            "111122223333"
+        );
+    }
+}

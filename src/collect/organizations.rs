@@ -1,0 +1,251 @@
+//! AWS Organizations: the organization, its roots and OU tree, the accounts with their state,
+//! place in the tree and tags. SDK types become [`crate::model`] types right here.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
+
+use super::call::{Cx, Page};
+use super::permissions::{
+    Op, DESCRIBE_ORGANIZATION, LIST_ACCOUNTS, LIST_ACCOUNTS_FOR_PARENT, LIST_OUS_FOR_PARENT,
+    LIST_ROOTS, LIST_TAGS_FOR_RESOURCE,
+};
+use super::table::{ACCOUNTS, ORGANIZATION, ORGANIZATIONAL_UNITS};
+use super::to_chrono;
+use crate::model::{Account, AccountState, Organization, OrganizationalUnit};
+
+/// Organizations list operations accept at most 20 results per page.
+const MAX_PAGE: i32 = 20;
+/// Organizations allows five OU levels under a root; stop well after that.
+const MAX_DEPTH: usize = 16;
+const SCOPE: &str = "organization";
+
+/// What Organizations told us.
+#[derive(Debug)]
+pub struct OrgData {
+    pub organization: Organization,
+    /// `ALL` or `CONSOLIDATED_BILLING`, when read.
+    pub feature_set: Option<String>,
+    pub accounts: Vec<Account>,
+    pub organizational_units: Vec<OrganizationalUnit>,
+}
+
+pub async fn collect(cx: &Cx<'_>) -> OrgData {
+    let c = &cx.clients.organizations;
+    let page = cx.page_size(MAX_PAGE);
+    cx.progress
+        .message("organizations: reading the organization");
+
+    let described = cx
+        .call(&DESCRIBE_ORGANIZATION, c.describe_organization().send())
+        .await;
+    let mut data = OrgData {
+        organization: Organization {
+            id: String::new(),
+            management_account_id: String::new(),
+            subscriber_account_id: String::new(),
+        },
+        feature_set: None,
+        accounts: Vec::new(),
+        organizational_units: Vec::new(),
+    };
+    if let Some(org) = cx
+        .ok(&DESCRIBE_ORGANIZATION, SCOPE, &[ORGANIZATION], described)
+        .and_then(|out| out.organization)
+    {
+        data.organization = Organization {
+            id: org.id().unwrap_or_default().to_string(),
+            management_account_id: org.master_account_id().unwrap_or_default().to_string(),
+            subscriber_account_id: String::new(),
+        };
+        data.feature_set = org.feature_set().map(|f| f.as_str().to_string());
+    }
+
+    let roots = cx.pages(&LIST_ROOTS, |t| async move {
+        c.list_roots()
+            .max_results(page)
+            .set_next_token(t)
+            .send()
+            .await
+            .map(|r| Page::new(r.roots().to_vec(), r.next_token()))
+    });
+    let roots = cx.keep(
+        &LIST_ROOTS,
+        SCOPE,
+        &[ORGANIZATIONAL_UNITS, ACCOUNTS],
+        roots.await,
+    );
+    let mut ous: Vec<OrganizationalUnit> = roots
+        .iter()
+        .filter_map(|r| {
+            let id = r.id()?.to_string();
+            let name = r.name().unwrap_or("Root").to_string();
+            Some(OrganizationalUnit {
+                path: format!("/{name}"),
+                id,
+                name,
+                parent_id: None,
+            })
+        })
+        .collect();
+
+    cx.progress.message("organizations: reading the OU tree");
+    let mut frontier: Vec<OrganizationalUnit> = ous.clone();
+    for _ in 0..MAX_DEPTH {
+        if frontier.is_empty() {
+            break;
+        }
+        let children = join_all(frontier.iter().map(|parent| async move {
+            let id = parent.id.as_str();
+            let listed = cx.pages(&LIST_OUS_FOR_PARENT, |t| async move {
+                c.list_organizational_units_for_parent()
+                    .parent_id(id)
+                    .max_results(page)
+                    .set_next_token(t)
+                    .send()
+                    .await
+                    .map(|r| Page::new(r.organizational_units().to_vec(), r.next_token()))
+            });
+            let listed = cx.keep(
+                &LIST_OUS_FOR_PARENT,
+                id,
+                &[ORGANIZATIONAL_UNITS, ACCOUNTS],
+                listed.await,
+            );
+            listed
+                .iter()
+                .filter_map(|ou| {
+                    let name = ou.name().unwrap_or_default().to_string();
+                    Some(OrganizationalUnit {
+                        id: ou.id()?.to_string(),
+                        path: format!("{}/{}", parent.path, name),
+                        name,
+                        parent_id: Some(parent.id.clone()),
+                    })
+                })
+                .collect::<Vec<_>>()
+        }))
+        .await;
+        frontier = children.into_iter().flatten().collect();
+        ous.extend(frontier.iter().cloned());
+    }
+
+    cx.progress.message("organizations: reading the accounts");
+    let listed = cx.pages(&LIST_ACCOUNTS, |t| async move {
+        c.list_accounts()
+            .max_results(page)
+            .set_next_token(t)
+            .send()
+            .await
+            .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
+    });
+    let listed = cx.keep(&LIST_ACCOUNTS, SCOPE, &[ACCOUNTS], listed.await);
+
+    // One call per parent places every account (fewer calls than `ListParents` per account).
+    let placed = join_all(ous.iter().map(|parent| async move {
+        let id = parent.id.as_str();
+        let listed = cx.pages(&LIST_ACCOUNTS_FOR_PARENT, |t| async move {
+            c.list_accounts_for_parent()
+                .parent_id(id)
+                .max_results(page)
+                .set_next_token(t)
+                .send()
+                .await
+                .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
+        });
+        let listed = cx.keep(&LIST_ACCOUNTS_FOR_PARENT, id, &[ACCOUNTS], listed.await);
+        listed
+            .iter()
+            .filter_map(|a| Some((a.id()?.to_string(), parent)))
+            .collect::<Vec<_>>()
+    }))
+    .await;
+    let parent_of: BTreeMap<String, &OrganizationalUnit> = placed.into_iter().flatten().collect();
+
+    cx.progress.message("organizations: reading account tags");
+    let tags = join_all(
+        listed
+            .iter()
+            .filter_map(|a| a.id())
+            .map(|id| account_tags(cx, id)),
+    )
+    .await;
+    let mut tags: BTreeMap<&str, BTreeMap<String, String>> =
+        listed.iter().filter_map(|a| a.id()).zip(tags).collect();
+
+    let mut accounts: Vec<Account> = listed
+        .iter()
+        .filter_map(|a| {
+            let id = a.id()?.to_string();
+            let parent = parent_of.get(&id);
+            Some(Account {
+                name: a.name().unwrap_or_default().to_string(),
+                email: a.email().unwrap_or_default().to_string(),
+                state: account_state(a),
+                joined_at: a.joined_timestamp().and_then(to_chrono),
+                parent_id: parent.map(|p| p.id.clone()).unwrap_or_default(),
+                ou_path: parent.map(|p| p.path.clone()).unwrap_or_default(),
+                tags: tags.remove(id.as_str()).unwrap_or_default(),
+                id,
+            })
+        })
+        .collect();
+    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    accounts.dedup_by(|a, b| a.id == b.id);
+    ous.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
+    data.accounts = accounts;
+    data.organizational_units = ous;
+    data
+}
+
+async fn account_tags(cx: &Cx<'_>, id: &str) -> BTreeMap<String, String> {
+    let c = &cx.clients.organizations;
+    let op: &Op = &LIST_TAGS_FOR_RESOURCE;
+    let listed = cx.pages(op, |t| async move {
+        c.list_tags_for_resource()
+            .resource_id(id)
+            .set_next_token(t)
+            .send()
+            .await
+            .map(|r| Page::new(r.tags().to_vec(), r.next_token()))
+    });
+    cx.keep(op, id, &[ACCOUNTS], listed.await)
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect()
+}
+
+/// `State`, or the retired `Status` when `State` is absent (same spellings for the values
+/// both have). Neither present is kept as `UNKNOWN` so that it is flagged, not guessed.
+fn account_state(a: &aws_sdk_organizations::types::Account) -> AccountState {
+    match (a.state(), a.status()) {
+        (Some(state), _) => AccountState::parse(state.as_str()),
+        (None, Some(status)) => AccountState::parse(status.as_str()),
+        (None, None) => AccountState::Other("UNKNOWN".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_organizations::types::{Account as SdkAccount, AccountState as S, AccountStatus};
+
+    #[test]
+    fn state_falls_back_to_retired_status() {
+        let both = SdkAccount::builder()
+            .state(S::Closed)
+            .status(AccountStatus::Active)
+            .build();
+        assert_eq!(account_state(&both), AccountState::Closed);
+        let old = SdkAccount::builder()
+            .status(AccountStatus::Suspended)
+            .build();
+        assert_eq!(account_state(&old), AccountState::Suspended);
+        let new_value = SdkAccount::builder().state(S::from("QUARANTINED")).build();
+        assert_eq!(
+            account_state(&new_value),
+            AccountState::Other("QUARANTINED".into())
+        );
+        assert!(!account_state(&SdkAccount::builder().build()).is_known());
+    }
+}

@@ -1,0 +1,203 @@
+//! The one list of AWS operations the collectors and `doctor` call, and the least-privilege
+//! IAM policy printed from it.
+//!
+//! Every SDK call in `collect` goes through the call helper in `call.rs`, which takes an
+//! [`Op`] from this list, so the policy cannot drift from the code; a test against the fake
+//! endpoint checks the list against the operations actually sent.
+
+use serde_json::json;
+
+/// An AWS service the collectors talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Service {
+    Organizations,
+    LicenseManager,
+    CostExplorer,
+    CloudTrail,
+    Sts,
+}
+
+impl Service {
+    /// The IAM action prefix (`license-manager` in `license-manager:ListDistributedGrants`).
+    pub fn iam_prefix(self) -> &'static str {
+        match self {
+            Self::Organizations => "organizations",
+            Self::LicenseManager => "license-manager",
+            Self::CostExplorer => "ce",
+            Self::CloudTrail => "cloudtrail",
+            Self::Sts => "sts",
+        }
+    }
+
+    /// The service name used in completeness ledger entries.
+    pub fn ledger_name(self) -> &'static str {
+        match self {
+            Self::Organizations => "organizations",
+            Self::LicenseManager => "license-manager",
+            Self::CostExplorer => "cost-explorer",
+            Self::CloudTrail => "cloudtrail",
+            Self::Sts => "sts",
+        }
+    }
+
+    /// The `X-Amz-Target` prefix of the service's JSON protocol (`None` for STS, which speaks
+    /// the query protocol).
+    pub fn target_prefix(self) -> Option<&'static str> {
+        match self {
+            Self::Organizations => Some("AWSOrganizationsV20161128"),
+            Self::LicenseManager => Some("AWSLicenseManager"),
+            Self::CostExplorer => Some("AWSInsightsIndexService"),
+            Self::CloudTrail => Some("CloudTrail_20131101"),
+            Self::Sts => None,
+        }
+    }
+}
+
+/// One AWS API operation, as IAM names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Op {
+    pub service: Service,
+    /// The operation name, e.g. `ListDistributedGrants`.
+    pub name: &'static str,
+    /// Called by `doctor` only, not by `collect`.
+    pub doctor_only: bool,
+}
+
+impl Op {
+    const fn collect(service: Service, name: &'static str) -> Self {
+        Self {
+            service,
+            name,
+            doctor_only: false,
+        }
+    }
+
+    const fn doctor(service: Service, name: &'static str) -> Self {
+        Self {
+            service,
+            name,
+            doctor_only: true,
+        }
+    }
+
+    /// `license-manager:ListDistributedGrants`.
+    pub fn action(&self) -> String {
+        format!("{}:{}", self.service.iam_prefix(), self.name)
+    }
+}
+
+use Service::*;
+
+pub const DESCRIBE_ORGANIZATION: Op = Op::collect(Organizations, "DescribeOrganization");
+pub const LIST_ROOTS: Op = Op::collect(Organizations, "ListRoots");
+pub const LIST_OUS_FOR_PARENT: Op = Op::collect(Organizations, "ListOrganizationalUnitsForParent");
+pub const LIST_ACCOUNTS: Op = Op::collect(Organizations, "ListAccounts");
+pub const LIST_ACCOUNTS_FOR_PARENT: Op = Op::collect(Organizations, "ListAccountsForParent");
+pub const LIST_TAGS_FOR_RESOURCE: Op = Op::collect(Organizations, "ListTagsForResource");
+
+pub const LIST_RECEIVED_LICENSES: Op = Op::collect(LicenseManager, "ListReceivedLicenses");
+pub const LIST_RECEIVED_LICENSES_FOR_ORG: Op =
+    Op::collect(LicenseManager, "ListReceivedLicensesForOrganization");
+pub const LIST_DISTRIBUTED_GRANTS: Op = Op::collect(LicenseManager, "ListDistributedGrants");
+pub const LIST_RECEIVED_GRANTS_FOR_ORG: Op =
+    Op::collect(LicenseManager, "ListReceivedGrantsForOrganization");
+pub const GET_GRANT: Op = Op::collect(LicenseManager, "GetGrant");
+pub const GET_SERVICE_SETTINGS: Op = Op::doctor(LicenseManager, "GetServiceSettings");
+
+pub const GET_COST_AND_USAGE: Op = Op::collect(CostExplorer, "GetCostAndUsage");
+pub const LIST_COST_ALLOCATION_TAGS: Op = Op::doctor(CostExplorer, "ListCostAllocationTags");
+
+pub const LOOKUP_EVENTS: Op = Op::collect(CloudTrail, "LookupEvents");
+
+pub const GET_CALLER_IDENTITY: Op = Op::doctor(Sts, "GetCallerIdentity");
+
+/// Every operation the binary may call, sorted by service then name.
+pub const OPERATIONS: &[Op] = &[
+    DESCRIBE_ORGANIZATION,
+    LIST_ACCOUNTS,
+    LIST_ACCOUNTS_FOR_PARENT,
+    LIST_OUS_FOR_PARENT,
+    LIST_ROOTS,
+    LIST_TAGS_FOR_RESOURCE,
+    GET_GRANT,
+    GET_SERVICE_SETTINGS,
+    LIST_DISTRIBUTED_GRANTS,
+    LIST_RECEIVED_GRANTS_FOR_ORG,
+    LIST_RECEIVED_LICENSES,
+    LIST_RECEIVED_LICENSES_FOR_ORG,
+    GET_COST_AND_USAGE,
+    LIST_COST_ALLOCATION_TAGS,
+    LOOKUP_EVENTS,
+    GET_CALLER_IDENTITY,
+];
+
+/// The name prefixes of read-only AWS operations.
+pub const READ_PREFIXES: &[&str] = &["List", "Get", "Describe", "Lookup"];
+
+/// Looks an operation up by service and name (used by tests against the fake endpoint).
+pub fn find(service: Service, name: &str) -> Option<&'static Op> {
+    OPERATIONS
+        .iter()
+        .find(|op| op.service == service && op.name == name)
+}
+
+/// The least-privilege IAM policy for everything in [`OPERATIONS`].
+///
+/// All actions are on `Resource: "*"`: these list and describe calls do not support
+/// resource-level scoping. `sts:GetCallerIdentity` needs no permission but is listed so that
+/// the policy names every call the binary makes.
+pub fn iam_policy() -> serde_json::Value {
+    let mut actions: Vec<String> = OPERATIONS.iter().map(Op::action).collect();
+    actions.sort();
+    actions.dedup();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EntitlementAuditReadOnly",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_is_a_read() {
+        for op in OPERATIONS {
+            assert!(
+                READ_PREFIXES.iter().any(|p| op.name.starts_with(p)),
+                "`{}` is not a read operation",
+                op.action()
+            );
+        }
+    }
+
+    #[test]
+    fn operations_are_unique_and_sorted() {
+        let mut sorted = OPERATIONS.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, OPERATIONS, "keep `OPERATIONS` sorted and unique");
+    }
+
+    #[test]
+    fn policy_lists_exactly_the_operations() {
+        let policy = iam_policy();
+        let actions: Vec<&str> = policy["Statement"][0]["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(actions.len(), OPERATIONS.len());
+        assert!(actions.contains(&"license-manager:ListReceivedGrantsForOrganization"));
+        assert!(actions.contains(&"ce:GetCostAndUsage"));
+        assert!(actions
+            .iter()
+            .all(|a| !a.contains("Create") && !a.contains("Delete")));
+    }
+}

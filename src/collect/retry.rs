@@ -1,0 +1,232 @@
+//! Staying gentle with production accounts: the SDK retry configuration, a retry classifier
+//! for License Manager's own throttling error, and a client-side rate limit and concurrency
+//! bound per service.
+//!
+//! The SDK's adaptive retry handles throttling once it happens; the limiter here keeps the
+//! job from causing it in the first place, because the same quotas serve the organization's
+//! own tooling.
+
+use std::time::Duration;
+
+use aws_config::retry::{RetryConfig, RetryMode};
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
+};
+use aws_smithy_types::retry::ErrorKind;
+use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+/// How the SDK retries a failed call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryOptions {
+    /// Attempts per call, the first included. Default 8.
+    pub max_attempts: u32,
+    /// Base of the exponential backoff. Default 1 s (tests use a few milliseconds).
+    pub initial_backoff: Duration,
+    /// Cap on one backoff delay, and on the adaptive limiter's delay before a retry.
+    /// Default 20 s.
+    pub max_backoff: Duration,
+    /// Adaptive (default) slows the client down after throttling; standard only backs off.
+    pub adaptive: bool,
+}
+
+impl Default for RetryOptions {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(20),
+            adaptive: true,
+        }
+    }
+}
+
+impl RetryOptions {
+    /// The SDK retry configuration for these options.
+    pub fn sdk_config(&self) -> RetryConfig {
+        let mode = if self.adaptive {
+            RetryMode::Adaptive
+        } else {
+            RetryMode::Standard
+        };
+        RetryConfig::standard()
+            .with_retry_mode(mode)
+            .with_max_attempts(self.max_attempts.max(1))
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+}
+
+/// Request pacing for one service.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    /// Requests per second started by this job (retries by the SDK not included).
+    pub requests_per_second: f64,
+    /// Requests in flight at once.
+    pub max_concurrency: usize,
+}
+
+impl Pace {
+    pub const fn new(requests_per_second: f64, max_concurrency: usize) -> Self {
+        Self {
+            requests_per_second,
+            max_concurrency,
+        }
+    }
+}
+
+/// The pacing of each service. The defaults stay well under the published or observed
+/// quotas (CloudTrail `LookupEvents` allows 2 per second per account and region).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaceOptions {
+    /// Default 5/s, 4 in flight.
+    pub organizations: Pace,
+    /// Default 5/s, 4 in flight.
+    pub license_manager: Pace,
+    /// Default 2/s, 1 in flight (each request costs $0.01).
+    pub cost_explorer: Pace,
+    /// Default 1/s, 1 in flight.
+    pub cloudtrail: Pace,
+}
+
+impl Default for PaceOptions {
+    fn default() -> Self {
+        Self {
+            organizations: Pace::new(5.0, 4),
+            license_manager: Pace::new(5.0, 4),
+            cost_explorer: Pace::new(2.0, 1),
+            cloudtrail: Pace::new(1.0, 1),
+        }
+    }
+}
+
+impl PaceOptions {
+    /// No practical limit (tests against a local endpoint).
+    pub fn unlimited() -> Self {
+        let fast = Pace::new(10_000.0, 8);
+        Self {
+            organizations: fast,
+            license_manager: fast,
+            cost_explorer: fast,
+            cloudtrail: fast,
+        }
+    }
+}
+
+/// A per-service gate: at most `max_concurrency` requests in flight, started at most
+/// `requests_per_second` apart.
+#[derive(Debug)]
+pub struct Throttle {
+    slots: Semaphore,
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Throttle {
+    pub fn new(pace: Pace) -> Self {
+        let rps = if pace.requests_per_second.is_finite() && pace.requests_per_second > 0.0 {
+            pace.requests_per_second
+        } else {
+            1.0
+        };
+        Self {
+            slots: Semaphore::new(pace.max_concurrency.max(1)),
+            interval: Duration::from_secs_f64(1.0 / rps),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for a free slot and for the next start time; hold the permit while the request
+    /// is in flight.
+    pub async fn acquire(&self) -> SemaphorePermit<'_> {
+        let permit = self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let start = {
+            let mut next = self.next.lock().await;
+            let start = (*next).max(Instant::now());
+            *next = start + self.interval;
+            start
+        };
+        tokio::time::sleep_until(start).await;
+        permit
+    }
+}
+
+/// Classifies License Manager's `RateLimitExceededException` (HTTP 400) as throttling.
+///
+/// The SDK does not retry it by default: it is neither in the SDK's list of throttling codes
+/// nor modeled as retryable (docs/collect-notes.md).
+#[derive(Debug, Default)]
+pub struct LicenseManagerRateLimit;
+
+/// The error code License Manager answers when throttling.
+pub const LM_RATE_LIMIT_CODE: &str = "RateLimitExceededException";
+
+impl ClassifyRetry for LicenseManagerRateLimit {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(resp) = ctx.response() else {
+            return RetryAction::NoActionIndicated;
+        };
+        if resp.status().is_success() {
+            return RetryAction::NoActionIndicated;
+        }
+        let header = resp.headers().get("x-amzn-errortype").unwrap_or_default();
+        let in_body = resp
+            .body()
+            .bytes()
+            .map(|b| {
+                b.windows(LM_RATE_LIMIT_CODE.len())
+                    .any(|w| w == LM_RATE_LIMIT_CODE.as_bytes())
+            })
+            .unwrap_or(false);
+        if header.starts_with(LM_RATE_LIMIT_CODE) || in_body {
+            RetryAction::retryable_error(ErrorKind::ThrottlingError)
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "License Manager RateLimitExceededException"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(
+            RetryClassifierPriority::modeled_as_retryable_classifier(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_options_map_to_sdk_config() {
+        let opts = RetryOptions {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(50),
+            adaptive: true,
+        };
+        let c = opts.sdk_config();
+        assert_eq!(c.max_attempts(), 4);
+        assert_eq!(c.mode(), RetryMode::Adaptive);
+        assert_eq!(c.initial_backoff(), Duration::from_millis(5));
+        assert_eq!(c.max_backoff(), Duration::from_millis(50));
+    }
+
+    #[tokio::test]
+    async fn throttle_bounds_concurrency() {
+        let t = Throttle::new(Pace::new(10_000.0, 2));
+        let a = t.acquire().await;
+        let _b = t.acquire().await;
+        assert_eq!(t.slots.available_permits(), 0);
+        drop(a);
+        assert_eq!(t.slots.available_permits(), 1);
+    }
+}

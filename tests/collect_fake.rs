@@ -1,0 +1,531 @@
+//! The collector against a fake AWS endpoint, with the real SDK clients: pagination, empty
+//! pages, throttling, server errors, access denied, unknown enum values, the Cost Explorer
+//! request cap, read-only calls, and `doctor`.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use entitlement_audit::collect::permissions::{self, Service, READ_PREFIXES};
+use entitlement_audit::collect::{collect_with, doctor_with, CheckStatus, NoProgress};
+use entitlement_audit::model::usage::rows;
+use entitlement_audit::model::{AccountState, EventKind, GrantStatus, PrincipalKind};
+use entitlement_audit::snapshot::{LedgerEntry, Snapshot};
+use serde_json::json;
+use support::fake_aws::{FakeAws, Faults};
+use support::*;
+
+async fn run(fake: &FakeAws, opts: &entitlement_audit::collect::CollectOptions) -> Snapshot {
+    let clients = clients(fake, opts).await;
+    collect_with(&clients, opts, now(), &NoProgress).await
+}
+
+fn service_of(prefix: &str) -> Service {
+    [
+        Service::Organizations,
+        Service::LicenseManager,
+        Service::CostExplorer,
+        Service::CloudTrail,
+    ]
+    .into_iter()
+    .find(|s| s.target_prefix() == Some(prefix))
+    .unwrap_or(Service::Sts)
+}
+
+/// Every operation the fake saw is in the permissions list and is a read; none was answered
+/// twice with success for the same request (no page fetched twice).
+fn assert_read_only_and_no_page_twice(fake: &FakeAws, doctor: bool) {
+    let calls = fake.calls();
+    assert!(!calls.is_empty());
+    for c in &calls {
+        let op = permissions::find(service_of(&c.prefix), &c.op)
+            .unwrap_or_else(|| panic!("`{}.{}` is not in the permissions list", c.prefix, c.op));
+        assert!(
+            doctor || !op.doctor_only,
+            "collect called doctor-only `{}`",
+            c.op
+        );
+        assert!(
+            READ_PREFIXES.iter().any(|p| c.op.starts_with(p)),
+            "`{}`",
+            c.op
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for c in calls.iter().filter(|c| c.status == 200) {
+        assert!(
+            seen.insert((c.op.clone(), c.body.to_string())),
+            "page fetched twice: {} {}",
+            c.op,
+            c.body
+        );
+    }
+}
+
+fn total_cost(s: &Snapshot) -> f64 {
+    rows(&s.usage).unwrap().iter().map(|r| r.cost_usd).sum()
+}
+
+fn assert_complete_data(s: &Snapshot) {
+    assert_eq!(s.organizational_units.len(), 5);
+    assert_eq!(s.accounts.len(), 5);
+    assert_eq!(s.licenses.len(), 3);
+    assert_eq!(s.grants.len(), 8);
+    assert_eq!(s.grant_events.len(), 6);
+    assert!((total_cost(s) - MARKETPLACE_TOTAL).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn collects_everything_across_one_item_pages_and_empty_pages() {
+    let fake = start(Faults {
+        page_size: Some(1),
+        empty_pages: true,
+        ..Faults::default()
+    })
+    .await;
+    let mut opts = options();
+    opts.page_size = Some(1);
+    let s = run(&fake, &opts).await;
+
+    assert_eq!(s.manifest.completeness, Vec::<LedgerEntry>::new());
+    assert_complete_data(&s);
+
+    // Organization and tree.
+    assert_eq!(s.organization.id, ORG_ID);
+    assert_eq!(s.organization.management_account_id, MGMT);
+    assert_eq!(s.organization.subscriber_account_id, MGMT);
+    let paths: Vec<&str> = s
+        .organizational_units
+        .iter()
+        .map(|o| o.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/Root",
+            "/Root/Sandbox",
+            "/Root/Workloads",
+            "/Root/Workloads/Dev",
+            "/Root/Workloads/Prod"
+        ]
+    );
+    let prod_ou = s
+        .organizational_units
+        .iter()
+        .find(|o| o.id == OU_PROD)
+        .unwrap();
+    assert_eq!(prod_ou.parent_id.as_deref(), Some(OU_WORKLOADS));
+    let acct = |id: &str| s.accounts.iter().find(|a| a.id == id).unwrap();
+    assert_eq!(acct(PROD).ou_path, "/Root/Workloads/Prod");
+    assert_eq!(acct(PROD).parent_id, OU_PROD);
+    assert_eq!(acct(PROD).tags.get("team").map(String::as_str), Some("ml"));
+    assert_eq!(acct(PROD).tags.len(), 2);
+    assert_eq!(acct(MGMT).ou_path, "/Root");
+    assert!(acct(MGMT).joined_at.is_some());
+    assert_eq!(
+        acct(LEGACY).state,
+        AccountState::Suspended,
+        "retired `Status` read"
+    );
+    assert_eq!(
+        acct(SANDBOX).state,
+        AccountState::Other("QUARANTINED".into())
+    );
+
+    // Licenses: the other issuer is filtered out of both listings.
+    let lic = |arn: &str| s.licenses.iter().find(|l| l.arn == arn).unwrap();
+    assert!(s.licenses.iter().all(|l| l.issuer == "AWS/Marketplace"));
+    assert_eq!(lic(L_CLAUDE).created_at.unwrap().timestamp(), 1_767_225_600);
+    assert_eq!(
+        lic(L_COHERE).created_at.unwrap().to_rfc3339(),
+        "2026-02-01T00:00:00+00:00"
+    );
+    assert!(lic(L_COHERE).validity_end.is_some());
+    assert_eq!(lic(L_MEMBER).beneficiary, DEV);
+
+    // Grants: distributed, sub-grants, and the parent read through GetGrant.
+    let g = |id: &str| s.grants.iter().find(|g| g.arn == grant_arn(id)).unwrap();
+    assert_eq!(g("sub-a").parent_arn, grant_arn("org1"));
+    assert_eq!(g("sub-a").grantee_kind, PrincipalKind::Account);
+    assert_eq!(g("sub-a").grantee_id, PROD);
+    assert!(g("sub-a").is_sub_grant());
+    assert_eq!(g("sub-b").status, GrantStatus::Disabled);
+    assert_eq!(g("org1").grantee_kind, PrincipalKind::Organization);
+    assert_eq!(g("ou2").grantee_id, OU_PROD);
+    assert_eq!(g("other5").grantee_id, OU_SANDBOX);
+    assert_eq!(
+        g("paused4").status,
+        GrantStatus::Other("PAUSED_BY_SELLER".into())
+    );
+    assert_eq!(fake.ok_calls("GetGrant"), 1);
+
+    // Usage: the SERVICE query's total, team from the tag query.
+    let usage = rows(&s.usage).unwrap();
+    let prod: Vec<_> = usage.iter().filter(|r| r.account_id == PROD).collect();
+    assert_eq!(prod.len(), 3);
+    assert!(prod
+        .iter()
+        .all(|r| r.team_tag.as_deref() == Some("ml") && r.cost_usd == 10.25));
+    assert!(prod.iter().all(|r| r.product == CLAUDE));
+    let sandbox: Vec<_> = usage.iter().filter(|r| r.account_id == SANDBOX).collect();
+    assert_eq!(sandbox.len(), 1);
+    assert_eq!(sandbox[0].team_tag, None);
+    assert_eq!(
+        sandbox[0].public_cost_usd, None,
+        "absent PublicOnDemandCost tolerated"
+    );
+    let dev_search: f64 = usage
+        .iter()
+        .filter(|r| r.account_id == DEV && r.team_tag.as_deref() == Some("search"))
+        .map(|r| r.cost_usd)
+        .sum();
+    assert!((dev_search - 7.0).abs() < 1e-9, "{dev_search}");
+
+    // Grant events: failed call and out-of-window event skipped, unreadable JSON survived.
+    let ev = |kind: EventKind| s.grant_events.iter().find(|e| e.kind == kind).unwrap();
+    assert_eq!(ev(EventKind::Created).account_id.as_deref(), Some(SANDBOX));
+    assert_eq!(ev(EventKind::Activated).grant_arn, grant_arn("ou2"));
+    assert_eq!(ev(EventKind::Accepted).account_id.as_deref(), Some(PROD));
+    assert_eq!(ev(EventKind::Deleted).grant_arn, grant_arn("gone9"));
+    assert!(s.grant_events.iter().all(|e| e.kind != EventKind::Rejected));
+
+    // Unknown values kept and flagged.
+    let unknown: Vec<(&str, &str, &str, u64)> = s
+        .manifest
+        .unknown_values
+        .iter()
+        .map(|u| {
+            (
+                u.table.as_str(),
+                u.column.as_str(),
+                u.value.as_str(),
+                u.rows,
+            )
+        })
+        .collect();
+    assert_eq!(
+        unknown,
+        [
+            ("accounts", "state", "QUARANTINED", 1),
+            ("grant_events", "kind", "PAUSED", 1),
+            ("grants", "status", "PAUSED_BY_SELLER", 1),
+        ]
+    );
+
+    // Manifest.
+    assert_eq!(s.manifest.source, "aws");
+    assert_eq!(s.manifest.period_start, opts.period_start);
+    assert_eq!(s.manifest.period_end, opts.period_end);
+    assert_eq!(s.manifest.tables["grants"].rows, 8);
+    assert!(s.manifest.tables["grants"]
+        .source
+        .contains("license-manager:ListReceivedGrantsForOrganization"));
+    assert_eq!(s.manifest.tables["usage"].source, "ce:GetCostAndUsage");
+    let ce_calls = fake.ok_calls("GetCostAndUsage") + fake.failed_calls("GetCostAndUsage");
+    assert_eq!(s.manifest.cost_explorer_requests, ce_calls as u64);
+
+    // Page size 1 was asked for everywhere the API takes one.
+    for c in fake.calls() {
+        if let Some(m) = c.body.get("MaxResults") {
+            assert_eq!(m, &json!(1), "{}", c.op);
+        }
+    }
+    assert_read_only_and_no_page_twice(&fake, false);
+}
+
+#[tokio::test]
+async fn throttling_bursts_and_server_errors_are_retried() {
+    let mut faults = Faults::default();
+    for (op, n) in [
+        ("ListDistributedGrants", 2),
+        ("ListReceivedGrantsForOrganization", 2),
+        ("ListReceivedLicenses", 1),
+        ("ListAccounts", 2),
+        ("ListTagsForResource", 2),
+        ("GetCostAndUsage", 1),
+        ("LookupEvents", 1),
+    ] {
+        faults.throttle.insert(op.to_string(), n);
+    }
+    faults.server_errors.insert("ListRoots".into(), (500, 1));
+    faults
+        .server_errors
+        .insert("DescribeOrganization".into(), (503, 2));
+    faults
+        .server_errors
+        .insert("ListReceivedLicensesForOrganization".into(), (503, 1));
+    let fake = start(faults).await;
+    let s = run(&fake, &options()).await;
+
+    assert_eq!(s.manifest.completeness, Vec::<LedgerEntry>::new());
+    assert_complete_data(&s);
+    for (op, failed) in [
+        ("ListDistributedGrants", 2),
+        ("ListReceivedGrantsForOrganization", 2),
+        ("ListReceivedLicenses", 1),
+        ("ListAccounts", 2),
+        ("ListTagsForResource", 2),
+        ("GetCostAndUsage", 1),
+        ("LookupEvents", 1),
+        ("ListRoots", 1),
+        ("DescribeOrganization", 2),
+        ("ListReceivedLicensesForOrganization", 1),
+    ] {
+        assert_eq!(fake.failed_calls(op), failed, "{op}");
+        assert!(fake.ok_calls(op) > 0, "{op} succeeded after retrying");
+    }
+    // A retried Cost Explorer request is a request: it is counted.
+    assert_eq!(s.manifest.cost_explorer_requests, 3);
+    assert_read_only_and_no_page_twice(&fake, false);
+}
+
+#[tokio::test]
+async fn throttled_past_retries_is_recorded_and_the_run_goes_on() {
+    let fake = start(Faults {
+        throttle_always: vec![("ListReceivedGrantsForOrganization".into(), L_COHERE.into())],
+        ..Faults::default()
+    })
+    .await;
+    let mut opts = options();
+    opts.retry.adaptive = true;
+    let s = run(&fake, &opts).await;
+
+    assert_eq!(
+        s.manifest.completeness,
+        [LedgerEntry {
+            service: "license-manager".into(),
+            operation: "ListReceivedGrantsForOrganization".into(),
+            scope: L_COHERE.into(),
+            error_code: "RateLimitExceededException".into(),
+            message: "Rate exceeded".into(),
+            tables: vec!["grants".into()],
+        }]
+    );
+    assert_eq!(
+        fake.failed_calls("ListReceivedGrantsForOrganization"),
+        opts.retry.max_attempts as usize,
+        "License Manager's own throttling error is retried"
+    );
+    assert!(!s.is_complete());
+    assert_eq!(s.incomplete_tables(), ["grants"]);
+    // Everything else was still read, Claude's sub-grants included.
+    assert_complete_data(&s);
+}
+
+#[tokio::test]
+async fn access_denied_on_cost_explorer_is_recorded_and_the_run_goes_on() {
+    let mut faults = Faults::default();
+    faults.deny.insert("GetCostAndUsage".into());
+    let fake = start(faults).await;
+    let s = run(&fake, &options()).await;
+
+    assert_eq!(s.manifest.completeness.len(), 1);
+    let e = &s.manifest.completeness[0];
+    assert_eq!(e.service, "cost-explorer");
+    assert_eq!(e.operation, "GetCostAndUsage");
+    assert_eq!(e.scope, "2026-10-01..2026-10-03 by LINKED_ACCOUNT,SERVICE");
+    assert_eq!(e.error_code, "AccessDeniedException");
+    assert_eq!(e.tables, ["usage"]);
+    // Not retried, and the team query is not sent without product rows.
+    assert_eq!(fake.failed_calls("GetCostAndUsage"), 1);
+    assert_eq!(s.manifest.cost_explorer_requests, 1);
+    assert_eq!(s.usage.height(), 0);
+    assert_eq!(s.grants.len(), 8);
+    assert_eq!(s.accounts.len(), 5);
+    assert_eq!(s.grant_events.len(), 6);
+}
+
+#[tokio::test]
+async fn access_denied_on_account_tags_names_each_account() {
+    let mut faults = Faults::default();
+    faults.deny.insert("ListTagsForResource".into());
+    let fake = start(faults).await;
+    let s = run(&fake, &options()).await;
+
+    let scopes: BTreeSet<&str> = s
+        .manifest
+        .completeness
+        .iter()
+        .map(|e| e.scope.as_str())
+        .collect();
+    assert_eq!(scopes, BTreeSet::from([MGMT, PROD, DEV, SANDBOX, LEGACY]));
+    for e in &s.manifest.completeness {
+        assert_eq!(
+            (
+                e.service.as_str(),
+                e.operation.as_str(),
+                e.error_code.as_str()
+            ),
+            (
+                "organizations",
+                "ListTagsForResource",
+                "AccessDeniedException"
+            )
+        );
+        assert_eq!(e.tables, ["accounts"]);
+    }
+    // The accounts are there, without tags; the rest is complete.
+    assert!(s.accounts.iter().all(|a| a.tags.is_empty()));
+    assert_complete_data(&s);
+}
+
+#[tokio::test]
+async fn cost_explorer_cap_stops_paging_and_is_recorded() {
+    let fake = start(Faults {
+        page_size: Some(1),
+        ..Faults::default()
+    })
+    .await;
+    let mut opts = options();
+    opts.max_cost_explorer_requests = 2;
+    let s = run(&fake, &opts).await;
+
+    // Three daily pages were needed; two were allowed.
+    assert_eq!(fake.ok_calls("GetCostAndUsage"), 2);
+    assert_eq!(fake.failed_calls("GetCostAndUsage"), 0);
+    assert_eq!(s.manifest.cost_explorer_requests, 2);
+    assert_eq!(s.manifest.completeness.len(), 1);
+    let e = &s.manifest.completeness[0];
+    assert_eq!(
+        (
+            e.service.as_str(),
+            e.operation.as_str(),
+            e.error_code.as_str()
+        ),
+        ("cost-explorer", "GetCostAndUsage", "RequestCapReached")
+    );
+    assert_eq!(e.tables, ["usage"]);
+    // What was read is kept: the first two days.
+    let days: BTreeSet<_> = rows(&s.usage).unwrap().iter().map(|r| r.date).collect();
+    assert_eq!(days.len(), 2);
+    assert_read_only_and_no_page_twice(&fake, false);
+}
+
+#[tokio::test]
+async fn cost_explorer_cap_counts_retries() {
+    let mut faults = Faults {
+        page_size: Some(1),
+        ..Faults::default()
+    };
+    faults.throttle.insert("GetCostAndUsage".into(), 2);
+    let fake = start(faults).await;
+    let mut opts = options();
+    opts.max_cost_explorer_requests = 3;
+    let s = run(&fake, &opts).await;
+
+    // Two throttled attempts and one success use the budget of three; the second page is
+    // refused before it is sent.
+    assert_eq!(fake.failed_calls("GetCostAndUsage"), 2);
+    assert_eq!(fake.ok_calls("GetCostAndUsage"), 1);
+    assert_eq!(s.manifest.cost_explorer_requests, 3);
+    let codes: Vec<&str> = s
+        .manifest
+        .completeness
+        .iter()
+        .map(|e| e.error_code.as_str())
+        .collect();
+    assert_eq!(codes, ["RequestCapReached"]);
+}
+
+#[tokio::test]
+async fn doctor_passes_on_a_ready_organization() {
+    let fake = start(Faults::default()).await;
+    let opts = options();
+    let checks = doctor_with(&clients(&fake, &opts).await, &opts).await;
+    for c in &checks {
+        assert_eq!(c.status, CheckStatus::Pass, "{c:?}");
+    }
+    let names: Vec<&str> = checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "credentials",
+            "organization",
+            "organization-feature-set",
+            "caller-account",
+            "license-manager-organization-integration",
+            "marketplace-licenses",
+            "cost-explorer",
+            "cost-allocation-tag",
+            "cloudtrail",
+        ]
+    );
+    assert_read_only_and_no_page_twice(&fake, true);
+}
+
+#[tokio::test]
+async fn doctor_says_what_is_wrong_and_how_to_fix_it() {
+    let mut sc = scenario();
+    sc.organization["FeatureSet"] = json!("CONSOLIDATED_BILLING");
+    sc.service_settings["OrganizationConfiguration"]["EnableIntegration"] = json!(false);
+    sc.cost_allocation_tags[0]["Status"] = json!("Inactive");
+    sc.caller = (PROD.into(), format!("arn:aws:iam::{PROD}:role/Audit"));
+    let mut faults = Faults::default();
+    faults.deny.insert("LookupEvents".into());
+    let fake = FakeAws::start(sc, faults).await;
+    let opts = options();
+    let checks = doctor_with(&clients(&fake, &opts).await, &opts).await;
+
+    let status = |name: &str| {
+        let c = checks.iter().find(|c| c.name == name).unwrap();
+        assert!(c.status == CheckStatus::Pass || c.fix.is_some(), "{c:?}");
+        c.status
+    };
+    assert_eq!(status("credentials"), CheckStatus::Pass);
+    assert_eq!(status("organization-feature-set"), CheckStatus::Fail);
+    assert_eq!(status("caller-account"), CheckStatus::Warn);
+    assert_eq!(
+        status("license-manager-organization-integration"),
+        CheckStatus::Fail
+    );
+    assert_eq!(status("cost-allocation-tag"), CheckStatus::Fail);
+    assert_eq!(status("cloudtrail"), CheckStatus::Fail);
+    let trail = checks.iter().find(|c| c.name == "cloudtrail").unwrap();
+    assert!(trail
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("`cloudtrail:LookupEvents`"));
+}
+
+#[tokio::test]
+async fn a_rejected_public_cost_metric_is_dropped_not_fatal() {
+    let fake = start(Faults {
+        reject_metric: Some("PublicOnDemandCost".into()),
+        ..Faults::default()
+    })
+    .await;
+    let s = run(&fake, &options()).await;
+
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    assert!((total_cost(&s) - MARKETPLACE_TOTAL).abs() < 1e-9);
+    assert!(rows(&s.usage)
+        .unwrap()
+        .iter()
+        .all(|r| r.public_cost_usd.is_none()));
+    // One rejected request, the query again without the metric, the team query.
+    assert_eq!(fake.failed_calls("GetCostAndUsage"), 1);
+    assert_eq!(s.manifest.cost_explorer_requests, 3);
+}
+
+#[tokio::test]
+async fn the_permissions_list_is_exactly_what_collect_and_doctor_call() {
+    let fake = start(Faults::default()).await;
+    let opts = options();
+    let c = clients(&fake, &opts).await;
+    collect_with(&c, &opts, now(), &NoProgress).await;
+    let collect_ops: BTreeSet<String> = fake.calls().into_iter().map(|c| c.op).collect();
+    doctor_with(&c, &opts).await;
+    let all_ops: BTreeSet<String> = fake.calls().into_iter().map(|c| c.op).collect();
+
+    let listed = |doctor: bool| -> BTreeSet<String> {
+        permissions::OPERATIONS
+            .iter()
+            .filter(|o| doctor || !o.doctor_only)
+            .map(|o| o.name.to_string())
+            .collect()
+    };
+    assert_eq!(collect_ops, listed(false));
+    // Doctor re-reads what collect read: only the set matters here.
+    assert_eq!(all_ops, listed(true));
+}

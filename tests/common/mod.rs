@@ -1,0 +1,97 @@
+//! Helpers shared by the report tests: the demo's analysis and its rendered reports.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use entitlement_audit::analyze::{analyze, Analysis};
+use entitlement_audit::app::DEMO_CONFIG;
+use entitlement_audit::config::Config;
+use entitlement_audit::model::Severity;
+use entitlement_audit::report::{self, RunInfo};
+use entitlement_audit::snapshot::LedgerEntry;
+
+/// The built-in demo organization, analyzed on its own last day.
+pub fn demo() -> (Analysis, RunInfo) {
+    let snap = entitlement_audit::demo::builtin();
+    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let as_of = snap.manifest.period_end;
+    let a = analyze(&snap, &cfg, as_of).unwrap();
+    let run = RunInfo {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        as_of,
+        window_start: a.window_start,
+        window_end: as_of,
+        source: snap.manifest.source.clone(),
+        collected_at: snap.manifest.collected_at,
+        fail_on: Severity::Other("none".into()),
+    };
+    (a, run)
+}
+
+/// Writes every report of `a` into `dir` with the built-in templates.
+pub fn write(a: &Analysis, run: &RunInfo, dir: &Path) {
+    let opts = report::Options::new(None).unwrap();
+    report::write_all(a, run, dir, &opts).unwrap();
+}
+
+pub const HOSTILE: &[&str] = &[
+    "<script>alert(1)</script>",
+    "</script><script>alert(2)</script>",
+    "\"onmouseover=\"alert(3)",
+    "' onmouseover='alert(4)' x='",
+    "<img src=x onerror=alert(5)>",
+    "javascript:alert(6)",
+    "[click](javascript:alert(7)) | pipe",
+    "<!-- {{ 7*7 }} {% if %}",
+    "\u{2028}line\u{2029}sep",
+];
+
+pub fn long() -> String {
+    "W".repeat(5000)
+}
+
+/// The demo analysis with hostile account names, teams and products everywhere a name
+/// appears, and an incomplete-data ledger entry carrying hostile text too.
+pub fn hostile() -> (Analysis, RunInfo) {
+    let (mut a, run) = demo();
+    let name = |i: usize| -> String {
+        let all: Vec<String> = HOSTILE
+            .iter()
+            .map(|s| s.to_string())
+            .chain([long()])
+            .collect();
+        all[i % all.len()].clone()
+    };
+    for (i, f) in a.findings.iter_mut().enumerate() {
+        f.account_name = name(i);
+        f.team = name(i + 1);
+        f.product = name(i + 2);
+        f.message = name(i + 3);
+    }
+    for (i, c) in a.coverage.iter_mut().enumerate() {
+        c.product = name(i % 3);
+        c.account_name = name(i);
+    }
+    for (i, g) in a.grants.iter_mut().enumerate() {
+        g.grantee_name = name(i);
+        g.name = name(i + 1);
+        g.product = name(i + 2);
+    }
+    for (i, r) in a.allocation.iter_mut().enumerate() {
+        r.team = name(i % 4);
+        r.product = name(i % 5);
+    }
+    a.completeness.complete = false;
+    a.completeness.missing.push(LedgerEntry {
+        service: "cost-explorer".into(),
+        operation: "GetCostAndUsage".into(),
+        scope: HOSTILE[0].into(),
+        error_code: "AccessDenied".into(),
+        message: HOSTILE[4].into(),
+        tables: vec!["usage".into()],
+    });
+    a.completeness.incomplete_tables = vec!["usage".into()];
+    a.completeness.affected_rules = vec!["EA001", "EA005"];
+    (a, run)
+}

@@ -1,0 +1,644 @@
+//! A fake AWS endpoint for the collector tests: one HTTP/1.1 server on 127.0.0.1 serving
+//! Organizations, License Manager, Cost Explorer and CloudTrail (JSON 1.1, dispatched on
+//! `X-Amz-Target`) and STS `GetCallerIdentity` (query protocol), over a scenario organization
+//! held in memory, with fault knobs. It records every operation called.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One request the fake answered.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `X-Amz-Target` prefix (`AWSLicenseManager`), or `STS`.
+    pub prefix: String,
+    /// Operation name (text after the last dot of the target).
+    pub op: String,
+    pub body: Value,
+    pub status: u16,
+    /// The SigV4 signing region (from the `Authorization` credential scope).
+    pub region: Option<String>,
+    /// The access key id that signed the request.
+    pub access_key: Option<String>,
+}
+
+/// Fault injection.
+#[derive(Debug, Default, Clone)]
+pub struct Faults {
+    /// Items per page (capped by the request's own `MaxResults`).
+    pub page_size: Option<usize>,
+    /// Put an empty page carrying a token before every page and after the last.
+    pub empty_pages: bool,
+    /// Operation -> how many of its next calls get the service's throttling error.
+    pub throttle: BTreeMap<String, u32>,
+    /// Operation -> (HTTP status, how many of its next calls get it).
+    pub server_errors: BTreeMap<String, (u16, u32)>,
+    /// Operations answered with `AccessDeniedException`.
+    pub deny: BTreeSet<String>,
+    /// (operation, text in the request body): always throttled.
+    pub throttle_always: Vec<(String, String)>,
+    /// A Cost Explorer metric answered with `ValidationException`.
+    pub reject_metric: Option<String>,
+}
+
+/// One line of spend, before Cost Explorer groups it.
+#[derive(Debug, Clone)]
+pub struct Fact {
+    pub date: &'static str,
+    pub account: &'static str,
+    pub service: &'static str,
+    pub team: Option<&'static str>,
+    pub billing_entity: &'static str,
+    pub cost: f64,
+    pub qty: f64,
+    pub public: Option<f64>,
+}
+
+/// The organization the fake serves.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub organization: Value,
+    pub roots: Vec<Value>,
+    /// (parent id, OU)
+    pub ous: Vec<(String, Value)>,
+    /// (parent id, account)
+    pub accounts: Vec<(String, Value)>,
+    pub tags: BTreeMap<String, Vec<Value>>,
+    pub received_licenses: Vec<Value>,
+    pub organization_licenses: Vec<Value>,
+    pub distributed_grants: Vec<Value>,
+    /// Returned by `ListReceivedGrantsForOrganization` for their `LicenseArn`.
+    pub organization_grants: Vec<Value>,
+    /// Only reachable through `GetGrant`.
+    pub other_grants: Vec<Value>,
+    pub facts: Vec<Fact>,
+    pub events: Vec<Value>,
+    pub service_settings: Value,
+    pub cost_allocation_tags: Vec<Value>,
+    /// (account, ARN) answered by `GetCallerIdentity`.
+    pub caller: (String, String),
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub scenario: Scenario,
+    pub faults: Faults,
+    pub calls: Vec<Call>,
+}
+
+/// A running fake; dropped with the test's runtime.
+#[derive(Clone)]
+pub struct FakeAws {
+    pub url: String,
+    pub state: Arc<Mutex<State>>,
+}
+
+impl FakeAws {
+    pub async fn start(scenario: Scenario, faults: Faults) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = Arc::new(Mutex::new(State {
+            scenario,
+            faults,
+            calls: Vec::new(),
+        }));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let _ = serve(stream, state).await;
+                });
+            }
+        });
+        Self { url, state }
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Successful calls per operation.
+    pub fn ok_calls(&self, op: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.op == op && c.status == 200)
+            .count()
+    }
+
+    /// Failed calls per operation.
+    pub fn failed_calls(&self, op: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.op == op && c.status != 200)
+            .count()
+    }
+}
+
+async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut headers = BTreeMap::new();
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h).await?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+            }
+        }
+        assert!(
+            !headers.contains_key("transfer-encoding"),
+            "the fake does not read chunked bodies"
+        );
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).await?;
+        let (status, content_type, out) = {
+            let mut st = state.lock().unwrap();
+            let scope = |i: usize| {
+                headers
+                    .get("authorization")
+                    .and_then(|a| a.split("Credential=").nth(1))
+                    .and_then(|c| c.split('/').nth(i))
+                    .map(str::to_string)
+            };
+            let signer = Signer {
+                access_key: scope(0),
+                region: scope(2),
+            };
+            handle(&mut st, headers.get("x-amz-target"), &body, signer)
+        };
+        let reason = match status {
+            200 => "OK",
+            400 => "Bad Request",
+            500 => "Internal Server Error",
+            503 => "Service Unavailable",
+            _ => "Error",
+        };
+        let head = format!(
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nx-amzn-requestid: fake\r\n\r\n",
+            out.len()
+        );
+        write.write_all(head.as_bytes()).await?;
+        write.write_all(out.as_bytes()).await?;
+        write.flush().await?;
+    }
+}
+
+const JSON: &str = "application/x-amz-json-1.1";
+
+fn error(code: &str, message: &str) -> (u16, &'static str, String) {
+    (
+        400,
+        JSON,
+        json!({"__type": code, "message": message}).to_string(),
+    )
+}
+
+/// Who signed a request, from its `Authorization` header.
+struct Signer {
+    access_key: Option<String>,
+    region: Option<String>,
+}
+
+fn handle(
+    st: &mut State,
+    target: Option<&String>,
+    body: &[u8],
+    signer: Signer,
+) -> (u16, &'static str, String) {
+    let (prefix, op, req) = match target {
+        Some(t) => {
+            let (prefix, op) = t.rsplit_once('.').unwrap_or(("", t));
+            let prefix = prefix.rsplit('.').next().unwrap_or(prefix).to_string();
+            let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            (prefix, op.to_string(), req)
+        }
+        None => {
+            let form = String::from_utf8_lossy(body).to_string();
+            let op = form
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("Action="))
+                .unwrap_or("Unknown")
+                .to_string();
+            ("STS".to_string(), op, Value::String(form))
+        }
+    };
+    let answer = respond(st, &prefix, &op, &req);
+    st.calls.push(Call {
+        prefix,
+        op,
+        body: req,
+        status: answer.0,
+        region: signer.region,
+        access_key: signer.access_key,
+    });
+    answer
+}
+
+fn throttling_code(prefix: &str) -> &'static str {
+    match prefix {
+        "AWSLicenseManager" => "RateLimitExceededException",
+        "AWSOrganizationsV20161128" => "TooManyRequestsException",
+        "AWSInsightsIndexService" => "LimitExceededException",
+        _ => "ThrottlingException",
+    }
+}
+
+fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'static str, String) {
+    let f = &mut st.faults;
+    if f.deny.contains(op) {
+        return error(
+            "AccessDeniedException",
+            &format!("not authorized to perform {op}"),
+        );
+    }
+    let text = req.to_string();
+    if f.throttle_always
+        .iter()
+        .any(|(o, needle)| o == op && text.contains(needle.as_str()))
+    {
+        return error(throttling_code(prefix), "Rate exceeded");
+    }
+    if let Some((status, n)) = f.server_errors.get_mut(op) {
+        if *n > 0 {
+            *n -= 1;
+            let code = if *status == 503 {
+                "ServiceUnavailable"
+            } else {
+                "InternalFailure"
+            };
+            return (
+                *status,
+                JSON,
+                json!({"__type": code, "message": "try again"}).to_string(),
+            );
+        }
+    }
+    if let Some(n) = f.throttle.get_mut(op) {
+        if *n > 0 {
+            *n -= 1;
+            return error(throttling_code(prefix), "Rate exceeded");
+        }
+    }
+    if prefix == "STS" {
+        return sts(st, op);
+    }
+    let s = &st.scenario;
+    let faults = st.faults.clone();
+    let str_of = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or_default();
+    let filter = |name: &str| -> Option<String> {
+        req.get("Filters")?
+            .as_array()?
+            .iter()
+            .find(|f| f["Name"] == name)
+            .and_then(|f| f["Values"][0].as_str())
+            .map(str::to_string)
+    };
+    let page = |key: &str, items: Vec<Value>, default: usize| {
+        ok(paginate(req, key, items, default, &faults, "NextToken"))
+    };
+    match op {
+        // Organizations
+        "DescribeOrganization" => ok(json!({"Organization": s.organization})),
+        "ListRoots" => page("Roots", s.roots.clone(), 20),
+        "ListOrganizationalUnitsForParent" => {
+            let parent = str_of("ParentId");
+            if parent.is_empty() {
+                return error("InvalidInputException", "ParentId is required");
+            }
+            let items = children(&s.ous, parent);
+            page("OrganizationalUnits", items, 20)
+        }
+        "ListAccounts" => page(
+            "Accounts",
+            s.accounts.iter().map(|(_, a)| a.clone()).collect(),
+            20,
+        ),
+        "ListAccountsForParent" => {
+            let items = children(&s.accounts, str_of("ParentId"));
+            page("Accounts", items, 20)
+        }
+        "ListTagsForResource" => {
+            let tags = s
+                .tags
+                .get(str_of("ResourceId"))
+                .cloned()
+                .unwrap_or_default();
+            page("Tags", tags, 20)
+        }
+        // License Manager
+        "ListReceivedLicenses" => {
+            let issuer = filter("IssuerName");
+            let items = s
+                .received_licenses
+                .iter()
+                .filter(|l| issuer.as_deref().is_none_or(|i| l["Issuer"]["Name"] == i))
+                .cloned()
+                .collect();
+            page("Licenses", items, 100)
+        }
+        "ListReceivedLicensesForOrganization" => {
+            page("Licenses", s.organization_licenses.clone(), 100)
+        }
+        "ListDistributedGrants" => {
+            let issuer = filter("LicenseIssuerName");
+            let issuer_of = |arn: &Value| {
+                s.received_licenses
+                    .iter()
+                    .find(|l| &l["LicenseArn"] == arn)
+                    .map(|l| l["Issuer"]["Name"].clone())
+            };
+            let items = s
+                .distributed_grants
+                .iter()
+                .filter(|g| {
+                    issuer
+                        .as_deref()
+                        .is_none_or(|i| issuer_of(&g["LicenseArn"]).is_some_and(|n| n == i))
+                })
+                .cloned()
+                .collect();
+            page("Grants", items, 100)
+        }
+        "ListReceivedGrantsForOrganization" => {
+            let license = str_of("LicenseArn");
+            if license.is_empty() {
+                return error("ValidationException", "LicenseArn is required");
+            }
+            let items = s
+                .organization_grants
+                .iter()
+                .filter(|g| g["LicenseArn"] == license)
+                .cloned()
+                .collect();
+            page("Grants", items, 100)
+        }
+        "GetGrant" => {
+            let arn = str_of("GrantArn");
+            let found = s
+                .distributed_grants
+                .iter()
+                .chain(&s.organization_grants)
+                .chain(&s.other_grants)
+                .find(|g| g["GrantArn"] == arn);
+            match found {
+                Some(g) => ok(json!({"Grant": g})),
+                None => error("InvalidParameterValueException", "no such grant"),
+            }
+        }
+        "GetServiceSettings" => ok(s.service_settings.clone()),
+        // Cost Explorer
+        "GetCostAndUsage" => cost_and_usage(s, req, &faults),
+        "ListCostAllocationTags" => {
+            let keys: Vec<&str> = req["TagKeys"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let tags: Vec<Value> = s
+                .cost_allocation_tags
+                .iter()
+                .filter(|t| keys.is_empty() || keys.iter().any(|k| t["TagKey"] == *k))
+                .cloned()
+                .collect();
+            ok(json!({"CostAllocationTags": tags}))
+        }
+        // CloudTrail
+        "LookupEvents" => {
+            let attrs = req["LookupAttributes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if attrs.len() > 1 {
+                return error("InvalidLookupAttributesException", "one attribute only");
+            }
+            let name = attrs.first().map(|a| a["AttributeValue"].clone());
+            let start = req["StartTime"].as_f64().unwrap_or(f64::MIN);
+            let end = req["EndTime"].as_f64().unwrap_or(f64::MAX);
+            let items = s
+                .events
+                .iter()
+                .filter(|e| name.as_ref().is_none_or(|n| &e["EventName"] == n))
+                .filter(|e| {
+                    let t = e["EventTime"].as_f64().unwrap_or(0.0);
+                    t >= start && t <= end
+                })
+                .cloned()
+                .collect();
+            page("Events", items, 50)
+        }
+        other => error("UnknownOperationException", &format!("fake has no {other}")),
+    }
+}
+
+fn ok(v: Value) -> (u16, &'static str, String) {
+    (200, JSON, v.to_string())
+}
+
+fn children(items: &[(String, Value)], parent: &str) -> Vec<Value> {
+    items
+        .iter()
+        .filter(|(p, _)| p == parent)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// Pages `items` by tokens `t<offset>` (a real page) and `e<offset>` (an empty page's token,
+/// pointing at the real page at offset), as described on [`Faults::empty_pages`].
+fn paginate(
+    req: &Value,
+    key: &str,
+    items: Vec<Value>,
+    default: usize,
+    faults: &Faults,
+    token_key: &str,
+) -> Value {
+    let token = req.get(token_key).and_then(Value::as_str);
+    let mut size = faults.page_size.unwrap_or(default);
+    if let Some(m) = req.get("MaxResults").and_then(Value::as_u64) {
+        size = size.min(m as usize);
+    }
+    let size = size.max(1);
+    let (offset, real) = match token {
+        None => (0, !faults.empty_pages),
+        Some(t) if t.starts_with('e') => (t[1..].parse().expect("fake token"), true),
+        Some(t) => (
+            t.trim_start_matches('t').parse().expect("fake token"),
+            !faults.empty_pages,
+        ),
+    };
+    if !real {
+        return json!({key: [], token_key: format!("e{offset}")});
+    }
+    let end = (offset + size).min(items.len());
+    let page: Vec<Value> = items[offset.min(items.len())..end].to_vec();
+    let more = end < items.len() || (faults.empty_pages && offset < items.len());
+    if more {
+        json!({key: page, token_key: format!("t{end}")})
+    } else {
+        json!({key: page})
+    }
+}
+
+fn cost_and_usage(s: &Scenario, req: &Value, faults: &Faults) -> (u16, &'static str, String) {
+    let want_filter =
+        json!({"Dimensions": {"Key": "BILLING_ENTITY", "Values": ["AWS Marketplace"]}});
+    if req["Filter"] != want_filter {
+        return error(
+            "ValidationException",
+            "the fake expects the Marketplace filter",
+        );
+    }
+    if let Some(m) = &faults.reject_metric {
+        if req["Metrics"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == m))
+        {
+            return error("ValidationException", &format!("unknown metric {m}"));
+        }
+    }
+    if req["Granularity"] != "DAILY" {
+        return error("ValidationException", "the fake serves DAILY only");
+    }
+    let start = req["TimePeriod"]["Start"].as_str().unwrap_or_default();
+    let end = req["TimePeriod"]["End"].as_str().unwrap_or_default();
+    let group_by = req["GroupBy"].as_array().cloned().unwrap_or_default();
+    if group_by.len() > 2 {
+        return error("ValidationException", "at most 2 GroupBy");
+    }
+    let metrics: Vec<String> = req["Metrics"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Every day of [start, end), each with its groups.
+    let mut days: Vec<String> = Vec::new();
+    let mut d = chrono::NaiveDate::parse_from_str(start, "%Y-%m-%d").expect("start");
+    let stop = chrono::NaiveDate::parse_from_str(end, "%Y-%m-%d").expect("end");
+    while d < stop {
+        days.push(d.to_string());
+        d += chrono::Duration::days(1);
+    }
+    let results: Vec<Value> = days
+        .iter()
+        .map(|day| {
+            let mut groups: BTreeMap<Vec<String>, Vec<&Fact>> = BTreeMap::new();
+            for f in s
+                .facts
+                .iter()
+                .filter(|f| f.date == day && f.billing_entity == "AWS Marketplace")
+            {
+                let keys = group_by
+                    .iter()
+                    .map(|g| match (g["Type"].as_str(), g["Key"].as_str()) {
+                        (Some("DIMENSION"), Some("LINKED_ACCOUNT")) => f.account.to_string(),
+                        (Some("DIMENSION"), Some("SERVICE")) => f.service.to_string(),
+                        (Some("TAG"), Some(k)) => format!("{k}${}", f.team.unwrap_or("")),
+                        other => panic!("the fake does not group by {other:?}"),
+                    })
+                    .collect();
+                groups.entry(keys).or_default().push(f);
+            }
+            let groups: Vec<Value> = groups
+                .into_iter()
+                .map(|(keys, facts)| {
+                    let mut m = serde_json::Map::new();
+                    for metric in &metrics {
+                        let amount = match metric.as_str() {
+                            "UnblendedCost" => Some(facts.iter().map(|f| f.cost).sum::<f64>()),
+                            "UsageQuantity" => Some(facts.iter().map(|f| f.qty).sum::<f64>()),
+                            "PublicOnDemandCost" => {
+                                facts.iter().map(|f| f.public).sum::<Option<f64>>()
+                            }
+                            _ => None,
+                        };
+                        if let Some(a) = amount {
+                            m.insert(
+                                metric.clone(),
+                                json!({"Amount": a.to_string(), "Unit": "USD"}),
+                            );
+                        }
+                    }
+                    json!({"Keys": keys, "Metrics": m})
+                })
+                .collect();
+            json!({
+                "TimePeriod": {"Start": day, "End": day},
+                "Total": {},
+                "Groups": groups,
+                "Estimated": false,
+            })
+        })
+        .collect();
+    ok(paginate(
+        req,
+        "ResultsByTime",
+        results,
+        1000,
+        faults,
+        "NextPageToken",
+    ))
+}
+
+/// The access key id of the credentials `AssumeRole` hands out.
+pub const ASSUMED_ACCESS_KEY: &str = "ASIAFAKEASSUMEDROLE";
+
+fn sts(st: &State, op: &str) -> (u16, &'static str, String) {
+    if op == "AssumeRole" {
+        let (account, _) = &st.scenario.caller;
+        return (
+            200,
+            "text/xml",
+            format!(
+                "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <AssumeRoleResult><Credentials><AccessKeyId>{ASSUMED_ACCESS_KEY}</AccessKeyId>\
+                 <SecretAccessKey>fake</SecretAccessKey><SessionToken>fake</SessionToken>\
+                 <Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>\
+                 <AssumedRoleUser><AssumedRoleId>AROAFAKE:entitlement-audit</AssumedRoleId>\
+                 <Arn>arn:aws:sts::{account}:assumed-role/Audit/entitlement-audit</Arn>\
+                 </AssumedRoleUser></AssumeRoleResult>\
+                 <ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata>\
+                 </AssumeRoleResponse>"
+            ),
+        );
+    }
+    if op != "GetCallerIdentity" {
+        return (400, "text/xml", format!("<ErrorResponse><Error><Code>InvalidAction</Code><Message>{op}</Message></Error></ErrorResponse>"));
+    }
+    let (account, arn) = &st.scenario.caller;
+    (
+        200,
+        "text/xml",
+        format!(
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+             <GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDAEXAMPLE</UserId>\
+             <Account>{account}</Account></GetCallerIdentityResult>\
+             <ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata>\
+             </GetCallerIdentityResponse>"
+        ),
+    )
+}
