@@ -67,7 +67,9 @@ fn kind_for(from: &GrantStatus, to: &GrantStatus) -> Option<EventKind> {
 }
 
 /// Transitions between `prev` and this run (`as_of`) that no snapshot event explains.
-/// `snap` already holds the stored history (see [`feed`]).
+/// `snap` already holds the stored history (see [`feed`]). A grant's absence from one run
+/// says it was created or deleted in between only when both runs read the grants completely:
+/// a failed read must not pass for a deletion.
 pub fn transitions(
     snap: &Snapshot,
     cfg: &Config,
@@ -115,6 +117,7 @@ pub fn transitions(
         }
     };
 
+    let absence_counts = prev.complete && !snap.incomplete_tables().iter().any(|t| t == "grants");
     let mut out = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for v in &cx.grants {
@@ -133,17 +136,19 @@ pub fn transitions(
                     }
                 }
             }
-            None => {
+            None if absence_counts => {
                 out.push(event(g, EventKind::Created, lower));
                 if v.status == GrantStatus::Active {
                     out.push(event(g, EventKind::Activated, upper));
                 }
             }
+            None => {}
         }
     }
     // Grants the previous run saw that are gone from the listing: deleted in between.
     for (arn, status) in &prev.statuses {
-        let gone = !seen.contains(arn.as_str())
+        let gone = absence_counts
+            && !seen.contains(arn.as_str())
             && !matches!(GrantStatus::parse(status), GrantStatus::Deleted);
         if gone && !touched.contains(&(arn.as_str(), "")) {
             out.push(Observed {
@@ -183,6 +188,7 @@ mod tests {
     fn statuses(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> PastRun {
         PastRun {
             as_of,
+            complete: true,
             statuses: Context::new(snap, cfg, as_of)
                 .grants
                 .iter()
@@ -228,6 +234,40 @@ mod tests {
         assert_eq!(o.event.source, EventSource::Observed);
         assert_eq!(o.event.time, observed_at(now) - Duration::seconds(1));
         assert_eq!(o.event.grant_arn, activated);
+    }
+
+    #[test]
+    fn absence_means_created_or_deleted_only_when_both_runs_are_complete() {
+        let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
+        let snap = crate::demo::builtin();
+        let cfg = Config::default();
+        let mut prev = statuses(&snap, &cfg, d(9, 6));
+        prev.statuses.insert(
+            "arn:aws:license-manager::1:grant:g-gone".into(),
+            "ACTIVE".into(),
+        );
+        let gone = |o: &Vec<Observed>| {
+            o.iter()
+                .filter(|o| o.event.kind == EventKind::Deleted)
+                .count()
+        };
+        assert_eq!(gone(&transitions(&snap, &cfg, d(9, 13), &prev)), 1);
+        prev.complete = false;
+        assert_eq!(gone(&transitions(&snap, &cfg, d(9, 13), &prev)), 0);
+        prev.complete = true;
+        let mut partial = snap.clone();
+        partial
+            .manifest
+            .completeness
+            .push(crate::snapshot::LedgerEntry {
+                service: "license-manager".into(),
+                operation: "ListReceivedGrantsForOrganization".into(),
+                scope: "organization".into(),
+                error_code: "AccessDeniedException".into(),
+                message: "denied".into(),
+                tables: vec!["grants".into()],
+            });
+        assert_eq!(gone(&transitions(&partial, &cfg, d(9, 13), &prev)), 0);
     }
 
     #[test]
