@@ -131,6 +131,7 @@ fn analyze_with_history(
         source: &snap.manifest.source,
         collected_at: snap.manifest.collected_at,
         complete: snap.is_complete(),
+        incomplete_tables: &analysis.completeness.incomplete_tables,
         grants: &analysis.grants,
         events: &snap.grant_events,
         observed: &observed,

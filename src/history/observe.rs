@@ -117,7 +117,9 @@ pub fn transitions(
         }
     };
 
-    let absence_counts = prev.complete && !snap.incomplete_tables().iter().any(|t| t == "grants");
+    let grants_read = |tables: &[String]| !tables.iter().any(|t| t == "grants");
+    let absence_counts =
+        grants_read(&prev.incomplete_tables) && grants_read(&snap.incomplete_tables());
     let mut out = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for v in &cx.grants {
@@ -188,7 +190,6 @@ mod tests {
     fn statuses(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> PastRun {
         PastRun {
             as_of,
-            complete: true,
             statuses: Context::new(snap, cfg, as_of)
                 .grants
                 .iter()
@@ -252,9 +253,12 @@ mod tests {
                 .count()
         };
         assert_eq!(gone(&transitions(&snap, &cfg, d(9, 13), &prev)), 1);
-        prev.complete = false;
+        // Another table missing (CloudTrail skipped, say) does not matter; grants does.
+        prev.incomplete_tables = vec!["grant_events".into()];
+        assert_eq!(gone(&transitions(&snap, &cfg, d(9, 13), &prev)), 1);
+        prev.incomplete_tables = vec!["grants".into()];
         assert_eq!(gone(&transitions(&snap, &cfg, d(9, 13), &prev)), 0);
-        prev.complete = true;
+        prev.incomplete_tables.clear();
         let mut partial = snap.clone();
         partial
             .manifest

@@ -22,6 +22,7 @@ CREATE TABLE runs (
     source            TEXT NOT NULL,
     collected_at      TEXT NOT NULL,
     complete          INTEGER NOT NULL,
+    incomplete_tables TEXT NOT NULL, -- snapshot tables named by the ledger, space-separated
     grants            INTEGER NOT NULL,
     findings          INTEGER NOT NULL,
     new_findings      INTEGER NOT NULL,

@@ -27,6 +27,8 @@ pub struct PastRun {
     pub as_of: NaiveDate,
     pub tool_version: String,
     pub complete: bool,
+    /// Snapshot tables the run could not read completely.
+    pub incomplete_tables: Vec<String>,
     /// Grant ARN -> status on the run's as-of date.
     pub statuses: BTreeMap<String, String>,
     /// Finding id -> the finding as stored.
@@ -70,6 +72,7 @@ pub struct RunRecord<'a> {
     pub source: &'a str,
     pub collected_at: DateTime<Utc>,
     pub complete: bool,
+    pub incomplete_tables: &'a [String],
     /// The grants on the as-of date, with their status then.
     pub grants: &'a [GrantRow],
     /// The snapshot's events (observed ones and those after the as-of date are skipped).
@@ -180,10 +183,10 @@ impl Store {
     }
 
     fn previous_inner(&self, as_of: NaiveDate) -> rusqlite::Result<Option<PastRun>> {
-        let Some((id, day, tool_version, complete)) = self
+        let Some((id, day, tool_version, complete, incomplete)) = self
             .conn
             .query_row(
-                "SELECT id, as_of, tool_version, complete FROM runs
+                "SELECT id, as_of, tool_version, complete, incomplete_tables FROM runs
                  WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1",
                 [date_text(as_of)],
                 |r| {
@@ -192,6 +195,7 @@ impl Store {
                         r.get::<_, String>(1)?,
                         r.get::<_, String>(2)?,
                         r.get::<_, bool>(3)?,
+                        r.get::<_, String>(4)?,
                     ))
                 },
             )
@@ -231,6 +235,7 @@ impl Store {
             as_of: parse_date(&day)?,
             tool_version,
             complete,
+            incomplete_tables: incomplete.split_whitespace().map(str::to_string).collect(),
             statuses,
             findings,
         }))
@@ -350,8 +355,9 @@ fn write_run(
     tx.execute("DELETE FROM runs WHERE as_of = ?1", [&as_of])?;
     tx.execute(
         "INSERT INTO runs (as_of, organization_id, recorded_at, tool_version, source,
-                           collected_at, complete, grants, findings, new_findings, resolved_findings)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                           collected_at, complete, incomplete_tables, grants, findings,
+                           new_findings, resolved_findings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             as_of,
             rec.organization_id,
@@ -361,6 +367,7 @@ fn write_run(
             rec.source,
             rec.collected_at.to_rfc3339(),
             rec.complete,
+            rec.incomplete_tables.join(" "),
             rec.grants.len() as i64,
             rec.findings.len() as i64,
             rec.new_findings as i64,
