@@ -9,9 +9,13 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::analyze::cleanup::{self, Target, Verdict};
-use crate::analyze::{self, rules::RULES};
-use crate::cli::{AfterRunArgs, AwsArgs, CollectArgs, DemoArgs, RunArgs, VerifyCleanupArgs};
+use crate::analyze::{self, rules::RULES, Analysis};
+use crate::cli::{
+    AfterRunArgs, AwsArgs, CollectArgs, DemoArgs, HistoryArgs, HistoryCommand, HistoryOptions,
+    RunArgs, VerifyCleanupArgs,
+};
 use crate::config::Config;
+use crate::history::{self, observe, RunHistory, RunRecord, Store, Suppressions};
 use crate::model::Severity;
 use crate::report::{self, RunInfo};
 use crate::snapshot::{self, Snapshot};
@@ -103,17 +107,35 @@ fn load_snapshot(
     Ok((snap, end))
 }
 
-/// `run`: analyze the demo, a snapshot or the live organization, write every report, then
-/// notify. Returns the exit code.
+/// `run`: analyze the demo, a snapshot or the live organization, compare with the run
+/// history, write every report and record the run, then notify. Returns the exit code.
 pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
     let fail_on = parse_fail_on(&args.common.fail_on)?;
     check_after_run(&args.after)?;
     let config = load_config(args.common.config.as_deref(), args.demo)?;
-    let opts = report::Options::new(args.templates.as_deref())?;
+    let mut opts = report::Options::new(args.templates.as_deref())?;
     let source = Source::of(args.demo, args.snapshot.as_deref(), &args.aws, now);
     let (snap, default_as_of) = load_snapshot(source, args.cost_export.as_deref(), &config)?;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
-    let reported = analyze_and_report(&snap, &config, as_of, fail_on, &args.out, &opts)?;
+    let suppressions = args
+        .history
+        .suppressions
+        .as_deref()
+        .map(Suppressions::load)
+        .transpose()?;
+    let mut snap = snap;
+    let analysis = if args.history.no_history {
+        let mut a = analyze_logged(&snap, &config, as_of)?;
+        suppress(&mut a, suppressions.as_ref(), as_of);
+        a
+    } else {
+        analyze_with_history(&mut snap, &config, as_of, &args.history, suppressions, now)?
+    };
+    opts.changes = analysis
+        .history
+        .as_ref()
+        .map(|h| h.changes.view(&analysis.findings));
+    let reported = report_and_exit(&analysis, &snap, as_of, fail_on, &args.out, &opts)?;
     after_run(&args.after, &args.out)?;
     Ok(reported.code)
 }
@@ -194,6 +216,105 @@ pub fn verify_cleanup(
 /// The file `verify-cleanup` writes.
 pub const CLEANUP_FILE: &str = "cleanup_verification.csv";
 
+/// Reads the history before the analysis (stored events, transitions since the previous
+/// run), and records the run after it, with its changes and suppressions applied.
+fn analyze_with_history(
+    snap: &mut Snapshot,
+    config: &Config,
+    as_of: NaiveDate,
+    opts: &HistoryOptions,
+    suppressions: Option<Suppressions>,
+    now: DateTime<Utc>,
+) -> Result<Analysis> {
+    let mut store = Store::open(&opts.state)?;
+    store.check_organization(&snap.organization.id)?;
+    let prev = store.previous(as_of)?;
+    let remembered = observe::feed(snap, store.events_until(as_of)?);
+    let observed = match &prev {
+        Some(p) => observe::transitions(snap, config, as_of, p),
+        None => Vec::new(),
+    };
+    observe::feed(snap, observed.iter().map(|o| o.event.clone()));
+    let mut analysis = analyze_logged(snap, config, as_of)?;
+    let changes = history::changes::compare(
+        &mut analysis.findings,
+        prev.as_ref(),
+        as_of,
+        &analysis.completeness.affected_rules,
+    );
+    suppress(&mut analysis, suppressions.as_ref(), as_of);
+    let record = RunRecord {
+        as_of,
+        organization_id: &snap.organization.id,
+        recorded_at: now,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        source: &snap.manifest.source,
+        collected_at: snap.manifest.collected_at,
+        complete: snap.is_complete(),
+        incomplete_tables: &analysis.completeness.incomplete_tables,
+        grants: &analysis.grants,
+        events: &snap.grant_events,
+        observed: &observed,
+        findings: &analysis.findings,
+        new_findings: changes.new,
+        resolved_findings: changes.resolved,
+    };
+    let pause = opts
+        .test_pause_in_history_write_ms
+        .map(std::time::Duration::from_millis);
+    store.record(&record, opts.keep_weeks, pause)?;
+    progress::line(&format!(
+        "history `{}`: {}; {} new, {} persisting, {} resolved; {} events remembered, {} changes observed between runs",
+        store.path().display(),
+        prev.as_ref()
+            .map_or("first run".to_string(), |p| format!("previous run {}", p.as_of)),
+        changes.new,
+        changes.persisting,
+        changes.resolved,
+        remembered,
+        observed.len()
+    ));
+    let activation = history::activation::history(&store, as_of)?;
+    analysis.history = Some(RunHistory {
+        changes,
+        activation,
+    });
+    Ok(analysis)
+}
+
+/// Marks suppressed findings and says what the suppressions file did.
+fn suppress(analysis: &mut Analysis, suppressions: Option<&Suppressions>, as_of: NaiveDate) {
+    let Some(s) = suppressions else { return };
+    let r = s.apply(&mut analysis.findings, as_of);
+    progress::line(&format!(
+        "suppressions `{}`: {} findings suppressed; {} entries expired, {} expiring within {} days",
+        r.file,
+        r.suppressed_findings,
+        r.expired.len(),
+        r.expiring_soon.len(),
+        history::suppress::EXPIRING_WITHIN_DAYS
+    ));
+    for (what, list) in [("expired", &r.expired), ("expires soon", &r.expiring_soon)] {
+        for u in list {
+            progress::line(&format!(
+                "suppression entry {} (owner {}) {what}: {}",
+                u.entry.entry, u.entry.owner, u.entry.expires
+            ));
+        }
+    }
+    analysis.suppressions = Some(r);
+}
+
+/// `history runs` / `history show TARGET`.
+pub fn history(args: &HistoryArgs, out: impl Write) -> Result<u8> {
+    let store = Store::open_existing(&args.state)?;
+    match &args.command {
+        HistoryCommand::Runs => history::show::runs(&store, out)?,
+        HistoryCommand::Show { target } => history::show::show(&store, target, out)?,
+    }
+    Ok(exit::CLEAN)
+}
+
 /// What a run wrote and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reported {
@@ -203,7 +324,7 @@ pub struct Reported {
     pub written: Vec<String>,
 }
 
-/// Runs the analysis on a snapshot and writes the reports into `out`.
+/// Runs the analysis on a snapshot and writes the reports into `out` (no history).
 pub fn analyze_and_report(
     snap: &Snapshot,
     config: &Config,
@@ -212,13 +333,29 @@ pub fn analyze_and_report(
     out: &Path,
     opts: &report::Options,
 ) -> Result<Reported> {
+    let analysis = analyze_logged(snap, config, as_of)?;
+    report_and_exit(&analysis, snap, as_of, fail_on, out, opts)
+}
+
+fn analyze_logged(snap: &Snapshot, config: &Config, as_of: NaiveDate) -> Result<Analysis> {
     progress::line(&format!(
         "analyzing {} accounts, {} grants, {} usage rows as of {as_of}",
         snap.accounts.len(),
         snap.grants.len(),
         snap.usage.height()
     ));
-    let analysis = analyze::analyze(snap, config, as_of)?;
+    analyze::analyze(snap, config, as_of)
+}
+
+/// Writes the reports and decides the exit code.
+fn report_and_exit(
+    analysis: &Analysis,
+    snap: &Snapshot,
+    as_of: NaiveDate,
+    fail_on: Option<Severity>,
+    out: &Path,
+    opts: &report::Options,
+) -> Result<Reported> {
     let run = RunInfo {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         as_of,
@@ -228,7 +365,7 @@ pub fn analyze_and_report(
         collected_at: snap.manifest.collected_at,
         fail_on: fail_on.clone().unwrap_or(Severity::Other("none".into())),
     };
-    let written = report::write_all(&analysis, &run, out, opts)?;
+    let written = report::write_all(analysis, &run, out, opts)?;
     progress::line(&format!(
         "wrote {} to `{}`: {} findings, exposure ${:.2}",
         written.join(", "),

@@ -35,6 +35,8 @@ pub enum Command {
         /// Rule code, e.g. EA001.
         code: String,
     },
+    /// Show the run history kept by `run`.
+    History(HistoryArgs),
     /// Read the organization from AWS (read-only) into a snapshot directory.
     Collect(CollectArgs),
     /// Print the least-privilege IAM policy for exactly the operations the collectors call.
@@ -106,6 +108,50 @@ pub struct RunArgs {
     /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub history: HistoryOptions,
+}
+
+/// The run history and the suppressions (`run` only).
+#[derive(Debug, Args)]
+pub struct HistoryOptions {
+    /// History store (SQLite), created on first use.
+    #[arg(long, value_name = "PATH", default_value = crate::history::DEFAULT_STATE)]
+    pub state: PathBuf,
+    /// Neither read nor write the history store (no changes, no activation history).
+    #[arg(long, conflicts_with_all = ["state", "keep_weeks"])]
+    pub no_history: bool,
+    /// Prune runs more than this many weeks older than the newest run.
+    #[arg(long, value_name = "N", default_value_t = crate::history::DEFAULT_KEEP_WEEKS)]
+    pub keep_weeks: u32,
+    /// TOML file of accepted findings (rule, account, product or grant patterns with a
+    /// reason, an owner and an expiry date).
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
+    /// Tests only: sleep this long inside the history write transaction.
+    #[arg(long, value_name = "MS", hide = true)]
+    pub test_pause_in_history_write_ms: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// History store (SQLite).
+    #[arg(long, value_name = "PATH", default_value = crate::history::DEFAULT_STATE, global = true)]
+    pub state: PathBuf,
+    #[command(subcommand)]
+    pub command: HistoryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// List the stored runs.
+    Runs,
+    /// Timeline of an account (12-digit id) or a grant (ARN): events, status changes between
+    /// runs, findings.
+    Show {
+        /// Account id or grant ARN.
+        target: String,
+    },
 }
 
 /// What happens once the reports are written (`run` only).

@@ -12,6 +12,8 @@
 //! - [`demo`]: the built-in demo organization and the synthetic generator.
 //! - [`config`]: the TOML options, validated.
 //! - [`analyze`]: coverage, rules EA001-EA010, cost allocation; pure.
+//! - [`history`]: the SQLite store of past runs (read before the analysis, written after):
+//!   changes since the previous run, activation history, suppressions.
 //! - [`report`]: CSV and JSON outputs, the HTML report and the Markdown summary.
 //! - [`notify`]: after the reports, a Slack-compatible message when something changed.
 //! - [`cli`], [`app`], [`progress`]: the command line around the pipeline.
@@ -23,6 +25,7 @@ pub mod collect;
 pub mod config;
 pub mod cost_export;
 pub mod demo;
+pub mod history;
 pub mod model;
 pub mod notify;
 pub mod progress;

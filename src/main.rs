@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::VerifyCleanup(args) => app::verify_cleanup(args, now, std::io::stdout().lock()),
         Command::Rules => app::rules(std::io::stdout().lock()),
         Command::Explain { code } => app::explain(code, std::io::stdout().lock()),
+        Command::History(args) => app::history(args, std::io::stdout().lock()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -20,6 +20,7 @@ fn every_report_column_is_documented() {
         ("grants.csv", report::GRANTS_COLUMNS),
         ("cost_allocation.csv", report::ALLOCATION_COLUMNS),
         ("cleanup_verification.csv", report::CLEANUP_COLUMNS),
+        ("activation_history.csv", report::ACTIVATION_COLUMNS),
     ] {
         assert!(
             schema.contains(&format!("## {file}")) || schema.contains(file),

@@ -42,6 +42,11 @@ pub struct Analysis {
     pub allocation: Vec<AllocationRow>,
     pub totals: Totals,
     pub completeness: Completeness,
+    /// Changes since the previous run and activation history; filled by `crate::history`
+    /// after the analysis, `None` when the run keeps no history.
+    pub history: Option<crate::history::RunHistory>,
+    /// What the suppressions file did; `None` without one.
+    pub suppressions: Option<crate::history::SuppressionReport>,
 }
 
 /// One coverage segment, ready to print.
@@ -183,6 +188,8 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
             unknown_values: snap.manifest.unknown_values.clone(),
         },
         findings,
+        history: None,
+        suppressions: None,
     };
     analysis.round_money();
     Ok(analysis)
@@ -425,8 +432,11 @@ impl Analysis {
         }
     }
 
-    /// Findings at or above a severity.
+    /// Findings at or above a severity, suppressed ones left out.
     pub fn count_at_or_above(&self, s: &Severity) -> usize {
-        self.findings.iter().filter(|f| &f.severity >= s).count()
+        self.findings
+            .iter()
+            .filter(|f| !f.tracking.suppressed && &f.severity >= s)
+            .count()
     }
 }

@@ -63,6 +63,13 @@ pub const FINDINGS_COLUMNS: &[&str] = &[
     "data_incomplete",
     "message",
     "remediation",
+    "change",
+    "first_seen",
+    "age_days",
+    "suppressed",
+    "suppression_reason",
+    "suppression_owner",
+    "suppression_expires",
 ];
 pub const COVERAGE_COLUMNS: &[&str] = &[
     "account_id",
@@ -137,6 +144,27 @@ pub const CLEANUP_COLUMNS: &[&str] = &[
     "detail",
 ];
 
+pub const ACTIVATION_COLUMNS: &[&str] = &[
+    "scope",
+    "account_id",
+    "product",
+    "license_arn",
+    "grant_arn",
+    "parent_grant_arn",
+    "via",
+    "first_seen",
+    "created_at",
+    "accepted_at",
+    "activated_at",
+    "activated_after",
+    "activated_by",
+    "activation_source",
+    "disabled_at",
+    "deleted_at",
+    "status",
+    "days_to_activation",
+];
+
 /// What the human-facing reports need beyond the analysis.
 pub struct Options {
     /// Built-in templates, or those of `--templates DIR`.
@@ -178,6 +206,11 @@ pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path, opts: &Options) -> Res
     file("cost_allocation.csv", &|w| {
         csv::write(w, ALLOCATION_COLUMNS, &a.allocation)
     })?;
+    if let Some(h) = &a.history {
+        file("activation_history.csv", &|w| {
+            csv::write(w, ACTIVATION_COLUMNS, &h.activation)
+        })?;
+    }
     file("findings.json", &|w| json::findings(w, a, run))?;
     file("summary.json", &|w| json::summary(w, a, run))?;
     let page = view::Page::new(a, run, opts.changes.as_ref());

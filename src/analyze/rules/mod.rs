@@ -159,6 +159,7 @@ pub(crate) fn finding(cx: &Context, rule: &dyn Rule, account_id: &str) -> Findin
         data_incomplete: false,
         message: String::new(),
         remediation: String::new(),
+        tracking: Default::default(),
     }
 }
 
