@@ -1,5 +1,5 @@
 //! The scheduled-job features end to end, through the binary: the webhook notification
-//! against a local HTTP server.
+//! against a local HTTP server (with the run history deciding what is new).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -157,6 +157,78 @@ fn webhook_gets_the_summary_when_findings_are_new() {
     // The demo's hostile account names arrive escaped.
     assert!(!all.contains("<script>"), "{all}");
     assert_reports_written(&work.path().join("reports"));
+}
+
+#[test]
+fn webhook_lists_what_is_new_and_resolved_since_the_previous_run() {
+    let work = tempfile::tempdir().unwrap();
+    let hook = Hook::start(200);
+    let demo = ["run", "--demo", "--out", "reports", "--state", "h.sqlite"];
+    let (code, err) = run(
+        work.path(),
+        &[&demo[..], &["--as-of", "2026-09-15"]].concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = run(
+        work.path(),
+        &[
+            &demo[..],
+            &["--as-of", "2026-10-31", "--notify-webhook", &hook.url],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let got = hook.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let body = &got[0].body;
+    assert_eq!(
+        body["text"],
+        "Entitlement audit 2026-10-31: 9 new, 1 resolved, 89 open findings"
+    );
+    let sections: Vec<&str> = body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["text"]["text"].as_str())
+        .collect();
+    assert!(
+        sections[1].starts_with("*9 new* and *1 resolved* findings since 2026-09-15"),
+        "{sections:?}"
+    );
+    assert!(
+        sections[2].starts_with("*New findings*\n• "),
+        "{sections:?}"
+    );
+    assert!(sections[2].ends_with("… and 4 more"), "{sections:?}");
+    assert!(sections[3].starts_with("*Resolved*\n• "), "{sections:?}");
+}
+
+#[test]
+fn webhook_is_not_called_when_nothing_changed() {
+    let work = tempfile::tempdir().unwrap();
+    let hook = Hook::start(200);
+    let demo = ["run", "--demo", "--out", "reports", "--state", "h.sqlite"];
+    let (code, err) = run(
+        work.path(),
+        &[&demo[..], &["--as-of", "2026-10-24"]].concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    // A week later the demo has the same 89 findings: all persisting, none resolved.
+    let (code, err) = run(
+        work.path(),
+        &[
+            &demo[..],
+            &["--as-of", "2026-10-31", "--notify-webhook", &hook.url],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("0 new, 89 persisting, 0 resolved"), "{err}");
+    assert!(
+        err.contains("nothing new, resolved or missing: no notification"),
+        "{err}"
+    );
+    assert!(hook.received().is_empty());
 }
 
 #[test]
