@@ -17,9 +17,10 @@ use crate::cli::{
 use crate::config::Config;
 use crate::history::{self, observe, RunHistory, RunRecord, Store, Suppressions};
 use crate::model::Severity;
+use crate::remote::{Location, Saved, StateFile, S3};
 use crate::report::{self, RunInfo};
 use crate::snapshot::{self, Snapshot};
-use crate::{collect, cost_export, demo, notify, progress};
+use crate::{collect, cost_export, demo, notify, progress, remote};
 
 /// Exit codes, as documented in the README.
 pub mod exit {
@@ -111,7 +112,17 @@ fn load_snapshot(
 /// history, write every report and record the run, then notify. Returns the exit code.
 pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
     let fail_on = parse_fail_on(&args.common.fail_on)?;
-    check_after_run(&args.after)?;
+    let publish = check_after_run(&args.after)?;
+    let state_at = (!args.history.no_history)
+        .then(|| Location::parse(&args.history.state))
+        .transpose()
+        .context("`--state`")?;
+    let rt = runtime()?;
+    let s3 = s3_client(&rt, args.aws.profile.as_deref(), &[&state_at, &publish]);
+    let state = state_at
+        .map(|at| rt.block_on(StateFile::open(&at, s3.as_ref())))
+        .transpose()
+        .context("failed to read the history")?;
     let config = load_config(args.common.config.as_deref(), args.demo)?;
     let mut opts = report::Options::new(args.templates.as_deref())?;
     let source = Source::of(args.demo, args.snapshot.as_deref(), &args.aws, now);
@@ -129,45 +140,131 @@ pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
         suppress(&mut a, suppressions.as_ref(), as_of);
         a
     } else {
-        analyze_with_history(&mut snap, &config, as_of, &args.history, suppressions, now)?
+        let state = state.as_ref().expect("a store unless --no-history");
+        progress::line(&format!("history store {}", state.describe()));
+        analyze_with_history(
+            &mut snap,
+            &config,
+            as_of,
+            &args.history,
+            state.path(),
+            suppressions,
+            now,
+        )?
     };
     opts.changes = analysis
         .history
         .as_ref()
         .map(|h| h.changes.view(&analysis.findings));
     let reported = report_and_exit(&analysis, &snap, as_of, fail_on, &args.out, &opts)?;
-    after_run(&args.after, &args.out)?;
-    Ok(reported.code)
+    let kept = || format!("the reports are written in `{}`", args.out.display());
+    if let Some(state) = state {
+        if let Some(gate) = &args.history.test_wait_before_saving_history {
+            wait_for(gate)?;
+        }
+        let run_id = format!(
+            "{}-{}",
+            now.format("%Y%m%dT%H%M%S%.3fZ"),
+            std::process::id()
+        );
+        match rt
+            .block_on(state.save(s3.as_ref(), &run_id))
+            .with_context(|| format!("failed to save the history ({})", kept()))?
+        {
+            Saved::Local => {}
+            Saved::Uploaded { url, etag } => progress::line(&format!(
+                "history saved to `{url}`{}",
+                etag.map_or(String::new(), |e| format!(" (ETag {e})"))
+            )),
+        }
+    }
+    let mut failures = Vec::new();
+    if let Some(dest) = &publish {
+        match rt.block_on(remote::publish(
+            s3.as_ref(),
+            dest,
+            &args.out,
+            &reported.written,
+            as_of,
+        )) {
+            Ok(to) => progress::line(&format!(
+                "published {} files to {}",
+                reported.written.len(),
+                to.join(" and ")
+            )),
+            Err(e) => failures
+                .push(anyhow::Error::new(e).context(format!("failed to publish ({})", kept()))),
+        }
+    }
+    if let Some(url) = &args.after.notify_webhook {
+        if let Err(e) = notify_run(&rt, url, args.after.notify_link.as_deref(), &args.out) {
+            failures.push(e.context(format!("failed to notify ({})", kept())));
+        }
+    }
+    // Each failure is named; the last one is the error that exits 3.
+    let Some(last) = failures.pop() else {
+        return Ok(reported.code);
+    };
+    for e in &failures {
+        eprintln!("error: {e:#}");
+    }
+    Err(last)
 }
 
-/// Checks the after-run options before the run spends any time.
-fn check_after_run(after: &AfterRunArgs) -> Result<()> {
+/// Tests of overlapping runs hold a run here, between its download and its upload of the
+/// history, until the test has run another one.
+fn wait_for(gate: &Path) -> Result<()> {
+    progress::line(&format!(
+        "waiting for `{}` before saving the history",
+        gate.display()
+    ));
+    for _ in 0..1200 {
+        if gate.exists() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    bail!("`{}` did not appear within a minute", gate.display())
+}
+
+/// Checks the after-run options before the run spends any time; returns where to publish.
+fn check_after_run(after: &AfterRunArgs) -> Result<Option<Location>> {
     if let Some(url) = &after.notify_webhook {
         notify::webhook_host(url).context("`--notify-webhook`")?;
     }
-    Ok(())
+    after
+        .publish
+        .as_deref()
+        .map(Location::parse)
+        .transpose()
+        .context("`--publish`")
 }
 
-/// Once the reports are written: the notification. A failure here is an error (exit 3)
-/// that names where the reports are, since they are kept.
-fn after_run(after: &AfterRunArgs, out: &Path) -> Result<()> {
-    let Some(url) = &after.notify_webhook else {
-        return Ok(());
-    };
+/// An S3 client when any of `locations` is in S3.
+fn s3_client(
+    rt: &tokio::runtime::Runtime,
+    profile: Option<&str>,
+    locations: &[&Option<Location>],
+) -> Option<S3> {
+    locations
+        .iter()
+        .any(|l| l.as_ref().is_some_and(Location::is_s3))
+        .then(|| rt.block_on(S3::load(profile)))
+}
+
+/// Posts the run's digest to the webhook when something changed or is missing.
+fn notify_run(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    link: Option<&str>,
+    out: &Path,
+) -> Result<()> {
     let digest = notify::digest(out)?;
     if !digest.worth_sending() {
         progress::line("nothing new, resolved or missing: no notification");
         return Ok(());
     }
-    let message = digest.message(after.notify_link.as_deref());
-    runtime()?
-        .block_on(notify::post(url, &message))
-        .with_context(|| {
-            format!(
-                "failed to notify (the reports are written in `{}`)",
-                out.display()
-            )
-        })?;
+    rt.block_on(notify::post(url, &digest.message(link)))?;
     progress::line(&format!("notified: {}", digest.headline()));
     Ok(())
 }
@@ -223,10 +320,11 @@ fn analyze_with_history(
     config: &Config,
     as_of: NaiveDate,
     opts: &HistoryOptions,
+    state: &Path,
     suppressions: Option<Suppressions>,
     now: DateTime<Utc>,
 ) -> Result<Analysis> {
-    let mut store = Store::open(&opts.state)?;
+    let mut store = Store::open(state)?;
     store.check_organization(&snap.organization.id)?;
     let prev = store.previous(as_of)?;
     let remembered = observe::feed(snap, store.events_until(as_of)?);
@@ -307,7 +405,16 @@ fn suppress(analysis: &mut Analysis, suppressions: Option<&Suppressions>, as_of:
 
 /// `history runs` / `history show TARGET`.
 pub fn history(args: &HistoryArgs, out: impl Write) -> Result<u8> {
-    let store = Store::open_existing(&args.state)?;
+    let at = Location::parse(&args.state).context("`--state`")?;
+    let rt = runtime()?;
+    let s3 = s3_client(&rt, None, &[&Some(at.clone())]);
+    let state = rt
+        .block_on(StateFile::open(&at, s3.as_ref()))
+        .context("failed to read the history")?;
+    if at.is_s3() && !state.path().exists() {
+        bail!("no history store at `{at}`: `entitlement-audit run` creates it");
+    }
+    let store = Store::open_existing(state.path())?;
     match &args.command {
         HistoryCommand::Runs => history::show::runs(&store, out)?,
         HistoryCommand::Show { target } => history::show::show(&store, target, out)?,

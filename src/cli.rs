@@ -115,9 +115,10 @@ pub struct RunArgs {
 /// The run history and the suppressions (`run` only).
 #[derive(Debug, Args)]
 pub struct HistoryOptions {
-    /// History store (SQLite), created on first use.
-    #[arg(long, value_name = "PATH", default_value = crate::history::DEFAULT_STATE)]
-    pub state: PathBuf,
+    /// History store (SQLite), created on first use: a path, or `s3://BUCKET/KEY`
+    /// (downloaded before the run, uploaded after it unless another run wrote it meanwhile).
+    #[arg(long, value_name = "PATH|s3://BUCKET/KEY", default_value = crate::history::DEFAULT_STATE)]
+    pub state: String,
     /// Neither read nor write the history store (no changes, no activation history).
     #[arg(long, conflicts_with_all = ["state", "keep_weeks"])]
     pub no_history: bool,
@@ -131,13 +132,21 @@ pub struct HistoryOptions {
     /// Tests only: sleep this long inside the history write transaction.
     #[arg(long, value_name = "MS", hide = true)]
     pub test_pause_in_history_write_ms: Option<u64>,
+    /// Tests only: before saving the history, wait (a minute at most) until this file exists.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub test_wait_before_saving_history: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// History store (SQLite).
-    #[arg(long, value_name = "PATH", default_value = crate::history::DEFAULT_STATE, global = true)]
-    pub state: PathBuf,
+    /// History store (SQLite): a path, or `s3://BUCKET/KEY` (read from a downloaded copy).
+    #[arg(
+        long,
+        value_name = "PATH|s3://BUCKET/KEY",
+        default_value = crate::history::DEFAULT_STATE,
+        global = true
+    )]
+    pub state: String,
     #[command(subcommand)]
     pub command: HistoryCommand,
 }
@@ -157,6 +166,10 @@ pub enum HistoryCommand {
 /// What happens once the reports are written (`run` only).
 #[derive(Debug, Args)]
 pub struct AfterRunArgs {
+    /// Copy the reports to `s3://BUCKET/PREFIX` (or a directory), under `YYYY-MM-DD/` (the
+    /// as-of date) and `latest/`.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub publish: Option<String>,
     /// Post a Slack-compatible message to this incoming webhook when findings are new or
     /// resolved, or data is missing (a failed post exits 3; the reports stay written).
     #[arg(

@@ -15,6 +15,8 @@
 //! - [`history`]: the SQLite store of past runs (read before the analysis, written after):
 //!   changes since the previous run, activation history, suppressions.
 //! - [`report`]: CSV and JSON outputs, the HTML report and the Markdown summary.
+//! - [`remote`]: around the pipeline, `s3://` locations: the history store downloaded before
+//!   a run and put back after it (conditional write), the reports published by date.
 //! - [`notify`]: after the reports, a Slack-compatible message when something changed.
 //! - [`cli`], [`app`], [`progress`]: the command line around the pipeline.
 
@@ -29,5 +31,6 @@ pub mod history;
 pub mod model;
 pub mod notify;
 pub mod progress;
+pub mod remote;
 pub mod report;
 pub mod snapshot;
