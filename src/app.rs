@@ -525,7 +525,7 @@ fn collect_live(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> Result<Sn
         "collecting from AWS: usage {} to {}, at most {} Cost Explorer requests",
         opts.period_start, opts.period_end, opts.max_cost_explorer_requests
     ));
-    let progress = |line: &str| progress::line(line);
+    let progress = |line: &str| progress::status(line);
     let snap = runtime()?.block_on(collect::collect(&opts, now, &progress))?;
     progress::line(&format!(
         "collected {} accounts, {} licenses, {} grants, {} usage rows; {} Cost Explorer requests (${:.2}); {} gaps",
