@@ -141,13 +141,15 @@ pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
         a
     } else {
         let state = state.as_ref().expect("a store unless --no-history");
-        progress::line(&format!("history store {}", state.describe()));
+        if let Some(status) = state.remote_status() {
+            progress::line(&format!("history store {status}"));
+        }
         analyze_with_history(
             &mut snap,
             &config,
             as_of,
             &args.history,
-            state.path(),
+            state,
             suppressions,
             now,
         )?
@@ -320,11 +322,11 @@ fn analyze_with_history(
     config: &Config,
     as_of: NaiveDate,
     opts: &HistoryOptions,
-    state: &Path,
+    state: &StateFile,
     suppressions: Option<Suppressions>,
     now: DateTime<Utc>,
 ) -> Result<Analysis> {
-    let mut store = Store::open(state)?;
+    let mut store = Store::open(state.path())?;
     store.check_organization(&snap.organization.id)?;
     let prev = store.previous(as_of)?;
     let remembered = observe::feed(snap, store.events_until(as_of)?);
@@ -363,7 +365,7 @@ fn analyze_with_history(
     store.record(&record, opts.keep_weeks, pause)?;
     progress::line(&format!(
         "history `{}`: {}; {} new, {} persisting, {} resolved; {} events remembered, {} changes observed between runs",
-        store.path().display(),
+        state.name(),
         prev.as_ref()
             .map_or("first run".to_string(), |p| format!("previous run {}", p.as_of)),
         changes.new,

@@ -275,17 +275,21 @@ impl StateFile {
         &self.path
     }
 
-    /// What was found: for the progress line.
-    pub fn describe(&self) -> String {
+    /// The store's location as the user gave it: the S3 URL, not the temporary copy.
+    pub fn name(&self) -> String {
         match &self.remote {
-            None => format!("`{}`", self.path.display()),
-            Some(Remote {
-                url, etag: None, ..
-            }) => format!("`{url}` (not there yet: the first run)"),
-            Some(Remote {
-                url, etag: Some(e), ..
-            }) => format!("`{url}` (downloaded, ETag {e})"),
+            Some(r) => r.url.to_string(),
+            None => self.path.display().to_string(),
         }
+    }
+
+    /// For an S3 store, what was found there (for the progress line); `None` for a local one.
+    pub fn remote_status(&self) -> Option<String> {
+        let remote = self.remote.as_ref()?;
+        Some(match &remote.etag {
+            None => format!("`{}` (not there yet: the first run)", remote.url),
+            Some(e) => format!("`{}` (downloaded, ETag {e})", remote.url),
+        })
     }
 
     /// Puts a downloaded store back, only if nobody else wrote it since it was downloaded.
