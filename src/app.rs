@@ -12,7 +12,7 @@ use crate::analyze::cleanup::{self, Target, Verdict};
 use crate::analyze::{self, rules::RULES, Analysis};
 use crate::cli::{
     AfterRunArgs, AwsArgs, CollectArgs, DemoArgs, HistoryArgs, HistoryCommand, HistoryOptions,
-    RunArgs, VerifyCleanupArgs,
+    RunArgs, SourceArgs, VerifyCleanupArgs,
 };
 use crate::config::Config;
 use crate::history::{self, observe, RunHistory, RunRecord, Store, Suppressions};
@@ -56,42 +56,23 @@ fn load_config(path: Option<&Path>, demo: bool) -> Result<Config> {
     }
 }
 
-/// Where the organization comes from.
-pub enum Source<'a> {
-    Demo,
-    Snapshot(&'a Path),
-    Live(&'a AwsArgs, DateTime<Utc>),
-}
-
-impl<'a> Source<'a> {
-    fn of(demo: bool, dir: Option<&'a Path>, aws: &'a AwsArgs, now: DateTime<Utc>) -> Self {
-        match (demo, dir) {
-            (true, _) => Source::Demo,
-            (false, Some(dir)) => Source::Snapshot(dir),
-            (false, None) => Source::Live(aws, now),
-        }
-    }
-}
-
-/// The organization with its last day of data; a cost export, when given, replaces its
-/// usage table.
+/// The organization (the demo, a snapshot, or AWS itself) with its last day of data; a cost
+/// export, when given, replaces its usage table.
 fn load_snapshot(
-    source: Source<'_>,
-    cost_export: Option<&Path>,
+    source: &SourceArgs,
     config: &Config,
+    now: DateTime<Utc>,
 ) -> Result<(Snapshot, NaiveDate)> {
-    let mut snap = match source {
-        Source::Demo => {
-            progress::line("building the demo organization");
-            demo::builtin()
-        }
-        Source::Snapshot(dir) => {
-            progress::line(&format!("reading snapshot `{}`", dir.display()));
-            snapshot::read(dir)?
-        }
-        Source::Live(aws, now) => collect_live(aws, config, now)?,
+    let mut snap = if source.demo {
+        progress::line("building the demo organization");
+        demo::builtin()
+    } else if let Some(dir) = &source.snapshot {
+        progress::line(&format!("reading snapshot `{}`", dir.display()));
+        snapshot::read(dir)?
+    } else {
+        collect_live(&source.aws, config, now)?
     };
-    if let Some(path) = cost_export {
+    if let Some(path) = &source.cost_export {
         progress::line(&format!("reading cost export `{}`", path.display()));
         let loaded = cost_export::read(path, &config.team_tag_key)?;
         for note in &loaded.notes {
@@ -118,15 +99,18 @@ pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
         .transpose()
         .context("`--state`")?;
     let rt = runtime()?;
-    let s3 = s3_client(&rt, args.aws.profile.as_deref(), &[&state_at, &publish]);
+    let s3 = s3_client(
+        &rt,
+        args.source.aws.profile.as_deref(),
+        &[&state_at, &publish],
+    );
     let state = state_at
         .map(|at| rt.block_on(StateFile::open(&at, s3.as_ref())))
         .transpose()
         .context("failed to read the history")?;
-    let config = load_config(args.common.config.as_deref(), args.demo)?;
+    let config = load_config(args.common.config.as_deref(), args.source.demo)?;
     let mut opts = report::Options::new(args.templates.as_deref())?;
-    let source = Source::of(args.demo, args.snapshot.as_deref(), &args.aws, now);
-    let (snap, default_as_of) = load_snapshot(source, args.cost_export.as_deref(), &config)?;
+    let (snap, default_as_of) = load_snapshot(&args.source, &config, now)?;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
     let suppressions = args
         .history
@@ -278,9 +262,8 @@ pub fn verify_cleanup(
     now: DateTime<Utc>,
     mut out: impl Write,
 ) -> Result<u8> {
-    let config = load_config(args.config.as_deref(), args.demo)?;
-    let source = Source::of(args.demo, args.snapshot.as_deref(), &args.aws, now);
-    let (snap, default_as_of) = load_snapshot(source, args.cost_export.as_deref(), &config)?;
+    let config = load_config(args.config.as_deref(), args.source.demo)?;
+    let (snap, default_as_of) = load_snapshot(&args.source, &config, now)?;
     let target = match (&args.product, &args.license_arn) {
         (_, Some(arn)) => Target::LicenseArn(arn.clone()),
         (Some(name), None) => Target::Product(name.clone()),

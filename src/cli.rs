@@ -82,18 +82,28 @@ pub struct CollectArgs {
     pub aws: AwsArgs,
 }
 
+/// Where the organization comes from: the demo, a snapshot, or (neither given) AWS itself.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct SourceArgs {
     /// Use the built-in demo organization.
     #[arg(long, conflicts_with = "snapshot")]
     pub demo: bool,
-    /// Analyze a snapshot directory (from `collect` or `demo`).
+    /// Read a snapshot directory (from `collect` or `demo`).
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
     /// Read spend from a CUR 2.0 or FOCUS cost export (Parquet, CSV or gzip CSV: a file or an
     /// export's directory tree) instead of the snapshot's Cost Explorer usage.
     #[arg(long, value_name = "PATH")]
     pub cost_export: Option<PathBuf>,
+    /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Directory for the reports.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -105,9 +115,6 @@ pub struct RunArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub after: AfterRunArgs,
-    /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
-    #[command(flatten)]
-    pub aws: AwsArgs,
     #[command(flatten)]
     pub history: HistoryOptions,
 }
@@ -216,15 +223,8 @@ pub struct VerifyCleanupArgs {
     /// `cancellation_grace_days`).
     #[arg(long, value_name = "N")]
     pub grace_days: Option<u32>,
-    /// Use the built-in demo organization.
-    #[arg(long, conflicts_with = "snapshot")]
-    pub demo: bool,
-    /// Verify on a snapshot directory.
-    #[arg(long, value_name = "DIR")]
-    pub snapshot: Option<PathBuf>,
-    /// Read spend from a CUR 2.0 or FOCUS cost export instead of the snapshot's usage.
-    #[arg(long, value_name = "PATH")]
-    pub cost_export: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Directory for `cleanup_verification.csv`.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -234,9 +234,6 @@ pub struct VerifyCleanupArgs {
     /// Last day of data to look at (default: the data's last day).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
-    /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
