@@ -30,6 +30,9 @@ pub enum Command {
     Run(RunArgs),
     /// Write a synthetic organization snapshot of any size.
     Demo(DemoArgs),
+    /// Verify the clean-up of a cancelled subscription: grants deleted, no usage and no
+    /// private-rate billing after the cut-off. Exit 0 PASS, 1 FAIL, 2 undecided, 3 error.
+    VerifyCleanup(VerifyCleanupArgs),
     /// List the rules.
     Rules,
     /// Show a rule's documentation.
@@ -37,6 +40,8 @@ pub enum Command {
         /// Rule code, e.g. EA001.
         code: String,
     },
+    /// Show the run history kept by `run`.
+    History(HistoryArgs),
     /// Read the organization from AWS (read-only) into a snapshot directory.
     Collect(CollectArgs),
     /// Print the least-privilege IAM policy for exactly the operations the collectors call.
@@ -87,14 +92,28 @@ pub struct CollectArgs {
     pub aws: AwsArgs,
 }
 
+/// Where the organization comes from: the demo, a snapshot, or (neither given) AWS itself.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct SourceArgs {
     /// Use the built-in demo organization.
     #[arg(long, conflicts_with = "snapshot")]
     pub demo: bool,
-    /// Analyze a snapshot directory (from `collect` or `demo`).
+    /// Read a snapshot directory (from `collect` or `demo`).
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
+    /// Read spend from a CUR 2.0 or FOCUS cost export (Parquet, CSV or gzip CSV: a file or an
+    /// export's directory tree) instead of the snapshot's Cost Explorer usage.
+    #[arg(long, value_name = "PATH")]
+    pub cost_export: Option<PathBuf>,
+    /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Directory for the reports.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -104,9 +123,82 @@ pub struct RunArgs {
     pub templates: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
     #[command(flatten)]
-    pub aws: AwsArgs,
+    pub after: AfterRunArgs,
+    #[command(flatten)]
+    pub history: HistoryOptions,
+}
+
+/// The run history and the suppressions (`run` only).
+#[derive(Debug, Args)]
+pub struct HistoryOptions {
+    /// History store (SQLite), created on first use: a path, or `s3://BUCKET/KEY`
+    /// (downloaded before the run, uploaded after it unless another run wrote it meanwhile).
+    #[arg(long, value_name = "PATH|s3://BUCKET/KEY", default_value = crate::history::DEFAULT_STATE)]
+    pub state: String,
+    /// Neither read nor write the history store (no changes, no activation history).
+    #[arg(long, conflicts_with_all = ["state", "keep_weeks"])]
+    pub no_history: bool,
+    /// Prune runs more than this many weeks older than the newest run.
+    #[arg(long, value_name = "N", default_value_t = crate::history::DEFAULT_KEEP_WEEKS)]
+    pub keep_weeks: u32,
+    /// TOML file of accepted findings (rule, account, product or grant patterns with a
+    /// reason, an owner and an expiry date).
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
+    /// Tests only: sleep this long inside the history write transaction.
+    #[arg(long, value_name = "MS", hide = true)]
+    pub test_pause_in_history_write_ms: Option<u64>,
+    /// Tests only: before saving the history, wait (a minute at most) until this file exists.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub test_wait_before_saving_history: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// History store (SQLite): a path, or `s3://BUCKET/KEY` (read from a downloaded copy).
+    #[arg(
+        long,
+        value_name = "PATH|s3://BUCKET/KEY",
+        default_value = crate::history::DEFAULT_STATE,
+        global = true
+    )]
+    pub state: String,
+    #[command(subcommand)]
+    pub command: HistoryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// List the stored runs.
+    Runs,
+    /// Timeline of an account (12-digit id) or a grant (ARN): events, status changes between
+    /// runs, findings.
+    Show {
+        /// Account id or grant ARN.
+        target: String,
+    },
+}
+
+/// What happens once the reports are written (`run` only).
+#[derive(Debug, Args)]
+pub struct AfterRunArgs {
+    /// Copy the reports to `s3://BUCKET/PREFIX` (or a directory), under `YYYY-MM-DD/` (the
+    /// as-of date) and `latest/`.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub publish: Option<String>,
+    /// Post a Slack-compatible message to this incoming webhook when findings are new or
+    /// resolved, or data is missing (a failed post exits 3; the reports stay written).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ENTITLEMENT_AUDIT_WEBHOOK_URL",
+        hide_env_values = true
+    )]
+    pub notify_webhook: Option<String>,
+    /// A link to end the message with (the job's page, the published report).
+    #[arg(long, value_name = "URL", requires = "notify_webhook")]
+    pub notify_link: Option<String>,
 }
 
 /// Options shared by the commands that analyze.
@@ -120,6 +212,36 @@ pub struct CommonArgs {
     pub fail_on: String,
     /// Report date (default: the last day of usage read: the demo's 2026-10-31 for --demo,
     /// the snapshot's last day for --snapshot, yesterday for a live run).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["product", "license_arn"])))]
+pub struct VerifyCleanupArgs {
+    /// The product whose subscription was cancelled (license product name or usage service
+    /// name).
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
+    /// The cancelled license.
+    #[arg(long, value_name = "ARN")]
+    pub license_arn: Option<String>,
+    /// Cut-off day (default: the license's end).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub cancelled_on: Option<NaiveDate>,
+    /// Days after the cut-off before usage fails the check (default: the config's
+    /// `cancellation_grace_days`).
+    #[arg(long, value_name = "N")]
+    pub grace_days: Option<u32>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Directory for `cleanup_verification.csv`.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// TOML options file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Last day of data to look at (default: the data's last day).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
 }

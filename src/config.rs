@@ -23,6 +23,9 @@ pub struct Config {
     pub cancellation_grace_days: u32,
     /// Tag key naming the team, on accounts and as a cost-allocation tag.
     pub team_tag_key: String,
+    /// Team attribution methods, tried in this order for each usage row (docs/finance.md);
+    /// names from [`ALLOCATION_METHODS`]. A row no listed method attributes is unallocated.
+    pub allocation_precedence: Vec<String>,
     /// OU-path rules for team attribution; the longest matching prefix wins.
     pub team_rules: Vec<TeamRule>,
     /// Usage service names mapped explicitly to a license product name.
@@ -55,6 +58,17 @@ pub struct Pricing {
     pub private_discount_pct: BTreeMap<String, f64>,
 }
 
+/// Team attribution methods a config may list in `allocation_precedence`.
+pub const ALLOCATION_METHODS: &[&str] = &[COST_ALLOCATION_TAG, SHARED_POOL, ACCOUNT_TAG, OU_RULE];
+/// The `team_tag_key` cost-allocation tag on the usage row.
+pub const COST_ALLOCATION_TAG: &str = "cost-allocation-tag";
+/// Spend billed to the subscriber that names no caller: the subscriber's shared pool.
+pub const SHARED_POOL: &str = "shared-pool";
+/// The `team_tag_key` tag on the account that used the spend.
+pub const ACCOUNT_TAG: &str = "account-tag";
+/// The longest matching `team_rules` prefix of that account's OU path.
+pub const OU_RULE: &str = "ou-rule";
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -62,6 +76,7 @@ impl Default for Config {
             grant_activation_threshold_days: 7,
             cancellation_grace_days: 3,
             team_tag_key: "team".into(),
+            allocation_precedence: ALLOCATION_METHODS.iter().map(|m| m.to_string()).collect(),
             team_rules: Vec::new(),
             product_mappings: Vec::new(),
             pricing: Pricing::default(),
@@ -92,6 +107,19 @@ impl Config {
         }
         if self.team_tag_key.trim().is_empty() {
             problems.push("`team_tag_key` must not be empty".to_string());
+        }
+        if self.allocation_precedence.is_empty() {
+            problems.push("`allocation_precedence` must name at least one method".to_string());
+        }
+        for (i, m) in self.allocation_precedence.iter().enumerate() {
+            if !ALLOCATION_METHODS.contains(&m.as_str()) {
+                problems.push(format!(
+                    "`allocation_precedence[{i}]` = `{m}` is not one of {}",
+                    ALLOCATION_METHODS.join(", ")
+                ));
+            } else if self.allocation_precedence[..i].contains(m) {
+                problems.push(format!("`allocation_precedence` names `{m}` twice"));
+            }
         }
         for (i, r) in self.team_rules.iter().enumerate() {
             if !r.ou_path_prefix.starts_with('/') {
@@ -174,6 +202,23 @@ mod tests {
         assert!(err.contains("window_days"), "{err}");
         assert!(err.contains("team_rules[0].ou_path_prefix"), "{err}");
         assert!(err.contains("Claude"), "{err}");
+    }
+
+    #[test]
+    fn allocation_precedence_is_validated() {
+        let c = Config::parse("allocation_precedence = [\"ou-rule\", \"account-tag\"]").unwrap();
+        assert_eq!(c.allocation_precedence, [OU_RULE, ACCOUNT_TAG]);
+        let err = format!(
+            "{:#}",
+            Config::parse("allocation_precedence = [\"ou-rule\", \"cost-center\", \"ou-rule\"]")
+                .unwrap_err()
+        );
+        assert!(
+            err.contains("allocation_precedence[1]") && err.contains("cost-center"),
+            "{err}"
+        );
+        assert!(err.contains("`ou-rule` twice"), "{err}");
+        assert!(Config::parse("allocation_precedence = []").is_err());
     }
 
     #[test]

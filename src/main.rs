@@ -18,8 +18,10 @@ fn main() -> ExitCode {
         Command::IamPolicy => app::iam_policy(std::io::stdout().lock()),
         Command::Doctor(args) => app::doctor(args, now, std::io::stdout().lock()),
         Command::Demo(args) => app::demo(args),
+        Command::VerifyCleanup(args) => app::verify_cleanup(args, now, std::io::stdout().lock()),
         Command::Rules => app::rules(std::io::stdout().lock()),
         Command::Explain { code } => app::explain(code, std::io::stdout().lock()),
+        Command::History(args) => app::history(args, std::io::stdout().lock()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

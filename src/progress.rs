@@ -1,6 +1,37 @@
-//! Progress lines on stderr, so stdout stays free for command output.
+//! Progress on stderr, so stdout stays free for command output: plain lines when stderr is
+//! not a terminal (cron, CI logs), a single live status line that rewrites itself on a
+//! terminal for the many small steps of a collection.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the live status line is showing (and must be cleared before the next line).
+static STATUS_SHOWN: AtomicBool = AtomicBool::new(false);
+
+fn clear_status(err: &mut impl Write) {
+    if STATUS_SHOWN.swap(false, Ordering::Relaxed) {
+        let _ = write!(err, "\r\x1b[2K");
+    }
+}
 
 /// Prints one progress line.
 pub fn line(msg: &str) {
-    eprintln!("entitlement-audit: {msg}");
+    let mut err = std::io::stderr().lock();
+    clear_status(&mut err);
+    let _ = writeln!(err, "entitlement-audit: {msg}");
+}
+
+/// A step of long work: rewrites the status line on a terminal, a plain line otherwise.
+pub fn status(msg: &str) {
+    let mut err = std::io::stderr().lock();
+    if !err.is_terminal() {
+        let _ = writeln!(err, "entitlement-audit: {msg}");
+        return;
+    }
+    clear_status(&mut err);
+    let width = 100;
+    let shown: String = msg.chars().take(width).collect();
+    let _ = write!(err, "entitlement-audit: {shown}");
+    let _ = err.flush();
+    STATUS_SHOWN.store(true, Ordering::Relaxed);
 }

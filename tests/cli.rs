@@ -9,8 +9,16 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
 }
 
+/// Runs the binary; `run` commands get their own empty history store (tests/history.rs tests
+/// the history), so tests neither share a store nor leave one in the checkout.
 fn run(args: &[&str]) -> (i32, String) {
-    let out = bin().args(args).output().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = bin();
+    cmd.args(args);
+    if args.first() == Some(&"run") {
+        cmd.arg("--state").arg(state.path().join("history.sqlite"));
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.code().unwrap(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

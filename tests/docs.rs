@@ -19,6 +19,8 @@ fn every_report_column_is_documented() {
         ("coverage.csv", report::COVERAGE_COLUMNS),
         ("grants.csv", report::GRANTS_COLUMNS),
         ("cost_allocation.csv", report::ALLOCATION_COLUMNS),
+        ("cleanup_verification.csv", report::CLEANUP_COLUMNS),
+        ("activation_history.csv", report::ACTIVATION_COLUMNS),
     ] {
         assert!(
             schema.contains(&format!("## {file}")) || schema.contains(file),
@@ -51,5 +53,17 @@ fn every_snapshot_table_is_documented() {
             format.contains(&format!("`{c}`")),
             "usage column `{c}` is not documented"
         );
+    }
+}
+
+#[test]
+fn readme_lists_every_permission_the_collectors_need() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let policy = entitlement_audit::collect::iam_policy();
+    for action in policy["Statement"][0]["Action"].as_array().unwrap() {
+        let action = action.as_str().unwrap();
+        assert!(readme.contains(action), "README does not list `{action}`");
     }
 }

@@ -94,6 +94,7 @@ fn allocation_reconciles_with_usage_to_the_cent() {
         [
             "account-tag",
             "cost-allocation-tag",
+            "shared-pool",
             "ou-rule",
             "unallocated"
         ]

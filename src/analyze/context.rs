@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::products::Products;
 use super::timeline::Timeline;
-use crate::config::Config;
+use crate::config::{Config, ACCOUNT_TAG, OU_RULE};
 use crate::model::{
     day_start, Account, Grant, GrantEvent, GrantStatus, License, LicenseStatus, OrganizationalUnit,
     PrincipalKind,
@@ -211,21 +211,36 @@ impl<'a> Context<'a> {
         out
     }
 
-    /// Team of an account from its tag or the OU-path rules, with the method that found it.
+    /// Team of an account from its tag or the OU-path rules, in the configured precedence,
+    /// with the method that found it.
     pub fn account_team(&self, account: &Account) -> Option<(String, &'static str)> {
-        if let Some(t) = account
+        self.cfg
+            .allocation_precedence
+            .iter()
+            .find_map(|m| match m.as_str() {
+                ACCOUNT_TAG => self.tag_team(account).map(|t| (t, ACCOUNT_TAG)),
+                OU_RULE => self.ou_rule_team(account).map(|t| (t, OU_RULE)),
+                _ => None,
+            })
+    }
+
+    /// The account's `team_tag_key` tag, when not blank.
+    pub fn tag_team(&self, account: &Account) -> Option<String> {
+        account
             .tags
             .get(&self.cfg.team_tag_key)
             .filter(|t| !t.trim().is_empty())
-        {
-            return Some((t.clone(), "account-tag"));
-        }
+            .cloned()
+    }
+
+    /// The team of the longest `team_rules` prefix of the account's OU path.
+    pub fn ou_rule_team(&self, account: &Account) -> Option<String> {
         self.cfg
             .team_rules
             .iter()
             .filter(|r| path_has_prefix(&account.ou_path, &r.ou_path_prefix))
             .max_by_key(|r| r.ou_path_prefix.len())
-            .map(|r| (r.team.clone(), "ou-rule"))
+            .map(|r| r.team.clone())
     }
 }
 

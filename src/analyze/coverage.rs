@@ -72,7 +72,8 @@ pub struct Segment {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Spend {
     pub cost_usd: f64,
-    /// Sum of public-price cost over the rows that carry one.
+    /// Sum of public-price cost over the usage rows that carry one (positive billed and public
+    /// cost: credits and refunds say nothing about the rate).
     pub public_cost_usd: f64,
     /// Sum of billed cost over the same rows (to compare with `public_cost_usd`).
     pub cost_with_public_usd: f64,

@@ -57,9 +57,41 @@ pub struct Finding {
     pub data_incomplete: bool,
     pub message: String,
     pub remediation: String,
+    /// Change since the previous run and suppression; filled after the analysis (`history`).
+    #[serde(flatten)]
+    pub tracking: Tracking,
 }
 
-fn basis_text<S: serde::Serializer>(b: &OverspendBasis, s: S) -> Result<S::Ok, S::Error> {
+/// A finding against the run history and the suppressions file. The analysis leaves it empty;
+/// `crate::history` fills it after the analysis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Tracking {
+    /// `new` or `persisting` against the previous run; empty when the run kept no history.
+    pub change: Option<Change>,
+    /// As-of date of the first run of the unbroken series of runs that had this finding.
+    pub first_seen: Option<NaiveDate>,
+    /// Days from `first_seen` to the as-of date.
+    pub age_days: Option<i64>,
+    /// Matched by a suppression entry that has not expired: shown, but not counted for
+    /// `--fail-on`.
+    pub suppressed: bool,
+    pub suppression_reason: String,
+    pub suppression_owner: String,
+    pub suppression_expires: Option<NaiveDate>,
+}
+
+/// A finding's standing against the previous run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    New,
+    Persisting,
+}
+
+pub(crate) fn basis_text<S: serde::Serializer>(
+    b: &OverspendBasis,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_str(b.as_str())
 }
 

@@ -3,9 +3,11 @@
 //!
 //! Order: [`context`] (the organization on the as-of date) -> [`spend`] (window usage, product
 //! matching) -> [`coverage`] (segments per account and product) -> spend per segment ->
-//! [`allocation`] -> [`rules`] -> sorted findings with stable ids.
+//! [`allocation`] -> [`rules`] -> sorted findings with stable ids. [`cleanup`] verifies a
+//! cancelled subscription's clean-up on the same context (`verify-cleanup`).
 
 pub mod allocation;
+pub mod cleanup;
 pub mod context;
 pub mod coverage;
 pub mod finding;
@@ -40,6 +42,11 @@ pub struct Analysis {
     pub allocation: Vec<AllocationRow>,
     pub totals: Totals,
     pub completeness: Completeness,
+    /// Changes since the previous run and activation history; filled by `crate::history`
+    /// after the analysis, `None` when the run keeps no history.
+    pub history: Option<crate::history::RunHistory>,
+    /// What the suppressions file did; `None` without one.
+    pub suppressions: Option<crate::history::SuppressionReport>,
 }
 
 /// One coverage segment, ready to print.
@@ -60,6 +67,10 @@ pub struct CoverageRow {
     pub to: NaiveDate,
     pub days: i64,
     pub cost_usd: f64,
+    /// Exposed segments with spend: the estimated spend above the private price.
+    pub overspend_usd: Option<f64>,
+    #[serde(serialize_with = "finding::basis_text")]
+    pub overspend_basis: OverspendBasis,
 }
 
 /// One grant on the as-of date.
@@ -96,6 +107,10 @@ pub struct Totals {
     pub after_cancellation_usd: f64,
     pub unmapped_usd: f64,
     pub unallocated_usd: f64,
+    /// Spend billed to the subscriber that names no caller (cost allocation `shared-pool`).
+    pub shared_pool_usd: f64,
+    /// Spend billed to the subscriber and moved to the caller its line items name.
+    pub redistributed_usd: f64,
     pub accounts_exposed: u64,
     pub grants_awaiting_activation: u64,
     pub orphaned_grants: u64,
@@ -157,7 +172,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
             .then_with(|| a.id.cmp(&b.id))
     });
 
-    let totals = totals(&cx, &facts, &findings, &window);
+    let totals = totals(&cx, &facts, &findings, &window, &allocation);
     let mut analysis = Analysis {
         as_of,
         window_start: cx.window_start,
@@ -173,6 +188,8 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
             unknown_values: snap.manifest.unknown_values.clone(),
         },
         findings,
+        history: None,
+        suppressions: None,
     };
     analysis.round_money();
     Ok(analysis)
@@ -215,7 +232,9 @@ fn price_basis(
             let basis = match (seen, cx.cfg.private_discount(name)) {
                 (Some(s), _) if s.cost_with_public_usd < s.public_cost_usd => (
                     OverspendBasis::ObservedPrivateRate,
-                    1.0 - s.cost_with_public_usd / s.public_cost_usd,
+                    // Kept to a millionth: the sums carry last-bit noise from parallel
+                    // aggregation, which must not reach the rounded overspend.
+                    round_money(1.0 - s.cost_with_public_usd / s.public_cost_usd),
                 ),
                 (_, Some(d)) => (OverspendBasis::ConfiguredDiscount, d),
                 _ => (OverspendBasis::None, 0.0),
@@ -225,7 +244,20 @@ fn price_basis(
         .collect()
 }
 
-fn totals(cx: &Context, facts: &Facts, findings: &[Finding], w: &spend::WindowUsage) -> Totals {
+fn totals(
+    cx: &Context,
+    facts: &Facts,
+    findings: &[Finding],
+    w: &spend::WindowUsage,
+    allocation: &[AllocationRow],
+) -> Totals {
+    let allocated = |keep: fn(&AllocationRow) -> bool| -> f64 {
+        allocation
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| r.cost_usd)
+            .sum()
+    };
     let sum_state = |keep: fn(State) -> bool| -> f64 {
         facts
             .segments
@@ -254,6 +286,8 @@ fn totals(cx: &Context, facts: &Facts, findings: &[Finding], w: &spend::WindowUs
         after_cancellation_usd: sum_state(|s| s == State::AfterCancellation),
         unmapped_usd: facts.unmapped.iter().map(|u| u.spend.cost_usd).sum(),
         unallocated_usd: facts.unallocated.values().map(|s| s.cost_usd).sum(),
+        shared_pool_usd: allocated(|r| r.method == crate::config::SHARED_POOL),
+        redistributed_usd: allocated(|r| r.redistributed),
         accounts_exposed: exposed
             .iter()
             .map(|f| f.account_id.as_str())
@@ -274,6 +308,12 @@ fn coverage_rows(cx: &Context, facts: &Facts) -> Vec<CoverageRow> {
             let account = cx.account(&s.account_id);
             let top = s.grant.map(|i| &cx.grants[i]);
             let eff = s.effective_grant.map(|i| &cx.grants[i]);
+            let (overspend_usd, overspend_basis) = if s.state.is_exposed() && s.spend.cost_usd > 0.0
+            {
+                facts.overspend(&s.product_key, s.spend.cost_usd)
+            } else {
+                (None, OverspendBasis::NotApplicable)
+            };
             CoverageRow {
                 account_id: s.account_id.clone(),
                 account_name: account.map(|a| a.name.clone()).unwrap_or_default(),
@@ -299,6 +339,8 @@ fn coverage_rows(cx: &Context, facts: &Facts) -> Vec<CoverageRow> {
                 to: s.to,
                 days: (s.to - s.from).num_days() + 1,
                 cost_usd: s.spend.cost_usd,
+                overspend_usd,
+                overspend_basis,
             }
         })
         .collect()
@@ -366,9 +408,10 @@ impl Analysis {
                 .chain(f.overspend_usd.iter_mut())
                 .for_each(money);
         }
-        self.coverage
-            .iter_mut()
-            .for_each(|c| money(&mut c.cost_usd));
+        self.coverage.iter_mut().for_each(|c| {
+            money(&mut c.cost_usd);
+            c.overspend_usd.iter_mut().for_each(money);
+        });
         self.allocation
             .iter_mut()
             .for_each(|r| money(&mut r.cost_usd));
@@ -381,14 +424,19 @@ impl Analysis {
             &mut t.after_cancellation_usd,
             &mut t.unmapped_usd,
             &mut t.unallocated_usd,
+            &mut t.shared_pool_usd,
+            &mut t.redistributed_usd,
             &mut t.cost_outside_window_usd,
         ] {
             money(x);
         }
     }
 
-    /// Findings at or above a severity.
+    /// Findings at or above a severity, suppressed ones left out.
     pub fn count_at_or_above(&self, s: &Severity) -> usize {
-        self.findings.iter().filter(|f| &f.severity >= s).count()
+        self.findings
+            .iter()
+            .filter(|f| !f.tracking.suppressed && &f.severity >= s)
+            .count()
     }
 }

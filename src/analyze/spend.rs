@@ -29,8 +29,8 @@ pub struct WindowUsage {
     pub cost_outside_window_usd: f64,
 }
 
-const PRODUCT_KEY: &str = "product_key";
-const DAY: &str = "day";
+pub const PRODUCT_KEY: &str = "product_key";
+pub const DAY: &str = "day";
 
 /// Selects the window's usage and resolves each row's product.
 pub fn window_usage(cx: &Context) -> Result<WindowUsage> {
@@ -60,8 +60,21 @@ pub fn window_usage(cx: &Context) -> Result<WindowUsage> {
         .unwrap_or(0);
     let cost_outside_window_usd = outside.column("cost")?.f64()?.get(0).unwrap_or(0.0);
 
-    let windowed = base.filter(in_window);
-    let services = windowed
+    let frame = with_product_key(cx, base.filter(in_window))?.collect()?;
+    let total = frame.clone().lazy().select(aggregates()).collect()?;
+    let total = spend_at(&total, 0)?;
+    Ok(WindowUsage {
+        frame,
+        total,
+        rows_outside_window,
+        cost_outside_window_usd,
+    })
+}
+
+/// Adds `product_key` (null when the usage product matches no organization license) to usage
+/// rows: the distinct product names are resolved once and joined back.
+pub fn with_product_key(cx: &Context, usage_rows: LazyFrame) -> Result<LazyFrame> {
+    let services = usage_rows
         .clone()
         .select([col(usage::PRODUCT).unique()])
         .collect()?;
@@ -80,22 +93,12 @@ pub fn window_usage(cx: &Context) -> Result<WindowUsage> {
             Column::new(PRODUCT_KEY.into(), keys),
         ],
     )?;
-    let frame = windowed
-        .join(
-            mapping.lazy(),
-            [col(usage::PRODUCT)],
-            [col(usage::PRODUCT)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .collect()?;
-    let total = frame.clone().lazy().select(aggregates()).collect()?;
-    let total = spend_at(&total, 0)?;
-    Ok(WindowUsage {
-        frame,
-        total,
-        rows_outside_window,
-        cost_outside_window_usd,
-    })
+    Ok(usage_rows.join(
+        mapping.lazy(),
+        [col(usage::PRODUCT)],
+        [col(usage::PRODUCT)],
+        JoinArgs::new(JoinType::Left),
+    ))
 }
 
 impl WindowUsage {
@@ -224,11 +227,19 @@ pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Vec<Unmapp
 
 /// The sums every spend figure is made of.
 fn aggregates() -> Vec<Expr> {
-    let has_public = col(usage::PUBLIC_COST_USD).is_not_null();
+    // Only usage billed at some rate says what the rate was: a credit or refund (negative
+    // cost, public cost often zero in CUR) would skew the private/public ratio.
+    let rated = col(usage::PUBLIC_COST_USD)
+        .gt(lit(0.0))
+        .and(col(usage::COST_USD).gt(lit(0.0)));
     vec![
         col(usage::COST_USD).sum().alias("cost"),
-        col(usage::PUBLIC_COST_USD).sum().alias("public"),
-        when(has_public)
+        when(rated.clone())
+            .then(col(usage::PUBLIC_COST_USD))
+            .otherwise(lit(0.0))
+            .sum()
+            .alias("public"),
+        when(rated)
             .then(col(usage::COST_USD))
             .otherwise(lit(0.0))
             .sum()

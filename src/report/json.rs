@@ -42,6 +42,10 @@ struct SummaryDoc<'a> {
     totals: &'a Totals,
     cost_by_team: Vec<TeamCost>,
     completeness: &'a Completeness,
+    /// Changes since the previous run; `null` when the run kept no history.
+    changes: Option<&'a crate::history::Changes>,
+    /// What the suppressions file did; `null` without one.
+    suppressions: Option<&'a crate::history::SuppressionReport>,
 }
 
 pub fn counts(a: &Analysis, fail_on: &Severity) -> Counts {
@@ -95,6 +99,8 @@ pub fn summary<W: Write>(mut w: W, a: &Analysis, run: &RunInfo) -> Result<()> {
         totals: &a.totals,
         cost_by_team: cost_by_team(a),
         completeness: &a.completeness,
+        changes: a.history.as_ref().map(|h| &h.changes),
+        suppressions: a.suppressions.as_ref(),
     };
     serde_json::to_writer_pretty(&mut w, &doc)?;
     writeln!(w)?;

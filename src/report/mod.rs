@@ -63,6 +63,13 @@ pub const FINDINGS_COLUMNS: &[&str] = &[
     "data_incomplete",
     "message",
     "remediation",
+    "change",
+    "first_seen",
+    "age_days",
+    "suppressed",
+    "suppression_reason",
+    "suppression_owner",
+    "suppression_expires",
 ];
 pub const COVERAGE_COLUMNS: &[&str] = &[
     "account_id",
@@ -79,6 +86,8 @@ pub const COVERAGE_COLUMNS: &[&str] = &[
     "to",
     "days",
     "cost_usd",
+    "overspend_usd",
+    "overspend_basis",
 ];
 pub const GRANTS_COLUMNS: &[&str] = &[
     "grant_arn",
@@ -107,6 +116,53 @@ pub const ALLOCATION_COLUMNS: &[&str] = &[
     "account_name",
     "cost_usd",
     "rows",
+    "used_by_account_id",
+    "used_by_account_name",
+    "redistributed",
+];
+
+/// `cleanup_verification.csv`, written by `verify-cleanup`.
+pub const CLEANUP_COLUMNS: &[&str] = &[
+    "check",
+    "result",
+    "license_arn",
+    "product",
+    "cut_off",
+    "checked_from",
+    "account_id",
+    "account_name",
+    "grant_arn",
+    "grant_status",
+    "grantee_kind",
+    "grantee_id",
+    "first_day",
+    "last_day",
+    "days",
+    "rows",
+    "cost_usd",
+    "public_cost_usd",
+    "detail",
+];
+
+pub const ACTIVATION_COLUMNS: &[&str] = &[
+    "scope",
+    "account_id",
+    "product",
+    "license_arn",
+    "grant_arn",
+    "parent_grant_arn",
+    "via",
+    "first_seen",
+    "created_at",
+    "accepted_at",
+    "activated_at",
+    "activated_after",
+    "activated_by",
+    "activation_source",
+    "disabled_at",
+    "deleted_at",
+    "status",
+    "days_to_activation",
 ];
 
 /// What the human-facing reports need beyond the analysis.
@@ -150,6 +206,11 @@ pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path, opts: &Options) -> Res
     file("cost_allocation.csv", &|w| {
         csv::write(w, ALLOCATION_COLUMNS, &a.allocation)
     })?;
+    if let Some(h) = &a.history {
+        file("activation_history.csv", &|w| {
+            csv::write(w, ACTIVATION_COLUMNS, &h.activation)
+        })?;
+    }
     file("findings.json", &|w| json::findings(w, a, run))?;
     file("summary.json", &|w| json::summary(w, a, run))?;
     let page = view::Page::new(a, run, opts.changes.as_ref());

@@ -80,7 +80,7 @@ pub struct Page<'a> {
     pub allocation: Allocation,
     pub cleanup: Cleanup,
     pub completeness: CompletenessView<'a>,
-    /// Suppressed findings; empty until suppression lands with run history.
+    /// Suppressed findings (`--suppressions`), at most `TOP_ROWS`.
     pub suppressed: Vec<ChangedFinding>,
 }
 
@@ -265,7 +265,13 @@ impl<'a> Page<'a> {
             allocation: allocation(a),
             cleanup: cleanup(a),
             completeness: completeness(a),
-            suppressed: Vec::new(),
+            suppressed: a
+                .findings
+                .iter()
+                .filter(|f| f.tracking.suppressed)
+                .take(TOP_ROWS)
+                .map(ChangedFinding::from)
+                .collect(),
         }
     }
 }

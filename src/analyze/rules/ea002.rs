@@ -57,9 +57,10 @@ impl Rule for GrantNotActivated {
                         f.first_day = since.map(day);
                         f.last_day = Some(cx.as_of);
                         let spend = exposed.get(&(*id, key.as_str())).map(|(s, _)| s);
-                        if spend.is_some_and(|s| s.cost_usd > 0.0) {
+                        if let Some(s) = spend.filter(|s| s.cost_usd > 0.0) {
                             f.severity = f.severity.clone().max(Severity::High);
-                            f.cost_usd = spend.map(|s| s.cost_usd);
+                            f.cost_usd = Some(s.cost_usd);
+                            (f.overspend_usd, f.overspend_basis) = facts.overspend(key, s.cost_usd);
                         }
                         let age_text = match age {
                             Some(a) => format!("for {a} days"),

@@ -122,8 +122,10 @@ impl Facts {
     /// Estimated overspend of exposed spend on a product, with its basis.
     pub fn overspend(&self, product_key: &str, exposed_cost: f64) -> (Option<f64>, OverspendBasis) {
         match self.price_basis.get(product_key) {
+            // From the cost as reported (to a millionth), so that last-bit noise of parallel
+            // sums cannot flip the rounding of the product.
             Some((basis, discount)) if *basis != OverspendBasis::None => {
-                (Some(exposed_cost * discount), *basis)
+                (Some(super::round_money(exposed_cost) * discount), *basis)
             }
             _ => (None, OverspendBasis::None),
         }
@@ -157,6 +159,7 @@ pub(crate) fn finding(cx: &Context, rule: &dyn Rule, account_id: &str) -> Findin
         data_incomplete: false,
         message: String::new(),
         remediation: String::new(),
+        tracking: Default::default(),
     }
 }
 
