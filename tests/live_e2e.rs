@@ -36,12 +36,14 @@ impl Outcome {
     }
 }
 
-/// Runs the binary with `args` plus `--out`, its AWS environment pointing at `fake` (static
-/// test credentials, no profile or instance metadata), or at nothing when `fake` is `None`.
+/// Runs `run` with `args` plus `--out` and `--no-history` (every run stands alone, and none
+/// leaves a store in the checkout), its AWS environment pointing at `fake` (static test
+/// credentials, no profile or instance metadata), or at nothing when `fake` is `None`.
 async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
     let out = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(BIN);
-    cmd.args(&args).arg("--out").arg(out.path());
+    cmd.arg("run").args(&args).arg("--no-history");
+    cmd.arg("--out").arg(out.path());
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
         cmd.env_remove(k);
     }
@@ -74,7 +76,6 @@ async fn run_live(snap: &Snapshot, faults: Faults, extra: &[&str]) -> (Outcome, 
     let m = &snap.manifest;
     let days = (m.period_end - m.period_start).num_days() + 1;
     let mut args: Vec<String> = vec![
-        "run".into(),
         "--now".into(),
         m.collected_at.to_rfc3339(),
         "--days".into(),
@@ -178,7 +179,7 @@ async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
     let snap = entitlement_audit::demo::builtin();
     let (live, fake) = run_live(&snap, Faults::default(), &["--config", DEMO_CONFIG]).await;
     assert_eq!(live.code, 0, "{}", live.stderr);
-    let engine = run(None, vec!["run".into(), "--demo".into()]).await;
+    let engine = run(None, vec!["--demo".into()]).await;
     assert_eq!(engine.code, 0, "{}", engine.stderr);
 
     assert_same_findings(&live, &engine);
@@ -223,7 +224,7 @@ async fn live_run_on_the_phased_rollout_finds_what_the_engine_finds() {
     assert_eq!(live.code, 0, "{}", live.stderr);
     let dir = tempfile::tempdir().unwrap();
     snapshot::write(&snap, dir.path()).unwrap();
-    let engine = run(None, vec!["run".into(), "--snapshot".into(), p(dir.path())]).await;
+    let engine = run(None, vec!["--snapshot".into(), p(dir.path())]).await;
     assert_eq!(engine.code, 0, "{}", engine.stderr);
 
     assert_same_findings(&live, &engine);
