@@ -484,8 +484,15 @@ fn report_and_exit(
 }
 
 /// Collection options from the command line and the config.
-fn collect_options(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> collect::CollectOptions {
+fn collect_options(
+    aws: &AwsArgs,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<collect::CollectOptions> {
     let mut o = collect::CollectOptions::new(now);
+    for spec in &aws.pace {
+        o.pace.apply(spec).context("invalid `--pace`")?;
+    }
     o.profile = aws.profile.clone();
     o.role_arn = aws.role_arn.clone();
     o.period_start = o.period_end - Duration::days(i64::from(aws.days.max(1)) - 1);
@@ -493,7 +500,7 @@ fn collect_options(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> collec
     o.page_size = aws.page_size;
     o.skip_cloudtrail = aws.skip_cloudtrail;
     o.team_tag_key = config.team_tag_key.clone();
-    o
+    Ok(o)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -505,7 +512,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Reads the organization from AWS, read-only.
 fn collect_live(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> Result<Snapshot> {
-    let opts = collect_options(aws, config, now);
+    let opts = collect_options(aws, config, now)?;
     progress::line(&format!(
         "collecting from AWS: usage {} to {}, at most {} Cost Explorer requests",
         opts.period_start, opts.period_end, opts.max_cost_explorer_requests
@@ -554,7 +561,7 @@ pub fn iam_policy(mut out: impl Write) -> Result<u8> {
 
 /// `doctor`: checks the prerequisites; exit 0 when nothing fails, 2 otherwise.
 pub fn doctor(aws: &AwsArgs, now: DateTime<Utc>, mut out: impl Write) -> Result<u8> {
-    let opts = collect_options(aws, &Config::default(), now);
+    let opts = collect_options(aws, &Config::default(), now)?;
     let checks = runtime()?.block_on(collect::doctor(&opts));
     let mut failed = false;
     for c in &checks {

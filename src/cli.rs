@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -17,6 +17,11 @@ pub struct Cli {
     /// More logging on stderr (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Use this instant (RFC 3339) as the run's clock instead of the system clock: the usage
+    /// window ends the day before, CloudTrail is searched back from it, and a snapshot records
+    /// it as its collection time. For tests and replays against a local endpoint.
+    #[arg(long, global = true, value_name = "TIMESTAMP")]
+    pub now: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +73,11 @@ pub struct AwsArgs {
     /// Do not read CloudTrail (grant activation times then come from run history only).
     #[arg(long)]
     pub skip_cloudtrail: bool,
+    /// Pacing of one service, repeatable: SERVICE=REQUESTS_PER_SECOND[/IN_FLIGHT], SERVICE one
+    /// of organizations, license-manager, cost-explorer, cloudtrail. Defaults: 5/4, 5/4, 2/1,
+    /// 1/1 (gentle on the quotas the organization's own tooling shares).
+    #[arg(long, value_name = "SERVICE=RATE[/N]")]
+    pub pace: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,8 @@ use entitlement_audit::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let now = chrono::Utc::now();
+    // The one clock read of the run (`--now` pins it for tests).
+    let now = cli.now.unwrap_or_else(chrono::Utc::now);
     let result = match &cli.command {
         Command::Run(args) => app::run(args, now),
         Command::Collect(args) => app::collect(args, now),

@@ -1,69 +1,18 @@
 //! End-to-end scenarios from the field, each with the findings it must produce.
 
+mod support;
+
 use std::collections::BTreeSet;
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use entitlement_audit::analyze::{analyze, Analysis};
 use entitlement_audit::config::Config;
-use entitlement_audit::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::demo::OrgBuilder;
 use entitlement_audit::model::{EventKind, GrantStatus, LicenseStatus};
-
-const MGMT: &str = "123456789012";
-const HAIKU: &str = "Claude 3 Haiku";
-const HAIKU_CE: &str = "Claude 3 Haiku (Amazon Bedrock Edition)";
-const WORK: &str = "ou-ex01-work0001";
-const PROD: &str = "ou-ex01-prod0001";
-const DEV: &str = "ou-ex01-dev00001";
-
-fn start() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 8, 3).unwrap()
-}
-fn day(n: i64) -> NaiveDate {
-    start() + Duration::days(n)
-}
-fn noon(n: i64) -> chrono::DateTime<Utc> {
-    Utc.from_utc_datetime(&day(n).and_hms_opt(12, 0, 0).unwrap())
-}
-fn as_of() -> NaiveDate {
-    day(89)
-}
-/// Fake member account ids: 9999 followed by eight digits.
-fn acct(i: usize) -> String {
-    format!("9999{:08}", i)
-}
-
-fn base() -> (OrgBuilder, String) {
-    let mut b = OrgBuilder::new("o-exampleorg1", MGMT);
-    b.ou(WORK, "Workloads", ROOT_ID)
-        .ou(PROD, "Prod", WORK)
-        .ou(DEV, "Dev", WORK)
-        .account(
-            MGMT,
-            "management",
-            ROOT_ID,
-            NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
-        );
-    let lic = b.license_arn("haiku");
-    b.license(&lic, HAIKU, "prod-haiku", MGMT);
-    (b, lic)
-}
-
-fn member(b: &mut OrgBuilder, i: usize, ou: &str, joined: NaiveDate) -> String {
-    let id = acct(i);
-    b.account(&id, &format!("workload-{i:02}"), ou, joined)
-        .account_tag(&id, "team", "apps");
-    id
-}
-
-fn spend_daily(b: &mut OrgBuilder, id: &str, from: i64, to: i64, cost: f64, public: Option<f64>) {
-    for n in from..=to {
-        b.spend(day(n), id, HAIKU_CE, cost, public, None);
-    }
-}
+use support::field::*;
 
 fn analyze_at(b: OrgBuilder, cfg: &Config, at: NaiveDate) -> Analysis {
-    let snap = b.build(start(), as_of(), noon(90));
-    analyze(&snap, cfg, at).unwrap()
+    analyze(&snapshot(b), cfg, at).unwrap()
 }
 
 fn accounts(a: &Analysis, rule: &str) -> BTreeSet<String> {
@@ -127,29 +76,13 @@ fn a_organization_rollout_some_activated() {
 /// (b) A phased rollout: pilot accounts first, then the Prod OU; Dev never.
 #[test]
 fn b_phased_rollout() {
-    let (mut b, lic) = base();
-    let joined = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-    let pilots: Vec<String> = (0..3).map(|i| member(&mut b, i, DEV, joined)).collect();
-    let prod: Vec<String> = (3..8).map(|i| member(&mut b, i, PROD, joined)).collect();
-    let dev_only = member(&mut b, 8, DEV, joined);
-    for (i, p) in pilots.iter().enumerate() {
-        let g = b.grant_arn(&format!("pilot-{i}"));
-        b.grant_account(&g, &lic, p, GrantStatus::Active)
-            .event(&g, Some(p), EventKind::Created, noon(5))
-            .event(&g, Some(p), EventKind::Accepted, noon(6))
-            .event(&g, Some(p), EventKind::Activated, noon(9));
-    }
-    let ou_grant = b.grant_arn("prod-ou");
-    b.grant_ou(&ou_grant, &lic, PROD, GrantStatus::WorkflowCompleted);
-    for p in &prod {
-        let sub = b.sub_grant(&ou_grant, p, GrantStatus::Active);
-        b.event(&sub, Some(p), EventKind::Created, noon(40))
-            .event(&sub, Some(p), EventKind::Accepted, noon(40))
-            .event(&sub, Some(p), EventKind::Activated, noon(49));
-    }
-    for id in pilots.iter().chain(&prod).chain([&dev_only]) {
-        spend_daily(&mut b, id, 0, 89, 1.0, None);
-    }
+    let Phased {
+        builder: b,
+        pilots,
+        prod,
+        dev_only,
+        ou_grant,
+    } = phased_rollout();
     let a = analyze_at(b, &Config::default(), as_of());
     let ea001 = |id: &str| {
         a.findings
@@ -307,7 +240,7 @@ fn f_member_subscription_then_grant() {
         .event(&g, Some(&id), EventKind::Accepted, noon(51))
         .event(&g, Some(&id), EventKind::Activated, noon(69));
     spend_daily(&mut b, &id, 0, 89, 1.0, None);
-    let snap = b.build(start(), as_of(), noon(90));
+    let snap = snapshot(b);
     let cfg = Config::default();
 
     let now = analyze(&snap, &cfg, as_of()).unwrap();

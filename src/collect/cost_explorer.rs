@@ -11,8 +11,8 @@
 //! estimate, exact whenever an account-day has a single team (the usual account-per-team
 //! layout).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_costexplorer::types::{
     DateInterval, Dimension, DimensionValues, Expression, Granularity, GroupDefinition,
@@ -29,7 +29,7 @@ use polars::prelude::DataFrame;
 use super::call::{CostBudget, Cx, Page, Paged};
 use super::permissions::GET_COST_AND_USAGE;
 use super::table::USAGE;
-use crate::model::usage::{UsageBuilder, UsageRow};
+use crate::model::usage::{UsageBuilder, UsageRef};
 
 /// The `BILLING_ENTITY` of third-party models sold through AWS Marketplace.
 pub const MARKETPLACE_BILLING_ENTITY: &str = "AWS Marketplace";
@@ -37,14 +37,48 @@ pub const UNBLENDED_COST: &str = "UnblendedCost";
 pub const USAGE_QUANTITY: &str = "UsageQuantity";
 pub const PUBLIC_ON_DEMAND_COST: &str = "PublicOnDemandCost";
 
-/// One group of one day, as Cost Explorer returned it.
-#[derive(Debug, Clone, PartialEq)]
+/// One group of one day, as Cost Explorer returned it. A large organization returns millions
+/// of groups over a few thousand distinct keys, so the keys are interned in the query's
+/// [`Keys`] and a row is a few numbers: reading stays small however many pages there are.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CeRow {
     pub date: NaiveDate,
-    /// In the order of the query's `GroupBy`.
-    pub keys: Vec<String>,
-    /// Metrics present in the answer; an absent metric is absent here too.
-    pub metrics: BTreeMap<String, f64>,
+    /// In the order of the query's `GroupBy`, as ids in its [`Keys`].
+    pub keys: [u32; 2],
+    /// `UnblendedCost`, `UsageQuantity` and `PublicOnDemandCost`; an absent metric is `None`.
+    pub cost: Option<f64>,
+    pub qty: Option<f64>,
+    pub public: Option<f64>,
+}
+
+/// The distinct group keys of one query, each stored once.
+#[derive(Debug, Default)]
+pub struct Keys {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Keys {
+    pub fn id(&mut self, key: &str) -> u32 {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).expect("fewer than 4 billion distinct keys");
+        self.ids.insert(key.to_string(), id);
+        self.names.push(key.to_string());
+        id
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// A query's rows with their keys.
+#[derive(Debug, Default)]
+pub struct CeRows {
+    pub rows: Vec<CeRow>,
+    pub keys: Keys,
 }
 
 /// The usage table and what it took.
@@ -73,8 +107,9 @@ pub async fn collect(cx: &Cx<'_>) -> CeData {
     .await;
     // `PublicOnDemandCost` is recent; should an endpoint reject it, the spend still matters
     // more than the public price: ask again without it (public cost stays empty).
-    if by_service.items.is_empty()
+    if by_service.0.items.is_empty()
         && by_service
+            .0
             .error
             .as_ref()
             .is_some_and(|e| e.code == "ValidationException")
@@ -89,13 +124,16 @@ pub async fn collect(cx: &Cx<'_>) -> CeData {
         )
         .await;
     }
-    let service_failed = by_service.error.is_some();
-    let by_service = cx.keep(
-        &GET_COST_AND_USAGE,
-        &format!("{start}..{end} by LINKED_ACCOUNT,SERVICE"),
-        &[USAGE],
-        by_service,
-    );
+    let service_failed = by_service.0.error.is_some();
+    let by_service = CeRows {
+        rows: cx.keep(
+            &GET_COST_AND_USAGE,
+            &format!("{start}..{end} by LINKED_ACCOUNT,SERVICE"),
+            &[USAGE],
+            by_service.0,
+        ),
+        keys: by_service.1,
+    };
 
     // Without the product rows there is nothing to attribute: spare the request.
     let by_team = if service_failed {
@@ -115,19 +153,22 @@ pub async fn collect(cx: &Cx<'_>) -> CeData {
             &[UNBLENDED_COST],
         )
         .await;
-        let failed = paged.error.is_some();
+        let failed = paged.0.error.is_some();
         let rows = cx.keep(
             &GET_COST_AND_USAGE,
             &format!("{start}..{end} by TAG {tag_key},LINKED_ACCOUNT"),
             &[USAGE],
-            paged,
+            paged.0,
         );
         // A partial team answer would attribute some days and not others: use none of it.
-        (!failed).then_some(rows)
+        (!failed).then_some(CeRows {
+            rows,
+            keys: paged.1,
+        })
     };
 
     CeData {
-        usage: combine(&by_service, by_team.as_deref(), tag_key),
+        usage: combine(by_service, by_team, tag_key),
     }
 }
 
@@ -139,7 +180,11 @@ fn dimension(d: Dimension) -> GroupDefinition {
 }
 
 /// Runs one `GetCostAndUsage` query over the whole period, DAILY, Marketplace only.
-async fn query(cx: &Cx<'_>, group_by: Vec<GroupDefinition>, metrics: &[&str]) -> Paged<CeRow> {
+async fn query(
+    cx: &Cx<'_>,
+    group_by: Vec<GroupDefinition>,
+    metrics: &[&str],
+) -> (Paged<CeRow>, Keys) {
     let c = &cx.clients.cost_explorer;
     let period = DateInterval::builder()
         .start(cx.opts.period_start.to_string())
@@ -155,31 +200,37 @@ async fn query(cx: &Cx<'_>, group_by: Vec<GroupDefinition>, metrics: &[&str]) ->
         )
         .build();
     let budget = cx.cost_budget.clone();
-    let (period, filter, group_by) = (&period, &filter, &group_by);
-    cx.pages(&GET_COST_AND_USAGE, |t| {
-        let mut req = c
-            .get_cost_and_usage()
-            .time_period(period.clone())
-            .granularity(Granularity::Daily)
-            .filter(filter.clone())
-            .set_group_by(Some(group_by.clone()))
-            .set_next_page_token(t);
-        for m in metrics {
-            req = req.metrics(*m);
-        }
-        let budget = budget.clone();
-        async move {
-            req.customize()
-                .interceptor(BudgetInterceptor(budget))
-                .send()
-                .await
-                .map(|r| Page::new(rows(r.results_by_time()), r.next_page_token()))
-        }
-    })
-    .await
+    let keys = Mutex::new(Keys::default());
+    let (period, filter, group_by, keys_ref) = (&period, &filter, &group_by, &keys);
+    let paged = cx
+        .pages(&GET_COST_AND_USAGE, |t| {
+            let mut req = c
+                .get_cost_and_usage()
+                .time_period(period.clone())
+                .granularity(Granularity::Daily)
+                .filter(filter.clone())
+                .set_group_by(Some(group_by.clone()))
+                .set_next_page_token(t);
+            for m in metrics {
+                req = req.metrics(*m);
+            }
+            let budget = budget.clone();
+            async move {
+                req.customize()
+                    .interceptor(BudgetInterceptor(budget))
+                    .send()
+                    .await
+                    .map(|r| {
+                        let mut keys = keys_ref.lock().expect("keys lock");
+                        Page::new(rows(r.results_by_time(), &mut keys), r.next_page_token())
+                    })
+            }
+        })
+        .await;
+    (paged, keys.into_inner().expect("keys lock"))
 }
 
-fn rows(results: &[ResultByTime]) -> Vec<CeRow> {
+fn rows(results: &[ResultByTime], keys: &mut Keys) -> Vec<CeRow> {
     let mut out = Vec::new();
     for day in results {
         let Some(date) = day
@@ -190,18 +241,18 @@ fn rows(results: &[ResultByTime]) -> Vec<CeRow> {
             continue;
         };
         for g in day.groups() {
-            let metrics = g
-                .metrics()
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.amount()?.parse::<f64>().ok()?)))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let metric = |name: &str| {
+                g.metrics()
+                    .and_then(|m| m.get(name))
+                    .and_then(|v| v.amount()?.parse::<f64>().ok())
+            };
+            let key = |i: usize| g.keys().get(i).map_or("", String::as_str);
             out.push(CeRow {
                 date,
-                keys: g.keys().to_vec(),
-                metrics,
+                keys: [keys.id(key(0)), keys.id(key(1))],
+                cost: metric(UNBLENDED_COST),
+                qty: metric(USAGE_QUANTITY),
+                public: metric(PUBLIC_ON_DEMAND_COST),
             });
         }
     }
@@ -210,77 +261,87 @@ fn rows(results: &[ResultByTime]) -> Vec<CeRow> {
 
 /// Builds the usage table from the SERVICE query's rows (`[account, service]` keys) and, when
 /// read, the team query's rows (`["<tag_key>$<value>", account]` keys). See the module doc.
-pub fn combine(by_service: &[CeRow], by_team: Option<&[CeRow]>, tag_key: &str) -> DataFrame {
+///
+/// Both are sorted and merged instead of indexed, and the rows go straight into the frame in
+/// order (date, account, product, team): nothing per row is kept but the frame itself.
+pub fn combine(mut by_service: CeRows, by_team: Option<CeRows>, tag_key: &str) -> DataFrame {
     let prefix = format!("{tag_key}$");
-    let mut shares: BTreeMap<(NaiveDate, &str), BTreeMap<Option<&str>, f64>> = BTreeMap::new();
-    for r in by_team.unwrap_or_default() {
-        let (Some(tag), Some(account)) = (r.keys.first(), r.keys.get(1)) else {
-            continue;
-        };
-        let team = tag.strip_prefix(&prefix).unwrap_or(tag).trim();
-        let team = (!team.is_empty()).then_some(team);
-        let cost = r.metrics.get(UNBLENDED_COST).copied().unwrap_or(0.0);
-        *shares
-            .entry((r.date, account.as_str()))
-            .or_default()
-            .entry(team)
-            .or_default() += cost;
-    }
+    let sk = &by_service.keys;
+    by_service.rows.sort_by(|a, b| {
+        (a.date, sk.name(a.keys[0]), sk.name(a.keys[1])).cmp(&(
+            b.date,
+            sk.name(b.keys[0]),
+            sk.name(b.keys[1]),
+        ))
+    });
+    // Team shares of each account-day: (date, account, team, cost), sorted.
+    let mut shares: Vec<(NaiveDate, &str, Option<&str>, f64)> = by_team
+        .as_ref()
+        .map(|t| {
+            t.rows
+                .iter()
+                .map(|r| {
+                    let tag = t.keys.name(r.keys[0]);
+                    let team = tag.strip_prefix(&prefix).unwrap_or(tag).trim();
+                    let team = (!team.is_empty()).then_some(team);
+                    (r.date, t.keys.name(r.keys[1]), team, r.cost.unwrap_or(0.0))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    shares.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    // The same team twice in an account-day (pages split a day) adds up.
+    shares.dedup_by(|next, kept| {
+        let same = (next.0, next.1, next.2) == (kept.0, kept.1, kept.2);
+        if same {
+            kept.3 += next.3;
+        }
+        same
+    });
 
-    let mut out: Vec<UsageRow> = Vec::new();
-    for r in by_service {
-        let (Some(account), Some(product)) = (r.keys.first(), r.keys.get(1)) else {
+    let mut builder = UsageBuilder::with_capacity(by_service.rows.len());
+    for r in &by_service.rows {
+        let (account, product) = (sk.name(r.keys[0]), sk.name(r.keys[1]));
+        if account.is_empty() || product.is_empty() {
             continue;
+        }
+        let cost = r.cost.unwrap_or(0.0);
+        let qty = r.qty.unwrap_or(0.0);
+        let public = r.public;
+        let mut push = |cost, qty, public, team: Option<&str>| {
+            builder.push_ref(&UsageRef {
+                date: r.date,
+                account_id: account,
+                product,
+                usage_type: "",
+                cost_usd: cost,
+                usage_quantity: qty,
+                public_cost_usd: public,
+                team_tag: team,
+                caller_account_id: None,
+            })
         };
-        let cost = r.metrics.get(UNBLENDED_COST).copied().unwrap_or(0.0);
-        let qty = r.metrics.get(USAGE_QUANTITY).copied().unwrap_or(0.0);
-        let public = r.metrics.get(PUBLIC_ON_DEMAND_COST).copied();
-        let row = |cost, qty, public, team: Option<&str>| UsageRow {
-            date: r.date,
-            account_id: account.clone(),
-            product: product.clone(),
-            usage_type: String::new(),
-            cost_usd: cost,
-            usage_quantity: qty,
-            public_cost_usd: public,
-            team_tag: team.map(str::to_string),
-            caller_account_id: None,
-        };
-        let split = shares.get(&(r.date, account.as_str())).filter(|s| {
-            let total: f64 = s.values().sum();
-            total > 0.0 && s.values().all(|v| *v >= 0.0)
-        });
-        let Some(split) = split else {
-            out.push(row(cost, qty, public, None));
+        let from = shares.partition_point(|s| (s.0, s.1) < (r.date, account));
+        let to = from + shares[from..].partition_point(|s| (s.0, s.1) == (r.date, account));
+        let split = &shares[from..to];
+        let total: f64 = split.iter().map(|s| s.3).sum();
+        if split.is_empty() || total <= 0.0 || split.iter().any(|s| s.3 < 0.0) {
+            push(cost, qty, public, None);
             continue;
-        };
-        let total: f64 = split.values().sum();
+        }
         let (mut left_cost, mut left_qty, mut left_public) = (cost, qty, public);
-        let n = split.len();
-        for (i, (team, team_cost)) in split.iter().enumerate() {
-            if i + 1 == n {
-                out.push(row(left_cost, left_qty, left_public, *team));
+        for (i, &(_, _, team, team_cost)) in split.iter().enumerate() {
+            if i + 1 == split.len() {
+                push(left_cost, left_qty, left_public, team);
                 break;
             }
             let f = team_cost / total;
             let part_public = public.map(|p| p * f);
-            out.push(row(cost * f, qty * f, part_public, *team));
+            push(cost * f, qty * f, part_public, team);
             left_cost -= cost * f;
             left_qty -= qty * f;
             left_public = left_public.zip(part_public).map(|(l, p)| l - p);
         }
-    }
-    out.sort_by(|a, b| {
-        (a.date, &a.account_id, &a.product, &a.team_tag).cmp(&(
-            b.date,
-            &b.account_id,
-            &b.product,
-            &b.team_tag,
-        ))
-    });
-    let mut builder = UsageBuilder::default();
-    for r in out {
-        builder.push(r);
     }
     builder.finish()
 }
@@ -318,33 +379,42 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 10, day).unwrap()
     }
 
-    fn row(date: NaiveDate, keys: [&str; 2], cost: f64, qty: Option<f64>) -> CeRow {
-        let mut metrics = BTreeMap::from([(UNBLENDED_COST.to_string(), cost)]);
-        if let Some(q) = qty {
-            metrics.insert(USAGE_QUANTITY.to_string(), q);
+    type Row<'a> = (NaiveDate, [&'a str; 2], f64, Option<f64>);
+
+    fn row(date: NaiveDate, keys: [&str; 2], cost: f64, qty: Option<f64>) -> Row<'_> {
+        (date, keys, cost, qty)
+    }
+
+    fn ce(list: Vec<Row<'_>>) -> CeRows {
+        let mut out = CeRows::default();
+        for (date, [a, b], cost, qty) in list {
+            let keys = [out.keys.id(a), out.keys.id(b)];
+            out.rows.push(CeRow {
+                date,
+                keys,
+                cost: Some(cost),
+                qty,
+                public: None,
+            });
         }
-        CeRow {
-            date,
-            keys: keys.map(str::to_string).to_vec(),
-            metrics,
-        }
+        out
     }
 
     #[test]
     fn team_split_keeps_the_service_total() {
-        let by_service = vec![
+        let by_service = ce(vec![
             row(d(1), ["111122223333", "Claude"], 10.0, Some(100.0)),
             row(d(1), ["111122223333", "Command"], 0.3, Some(3.0)),
             row(d(1), ["444455556666", "Claude"], 7.0, Some(70.0)),
             row(d(2), ["444455556666", "Claude"], 1.0, None),
-        ];
-        let by_team = vec![
+        ]);
+        let by_team = ce(vec![
             row(d(1), ["team$ml", "111122223333"], 6.2, None),
             row(d(1), ["team$search", "111122223333"], 3.1, None),
             row(d(1), ["team$", "111122223333"], 1.0, None),
             row(d(1), ["team$ml", "444455556666"], 7.0, None),
-        ];
-        let df = combine(&by_service, Some(&by_team), "team");
+        ]);
+        let df = combine(by_service, Some(by_team), "team");
         let rows = usage::rows(&df).unwrap();
         let total: f64 = rows.iter().map(|r| r.cost_usd).sum();
         assert!((total - 18.3).abs() < 1e-9, "total {total}");
@@ -371,8 +441,8 @@ mod tests {
 
     #[test]
     fn without_team_rows_every_row_is_unattributed() {
-        let by_service = vec![row(d(1), ["111122223333", "Claude"], 2.5, Some(1.0))];
-        let rows = usage::rows(&combine(&by_service, None, "team")).unwrap();
+        let by_service = ce(vec![row(d(1), ["111122223333", "Claude"], 2.5, Some(1.0))]);
+        let rows = usage::rows(&combine(by_service, None, "team")).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].team_tag, None);
         assert_eq!(rows[0].cost_usd, 2.5);

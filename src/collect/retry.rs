@@ -114,6 +114,47 @@ impl PaceOptions {
     }
 }
 
+/// A `--pace` setting that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not SERVICE=REQUESTS_PER_SECOND[/IN_FLIGHT] with SERVICE one of organizations, \
+     license-manager, cost-explorer, cloudtrail and positive numbers"
+)]
+pub struct BadPace(pub String);
+
+impl PaceOptions {
+    /// Applies one setting `SERVICE=REQUESTS_PER_SECOND[/IN_FLIGHT]`, e.g.
+    /// `organizations=10/4`; the concurrency stays as it was when not given.
+    pub fn apply(&mut self, spec: &str) -> Result<(), BadPace> {
+        let bad = || BadPace(spec.to_string());
+        let (service, value) = spec.split_once('=').ok_or_else(bad)?;
+        let pace = match service.trim() {
+            "organizations" => &mut self.organizations,
+            "license-manager" => &mut self.license_manager,
+            "cost-explorer" => &mut self.cost_explorer,
+            "cloudtrail" => &mut self.cloudtrail,
+            _ => return Err(bad()),
+        };
+        let (rate, in_flight) = match value.split_once('/') {
+            Some((r, n)) => (r, Some(n)),
+            None => (value, None),
+        };
+        let rate: f64 = rate.trim().parse().map_err(|_| bad())?;
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(bad());
+        }
+        pace.requests_per_second = rate;
+        if let Some(n) = in_flight {
+            let n: usize = n.trim().parse().map_err(|_| bad())?;
+            if n == 0 {
+                return Err(bad());
+            }
+            pace.max_concurrency = n;
+        }
+        Ok(())
+    }
+}
+
 /// A per-service gate: at most `max_concurrency` requests in flight, started at most
 /// `requests_per_second` apart.
 #[derive(Debug)]
@@ -218,6 +259,25 @@ mod tests {
         assert_eq!(c.mode(), RetryMode::Adaptive);
         assert_eq!(c.initial_backoff(), Duration::from_millis(5));
         assert_eq!(c.max_backoff(), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn pace_settings_parse_or_name_the_bad_one() {
+        let mut p = PaceOptions::default();
+        p.apply("organizations=10/8").unwrap();
+        p.apply("cloudtrail=2").unwrap();
+        assert_eq!(p.organizations, Pace::new(10.0, 8));
+        assert_eq!(p.cloudtrail, Pace::new(2.0, 1));
+        assert_eq!(p.cost_explorer, PaceOptions::default().cost_explorer);
+        for bad in [
+            "sts=1",
+            "organizations",
+            "cloudtrail=0",
+            "cloudtrail=1/0",
+            "ce=x",
+        ] {
+            assert_eq!(p.apply(bad), Err(BadPace(bad.to_string())));
+        }
     }
 
     #[tokio::test]

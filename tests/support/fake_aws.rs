@@ -2,9 +2,14 @@
 //! Organizations, License Manager, Cost Explorer and CloudTrail (JSON 1.1, dispatched on
 //! `X-Amz-Target`) and STS `GetCallerIdentity` (query protocol), over a scenario organization
 //! held in memory, with fault knobs. It records every operation called.
+//!
+//! For the collection benchmark it can also behave like a distant, rate-limited service:
+//! a fixed latency per call and a request rate per service above which it answers the
+//! service's throttling error ([`Faults::latency`], [`Faults::rate_limits`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -19,6 +24,8 @@ pub struct Call {
     pub op: String,
     pub body: Value,
     pub status: u16,
+    /// The error code answered (`__type`), if any.
+    pub error: Option<String>,
     /// The SigV4 signing region (from the `Authorization` credential scope).
     pub region: Option<String>,
     /// The access key id that signed the request.
@@ -42,16 +49,30 @@ pub struct Faults {
     pub throttle_always: Vec<(String, String)>,
     /// A Cost Explorer metric answered with `ValidationException`.
     pub reject_metric: Option<String>,
+    /// Time the fake waits before answering each request (outside its lock, so requests in
+    /// flight overlap as they would against AWS).
+    pub latency: Option<Duration>,
+    /// `X-Amz-Target` prefix (`AWSLicenseManager`) -> requests per second the service
+    /// accepts; above it, the service's throttling error. A token bucket holding one
+    /// second's worth of requests.
+    pub rate_limits: BTreeMap<String, f64>,
+    /// Cost Explorer answers at most this many groups per page, splitting a day across pages
+    /// when it has more (AWS does not document its page size). Without it, pages hold whole
+    /// days, `page_size` of them.
+    pub ce_groups_per_page: Option<usize>,
 }
 
 /// One line of spend, before Cost Explorer groups it.
 #[derive(Debug, Clone)]
 pub struct Fact {
-    pub date: &'static str,
-    pub account: &'static str,
-    pub service: &'static str,
-    pub team: Option<&'static str>,
-    pub billing_entity: &'static str,
+    /// `YYYY-MM-DD`
+    pub date: String,
+    pub account: String,
+    /// Cost Explorer `SERVICE`.
+    pub service: String,
+    /// Value of the cost-allocation tag (any key the query names).
+    pub team: Option<String>,
+    pub billing_entity: String,
     pub cost: f64,
     pub qty: f64,
     pub public: Option<f64>,
@@ -87,6 +108,13 @@ pub struct State {
     pub scenario: Scenario,
     pub faults: Faults,
     pub calls: Vec<Call>,
+    /// Day -> indices into `scenario.facts`, so a Cost Explorer page reads only its days.
+    fact_days: BTreeMap<String, Vec<usize>>,
+    /// `EventName` -> indices into `scenario.events`, so a CloudTrail page reads only its
+    /// events.
+    event_names: BTreeMap<String, Vec<usize>>,
+    /// Per `X-Amz-Target` prefix: tokens left and when they were counted.
+    buckets: BTreeMap<String, (f64, Instant)>,
 }
 
 /// A running fake; dropped with the test's runtime.
@@ -100,10 +128,22 @@ impl FakeAws {
     pub async fn start(scenario: Scenario, faults: Faults) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut fact_days: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, f) in scenario.facts.iter().enumerate() {
+            fact_days.entry(f.date.clone()).or_default().push(i);
+        }
+        let mut event_names: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, e) in scenario.events.iter().enumerate() {
+            let name = e["EventName"].as_str().unwrap_or_default().to_string();
+            event_names.entry(name).or_default().push(i);
+        }
         let state = Arc::new(Mutex::new(State {
             scenario,
             faults,
             calls: Vec::new(),
+            fact_days,
+            event_names,
+            buckets: BTreeMap::new(),
         }));
         let shared = state.clone();
         tokio::spawn(async move {
@@ -174,7 +214,7 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
             .unwrap_or(0);
         let mut body = vec![0; len];
         reader.read_exact(&mut body).await?;
-        let (status, content_type, out) = {
+        let (status, content_type, out, latency) = {
             let mut st = state.lock().unwrap();
             let scope = |i: usize| {
                 headers
@@ -187,8 +227,13 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
                 access_key: scope(0),
                 region: scope(2),
             };
-            handle(&mut st, headers.get("x-amz-target"), &body, signer)
+            let (status, content_type, out) =
+                handle(&mut st, headers.get("x-amz-target"), &body, signer);
+            (status, content_type, out, st.faults.latency)
         };
+        if let Some(latency) = latency {
+            tokio::time::sleep(latency).await;
+        }
         let reason = match status {
             200 => "OK",
             400 => "Bad Request",
@@ -246,11 +291,16 @@ fn handle(
         }
     };
     let answer = respond(st, &prefix, &op, &req);
+    let error = (answer.0 != 200)
+        .then(|| serde_json::from_str::<Value>(&answer.2).ok())
+        .flatten()
+        .and_then(|v| v["__type"].as_str().map(str::to_string));
     st.calls.push(Call {
         prefix,
         op,
         body: req,
         status: answer.0,
+        error,
         region: signer.region,
         access_key: signer.access_key,
     });
@@ -266,7 +316,27 @@ fn throttling_code(prefix: &str) -> &'static str {
     }
 }
 
+/// Takes one request from the service's bucket; false when the service is over its rate.
+fn within_rate(st: &mut State, prefix: &str) -> bool {
+    let Some(&rate) = st.faults.rate_limits.get(prefix) else {
+        return true;
+    };
+    let now = Instant::now();
+    let (tokens, at) = st.buckets.entry(prefix.to_string()).or_insert((rate, now));
+    *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(rate.max(1.0));
+    *at = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
 fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'static str, String) {
+    if !within_rate(st, prefix) {
+        return error(throttling_code(prefix), "Rate exceeded");
+    }
     let f = &mut st.faults;
     if f.deny.contains(op) {
         return error(
@@ -306,7 +376,7 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
         return sts(st, op);
     }
     let s = &st.scenario;
-    let faults = st.faults.clone();
+    let faults = &st.faults;
     let str_of = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or_default();
     let filter = |name: &str| -> Option<String> {
         req.get("Filters")?
@@ -316,13 +386,13 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
             .and_then(|f| f["Values"][0].as_str())
             .map(str::to_string)
     };
-    let page = |key: &str, items: Vec<Value>, default: usize| {
-        ok(paginate(req, key, items, default, &faults, "NextToken"))
+    let page = |key: &str, items: Vec<&Value>, default: usize| {
+        ok(paginate(req, key, &items, default, faults, "NextToken"))
     };
     match op {
         // Organizations
         "DescribeOrganization" => ok(json!({"Organization": s.organization})),
-        "ListRoots" => page("Roots", s.roots.clone(), 20),
+        "ListRoots" => page("Roots", s.roots.iter().collect(), 20),
         "ListOrganizationalUnitsForParent" => {
             let parent = str_of("ParentId");
             if parent.is_empty() {
@@ -331,11 +401,7 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
             let items = children(&s.ous, parent);
             page("OrganizationalUnits", items, 20)
         }
-        "ListAccounts" => page(
-            "Accounts",
-            s.accounts.iter().map(|(_, a)| a.clone()).collect(),
-            20,
-        ),
+        "ListAccounts" => page("Accounts", s.accounts.iter().map(|(_, a)| a).collect(), 20),
         "ListAccountsForParent" => {
             let items = children(&s.accounts, str_of("ParentId"));
             page("Accounts", items, 20)
@@ -344,7 +410,7 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
             let tags = s
                 .tags
                 .get(str_of("ResourceId"))
-                .cloned()
+                .map(|t| t.iter().collect())
                 .unwrap_or_default();
             page("Tags", tags, 20)
         }
@@ -355,12 +421,11 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
                 .received_licenses
                 .iter()
                 .filter(|l| issuer.as_deref().is_none_or(|i| l["Issuer"]["Name"] == i))
-                .cloned()
                 .collect();
             page("Licenses", items, 100)
         }
         "ListReceivedLicensesForOrganization" => {
-            page("Licenses", s.organization_licenses.clone(), 100)
+            page("Licenses", s.organization_licenses.iter().collect(), 100)
         }
         "ListDistributedGrants" => {
             let issuer = filter("LicenseIssuerName");
@@ -378,7 +443,6 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
                         .as_deref()
                         .is_none_or(|i| issuer_of(&g["LicenseArn"]).is_some_and(|n| n == i))
                 })
-                .cloned()
                 .collect();
             page("Grants", items, 100)
         }
@@ -391,7 +455,6 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
                 .organization_grants
                 .iter()
                 .filter(|g| g["LicenseArn"] == license)
-                .cloned()
                 .collect();
             page("Grants", items, 100)
         }
@@ -410,7 +473,7 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
         }
         "GetServiceSettings" => ok(s.service_settings.clone()),
         // Cost Explorer
-        "GetCostAndUsage" => cost_and_usage(s, req, &faults),
+        "GetCostAndUsage" => cost_and_usage(s, &st.fact_days, req, faults),
         "ListCostAllocationTags" => {
             let keys: Vec<&str> = req["TagKeys"]
                 .as_array()
@@ -433,18 +496,20 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
             if attrs.len() > 1 {
                 return error("InvalidLookupAttributesException", "one attribute only");
             }
-            let name = attrs.first().map(|a| a["AttributeValue"].clone());
+            let name = attrs.first().and_then(|a| a["AttributeValue"].as_str());
             let start = req["StartTime"].as_f64().unwrap_or(f64::MIN);
             let end = req["EndTime"].as_f64().unwrap_or(f64::MAX);
-            let items = s
-                .events
+            let all: Vec<usize> = match name {
+                Some(n) => st.event_names.get(n).cloned().unwrap_or_default(),
+                None => (0..s.events.len()).collect(),
+            };
+            let items = all
                 .iter()
-                .filter(|e| name.as_ref().is_none_or(|n| &e["EventName"] == n))
+                .map(|&i| &s.events[i])
                 .filter(|e| {
                     let t = e["EventTime"].as_f64().unwrap_or(0.0);
                     t >= start && t <= end
                 })
-                .cloned()
                 .collect();
             page("Events", items, 50)
         }
@@ -456,30 +521,28 @@ fn ok(v: Value) -> (u16, &'static str, String) {
     (200, JSON, v.to_string())
 }
 
-fn children(items: &[(String, Value)], parent: &str) -> Vec<Value> {
+fn children<'a>(items: &'a [(String, Value)], parent: &str) -> Vec<&'a Value> {
     items
         .iter()
         .filter(|(p, _)| p == parent)
-        .map(|(_, v)| v.clone())
+        .map(|(_, v)| v)
         .collect()
 }
 
-/// Pages `items` by tokens `t<offset>` (a real page) and `e<offset>` (an empty page's token,
-/// pointing at the real page at offset), as described on [`Faults::empty_pages`].
-fn paginate(
-    req: &Value,
-    key: &str,
-    items: Vec<Value>,
-    default: usize,
-    faults: &Faults,
-    token_key: &str,
-) -> Value {
+/// Where a page starts, from the request's token (see [`paginate`]).
+enum PageStart {
+    /// An injected empty page that points at the real page at this offset.
+    Empty(usize),
+    /// A real page at this offset holding at most `max` items.
+    Items { offset: usize, max: usize },
+}
+
+fn page_start(req: &Value, default: usize, faults: &Faults, token_key: &str) -> PageStart {
     let token = req.get(token_key).and_then(Value::as_str);
     let mut size = faults.page_size.unwrap_or(default);
     if let Some(m) = req.get("MaxResults").and_then(Value::as_u64) {
         size = size.min(m as usize);
     }
-    let size = size.max(1);
     let (offset, real) = match token {
         None => (0, !faults.empty_pages),
         Some(t) if t.starts_with('e') => (t[1..].parse().expect("fake token"), true),
@@ -488,12 +551,25 @@ fn paginate(
             !faults.empty_pages,
         ),
     };
-    if !real {
-        return json!({key: [], token_key: format!("e{offset}")});
+    if real {
+        PageStart::Items {
+            offset,
+            max: size.max(1),
+        }
+    } else {
+        PageStart::Empty(offset)
     }
-    let end = (offset + size).min(items.len());
-    let page: Vec<Value> = items[offset.min(items.len())..end].to_vec();
-    let more = end < items.len() || (faults.empty_pages && offset < items.len());
+}
+
+/// The answer for the page `page` = items `offset..end` of `total`.
+fn page_answer(
+    key: &str,
+    token_key: &str,
+    page: Vec<Value>,
+    (offset, end, total): (usize, usize, usize),
+    faults: &Faults,
+) -> Value {
+    let more = end < total || (faults.empty_pages && offset < total);
     if more {
         json!({key: page, token_key: format!("t{end}")})
     } else {
@@ -501,7 +577,33 @@ fn paginate(
     }
 }
 
-fn cost_and_usage(s: &Scenario, req: &Value, faults: &Faults) -> (u16, &'static str, String) {
+/// Pages `items` by tokens `t<offset>` (a real page) and `e<offset>` (an empty page's token,
+/// pointing at the real page at offset), as described on [`Faults::empty_pages`].
+fn paginate(
+    req: &Value,
+    key: &str,
+    items: &[&Value],
+    default: usize,
+    faults: &Faults,
+    token_key: &str,
+) -> Value {
+    match page_start(req, default, faults, token_key) {
+        PageStart::Empty(offset) => json!({key: [], token_key: format!("e{offset}")}),
+        PageStart::Items { offset, max } => {
+            let offset = offset.min(items.len());
+            let end = (offset + max).min(items.len());
+            let page = items[offset..end].iter().map(|v| (*v).clone()).collect();
+            page_answer(key, token_key, page, (offset, end, items.len()), faults)
+        }
+    }
+}
+
+fn cost_and_usage(
+    s: &Scenario,
+    fact_days: &BTreeMap<String, Vec<usize>>,
+    req: &Value,
+    faults: &Faults,
+) -> (u16, &'static str, String) {
     let want_filter =
         json!({"Dimensions": {"Key": "BILLING_ENTITY", "Values": ["AWS Marketplace"]}});
     if req["Filter"] != want_filter {
@@ -543,65 +645,110 @@ fn cost_and_usage(s: &Scenario, req: &Value, faults: &Faults) -> (u16, &'static 
         days.push(d.to_string());
         d += chrono::Duration::days(1);
     }
-    let results: Vec<Value> = days
-        .iter()
-        .map(|day| {
-            let mut groups: BTreeMap<Vec<String>, Vec<&Fact>> = BTreeMap::new();
-            for f in s
-                .facts
+    // The groups of one day, in key order.
+    let day_groups = |day: &str| -> Vec<Value> {
+        let mut groups: BTreeMap<Vec<&str>, Vec<&Fact>> = BTreeMap::new();
+        let today = fact_days.get(day).map(Vec::as_slice).unwrap_or_default();
+        for f in today
+            .iter()
+            .map(|&i| &s.facts[i])
+            .filter(|f| f.billing_entity == "AWS Marketplace")
+        {
+            let keys = group_by
                 .iter()
-                .filter(|f| f.date == day && f.billing_entity == "AWS Marketplace")
-            {
-                let keys = group_by
-                    .iter()
-                    .map(|g| match (g["Type"].as_str(), g["Key"].as_str()) {
-                        (Some("DIMENSION"), Some("LINKED_ACCOUNT")) => f.account.to_string(),
-                        (Some("DIMENSION"), Some("SERVICE")) => f.service.to_string(),
-                        (Some("TAG"), Some(k)) => format!("{k}${}", f.team.unwrap_or("")),
-                        other => panic!("the fake does not group by {other:?}"),
-                    })
-                    .collect();
-                groups.entry(keys).or_default().push(f);
-            }
-            let groups: Vec<Value> = groups
-                .into_iter()
-                .map(|(keys, facts)| {
-                    let mut m = serde_json::Map::new();
-                    for metric in &metrics {
-                        let amount = match metric.as_str() {
-                            "UnblendedCost" => Some(facts.iter().map(|f| f.cost).sum::<f64>()),
-                            "UsageQuantity" => Some(facts.iter().map(|f| f.qty).sum::<f64>()),
-                            "PublicOnDemandCost" => {
-                                facts.iter().map(|f| f.public).sum::<Option<f64>>()
-                            }
-                            _ => None,
-                        };
-                        if let Some(a) = amount {
-                            m.insert(
-                                metric.clone(),
-                                json!({"Amount": a.to_string(), "Unit": "USD"}),
-                            );
-                        }
-                    }
-                    json!({"Keys": keys, "Metrics": m})
+                .map(|g| match (g["Type"].as_str(), g["Key"].as_str()) {
+                    (Some("DIMENSION"), Some("LINKED_ACCOUNT")) => f.account.as_str(),
+                    (Some("DIMENSION"), Some("SERVICE")) => f.service.as_str(),
+                    (Some("TAG"), Some(_)) => f.team.as_deref().unwrap_or(""),
+                    other => panic!("the fake does not group by {other:?}"),
                 })
                 .collect();
-            json!({
-                "TimePeriod": {"Start": day, "End": day},
-                "Total": {},
-                "Groups": groups,
-                "Estimated": false,
+            groups.entry(keys).or_default().push(f);
+        }
+        groups
+            .into_iter()
+            .map(|(keys, facts)| {
+                let keys: Vec<String> = keys
+                    .iter()
+                    .zip(&group_by)
+                    .map(|(k, g)| match (g["Type"].as_str(), g["Key"].as_str()) {
+                        (Some("TAG"), Some(tag)) => format!("{tag}${k}"),
+                        _ => k.to_string(),
+                    })
+                    .collect();
+                let mut m = serde_json::Map::new();
+                for metric in &metrics {
+                    let amount = match metric.as_str() {
+                        "UnblendedCost" => Some(facts.iter().map(|f| f.cost).sum::<f64>()),
+                        "UsageQuantity" => Some(facts.iter().map(|f| f.qty).sum::<f64>()),
+                        "PublicOnDemandCost" => facts.iter().map(|f| f.public).sum::<Option<f64>>(),
+                        _ => None,
+                    };
+                    if let Some(a) = amount {
+                        m.insert(
+                            metric.clone(),
+                            json!({"Amount": a.to_string(), "Unit": "USD"}),
+                        );
+                    }
+                }
+                json!({"Keys": keys, "Metrics": m})
             })
+            .collect()
+    };
+    let result = |day: &str, groups: Vec<Value>| {
+        json!({
+            "TimePeriod": {"Start": day, "End": day},
+            "Total": {},
+            "Groups": groups,
+            "Estimated": false,
         })
-        .collect();
-    ok(paginate(
-        req,
-        "ResultsByTime",
-        results,
-        1000,
-        faults,
-        "NextPageToken",
-    ))
+    };
+    let key = "ResultsByTime";
+    let token_key = "NextPageToken";
+    if let Some(budget) = faults.ce_groups_per_page {
+        // Tokens `g<day>:<groups of that day already sent>`.
+        let (mut day, mut skip) = req[token_key]
+            .as_str()
+            .and_then(|t| t.strip_prefix('g')?.split_once(':'))
+            .map(|(d, k)| {
+                (
+                    d.parse().expect("fake token"),
+                    k.parse().expect("fake token"),
+                )
+            })
+            .unwrap_or((0usize, 0usize));
+        let (mut page, mut sent) = (Vec::new(), 0);
+        while day < days.len() && sent < budget.max(1) {
+            let groups = day_groups(&days[day]);
+            let take = (budget.max(1) - sent).min(groups.len() - skip);
+            page.push(result(&days[day], groups[skip..skip + take].to_vec()));
+            sent += take;
+            if skip + take < groups.len() {
+                skip += take;
+            } else {
+                (day, skip) = (day + 1, 0);
+            }
+        }
+        return ok(if day < days.len() {
+            json!({key: page, token_key: format!("g{day}:{skip}")})
+        } else {
+            json!({key: page})
+        });
+    }
+    let answer = match page_start(req, 1000, faults, token_key) {
+        PageStart::Empty(offset) => json!({key: [], token_key: format!("e{offset}")}),
+        PageStart::Items { offset, max } => {
+            let offset = offset.min(days.len());
+            let page: Vec<Value> = days[offset..]
+                .iter()
+                .take(max)
+                .map(|d| result(d, day_groups(d)))
+                .collect();
+            let end = offset + page.len();
+            page_answer(key, token_key, page, (offset, end, days.len()), faults)
+        }
+    };
+    ok(answer)
 }
 
 /// The access key id of the credentials `AssumeRole` hands out.

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod fake_aws;
+pub mod field;
+mod from_snapshot;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -310,19 +312,13 @@ pub fn scenario() -> Scenario {
     }
 }
 
-fn fact(
-    date: &'static str,
-    account: &'static str,
-    service: &'static str,
-    team: Option<&'static str>,
-    cost: f64,
-) -> Fact {
+fn fact(date: &str, account: &str, service: &str, team: Option<&str>, cost: f64) -> Fact {
     Fact {
-        date,
-        account,
-        service,
-        team,
-        billing_entity: "AWS Marketplace",
+        date: date.into(),
+        account: account.into(),
+        service: service.into(),
+        team: team.map(str::to_string),
+        billing_entity: "AWS Marketplace".into(),
         cost,
         qty: cost * 100.0,
         public: Some(cost * 1.25),
@@ -344,7 +340,7 @@ pub fn facts() -> Vec<Fact> {
     no_public.public = None;
     v.push(no_public);
     v.push(Fact {
-        billing_entity: "AWS",
+        billing_entity: "AWS".into(),
         ..fact("2026-10-02", PROD, "Amazon Bedrock", Some("ml"), 100.0)
     });
     // Outside the window.

@@ -1,0 +1,253 @@
+//! Any [`Snapshot`] (the demo organization, a scenario from `OrgBuilder`, a generated one of
+//! any size) as the AWS wire shapes the fake serves, so that the real collector can read back
+//! what the engine analyzes.
+//!
+//! What the collector cannot get back is left out on purpose, the way AWS leaves it out:
+//! Cost Explorer's answers are grouped (no usage type; the tag query is a separate grouping),
+//! and CloudTrail only ever holds what the events say.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use entitlement_audit::model::usage::rows;
+use entitlement_audit::model::{
+    Account, EventKind, Grant, GrantEvent, License, Organization, OrganizationalUnit,
+};
+use entitlement_audit::snapshot::Snapshot;
+use serde_json::{json, Value};
+
+use super::fake_aws::{Fact, Scenario};
+
+/// The `BILLING_ENTITY` of every usage row: the snapshot's usage is Marketplace spend.
+const MARKETPLACE: &str = "AWS Marketplace";
+
+impl Scenario {
+    /// The organization of `snap`, as Organizations, License Manager, Cost Explorer and
+    /// CloudTrail would answer for it. See the module docs for what is lost on the way.
+    pub fn from_snapshot(snap: &Snapshot) -> Scenario {
+        let org = &snap.organization;
+        let grants: BTreeMap<&str, &Grant> =
+            snap.grants.iter().map(|g| (g.arn.as_str(), g)).collect();
+        let (roots, ous): (Vec<_>, Vec<_>) = snap
+            .organizational_units
+            .iter()
+            .partition(|o| o.parent_id.is_none());
+        let (received, members): (Vec<&License>, Vec<&License>) = snap
+            .licenses
+            .iter()
+            .partition(|l| l.beneficiary == org.subscriber_account_id);
+        let (sub_grants, top): (Vec<&Grant>, Vec<&Grant>) =
+            snap.grants.iter().partition(|g| g.is_sub_grant());
+        Scenario {
+            organization: organization(org),
+            roots: roots.iter().map(|r| ou(org, r, "root")).collect(),
+            ous: ous
+                .iter()
+                .map(|o| (o.parent_id.clone().unwrap_or_default(), ou(org, o, "ou")))
+                .collect(),
+            accounts: snap
+                .accounts
+                .iter()
+                .map(|a| (a.parent_id.clone(), account(org, a)))
+                .collect(),
+            tags: snap
+                .accounts
+                .iter()
+                .filter(|a| !a.tags.is_empty())
+                .map(|a| {
+                    let tags = a
+                        .tags
+                        .iter()
+                        .map(|(k, v)| json!({"Key": k, "Value": v}))
+                        .collect();
+                    (a.id.clone(), tags)
+                })
+                .collect(),
+            received_licenses: received.into_iter().map(license).collect(),
+            organization_licenses: members.into_iter().map(license).collect(),
+            distributed_grants: top.into_iter().map(grant).collect(),
+            organization_grants: sub_grants.into_iter().map(grant).collect(),
+            other_grants: Vec::new(),
+            facts: facts(snap),
+            events: snap
+                .grant_events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| event(i, e, grants.get(e.grant_arn.as_str()).copied()))
+                .collect(),
+            service_settings: json!({"OrganizationConfiguration": {"EnableIntegration": true},
+                                     "EnableCrossAccountsDiscovery": false}),
+            cost_allocation_tags: vec![
+                json!({"TagKey": "team", "Type": "UserDefined", "Status": "Active"}),
+            ],
+            caller: (
+                org.subscriber_account_id.clone(),
+                format!("arn:aws:iam::{}:role/Audit", org.subscriber_account_id),
+            ),
+        }
+    }
+}
+
+fn organization(org: &Organization) -> Value {
+    let m = &org.management_account_id;
+    json!({"Id": org.id, "Arn": format!("arn:aws:organizations::{m}:organization/{}", org.id),
+           "FeatureSet": "ALL", "MasterAccountId": m,
+           "MasterAccountArn": format!("arn:aws:organizations::{m}:account/{}/{m}", org.id),
+           "MasterAccountEmail": format!("aws+{m}@example.com")})
+}
+
+/// A root (`kind` `root`) or an OU (`ou`).
+fn ou(org: &Organization, o: &OrganizationalUnit, kind: &str) -> Value {
+    let arn = format!(
+        "arn:aws:organizations::{}:{kind}/{}/{}",
+        org.management_account_id, org.id, o.id
+    );
+    json!({"Id": o.id, "Name": o.name, "Arn": arn})
+}
+
+fn account(org: &Organization, a: &Account) -> Value {
+    let mut v = json!({"Id": a.id, "Name": a.name, "Email": a.email, "State": a.state.as_str(),
+                       "Arn": format!("arn:aws:organizations::{}:account/{}/{}",
+                                      org.management_account_id, org.id, a.id),
+                       "JoinedMethod": "CREATED"});
+    if let Some(t) = a.joined_at {
+        v["JoinedTimestamp"] = epoch(t);
+    }
+    v
+}
+
+/// Epoch seconds, the JSON 1.1 timestamp format.
+fn epoch(t: DateTime<Utc>) -> Value {
+    json!(t.timestamp_millis() as f64 / 1000.0)
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn license(l: &License) -> Value {
+    let mut v = json!({"LicenseArn": l.arn, "LicenseName": l.product_name,
+                       "ProductName": l.product_name, "ProductSKU": l.product_sku,
+                       "Issuer": {"Name": l.issuer}, "HomeRegion": l.home_region,
+                       "Status": l.status.as_str(), "Beneficiary": l.beneficiary,
+                       "Version": l.version});
+    let mut validity = serde_json::Map::new();
+    if let Some(b) = l.validity_begin {
+        validity.insert("Begin".into(), json!(iso(b)));
+    }
+    if let Some(e) = l.validity_end {
+        validity.insert("End".into(), json!(iso(e)));
+    }
+    if !validity.is_empty() {
+        v["Validity"] = Value::Object(validity);
+    }
+    if let Some(c) = l.created_at {
+        // Epoch seconds as a string: what License Manager really sends.
+        v["CreateTime"] = json!(c.timestamp().to_string());
+    }
+    v
+}
+
+fn grant(g: &Grant) -> Value {
+    let mut v = json!({"GrantArn": g.arn, "GrantName": g.name, "ParentArn": g.parent_arn,
+                       "LicenseArn": g.license_arn, "GranteePrincipalArn": g.grantee_principal_arn,
+                       "HomeRegion": g.home_region, "GrantStatus": g.status.as_str(),
+                       "Version": g.version,
+                       "GrantedOperations": ["CheckoutLicense", "CheckInLicense"]});
+    if let Some(r) = &g.status_reason {
+        v["StatusReason"] = json!(r);
+    }
+    if let Some(o) = &g.activation_override {
+        v["Options"] = json!({"ActivationOverrideBehavior": o});
+    }
+    if let Some(t) = &g.grant_type {
+        v["GrantType"] = json!(t);
+    }
+    v
+}
+
+/// The CloudTrail record of one grant change. `grant` is the grant as listed, when it still
+/// is: `CreateGrant` names its principal.
+fn event(i: usize, e: &GrantEvent, grant: Option<&Grant>) -> Value {
+    let arn = e.grant_arn.as_str();
+    let (name, request, response) = match &e.kind {
+        EventKind::Created => {
+            let principal = grant.map(|g| g.grantee_principal_arn.clone()).or_else(|| {
+                e.account_id
+                    .as_ref()
+                    .map(|a| format!("arn:aws:iam::{a}:root"))
+            });
+            let license = grant.map(|g| g.license_arn.as_str()).unwrap_or_default();
+            (
+                "CreateGrant",
+                json!({"licenseArn": license, "principals": principal.into_iter().collect::<Vec<_>>(),
+                       "homeRegion": "us-east-1"}),
+                json!({"grantArn": arn, "status": "PENDING_ACCEPT", "version": "1"}),
+            )
+        }
+        EventKind::Accepted => (
+            "AcceptGrant",
+            json!({"grantArn": arn}),
+            json!({"grantArn": arn}),
+        ),
+        EventKind::Rejected => (
+            "RejectGrant",
+            json!({"grantArn": arn}),
+            json!({"grantArn": arn}),
+        ),
+        EventKind::Deleted => (
+            "DeleteGrant",
+            json!({"grantArn": arn}),
+            json!({"grantArn": arn}),
+        ),
+        EventKind::Activated => version(arn, "ACTIVE"),
+        EventKind::Disabled => version(arn, "DISABLED"),
+        other => version(arn, other.as_str()),
+    };
+    let actor = e.actor.clone().unwrap_or_default();
+    let user = actor.rsplit('/').next().unwrap_or_default().to_string();
+    let detail = json!({"eventVersion": "1.08", "userIdentity": {"type": "AssumedRole", "arn": actor},
+                        "eventTime": iso(e.time), "eventSource": "license-manager.amazonaws.com",
+                        "eventName": name, "awsRegion": "us-east-1",
+                        "requestParameters": request, "responseElements": response});
+    json!({"EventId": format!("ev-{i:08}"), "EventName": name, "EventTime": epoch(e.time),
+           "Username": user, "EventSource": "license-manager.amazonaws.com",
+           "Resources": [{"ResourceType": "AWS::LicenseManager::Grant", "ResourceName": arn}],
+           "CloudTrailEvent": detail.to_string()})
+}
+
+fn version(arn: &str, status: &str) -> (&'static str, Value, Value) {
+    (
+        "CreateGrantVersion",
+        json!({"grantArn": arn, "status": status}),
+        json!({"grantArn": arn, "status": status}),
+    )
+}
+
+/// One fact per (day, account, service, tag value): Cost Explorer never shows finer lines.
+/// The public cost of a fact is known only when every row it adds up has one.
+fn facts(snap: &Snapshot) -> Vec<Fact> {
+    type Key = (chrono::NaiveDate, String, String, Option<String>);
+    let mut by: BTreeMap<Key, (f64, f64, Option<f64>)> = BTreeMap::new();
+    for r in rows(&snap.usage).expect("usage has the schema") {
+        let key = (r.date, r.account_id, r.product, r.team_tag);
+        let e = by.entry(key).or_insert((0.0, 0.0, Some(0.0)));
+        e.0 += r.cost_usd;
+        e.1 += r.usage_quantity;
+        e.2 = e.2.zip(r.public_cost_usd).map(|(a, b)| a + b);
+    }
+    by.into_iter()
+        .map(
+            |((date, account, service, team), (cost, qty, public))| Fact {
+                date: date.to_string(),
+                account,
+                service,
+                team,
+                billing_entity: MARKETPLACE.to_string(),
+                cost,
+                qty,
+                public,
+            },
+        )
+        .collect()
+}
