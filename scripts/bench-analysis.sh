@@ -30,7 +30,7 @@ fi
 measure() { # label, command...: prints "wall_s rss_mib"
   local log; log=$(mktemp)
   /usr/bin/time -f '%e %M' -o "$log" "$@" >/dev/null 2>&1
-  awk '{ printf "%s %.0f", $1, $2/1024 }' "$log"
+  awk '{ printf "%s %.0f\n", $1, $2/1024 }' "$log"
   rm -f "$log"
 }
 
@@ -39,7 +39,7 @@ echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for n in $SIZES; do
   snap="$WORK/snap-$n"; out="$WORK/out-$n"
   read -r gen_s gen_mb < <(measure "$BIN" demo --accounts "$n" --products "$PRODUCTS" --days "$DAYS" --seed "$SEED" --out "$snap")
-  read -r run_s run_mb < <(measure "$BIN" run --snapshot "$snap" --out "$out")
+  read -r run_s run_mb < <(measure "$BIN" run --snapshot "$snap" --out "$out" --no-history)
   rows=$(python3 -c "import json;m=json.load(open('$snap/manifest.json'));print(m['tables']['usage']['rows'], m['tables']['grants']['rows'])")
   findings=$(python3 -c "import json;print(json.load(open('$out/summary.json'))['counts']['findings'])")
   echo "| $n | $PRODUCTS | $DAYS | ${rows% *} | ${rows#* } | $gen_s | $gen_mb | $run_s | $run_mb | $findings |"

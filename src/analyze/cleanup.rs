@@ -89,9 +89,10 @@ pub struct Check {
 }
 
 /// One leftover: a grant, or an account's spend.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Evidence {
-    /// Whether this item fails the check or only leaves it undecided.
+    /// Whether this item fails the check or only leaves it undecided (in the row's `result`).
+    #[serde(skip)]
     pub outcome: Option<Outcome>,
     pub account_id: String,
     pub account_name: String,
@@ -174,54 +175,39 @@ impl Verification {
 
     /// One CSV row for the verdict, then per check one row for a pass or one per evidence item.
     pub fn rows(&self) -> Vec<CleanupRow> {
-        let base = |check: &str, result: &str| CleanupRow {
+        let row = |check: &str, result: &str, checked_from, evidence: Evidence| CleanupRow {
             check: check.to_string(),
             result: result.to_string(),
             license_arn: self.license_arn.clone(),
             product: self.product.clone(),
             cut_off: self.cut_off,
-            checked_from: None,
-            account_id: String::new(),
-            account_name: String::new(),
-            grant_arn: String::new(),
-            grant_status: String::new(),
-            grantee_kind: String::new(),
-            grantee_id: String::new(),
-            first_day: None,
-            last_day: None,
-            days: None,
-            rows: None,
-            cost_usd: None,
-            public_cost_usd: None,
-            detail: String::new(),
+            checked_from,
+            evidence,
         };
-        let mut verdict = base("verdict", &self.verdict().as_str().to_lowercase());
-        verdict.detail = self.lines()[0].clone();
-        let mut out = vec![verdict];
+        let verdict = Evidence {
+            detail: self.lines()[0].clone(),
+            ..Evidence::default()
+        };
+        let mut out = vec![row(
+            "verdict",
+            &self.verdict().as_str().to_lowercase(),
+            None,
+            verdict,
+        )];
         for c in &self.checks {
             if c.evidence.is_empty() {
-                let mut r = base(c.name, c.outcome.as_str());
-                r.checked_from = c.from;
-                r.detail = c.summary.clone();
-                out.push(r);
+                let pass = Evidence {
+                    detail: c.summary.clone(),
+                    ..Evidence::default()
+                };
+                out.push(row(c.name, c.outcome.as_str(), c.from, pass));
             }
             for e in &c.evidence {
-                let mut r = base(c.name, e.outcome.unwrap_or(c.outcome).as_str());
-                r.checked_from = c.from;
-                r.account_id = e.account_id.clone();
-                r.account_name = e.account_name.clone();
-                r.grant_arn = e.grant_arn.clone();
-                r.grant_status = e.grant_status.clone();
-                r.grantee_kind = e.grantee_kind.clone();
-                r.grantee_id = e.grantee_id.clone();
-                r.first_day = e.first_day;
-                r.last_day = e.last_day;
-                r.days = e.days;
-                r.rows = e.rows;
-                r.cost_usd = e.cost_usd.map(super::round_money);
-                r.public_cost_usd = e.public_cost_usd.map(super::round_money);
-                r.detail = e.detail.clone();
-                out.push(r);
+                let mut e = e.clone();
+                e.cost_usd = e.cost_usd.map(super::round_money);
+                e.public_cost_usd = e.public_cost_usd.map(super::round_money);
+                let result = e.outcome.unwrap_or(c.outcome);
+                out.push(row(c.name, result.as_str(), c.from, e));
             }
         }
         out
@@ -237,19 +223,9 @@ pub struct CleanupRow {
     pub product: String,
     pub cut_off: NaiveDate,
     pub checked_from: Option<NaiveDate>,
-    pub account_id: String,
-    pub account_name: String,
-    pub grant_arn: String,
-    pub grant_status: String,
-    pub grantee_kind: String,
-    pub grantee_id: String,
-    pub first_day: Option<NaiveDate>,
-    pub last_day: Option<NaiveDate>,
-    pub days: Option<u64>,
-    pub rows: Option<u64>,
-    pub cost_usd: Option<f64>,
-    pub public_cost_usd: Option<f64>,
-    pub detail: String,
+    /// The evidence item (empty for the verdict and for a passing check's row).
+    #[serde(flatten)]
+    pub evidence: Evidence,
 }
 
 /// Verifies the clean-up of one license with the data up to the context's as-of date.
