@@ -27,19 +27,27 @@ else
 fi
 [ -x /usr/bin/time ] || { echo "needs GNU time (/usr/bin/time): apt-get install -y time" >&2; exit 3; }
 
-measure() { # label, command...: prints "wall_s rss_mib"
-  local log; log=$(mktemp)
-  /usr/bin/time -f '%e %M' -o "$log" "$@" >/dev/null 2>&1
-  awk '{ printf "%s %.0f\n", $1, $2/1024 }' "$log"
-  rm -f "$log"
+measure() { # command...: prints "wall_s rss_mib"; a failed command stops the benchmark
+  local log err rc=0; log=$(mktemp); err=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$log" "$@" >/dev/null 2>"$err" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "benchmark step failed (exit $rc): $*" >&2
+    tail -5 "$err" >&2
+    rm -f "$log" "$err"
+    return 1
+  fi
+  tail -1 "$log" | awk '{ printf "%s %.0f\n", $1, $2/1024 }'
+  rm -f "$log" "$err"
 }
 
 echo "| accounts | products | days | usage rows | grants | generate s | generate MiB | analyze+report s | analyze+report MiB | findings |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for n in $SIZES; do
   snap="$WORK/snap-$n"; out="$WORK/out-$n"
-  read -r gen_s gen_mb < <(measure "$BIN" demo --accounts "$n" --products "$PRODUCTS" --days "$DAYS" --seed "$SEED" --out "$snap")
-  read -r run_s run_mb < <(measure "$BIN" run --snapshot "$snap" --out "$out" --no-history)
+  gen=$(measure "$BIN" demo --accounts "$n" --products "$PRODUCTS" --days "$DAYS" --seed "$SEED" --out "$snap")
+  run=$(measure "$BIN" run --snapshot "$snap" --out "$out" --no-history)
+  read -r gen_s gen_mb <<<"$gen"
+  read -r run_s run_mb <<<"$run"
   rows=$(python3 -c "import json;m=json.load(open('$snap/manifest.json'));print(m['tables']['usage']['rows'], m['tables']['grants']['rows'])")
   findings=$(python3 -c "import json;print(json.load(open('$out/summary.json'))['counts']['findings'])")
   echo "| $n | $PRODUCTS | $DAYS | ${rows% *} | ${rows#* } | $gen_s | $gen_mb | $run_s | $run_mb | $findings |"

@@ -68,7 +68,7 @@ fn load_snapshot(
         demo::builtin()
     } else if let Some(dir) = &source.snapshot {
         progress::line(&format!("reading snapshot `{}`", dir.display()));
-        snapshot::read(dir)?
+        progress::timed("read snapshot", || snapshot::read(dir))?
     } else {
         collect_live(&source.aws, config, now)?
     };

@@ -35,3 +35,16 @@ pub fn status(msg: &str) {
     let _ = err.flush();
     STATUS_SHOWN.store(true, Ordering::Relaxed);
 }
+
+/// Runs one phase of the job and logs how long it took at debug level (`-vv`), so a slow run
+/// can be profiled per phase from its own log.
+pub fn timed<T>(phase: &str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = f();
+    tracing::debug!(
+        phase,
+        ms = start.elapsed().as_secs_f64() * 1000.0,
+        "phase done"
+    );
+    out
+}

@@ -1,5 +1,7 @@
 //! Cost allocation: the window's Marketplace model spend by month, team, product and account,
-//! each row saying how its team was found. Computed columnar in polars.
+//! each row saying how its team was found. One pass over the window's rows sums them per
+//! (month, billed account, caller, product, cost-allocation tag); the teams are decided on
+//! those sums.
 //!
 //! First, spend billed to the subscriber whose line item names another account as the caller
 //! (CUR 2.0 `line_item_iam_principal`) is moved to that account: it used it. Then the methods
@@ -11,14 +13,14 @@ use std::collections::BTreeMap;
 
 use anyhow::{ensure, Result};
 use chrono::{Datelike, Duration};
-use polars::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::context::Context;
 use super::coverage::Spend;
 use super::spend::WindowUsage;
 use crate::config::{ACCOUNT_TAG, COST_ALLOCATION_TAG, OU_RULE, SHARED_POOL};
-use crate::model::usage::{self, epoch_days};
+use crate::model::usage::epoch_days;
 
 /// Spend of one (month, team, method, product, billed account, using account).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,197 +47,175 @@ pub struct AllocationRow {
 
 pub const UNALLOCATED: &str = "unallocated";
 
-const USED_BY: &str = "used_by_account_id";
-const REDISTRIBUTED: &str = "redistributed";
+/// The sums of one pass over the rows: (month, billed account, caller or "", usage product,
+/// cost-allocation tag or "") -> (product key, cost, rows). Everything an allocation row says
+/// is a function of these five.
+type RowKey<'a> = (usize, &'a str, &'a str, &'a str, &'a str);
+type RowSum<'a> = (Option<&'a str>, f64, u64);
+type RowSums<'a> = FxHashMap<RowKey<'a>, RowSum<'a>>;
 
 /// Allocates the window's usage. The rows' total equals the window's usage total to the cent,
 /// and so does each billed account's.
 pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
-    let mut ids = Vec::new();
-    let mut tag_teams = Vec::new();
-    let mut ou_teams = Vec::new();
-    let mut names = Vec::new();
-    for a in &cx.snap.accounts {
-        ids.push(a.id.clone());
-        names.push(a.name.clone());
-        tag_teams.push(cx.tag_team(a));
-        ou_teams.push(cx.ou_rule_team(a));
+    let months = Months::of_window(cx);
+    let mut sums: RowSums = FxHashMap::default();
+    // Consecutive rows of one key (an account's days of one product, as collectors and
+    // exports often write them) are summed before touching the map.
+    let mut run: Option<(RowKey, RowSum)> = None;
+    for r in w.rows()? {
+        let key = (
+            months.index(r.day),
+            r.account_id,
+            r.caller_account_id.unwrap_or_default(),
+            r.product,
+            r.team_tag.unwrap_or_default(),
+        );
+        match &mut run {
+            Some((k, acc)) if *k == key => {
+                acc.1 += r.cost_usd;
+                acc.2 += 1;
+            }
+            _ => {
+                if let Some((k, acc)) = run.replace((key, (r.product_key, r.cost_usd, 1))) {
+                    add(&mut sums, k, acc);
+                }
+            }
+        }
     }
-    let accounts = DataFrame::new(
-        ids.len(),
-        vec![
-            Column::new(USED_BY.into(), ids.clone()),
-            Column::new("tag_team".into(), tag_teams),
-            Column::new("ou_team".into(), ou_teams),
-            Column::new("used_by_name".into(), names.clone()),
-        ],
-    )?;
-    let billed_names = DataFrame::new(
-        ids.len(),
-        vec![
-            Column::new(usage::ACCOUNT_ID.into(), ids),
-            Column::new("account_name".into(), names),
-        ],
-    )?;
-    let (keys, product_names): (Vec<String>, Vec<String>) = cx
-        .products
-        .names
+    if let Some((k, acc)) = run {
+        add(&mut sums, k, acc);
+    }
+
+    // Name and teams of every account, worked out once (not once per sum).
+    let who: FxHashMap<&str, Who> = cx
+        .snap
+        .accounts
         .iter()
-        .map(|(k, n)| (k.clone(), n.clone()))
-        .unzip();
-    let products = DataFrame::new(
-        keys.len(),
-        vec![
-            Column::new("product_key".into(), keys),
-            Column::new("product_name".into(), product_names),
-        ],
-    )?;
-    let mut days = Vec::new();
-    let mut months = Vec::new();
-    let mut d = cx.window_start;
-    while d <= cx.as_of {
-        days.push(epoch_days(d));
-        months.push(format!("{:04}-{:02}", d.year(), d.month()));
-        d += Duration::days(1);
-    }
-    let calendar = DataFrame::new(
-        days.len(),
-        vec![
-            Column::new("day".into(), days),
-            Column::new("month".into(), months),
-        ],
-    )?;
-
-    let subscriber = lit(cx.subscriber());
-    let to_subscriber = col(usage::ACCOUNT_ID).eq(subscriber.clone());
-    let names_caller = col(usage::CALLER_ACCOUNT_ID)
-        .is_not_null()
-        .and(col(usage::CALLER_ACCOUNT_ID).neq(lit("")));
-    let redistributed = to_subscriber
-        .clone()
-        .and(names_caller.clone())
-        .and(col(usage::CALLER_ACCOUNT_ID).neq(subscriber));
-    let mut lf = w.lazy().with_columns([
-        redistributed.clone().alias(REDISTRIBUTED),
-        when(redistributed)
-            .then(col(usage::CALLER_ACCOUNT_ID))
-            .otherwise(col(usage::ACCOUNT_ID))
-            .alias(USED_BY),
-    ]);
-    let left =
-        |other: DataFrame, key: &str| (other.lazy(), col(key), JoinArgs::new(JoinType::Left));
-    for (other, key, args) in [
-        left(accounts, USED_BY),
-        left(billed_names, usage::ACCOUNT_ID),
-        left(products, "product_key"),
-        left(calendar, "day"),
-    ] {
-        lf = lf.join(other, [key.clone()], [key], args);
-    }
-
-    // The precedence as one when/then chain, built from the last method to the first.
-    let tagged = col(usage::TEAM_TAG)
-        .is_not_null()
-        .and(col(usage::TEAM_TAG).neq(lit("")));
-    let pooled = to_subscriber.and(names_caller.not());
-    let mut team = lit(NULL).cast(DataType::String);
-    let mut method = lit(UNALLOCATED);
-    for m in cx.cfg.allocation_precedence.iter().rev() {
-        let (applies, by) = match m.as_str() {
-            COST_ALLOCATION_TAG => (tagged.clone(), col(usage::TEAM_TAG)),
-            SHARED_POOL => (pooled.clone(), lit(NULL).cast(DataType::String)),
-            ACCOUNT_TAG => (col("tag_team").is_not_null(), col("tag_team")),
-            OU_RULE => (col("ou_team").is_not_null(), col("ou_team")),
-            other => unreachable!("config validation rejects allocation method `{other}`"),
-        };
-        team = when(applies.clone()).then(by).otherwise(team);
-        method = when(applies).then(lit(m.as_str())).otherwise(method);
-    }
-    let in_pool = col("method").eq(lit(SHARED_POOL));
-    let df = lf
-        .with_columns([
-            team.fill_null(lit("")).alias("team"),
-            method.alias("method"),
-            col("product_name")
-                .fill_null(col(usage::PRODUCT))
-                .alias("product_out"),
-            col("account_name").fill_null(lit("")),
-        ])
-        .with_columns([
-            when(in_pool.clone())
-                .then(lit(""))
-                .otherwise(col(USED_BY))
-                .alias(USED_BY),
-            when(in_pool)
-                .then(lit(""))
-                .otherwise(col("used_by_name").fill_null(lit("")))
-                .alias("used_by_name"),
-        ])
-        .group_by([
-            col("month"),
-            col("team"),
-            col("method"),
-            col("product_out"),
-            col(usage::ACCOUNT_ID),
-            col("account_name"),
-            col(USED_BY),
-            col("used_by_name"),
-            col(REDISTRIBUTED),
-        ])
-        .agg([
-            col(usage::COST_USD).sum().alias("cost"),
-            len().alias("rows"),
-        ])
-        .sort(
-            [
-                "month",
-                "team",
-                "method",
-                "product_out",
-                usage::ACCOUNT_ID,
-                USED_BY,
-            ],
-            SortMultipleOptions::default(),
-        )
-        .collect()?;
-
-    let text = |name: &str| -> Result<Vec<String>> {
-        let c = df.column(name)?.str()?;
-        Ok((0..c.len())
-            .map(|i| c.get(i).unwrap_or_default().to_string())
-            .collect())
-    };
-    let (month, team, method, product, account, account_name, used_by, used_by_name) = (
-        text("month")?,
-        text("team")?,
-        text("method")?,
-        text("product_out")?,
-        text(usage::ACCOUNT_ID)?,
-        text("account_name")?,
-        text(USED_BY)?,
-        text("used_by_name")?,
-    );
-    let moved = df.column(REDISTRIBUTED)?.bool()?;
-    let cost = df.column("cost")?.f64()?;
-    let rows = df.column("rows")?.cast(&DataType::UInt64)?;
-    let rows = rows.u64()?;
-    let out: Vec<AllocationRow> = (0..df.height())
-        .map(|i| AllocationRow {
-            month: month[i].clone(),
-            team: team[i].clone(),
-            method: method[i].clone(),
-            product: product[i].clone(),
-            account_id: account[i].clone(),
-            account_name: account_name[i].clone(),
-            cost_usd: cost.get(i).unwrap_or(0.0),
-            rows: rows.get(i).unwrap_or(0),
-            used_by_account_id: used_by[i].clone(),
-            used_by_account_name: used_by_name[i].clone(),
-            redistributed: moved.get(i).unwrap_or(false),
+        .map(|a| {
+            let who = Who {
+                name: &a.name,
+                tag_team: cx.tag_team(a),
+                ou_team: cx.ou_rule_team(a),
+            };
+            (a.id.as_str(), who)
         })
+        .collect();
+    let subscriber = cx.subscriber();
+    let mut rows: Vec<(OutKey, (f64, u64))> = Vec::with_capacity(sums.len());
+    for ((month, billed, caller, product, tag), (key, cost, n)) in sums {
+        let to_subscriber = billed == subscriber;
+        let redistributed = to_subscriber && !caller.is_empty() && caller != subscriber;
+        let used_by = if redistributed { caller } else { billed };
+        let pooled = to_subscriber && caller.is_empty();
+        let user = who.get(used_by);
+        let (team, method) = cx
+            .cfg
+            .allocation_precedence
+            .iter()
+            .find_map(|m| match m.as_str() {
+                COST_ALLOCATION_TAG => (!tag.is_empty()).then_some((tag, COST_ALLOCATION_TAG)),
+                SHARED_POOL => pooled.then_some(("", SHARED_POOL)),
+                ACCOUNT_TAG => user
+                    .and_then(|u| u.tag_team.as_deref())
+                    .map(|t| (t, ACCOUNT_TAG)),
+                OU_RULE => user
+                    .and_then(|u| u.ou_team.as_deref())
+                    .map(|t| (t, OU_RULE)),
+                other => unreachable!("config validation rejects allocation method `{other}`"),
+            })
+            .unwrap_or(("", UNALLOCATED));
+        let used_by = if method == SHARED_POOL { "" } else { used_by };
+        let product = key.map_or(product, |k| cx.products.name(k));
+        rows.push((
+            (month, team, method, product, billed, used_by, redistributed),
+            (cost, n),
+        ));
+    }
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // Different callers or tags can land on one output row (the pool, say): merge them.
+    rows.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 .0 += later.1 .0;
+            kept.1 .1 += later.1 .1;
+        }
+        same
+    });
+
+    let name = |id: &str| who.get(id).map(|w| w.name.to_string()).unwrap_or_default();
+    let out: Vec<AllocationRow> = rows
+        .into_iter()
+        .map(
+            |((month, team, method, product, billed, used_by, redistributed), (cost, n))| {
+                AllocationRow {
+                    month: months.labels[month].clone(),
+                    team: team.to_string(),
+                    method: method.to_string(),
+                    product: product.to_string(),
+                    account_id: billed.to_string(),
+                    account_name: name(billed),
+                    cost_usd: cost,
+                    rows: n,
+                    used_by_account_id: used_by.to_string(),
+                    used_by_account_name: name(used_by),
+                    redistributed,
+                }
+            },
+        )
         .collect();
     reconcile(w, &out)?;
     Ok(out)
+}
+
+fn add<'a>(sums: &mut RowSums<'a>, key: RowKey<'a>, (product_key, cost, n): RowSum<'a>) {
+    let e = sums.entry(key).or_insert((product_key, 0.0, 0));
+    e.1 += cost;
+    e.2 += n;
+}
+
+/// (month, team, method, product, billed account, used by, redistributed): one output row.
+type OutKey<'a> = (
+    usize,
+    &'a str,
+    &'static str,
+    &'a str,
+    &'a str,
+    &'a str,
+    bool,
+);
+
+/// An account's name and the teams its tag and the OU-path rules give it.
+struct Who<'a> {
+    name: &'a str,
+    tag_team: Option<String>,
+    ou_team: Option<String>,
+}
+
+/// The calendar months the window touches, in order.
+struct Months {
+    /// First day of each month within the window (the window's start for the first).
+    starts: Vec<i32>,
+    /// `YYYY-MM`.
+    labels: Vec<String>,
+}
+
+impl Months {
+    fn of_window(cx: &Context) -> Months {
+        let (mut starts, mut labels) = (Vec::new(), Vec::new());
+        let mut d = cx.window_start;
+        while d <= cx.as_of {
+            starts.push(epoch_days(d));
+            labels.push(format!("{:04}-{:02}", d.year(), d.month()));
+            d = (d.with_day(1).unwrap_or(d) + Duration::days(32))
+                .with_day(1)
+                .unwrap_or(cx.as_of + Duration::days(1));
+        }
+        Months { starts, labels }
+    }
+
+    fn index(&self, day: i32) -> usize {
+        self.starts.partition_point(|&s| s <= day).saturating_sub(1)
+    }
 }
 
 /// Every cent and row of the window is allocated exactly once, and redistribution moved no
@@ -244,25 +224,24 @@ fn reconcile(w: &WindowUsage, out: &[AllocationRow]) -> Result<()> {
     let total: f64 = out.iter().map(|r| r.cost_usd).sum();
     let total_rows: u64 = out.iter().map(|r| r.rows).sum();
     ensure!(
-        total_rows == w.total.rows && (total - w.total.cost_usd).abs() < 0.005,
+        total_rows == w.rows && (total - w.cost_usd).abs() < 0.005,
         "cost allocation does not reconcile: ${total:.2} in {total_rows} rows allocated, ${:.2} in {} rows of usage",
-        w.total.cost_usd,
-        w.total.rows
+        w.cost_usd,
+        w.rows
     );
-    let source = w
-        .lazy()
-        .group_by([col(usage::ACCOUNT_ID)])
-        .agg([col(usage::COST_USD).sum().alias("cost")])
-        .collect()?;
-    let ids = source.column(usage::ACCOUNT_ID)?.str()?;
-    let costs = source.column("cost")?.f64()?;
+    // The usage billed to each account, summed straight from the rows.
+    let mut source: FxHashMap<&str, f64> = FxHashMap::default();
+    for r in w.rows()? {
+        *source.entry(r.account_id).or_default() += r.cost_usd;
+    }
     let mut by_account: BTreeMap<&str, f64> = BTreeMap::new();
     for r in out {
         *by_account.entry(r.account_id.as_str()).or_default() += r.cost_usd;
     }
-    for i in 0..source.height() {
-        let id = ids.get(i).unwrap_or_default();
-        let (want, got) = (costs.get(i).unwrap_or(0.0), by_account.remove(id));
+    let mut source: Vec<(&str, f64)> = source.into_iter().collect();
+    source.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (id, want) in source {
+        let got = by_account.remove(id);
         ensure!(
             got.is_some_and(|g| (g - want).abs() < 0.005),
             "cost allocation does not reconcile for account `{id}`: ${:.2} allocated, ${want:.2} billed",

@@ -4,9 +4,10 @@
 //! that joined later are left out, and license statuses are taken on that date. This is what
 //! lets an earlier `--as-of` show the organization as it was then.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rustc_hash::FxHashMap;
 
 use super::products::Products;
 use super::timeline::Timeline;
@@ -50,10 +51,16 @@ pub struct Context<'a> {
     pub products: Products,
     /// Grants that existed on the as-of date (top-level and sub-grants).
     pub grants: Vec<GrantView<'a>>,
-    /// Top-level grant indexes by (license ARN, grantee id): account, OU or organization id.
-    top_by_target: BTreeMap<(&'a str, &'a str), Vec<usize>>,
+    /// Top-level grant indexes by (license ARN, grantee id): account, OU or organization id;
+    /// each list sorted by grant ARN.
+    top_by_target: FxHashMap<(&'a str, &'a str), Vec<usize>>,
     /// Sub-grant index by (parent grant ARN, account id).
-    sub_by_parent: BTreeMap<(&'a str, &'a str), usize>,
+    sub_by_parent: FxHashMap<(&'a str, &'a str), usize>,
+    /// What a grant can target to cover each account: the account, the OUs of its ancestry
+    /// (parent first), the organization. Worked out once: rules ask per account and license.
+    targets: FxHashMap<&'a str, Vec<(PrincipalKind, &'a str)>>,
+    /// License ARNs with a top-level grant to each grantee id.
+    licenses_by_target: FxHashMap<&'a str, Vec<&'a str>>,
 }
 
 impl<'a> Context<'a> {
@@ -106,8 +113,8 @@ impl<'a> Context<'a> {
                 });
             }
         }
-        let mut top_by_target: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-        let mut sub_by_parent = BTreeMap::new();
+        let mut top_by_target: FxHashMap<(&str, &str), Vec<usize>> = FxHashMap::default();
+        let mut sub_by_parent = FxHashMap::default();
         for (i, v) in grants.iter().enumerate() {
             if v.grant.is_sub_grant() {
                 sub_by_parent.insert(
@@ -121,7 +128,12 @@ impl<'a> Context<'a> {
                     .push(i);
             }
         }
-        Context {
+        let mut licenses_by_target: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+        for (&(license, target), found) in top_by_target.iter_mut() {
+            found.sort_by(|&a, &b| grants[a].grant.arn.cmp(&grants[b].grant.arn));
+            licenses_by_target.entry(target).or_default().push(license);
+        }
+        let mut cx = Context {
             cfg,
             snap,
             as_of,
@@ -134,7 +146,29 @@ impl<'a> Context<'a> {
             grants,
             top_by_target,
             sub_by_parent,
-        }
+            targets: FxHashMap::default(),
+            licenses_by_target,
+        };
+        cx.targets = cx
+            .accounts
+            .values()
+            .map(|a| (a.id.as_str(), cx.targets_of(a.id.as_str(), cx.ancestry(a))))
+            .collect();
+        cx
+    }
+
+    fn targets_of(
+        &self,
+        account_id: &'a str,
+        ancestry: Vec<&'a str>,
+    ) -> Vec<(PrincipalKind, &'a str)> {
+        std::iter::once((PrincipalKind::Account, account_id))
+            .chain(ancestry.into_iter().map(|ou| (PrincipalKind::Ou, ou)))
+            .chain(std::iter::once((
+                PrincipalKind::Organization,
+                self.snap.organization.id.as_str(),
+            )))
+            .collect()
     }
 
     /// Any account of the snapshot by id (joined or not by the as-of date).
@@ -171,32 +205,47 @@ impl<'a> Context<'a> {
         out
     }
 
+    /// Licenses with a top-level grant that targets this account, one of its OUs or the
+    /// organization: the only licenses [`Context::candidates`] can find grants of for it.
+    pub fn granted_licenses(&self, account_id: &str) -> BTreeSet<&'a str> {
+        self.targets
+            .get(account_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, target)| self.licenses_by_target.get(target))
+            .flatten()
+            .copied()
+            .collect()
+    }
+
     /// Grants of `license_arn` that target this account directly, through an OU of its
     /// ancestry, or through the organization: account grants first, then OU, then organization.
     pub fn candidates(&self, account_id: &str, license_arn: &str) -> Vec<Candidate> {
-        let ancestry = self
-            .accounts
-            .get(account_id)
-            .map(|a| self.ancestry(a))
-            .unwrap_or_default();
-        let targets = std::iter::once((PrincipalKind::Account, account_id))
-            .chain(ancestry.into_iter().map(|ou| (PrincipalKind::Ou, ou)))
-            .chain(std::iter::once((
-                PrincipalKind::Organization,
-                self.snap.organization.id.as_str(),
-            )));
+        let not_joined;
+        let targets = match self.targets.get(account_id) {
+            Some(t) => t,
+            None => {
+                // An account that had not joined by the as-of date: only its own grants and
+                // the organization's can name it.
+                not_joined = [
+                    (PrincipalKind::Account, account_id),
+                    (
+                        PrincipalKind::Organization,
+                        self.snap.organization.id.as_str(),
+                    ),
+                ];
+                &not_joined[..]
+            }
+        };
         let mut out: Vec<Candidate> = Vec::new();
         for (kind, target) in targets {
-            let Some(grants) = self.top_by_target.get(&(license_arn, target)) else {
+            let Some(grants) = self.top_by_target.get(&(license_arn, *target)) else {
                 continue;
             };
-            let mut found: Vec<usize> = grants
-                .iter()
-                .copied()
-                .filter(|&i| self.grants[i].grant.grantee_kind == kind)
-                .collect();
-            found.sort_by(|&a, &b| self.grants[a].grant.arn.cmp(&self.grants[b].grant.arn));
-            out.extend(found.into_iter().map(|top| {
+            for &top in grants {
+                if self.grants[top].grant.grantee_kind != *kind {
+                    continue;
+                }
                 let effective = match kind {
                     PrincipalKind::Account => top,
                     _ => self
@@ -205,8 +254,8 @@ impl<'a> Context<'a> {
                         .copied()
                         .unwrap_or(top),
                 };
-                Candidate { top, effective }
-            }));
+                out.push(Candidate { top, effective });
+            }
         }
         out
     }

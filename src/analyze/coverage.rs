@@ -114,14 +114,19 @@ fn ceil_day(t: DateTime<Utc>) -> NaiveDate {
 /// `spend_pairs` are the (account, product key) pairs with mapped spend.
 pub fn segments(cx: &Context, spend_pairs: &BTreeSet<(String, String)>) -> Vec<Segment> {
     let mut pairs: BTreeMap<(String, String), Vec<Candidate>> = BTreeMap::new();
-    for (key, licenses) in &cx.products.licenses {
-        for id in cx.accounts.keys() {
-            let c: Vec<Candidate> = licenses
+    for id in cx.accounts.keys() {
+        let keys: BTreeSet<&str> = cx
+            .granted_licenses(id)
+            .into_iter()
+            .filter_map(|arn| cx.products.license(arn).map(|(_, key)| key))
+            .collect();
+        for key in keys {
+            let c: Vec<Candidate> = cx.products.licenses[key]
                 .iter()
                 .flat_map(|&l| cx.candidates(id, &cx.snap.licenses[l].arn))
                 .collect();
             if !c.is_empty() {
-                pairs.insert((id.to_string(), key.clone()), c);
+                pairs.insert((id.to_string(), key.to_string()), c);
             }
         }
     }

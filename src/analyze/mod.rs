@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::model::{day, Severity};
+use crate::progress::timed;
 use crate::snapshot::{LedgerEntry, Snapshot};
 use allocation::AllocationRow;
 use context::Context;
@@ -131,14 +132,16 @@ pub struct Completeness {
 
 /// Runs the whole analysis for `as_of`.
 pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analysis> {
-    let cx = Context::new(snap, cfg, as_of);
-    let window = spend::window_usage(&cx)?;
-    let pairs = spend::spend_pairs(&window)?;
-    let mut segments = coverage::segments(&cx, &pairs);
-    let unmapped = spend::attribute(&window, &mut segments)?;
-    let allocation = allocation::allocate(&cx, &window)?;
+    let cx = timed("context", || Context::new(snap, cfg, as_of));
+    let window = timed("window usage", || spend::window_usage(&cx))?;
+    let pairs = timed("spend pairs", || spend::spend_pairs(&window))?;
+    let mut segments = timed("segments", || coverage::segments(&cx, &pairs));
+    let unmapped = timed("attribute spend", || {
+        spend::attribute(&window, &mut segments)
+    })?;
+    let allocation = timed("allocation", || allocation::allocate(&cx, &window))?;
     let facts = Facts {
-        price_basis: price_basis(&cx, &segments),
+        price_basis: timed("price basis", || price_basis(&cx, &segments)),
         unallocated: allocation::unallocated(&allocation),
         segments,
         unmapped,
@@ -149,7 +152,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     let mut affected_rules = Vec::new();
     for rule in RULES {
         let start = findings.len();
-        rule.check(&cx, &facts, &mut findings);
+        timed(rule.code(), || rule.check(&cx, &facts, &mut findings));
         let incomplete = rule
             .tables()
             .iter()
@@ -172,12 +175,14 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
             .then_with(|| a.id.cmp(&b.id))
     });
 
-    let totals = totals(&cx, &facts, &findings, &window, &allocation);
+    let totals = timed("totals", || {
+        totals(&cx, &facts, &findings, &window, &allocation)
+    });
     let mut analysis = Analysis {
         as_of,
         window_start: cx.window_start,
-        coverage: coverage_rows(&cx, &facts),
-        grants: grant_rows(&cx, &findings),
+        coverage: timed("coverage rows", || coverage_rows(&cx, &facts)),
+        grants: timed("grant rows", || grant_rows(&cx, &findings)),
         allocation,
         totals,
         completeness: Completeness {
@@ -274,8 +279,8 @@ fn totals(
         .filter(|v| v.status.is_awaiting_activation())
         .count() as u64;
     Totals {
-        usage_rows: w.total.rows,
-        spend_usd: w.total.cost_usd,
+        usage_rows: w.rows,
+        spend_usd: w.cost_usd,
         exposure_usd: sum_state(State::is_exposed),
         overspend_usd: exposed.iter().filter_map(|f| f.overspend_usd).sum(),
         exposure_without_price_basis_usd: exposed

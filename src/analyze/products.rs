@@ -28,6 +28,8 @@ pub struct Products {
     pub licenses: BTreeMap<String, Vec<usize>>,
     /// explicit service name -> key from the config.
     explicit: BTreeMap<String, String>,
+    /// organization license ARN -> (index into the snapshot's licenses, key).
+    by_arn: BTreeMap<String, (usize, String)>,
 }
 
 impl Products {
@@ -42,6 +44,7 @@ impl Products {
             p.names
                 .entry(key.clone())
                 .or_insert_with(|| l.product_name.clone());
+            p.by_arn.insert(l.arn.clone(), (i, key.clone()));
             p.licenses.entry(key).or_default().push(i);
         }
         for m in &cfg.product_mappings {
@@ -59,6 +62,11 @@ impl Products {
             .cloned()
             .unwrap_or_else(|| product_key(service));
         self.names.get_key_value(&key).map(|(k, _)| k.as_str())
+    }
+
+    /// The organization license with this ARN: its index in the snapshot and its product key.
+    pub fn license(&self, arn: &str) -> Option<(usize, &str)> {
+        self.by_arn.get(arn).map(|(i, k)| (*i, k.as_str()))
     }
 
     pub fn name<'s>(&'s self, key: &'s str) -> &'s str {

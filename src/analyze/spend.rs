@@ -1,10 +1,12 @@
 //! Spend per coverage segment, computed columnar: the usage table is joined to the segments
 //! by (account, product) and summed per segment in polars, never row by row.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
 use anyhow::{ensure, Result};
 use polars::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::context::Context;
 use super::coverage::{Segment, Spend};
@@ -23,7 +25,9 @@ pub struct WindowUsage {
     /// Usage rows of the window plus `product_key` (null when unmapped) and `day` (i32),
     /// materialized once: every consumer scans it instead of re-running the selection.
     frame: DataFrame,
-    pub total: Spend,
+    /// Rows and billed cost of the window, summed by polars: what every figure reconciles to.
+    pub rows: u64,
+    pub cost_usd: f64,
     /// Rows of the snapshot outside the window (kept out of every total, and said so).
     pub rows_outside_window: u64,
     pub cost_outside_window_usd: f64,
@@ -61,11 +65,23 @@ pub fn window_usage(cx: &Context) -> Result<WindowUsage> {
     let cost_outside_window_usd = outside.column("cost")?.f64()?.get(0).unwrap_or(0.0);
 
     let frame = with_product_key(cx, base.filter(in_window))?.collect()?;
-    let total = frame.clone().lazy().select(aggregates()).collect()?;
-    let total = spend_at(&total, 0)?;
+    let total = frame
+        .clone()
+        .lazy()
+        .select([
+            col(usage::COST_USD).sum().alias("cost"),
+            len().alias("rows"),
+        ])
+        .collect()?;
     Ok(WindowUsage {
+        rows: total
+            .column("rows")?
+            .cast(&DataType::UInt64)?
+            .u64()?
+            .get(0)
+            .unwrap_or(0),
+        cost_usd: total.column("cost")?.f64()?.get(0).unwrap_or(0.0),
         frame,
-        total,
         rows_outside_window,
         cost_outside_window_usd,
     })
@@ -101,178 +117,194 @@ pub fn with_product_key(cx: &Context, usage_rows: LazyFrame) -> Result<LazyFrame
     ))
 }
 
+/// One usage row of the window, borrowed from its frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub account_id: &'a str,
+    pub product: &'a str,
+    /// `None` when the product matches no organization license.
+    pub product_key: Option<&'a str>,
+    /// Days since 1970-01-01.
+    pub day: i32,
+    pub cost_usd: f64,
+    pub public_cost_usd: Option<f64>,
+    pub team_tag: Option<&'a str>,
+    pub caller_account_id: Option<&'a str>,
+}
+
 impl WindowUsage {
     /// The window's rows, for a query.
     pub fn lazy(&self) -> LazyFrame {
         self.frame.clone().lazy()
     }
+
+    /// The window's rows one by one, for the passes that place each row in one of many small
+    /// groups (a segment, an allocation key): a hash lookup per row is linear where a polars
+    /// join or many-key group-by of millions of rows was not.
+    pub fn rows(&self) -> Result<impl Iterator<Item = Row<'_>>> {
+        let f = &self.frame;
+        let text = |name: &str| -> Result<&StringChunked> { Ok(f.column(name)?.str()?) };
+        let number = |name: &str| -> Result<&Float64Chunked> { Ok(f.column(name)?.f64()?) };
+        let columns = text(usage::ACCOUNT_ID)?
+            .iter()
+            .zip(text(usage::PRODUCT)?.iter())
+            .zip(text(PRODUCT_KEY)?.iter())
+            .zip(f.column(DAY)?.i32()?.iter())
+            .zip(number(usage::COST_USD)?.iter())
+            .zip(number(usage::PUBLIC_COST_USD)?.iter())
+            .zip(text(usage::TEAM_TAG)?.iter())
+            .zip(text(usage::CALLER_ACCOUNT_ID)?.iter());
+        Ok(columns.map(
+            |(((((((account, product), key), day), cost), public), tag), caller)| Row {
+                account_id: account.unwrap_or_default(),
+                product: product.unwrap_or_default(),
+                product_key: key,
+                day: day.unwrap_or_default(),
+                cost_usd: cost.unwrap_or(0.0),
+                public_cost_usd: public,
+                team_tag: tag,
+                caller_account_id: caller,
+            },
+        ))
+    }
 }
 
 /// (account, product key) pairs with mapped spend in the window.
 pub fn spend_pairs(w: &WindowUsage) -> Result<BTreeSet<(String, String)>> {
-    let df = w
-        .lazy()
-        .filter(col(PRODUCT_KEY).is_not_null())
-        .select([col(usage::ACCOUNT_ID), col(PRODUCT_KEY)])
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect()?;
-    let a = df.column(usage::ACCOUNT_ID)?.str()?;
-    let k = df.column(PRODUCT_KEY)?.str()?;
-    Ok((0..df.height())
-        .map(|i| {
-            (
-                a.get(i).unwrap_or_default().to_string(),
-                k.get(i).unwrap_or_default().to_string(),
-            )
-        })
+    let mut pairs: FxHashSet<(&str, &str)> = FxHashSet::default();
+    let mut last = None;
+    for r in w.rows()? {
+        let Some(key) = r.product_key else { continue };
+        if last != Some((r.account_id, key)) {
+            last = Some((r.account_id, key));
+            pairs.insert((r.account_id, key));
+        }
+    }
+    Ok(pairs
+        .into_iter()
+        .map(|(a, k)| (a.to_string(), k.to_string()))
         .collect())
 }
 
-/// Fills each segment's spend and returns the unmapped spend; checks that every cent of the
-/// window landed in exactly one place.
+/// Fills each segment's spend and returns the unmapped spend, in one pass over the window's
+/// rows: the segments of an (account, product) are consecutive and ordered by day, so a row's
+/// segment is a hash lookup and a binary search (linear in rows; a polars join of the rows to
+/// the segments grew faster than linearly and held every joined row in memory). Checks that
+/// every row and cent of the window landed in exactly one place.
 pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Vec<Unmapped>> {
-    let n = segments.len();
-    let seg = DataFrame::new(
-        n,
-        vec![
-            Column::new(
-                usage::ACCOUNT_ID.into(),
-                segments
-                    .iter()
-                    .map(|s| s.account_id.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                PRODUCT_KEY.into(),
-                segments
-                    .iter()
-                    .map(|s| s.product_key.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("seg".into(), (0..n as u32).collect::<Vec<_>>()),
-            Column::new(
-                "seg_from".into(),
-                segments
-                    .iter()
-                    .map(|s| epoch_days(s.from))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "seg_to".into(),
-                segments
-                    .iter()
-                    .map(|s| epoch_days(s.to))
-                    .collect::<Vec<_>>(),
-            ),
-        ],
-    )?;
-    let per_segment = w
-        .lazy()
-        .filter(col(PRODUCT_KEY).is_not_null())
-        .join(
-            seg.lazy(),
-            [col(usage::ACCOUNT_ID), col(PRODUCT_KEY)],
-            [col(usage::ACCOUNT_ID), col(PRODUCT_KEY)],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(
-            col(DAY)
-                .gt_eq(col("seg_from"))
-                .and(col(DAY).lt_eq(col("seg_to"))),
-        )
-        .group_by([col("seg")])
-        .agg(aggregates())
-        .collect()?;
-    let ids = per_segment.column("seg")?.u32()?;
-    for i in 0..per_segment.height() {
-        if let Some(id) = ids.get(i) {
-            segments[id as usize].spend = spend_at(&per_segment, i)?;
-        }
+    let mut ranges: FxHashMap<(&str, &str), Range<usize>> = FxHashMap::default();
+    let mut i = 0;
+    while i < segments.len() {
+        let key = (
+            segments[i].account_id.as_str(),
+            segments[i].product_key.as_str(),
+        );
+        let end = i + segments[i..]
+            .iter()
+            .take_while(|s| (s.account_id.as_str(), s.product_key.as_str()) == key)
+            .count();
+        ensure!(
+            ranges.insert(key, i..end).is_none(),
+            "coverage segments of account `{}` and product `{}` are not consecutive",
+            key.0,
+            key.1
+        );
+        i = end;
     }
 
-    let unmapped_df = w
-        .lazy()
-        .filter(col(PRODUCT_KEY).is_null())
-        .group_by([col(usage::ACCOUNT_ID), col(usage::PRODUCT)])
-        .agg(aggregates())
-        .sort(
-            [usage::ACCOUNT_ID, usage::PRODUCT],
-            SortMultipleOptions::default(),
-        )
-        .collect()?;
-    let a = unmapped_df.column(usage::ACCOUNT_ID)?.str()?;
-    let p = unmapped_df.column(usage::PRODUCT)?.str()?;
-    let mut unmapped = Vec::with_capacity(unmapped_df.height());
-    for i in 0..unmapped_df.height() {
-        unmapped.push(Unmapped {
-            account_id: a.get(i).unwrap_or_default().to_string(),
-            product: p.get(i).unwrap_or_default().to_string(),
-            spend: spend_at(&unmapped_df, i)?,
-        });
+    let mut sums = vec![Sums::default(); segments.len()];
+    let mut unmapped: BTreeMap<(&str, &str), Sums> = BTreeMap::new();
+    let mut last: Option<((&str, &str), Range<usize>)> = None;
+    for r in w.rows()? {
+        let Some(key) = r.product_key else {
+            unmapped
+                .entry((r.account_id, r.product))
+                .or_default()
+                .add(&r);
+            continue;
+        };
+        let range = match &last {
+            Some((k, range)) if *k == (r.account_id, key) => range.clone(),
+            _ => {
+                let range = ranges
+                    .get(&(r.account_id, key))
+                    .cloned()
+                    .unwrap_or_default();
+                last = Some(((r.account_id, key), range.clone()));
+                range
+            }
+        };
+        let pair = &segments[range.clone()];
+        let at = pair.partition_point(|s| epoch_days(s.to) < r.day);
+        ensure!(
+            pair.get(at).is_some_and(|s| epoch_days(s.from) <= r.day),
+            "usage of account `{}` for product `{key}` on {} falls in no coverage segment",
+            r.account_id,
+            from_epoch_days(r.day)
+        );
+        sums[range.start + at].add(&r);
     }
+    for (segment, s) in segments.iter_mut().zip(sums) {
+        segment.spend = s.spend();
+    }
+    let unmapped: Vec<Unmapped> = unmapped
+        .into_iter()
+        .map(|((account, product), s)| Unmapped {
+            account_id: account.to_string(),
+            product: product.to_string(),
+            spend: s.spend(),
+        })
+        .collect();
 
     let mut placed = Spend::default();
     segments.iter().for_each(|s| placed.add(&s.spend));
     unmapped.iter().for_each(|u| placed.add(&u.spend));
     ensure!(
-        placed.rows == w.total.rows && (placed.cost_usd - w.total.cost_usd).abs() < 0.005,
+        placed.rows == w.rows && (placed.cost_usd - w.cost_usd).abs() < 0.005,
         "spend does not reconcile: {} rows / ${:.2} placed, {} rows / ${:.2} in the window",
         placed.rows,
         placed.cost_usd,
-        w.total.rows,
-        w.total.cost_usd
+        w.rows,
+        w.cost_usd
     );
     Ok(unmapped)
 }
 
-/// The sums every spend figure is made of.
-fn aggregates() -> Vec<Expr> {
-    // Only usage billed at some rate says what the rate was: a credit or refund (negative
-    // cost, public cost often zero in CUR) would skew the private/public ratio.
-    let rated = col(usage::PUBLIC_COST_USD)
-        .gt(lit(0.0))
-        .and(col(usage::COST_USD).gt(lit(0.0)));
-    vec![
-        col(usage::COST_USD).sum().alias("cost"),
-        when(rated.clone())
-            .then(col(usage::PUBLIC_COST_USD))
-            .otherwise(lit(0.0))
-            .sum()
-            .alias("public"),
-        when(rated)
-            .then(col(usage::COST_USD))
-            .otherwise(lit(0.0))
-            .sum()
-            .alias("cost_with_public"),
-        len().alias("rows"),
-        col(DAY).min().alias("first"),
-        col(DAY).max().alias("last"),
-    ]
+/// Running sums of usage rows, the parts every spend figure is made of.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    cost: f64,
+    public: f64,
+    cost_with_public: f64,
+    rows: u64,
+    days: Option<(i32, i32)>,
 }
 
-fn spend_at(df: &DataFrame, i: usize) -> Result<Spend> {
-    let f = |name: &str| -> Result<f64> {
-        Ok(df
-            .column(name)?
-            .cast(&DataType::Float64)?
-            .f64()?
-            .get(i)
-            .unwrap_or(0.0))
-    };
-    let d = |name: &str| -> Result<Option<chrono::NaiveDate>> {
-        Ok(df
-            .column(name)?
-            .cast(&DataType::Int32)?
-            .i32()?
-            .get(i)
-            .map(from_epoch_days))
-    };
-    Ok(Spend {
-        cost_usd: f("cost")?,
-        public_cost_usd: f("public")?,
-        cost_with_public_usd: f("cost_with_public")?,
-        rows: f("rows")? as u64,
-        first_day: d("first")?,
-        last_day: d("last")?,
-    })
+impl Sums {
+    fn add(&mut self, r: &Row) {
+        let (cost, day) = (r.cost_usd, r.day);
+        self.cost += cost;
+        // Only usage billed at some rate says what the rate was: a credit or refund (negative
+        // cost, public cost often zero in CUR) would skew the private/public ratio.
+        if let Some(p) = r.public_cost_usd.filter(|p| *p > 0.0 && cost > 0.0) {
+            self.public += p;
+            self.cost_with_public += cost;
+        }
+        self.rows += 1;
+        self.days = Some(match self.days {
+            Some((a, b)) => (a.min(day), b.max(day)),
+            None => (day, day),
+        });
+    }
+
+    fn spend(&self) -> Spend {
+        Spend {
+            cost_usd: self.cost,
+            public_cost_usd: self.public,
+            cost_with_public_usd: self.cost_with_public,
+            rows: self.rows,
+            first_day: self.days.map(|(a, _)| from_epoch_days(a)),
+            last_day: self.days.map(|(_, b)| from_epoch_days(b)),
+        }
+    }
 }

@@ -192,7 +192,8 @@ pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path, opts: &Options) -> Res
         let path = dir.join(name);
         let out = File::create(&path)
             .with_context(|| format!("failed to create `{}`", path.display()))?;
-        f(BufWriter::new(out)).with_context(|| format!("failed to write `{}`", path.display()))?;
+        crate::progress::timed(name, || f(BufWriter::new(out)))
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
         written.push(name.to_string());
         Ok(())
     };
@@ -213,7 +214,9 @@ pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path, opts: &Options) -> Res
     }
     file("findings.json", &|w| json::findings(w, a, run))?;
     file("summary.json", &|w| json::summary(w, a, run))?;
-    let page = view::Page::new(a, run, opts.changes.as_ref());
+    let page = crate::progress::timed("report view", || {
+        view::Page::new(a, run, opts.changes.as_ref())
+    });
     file("report.html", &|w| html::write(w, &opts.templates, &page))?;
     file("summary.md", &|w| {
         markdown::write(w, &opts.templates, &page)

@@ -20,75 +20,76 @@ impl Rule for GrantNotActivated {
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {
         let threshold = i64::from(cx.cfg.grant_activation_threshold_days);
         let exposed = facts.spend_by_state(State::is_exposed);
-        for (key, licenses) in &cx.products.licenses {
-            for &li in licenses {
+        for (id, account) in &cx.accounts {
+            if *id == cx.subscriber() || account.state.is_inactive() {
+                continue;
+            }
+            for arn in cx.granted_licenses(id) {
+                let Some((li, key)) = cx.products.license(arn) else {
+                    continue;
+                };
                 let license = &cx.snap.licenses[li];
                 if cx.license_status(license).is_ended() {
                     continue;
                 }
-                for (id, account) in &cx.accounts {
-                    if *id == cx.subscriber() || account.state.is_inactive() {
+                let candidates = cx.candidates(id, &license.arn);
+                let active = |i: usize| cx.grants[i].status == GrantStatus::Active;
+                if candidates.iter().any(|c| active(c.effective)) {
+                    continue;
+                }
+                for c in candidates
+                    .iter()
+                    .filter(|c| cx.grants[c.effective].status.is_awaiting_activation())
+                {
+                    let eff = &cx.grants[c.effective];
+                    let top = &cx.grants[c.top];
+                    let created = eff.timeline.created_at.or(top.timeline.created_at);
+                    let since = match (created, account.joined_at) {
+                        (Some(c), Some(j)) => Some(c.max(j)),
+                        (c, j) => c.or(j),
+                    };
+                    let age = since.map(|t| (cx.as_of - day(t)).num_days());
+                    if age.is_some_and(|a| a <= threshold) {
                         continue;
                     }
-                    let candidates = cx.candidates(id, &license.arn);
-                    let active = |i: usize| cx.grants[i].status == GrantStatus::Active;
-                    if candidates.iter().any(|c| active(c.effective)) {
-                        continue;
+                    let mut f = finding(cx, self, id);
+                    f.product = cx.products.name(key).to_string();
+                    f.license_arn = license.arn.clone();
+                    f.grant_arn = top.grant.arn.clone();
+                    f.first_day = since.map(day);
+                    f.last_day = Some(cx.as_of);
+                    let spend = exposed.get(&(*id, key)).map(|(s, _)| s);
+                    if let Some(s) = spend.filter(|s| s.cost_usd > 0.0) {
+                        f.severity = f.severity.clone().max(Severity::High);
+                        f.cost_usd = Some(s.cost_usd);
+                        (f.overspend_usd, f.overspend_basis) = facts.overspend(key, s.cost_usd);
                     }
-                    for c in candidates
-                        .iter()
-                        .filter(|c| cx.grants[c.effective].status.is_awaiting_activation())
-                    {
-                        let eff = &cx.grants[c.effective];
-                        let top = &cx.grants[c.top];
-                        let created = eff.timeline.created_at.or(top.timeline.created_at);
-                        let since = match (created, account.joined_at) {
-                            (Some(c), Some(j)) => Some(c.max(j)),
-                            (c, j) => c.or(j),
-                        };
-                        let age = since.map(|t| (cx.as_of - day(t)).num_days());
-                        if age.is_some_and(|a| a <= threshold) {
-                            continue;
+                    let age_text = match age {
+                        Some(a) => format!("for {a} days"),
+                        None => {
+                            "since before the event history (creation time unknown)".to_string()
                         }
-                        let mut f = finding(cx, self, id);
-                        f.product = cx.products.name(key).to_string();
-                        f.license_arn = license.arn.clone();
-                        f.grant_arn = top.grant.arn.clone();
-                        f.first_day = since.map(day);
-                        f.last_day = Some(cx.as_of);
-                        let spend = exposed.get(&(*id, key.as_str())).map(|(s, _)| s);
-                        if let Some(s) = spend.filter(|s| s.cost_usd > 0.0) {
-                            f.severity = f.severity.clone().max(Severity::High);
-                            f.cost_usd = Some(s.cost_usd);
-                            (f.overspend_usd, f.overspend_basis) = facts.overspend(key, s.cost_usd);
-                        }
-                        let age_text = match age {
-                            Some(a) => format!("for {a} days"),
-                            None => {
-                                "since before the event history (creation time unknown)".to_string()
-                            }
-                        };
-                        f.message = format!(
-                            "{} grant `{}` for {} is {} {age_text}{}",
-                            top.grant.grantee_kind,
-                            top.grant.name,
-                            f.product,
-                            eff.status,
-                            spend
-                                .filter(|s| s.cost_usd > 0.0)
-                                .map(|s| format!(
-                                    "; the account spent {} at public price meanwhile",
-                                    usd(s.cost_usd)
-                                ))
-                                .unwrap_or_default()
-                        );
-                        f.remediation = match eff.status {
+                    };
+                    f.message = format!(
+                        "{} grant `{}` for {} is {} {age_text}{}",
+                        top.grant.grantee_kind,
+                        top.grant.name,
+                        f.product,
+                        eff.status,
+                        spend
+                            .filter(|s| s.cost_usd > 0.0)
+                            .map(|s| format!(
+                                "; the account spent {} at public price meanwhile",
+                                usd(s.cost_usd)
+                            ))
+                            .unwrap_or_default()
+                    );
+                    f.remediation = match eff.status {
                             GrantStatus::PendingAccept => "accept the grant in the account (License Manager > Granted licenses), then activate it".into(),
                             GrantStatus::PendingWorkflow => "wait for the Marketplace workflow or contact the seller if it stays pending; then activate the grant".into(),
                             _ => "activate the grant (the management account can bulk-activate organization and OU grants)".into(),
                         };
-                        out.push(f);
-                    }
+                    out.push(f);
                 }
             }
         }
