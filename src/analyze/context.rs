@@ -46,7 +46,7 @@ pub struct Context<'a> {
     /// Accounts that had joined by the as-of date.
     pub accounts: BTreeMap<&'a str, &'a Account>,
     /// Every account of the snapshot, for names and states.
-    all_accounts: BTreeMap<&'a str, &'a Account>,
+    all_accounts: FxHashMap<&'a str, &'a Account>,
     pub ous: BTreeMap<&'a str, &'a OrganizationalUnit>,
     pub products: Products,
     /// Grants that existed on the as-of date (top-level and sub-grants).
@@ -67,12 +67,13 @@ impl<'a> Context<'a> {
     pub fn new(snap: &'a Snapshot, cfg: &'a Config, as_of: NaiveDate) -> Context<'a> {
         let as_of_end = day_start(as_of + Duration::days(1));
         let window_start = as_of - Duration::days(i64::from(cfg.window_days) - 1);
-        let all_accounts: BTreeMap<&str, &Account> =
+        let all_accounts: FxHashMap<&str, &Account> =
             snap.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
-        let accounts = all_accounts
+        let accounts = snap
+            .accounts
             .iter()
-            .filter(|(_, a)| a.joined_at.is_none_or(|j| j < as_of_end))
-            .map(|(k, v)| (*k, *v))
+            .filter(|a| a.joined_at.is_none_or(|j| j < as_of_end))
+            .map(|a| (a.id.as_str(), a))
             .collect();
         let ous = snap
             .organizational_units

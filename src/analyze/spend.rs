@@ -1,5 +1,6 @@
-//! Spend per coverage segment, computed columnar: the usage table is joined to the segments
-//! by (account, product) and summed per segment in polars, never row by row.
+//! Spend per coverage segment. The window's usage is selected in polars and materialized once;
+//! each row is then placed in its segment by a hash lookup and a binary search, in one pass
+//! (linear in rows, where a polars join of the rows to the segments was not).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
