@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 
 use super::call::{Cx, Page};
 use super::permissions::{
@@ -75,7 +75,7 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
         &[ORGANIZATIONAL_UNITS, ACCOUNTS],
         roots.await,
     );
-    let mut ous: Vec<OrganizationalUnit> = roots
+    let ous: Vec<OrganizationalUnit> = roots
         .iter()
         .filter_map(|r| {
             let id = r.id()?.to_string();
@@ -89,6 +89,44 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
         })
         .collect();
 
+    // The accounts and their tags do not depend on the OU tree: both chains run side by side
+    // (with fast pacing, `ListAccounts` is a chain of pages no pacing shortens).
+    let tree = async {
+        let ous = ou_tree(cx, ous).await;
+        let parent_of = placement(cx, &ous).await;
+        (ous, parent_of)
+    };
+    let ((mut ous, parent_of), (listed, mut tags)) = join(tree, accounts_with_tags(cx)).await;
+
+    let mut accounts: Vec<Account> = listed
+        .iter()
+        .filter_map(|a| {
+            let id = a.id()?.to_string();
+            let parent = parent_of.get(&id);
+            Some(Account {
+                name: a.name().unwrap_or_default().to_string(),
+                email: a.email().unwrap_or_default().to_string(),
+                state: account_state(a),
+                joined_at: a.joined_timestamp().and_then(to_chrono),
+                parent_id: parent.map(|p| p.0.clone()).unwrap_or_default(),
+                ou_path: parent.map(|p| p.1.clone()).unwrap_or_default(),
+                tags: tags.remove(id.as_str()).unwrap_or_default(),
+                id,
+            })
+        })
+        .collect();
+    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    accounts.dedup_by(|a, b| a.id == b.id);
+    ous.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
+    data.accounts = accounts;
+    data.organizational_units = ous;
+    data
+}
+
+/// The roots' OU tree, breadth first: every OU below the given roots, with the roots.
+async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> Vec<OrganizationalUnit> {
+    let c = &cx.clients.organizations;
+    let page = cx.page_size(MAX_PAGE);
     cx.progress.message("organizations: reading the OU tree");
     let mut frontier: Vec<OrganizationalUnit> = ous.clone();
     for _ in 0..MAX_DEPTH {
@@ -129,19 +167,14 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
         frontier = children.into_iter().flatten().collect();
         ous.extend(frontier.iter().cloned());
     }
+    ous
+}
 
-    cx.progress.message("organizations: reading the accounts");
-    let listed = cx.pages(&LIST_ACCOUNTS, |t| async move {
-        c.list_accounts()
-            .max_results(page)
-            .set_next_token(t)
-            .send()
-            .await
-            .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
-    });
-    let listed = cx.keep(&LIST_ACCOUNTS, SCOPE, &[ACCOUNTS], listed.await);
-
-    // One call per parent places every account (fewer calls than `ListParents` per account).
+/// Account id -> (parent id, OU path), one listing per parent (fewer calls than `ListParents`
+/// per account).
+async fn placement(cx: &Cx<'_>, ous: &[OrganizationalUnit]) -> BTreeMap<String, (String, String)> {
+    let c = &cx.clients.organizations;
+    let page = cx.page_size(MAX_PAGE);
     let placed = join_all(ous.iter().map(|parent| async move {
         let id = parent.id.as_str();
         let listed = cx.pages(&LIST_ACCOUNTS_FOR_PARENT, |t| async move {
@@ -156,46 +189,42 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
         let listed = cx.keep(&LIST_ACCOUNTS_FOR_PARENT, id, &[ACCOUNTS], listed.await);
         listed
             .iter()
-            .filter_map(|a| Some((a.id()?.to_string(), parent)))
+            .filter_map(|a| {
+                Some((
+                    a.id()?.to_string(),
+                    (parent.id.clone(), parent.path.clone()),
+                ))
+            })
             .collect::<Vec<_>>()
     }))
     .await;
-    let parent_of: BTreeMap<String, &OrganizationalUnit> = placed.into_iter().flatten().collect();
+    placed.into_iter().flatten().collect()
+}
 
+/// Every account of the organization, then each one's tags.
+async fn accounts_with_tags(
+    cx: &Cx<'_>,
+) -> (
+    Vec<aws_sdk_organizations::types::Account>,
+    BTreeMap<String, BTreeMap<String, String>>,
+) {
+    let c = &cx.clients.organizations;
+    let page = cx.page_size(MAX_PAGE);
+    cx.progress.message("organizations: reading the accounts");
+    let listed = cx.pages(&LIST_ACCOUNTS, |t| async move {
+        c.list_accounts()
+            .max_results(page)
+            .set_next_token(t)
+            .send()
+            .await
+            .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
+    });
+    let listed = cx.keep(&LIST_ACCOUNTS, SCOPE, &[ACCOUNTS], listed.await);
     cx.progress.message("organizations: reading account tags");
-    let tags = join_all(
-        listed
-            .iter()
-            .filter_map(|a| a.id())
-            .map(|id| account_tags(cx, id)),
-    )
-    .await;
-    let mut tags: BTreeMap<&str, BTreeMap<String, String>> =
-        listed.iter().filter_map(|a| a.id()).zip(tags).collect();
-
-    let mut accounts: Vec<Account> = listed
-        .iter()
-        .filter_map(|a| {
-            let id = a.id()?.to_string();
-            let parent = parent_of.get(&id);
-            Some(Account {
-                name: a.name().unwrap_or_default().to_string(),
-                email: a.email().unwrap_or_default().to_string(),
-                state: account_state(a),
-                joined_at: a.joined_timestamp().and_then(to_chrono),
-                parent_id: parent.map(|p| p.id.clone()).unwrap_or_default(),
-                ou_path: parent.map(|p| p.path.clone()).unwrap_or_default(),
-                tags: tags.remove(id.as_str()).unwrap_or_default(),
-                id,
-            })
-        })
-        .collect();
-    accounts.sort_by(|a, b| a.id.cmp(&b.id));
-    accounts.dedup_by(|a, b| a.id == b.id);
-    ous.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
-    data.accounts = accounts;
-    data.organizational_units = ous;
-    data
+    let ids: Vec<&str> = listed.iter().filter_map(|a| a.id()).collect();
+    let tags = join_all(ids.iter().map(|id| account_tags(cx, id))).await;
+    let tags = ids.iter().map(|id| id.to_string()).zip(tags).collect();
+    (listed, tags)
 }
 
 async fn account_tags(cx: &Cx<'_>, id: &str) -> BTreeMap<String, String> {
