@@ -617,6 +617,10 @@ fn row_order_changes_no_figure() {
     assert_eq!(sorted.totals, other.totals);
     assert_eq!(sorted.coverage, other.coverage);
     assert_eq!(sorted.allocation, other.allocation);
+    assert_eq!(sorted.exposure_by_day, other.exposure_by_day);
+    let by_day: f64 = sorted.exposure_by_day.iter().map(|d| d.cost_usd).sum();
+    assert!(sorted.totals.exposure_usd > 0.0);
+    assert!((by_day - sorted.totals.exposure_usd).abs() < 0.005);
     let key = |a: &Analysis| -> Vec<(String, Option<f64>, String)> {
         a.findings
             .iter()
@@ -632,4 +636,27 @@ fn gcd(a: u64, b: u64) -> u64 {
     } else {
         gcd(b, a % b)
     }
+}
+
+/// The summary's spend by team keeps the two kinds of team-less spend apart, and they are the
+/// totals' shared pool and unallocated figures.
+#[test]
+fn team_less_spend_is_split_into_shared_pool_and_unallocated() {
+    let snap = entitlement_audit::demo::builtin();
+    let a = analyze(&snap, &Config::default(), snap.manifest.period_end).unwrap();
+    let rows = entitlement_audit::report::json::cost_by_team(&a);
+    let only = |owner: &str| {
+        let found: Vec<_> = rows.iter().filter(|r| r.owner == owner).collect();
+        assert_eq!(found.len(), 1, "one `{owner}` row");
+        assert!(found[0].team.is_empty());
+        found[0].cost_usd
+    };
+    assert!(a.totals.shared_pool_usd > 0.0 && a.totals.unallocated_usd > 0.0);
+    assert!((only("shared-pool") - a.totals.shared_pool_usd).abs() < 1e-6);
+    assert!((only("unallocated") - a.totals.unallocated_usd).abs() < 1e-6);
+    let teams: Vec<_> = rows.iter().filter(|r| r.owner == "team").collect();
+    assert_eq!(teams.len(), rows.len() - 2);
+    assert!(teams.iter().all(|r| !r.team.is_empty()));
+    let sum: f64 = rows.iter().map(|r| r.cost_usd).sum();
+    assert!((sum - a.totals.spend_usd).abs() < 0.005);
 }

@@ -310,7 +310,10 @@ fn the_demo_report_has_every_section() {
     );
     let exposure = entitlement_audit::analyze::finding::usd(a.totals.exposure_usd);
     assert!(html.contains(&exposure), "exposure headline {exposure}");
-    assert_eq!(html.matches("<svg class=\"chart\"").count(), 5);
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 6);
+    assert!(html.contains("Spend at public price per week"));
+    // Team-less spend is shown as what it is: the subscriber's shared pool, or unallocated.
+    assert!(html.contains("<em>shared pool</em>") && html.contains("<em>unallocated</em>"));
 }
 
 #[test]
@@ -376,4 +379,21 @@ fn an_overridden_template_is_used_and_its_hash_allowed() {
         .and_then(|t| t.raw.clone())
         .unwrap();
     assert_eq!(*csp, report::html::csp(brand, &js));
+}
+
+/// The weekly exposure chart's dollars are the exposure total, split by week.
+#[test]
+fn weekly_exposure_adds_up_to_the_total() {
+    use entitlement_audit::report::view::Page;
+    let (a, run) = common::demo();
+    let page = Page::new(&a, &run, None);
+    let weeks = &page.timeline.weeks;
+    let sum: f64 = weeks.iter().map(|w| w.exposure_usd).sum();
+    assert!(a.totals.exposure_usd > 0.0);
+    assert!(
+        (sum - a.totals.exposure_usd).abs() < 0.005,
+        "{sum} vs {}",
+        a.totals.exposure_usd
+    );
+    assert!(weeks.iter().filter(|w| w.exposure_usd > 0.0).count() > 1);
 }

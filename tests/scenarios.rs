@@ -56,6 +56,13 @@ fn a_organization_rollout_some_activated() {
     let a = analyze_at(b, &Config::default(), as_of());
     assert_eq!(accounts(&a, "EA001"), waiting);
     assert_eq!(accounts(&a, "EA002"), waiting);
+    // The exposure over time: the 20 waiting accounts' $2 a day, on days 80 to 89 only.
+    assert_eq!(a.exposure_by_day.len(), 90);
+    assert_eq!(a.exposure_by_day[0].day, day(0));
+    for (n, d) in a.exposure_by_day.iter().enumerate() {
+        let want = if n >= 80 { 40.0 } else { 0.0 };
+        assert_eq!((d.day, d.cost_usd), (day(n as i64), want), "day {n}");
+    }
     assert!(a
         .findings
         .iter()

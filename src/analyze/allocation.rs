@@ -47,6 +47,21 @@ pub struct AllocationRow {
 
 pub const UNALLOCATED: &str = "unallocated";
 
+impl AllocationRow {
+    /// Who the spend went to, in one word: `team` when a team was found, else `shared-pool`
+    /// (the subscriber's own spend naming no caller) or `unallocated`. Reports keep the two
+    /// team-less kinds apart.
+    pub fn owner(&self) -> &'static str {
+        if !self.team.is_empty() {
+            "team"
+        } else if self.method == SHARED_POOL {
+            SHARED_POOL
+        } else {
+            UNALLOCATED
+        }
+    }
+}
+
 /// The sums of one pass over the rows: (month, billed account, caller or "", usage product,
 /// cost-allocation tag or "") -> (product key, cost, rows). Everything an allocation row says
 /// is a function of these five.

@@ -42,6 +42,9 @@ pub struct Analysis {
     pub grants: Vec<GrantRow>,
     pub allocation: Vec<AllocationRow>,
     pub totals: Totals,
+    /// Spend at public price (exposed segments) per day of the window; sums to
+    /// `totals.exposure_usd`.
+    pub exposure_by_day: Vec<DaySpend>,
     pub completeness: Completeness,
     /// Changes since the previous run and activation history; filled by `crate::history`
     /// after the analysis, `None` when the run keeps no history.
@@ -95,6 +98,13 @@ pub struct GrantRow {
     pub findings: String,
 }
 
+/// Spend of one day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DaySpend {
+    pub day: NaiveDate,
+    pub cost_usd: f64,
+}
+
 /// Money totals of the window; they reconcile with the usage table.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Totals {
@@ -136,7 +146,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     let window = timed("window usage", || spend::window_usage(&cx))?;
     let pairs = timed("spend pairs", || spend::spend_pairs(&window))?;
     let mut segments = timed("segments", || coverage::segments(&cx, &pairs));
-    let unmapped = timed("attribute spend", || {
+    let placed = timed("attribute spend", || {
         spend::attribute(&window, &mut segments)
     })?;
     let allocation = timed("allocation", || allocation::allocate(&cx, &window))?;
@@ -144,7 +154,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
         price_basis: timed("price basis", || price_basis(&cx, &segments)),
         unallocated: allocation::unallocated(&allocation),
         segments,
-        unmapped,
+        unmapped: placed.unmapped,
     };
 
     let incomplete_tables = snap.incomplete_tables();
@@ -185,6 +195,15 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
         grants: timed("grant rows", || grant_rows(&cx, &findings)),
         allocation,
         totals,
+        exposure_by_day: placed
+            .exposed_by_day
+            .iter()
+            .zip(0..)
+            .map(|(&cost_usd, i)| DaySpend {
+                day: cx.window_start + chrono::Duration::days(i),
+                cost_usd,
+            })
+            .collect(),
         completeness: Completeness {
             complete: snap.is_complete(),
             missing: snap.manifest.completeness.clone(),
@@ -420,6 +439,9 @@ impl Analysis {
         self.allocation
             .iter_mut()
             .for_each(|r| money(&mut r.cost_usd));
+        self.exposure_by_day
+            .iter_mut()
+            .for_each(|d| money(&mut d.cost_usd));
         let t = &mut self.totals;
         for x in [
             &mut t.spend_usd,

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
+use chrono::NaiveDate;
+
 use anyhow::{ensure, Result};
 use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -26,6 +28,9 @@ pub struct WindowUsage {
     /// Usage rows of the window plus `product_key` (null when unmapped) and `day` (i32),
     /// materialized once: every consumer scans it instead of re-running the selection.
     frame: DataFrame,
+    /// The window's first day and length in days.
+    pub start: NaiveDate,
+    pub days: usize,
     /// Rows and billed cost of the window, summed by polars: what every figure reconciles to.
     pub rows: u64,
     pub cost_usd: f64,
@@ -75,6 +80,8 @@ pub fn window_usage(cx: &Context) -> Result<WindowUsage> {
         ])
         .collect()?;
     Ok(WindowUsage {
+        start: cx.window_start,
+        days: usize::try_from((cx.as_of - cx.window_start).num_days() + 1).unwrap_or(0),
         rows: total
             .column("rows")?
             .cast(&DataType::UInt64)?
@@ -187,12 +194,22 @@ pub fn spend_pairs(w: &WindowUsage) -> Result<BTreeSet<(String, String)>> {
         .collect())
 }
 
-/// Fills each segment's spend and returns the unmapped spend, in one pass over the window's
+/// Where the window's spend went besides the segments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    /// Spend matching no organization license.
+    pub unmapped: Vec<Unmapped>,
+    /// Spend in exposed segments per day of the window (first day first): the public-price
+    /// exposure over time.
+    pub exposed_by_day: Vec<f64>,
+}
+
+/// Fills each segment's spend and returns the rest of the placement, in one pass over the window's
 /// rows: the segments of an (account, product) are consecutive and ordered by day, so a row's
 /// segment is a hash lookup and a binary search (linear in rows; a polars join of the rows to
 /// the segments grew faster than linearly and held every joined row in memory). Checks that
 /// every row and cent of the window landed in exactly one place.
-pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Vec<Unmapped>> {
+pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Placed> {
     let mut ranges: FxHashMap<(&str, &str), Range<usize>> = FxHashMap::default();
     let mut i = 0;
     while i < segments.len() {
@@ -214,6 +231,8 @@ pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Vec<Unmapp
     }
 
     let mut sums = vec![Sums::default(); segments.len()];
+    let mut exposed_by_day = vec![0.0; w.days];
+    let first = epoch_days(w.start);
     let mut unmapped: BTreeMap<(&str, &str), Sums> = BTreeMap::new();
     let mut last: Option<((&str, &str), Range<usize>)> = None;
     for r in w.rows()? {
@@ -243,7 +262,14 @@ pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Vec<Unmapp
             r.account_id,
             from_epoch_days(r.day)
         );
-        sums[range.start + at].add(&r);
+        let i = range.start + at;
+        sums[i].add(&r);
+        if segments[i].state.is_exposed() {
+            let day = usize::try_from(r.day - first).ok();
+            if let Some(d) = day.and_then(|d| exposed_by_day.get_mut(d)) {
+                *d += r.cost_usd;
+            }
+        }
     }
     for (segment, s) in segments.iter_mut().zip(sums) {
         segment.spend = s.spend();
@@ -268,7 +294,10 @@ pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Vec<Unmapp
         w.rows,
         w.cost_usd
     );
-    Ok(unmapped)
+    Ok(Placed {
+        unmapped,
+        exposed_by_day,
+    })
 }
 
 /// Running sums of usage rows, the parts every spend figure is made of.

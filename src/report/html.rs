@@ -118,21 +118,26 @@ fn charts_of(page: &Page) -> Value {
         count,
     );
     let weeks = &page.timeline.weeks;
-    let week_points = |v: fn(&super::view::Week) -> usize| -> Vec<(String, f64)> {
+    let week_points = |v: fn(&super::view::Week) -> f64| -> Vec<(String, f64)> {
         weeks
             .iter()
-            .map(|w| (w.start.format("%b %d").to_string(), v(w) as f64))
+            .map(|w| (w.start.format("%b %d").to_string(), v(w)))
             .collect()
     };
     let activations = charts::columns(
         "Grant activations per week",
-        &week_points(|w| w.activated),
+        &week_points(|w| w.activated as f64),
         count,
     );
     let exposure = charts::columns(
         "Accounts exposed to public price per week",
-        &week_points(|w| w.exposed_accounts),
+        &week_points(|w| w.exposed_accounts as f64),
         count,
+    );
+    let exposure_usd = charts::columns(
+        "Spend at public price per week",
+        &week_points(|w| w.exposure_usd),
+        usd,
     );
     let al = &page.allocation;
     let spend = charts::hbars(
@@ -141,10 +146,9 @@ fn charts_of(page: &Page) -> Value {
         &al.teams
             .iter()
             .map(|t| Bar {
-                label: if t.team.is_empty() {
-                    "(unallocated)".into()
-                } else {
-                    t.team.clone()
+                label: match t.owner {
+                    "team" => t.team.clone(),
+                    other => format!("({})", other.replace('-', " ")),
                 },
                 values: t.by_product.clone(),
             })
@@ -157,6 +161,7 @@ fn charts_of(page: &Page) -> Value {
         funnel => safe(funnel),
         activations => safe(activations),
         exposure => safe(exposure),
+        exposure_usd => safe(exposure_usd),
         spend => safe(spend),
     }
 }

@@ -31,6 +31,8 @@ pub struct Counts {
 #[derive(Debug, Serialize)]
 pub struct TeamCost {
     pub team: String,
+    /// `team`, or for the empty team `shared-pool` or `unallocated` (kept apart).
+    pub owner: &'static str,
     pub cost_usd: f64,
 }
 
@@ -64,15 +66,17 @@ pub fn counts(a: &Analysis, fail_on: &Severity) -> Counts {
     }
 }
 
-/// Spend per team over the window (unallocated as the empty team).
+/// Spend per team over the window; the spend of no team as two rows with the empty team,
+/// the shared pool and the unallocated.
 pub fn cost_by_team(a: &Analysis) -> Vec<TeamCost> {
-    let mut by: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut by: BTreeMap<(&str, &'static str), f64> = BTreeMap::new();
     for r in &a.allocation {
-        *by.entry(r.team.as_str()).or_default() += r.cost_usd;
+        *by.entry((r.team.as_str(), r.owner())).or_default() += r.cost_usd;
     }
     by.into_iter()
-        .map(|(team, cost)| TeamCost {
+        .map(|((team, owner), cost)| TeamCost {
             team: team.to_string(),
+            owner,
             cost_usd: crate::analyze::round_money(cost),
         })
         .collect()

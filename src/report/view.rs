@@ -180,6 +180,8 @@ pub struct Week {
     pub activated: usize,
     /// Accounts without an active grant for a product they spend on, some day of the week.
     pub exposed_accounts: usize,
+    /// Their spend at public price that week.
+    pub exposure_usd: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -205,8 +207,10 @@ pub struct Allocation {
 
 #[derive(Debug, Serialize)]
 pub struct TeamCost {
-    /// Empty when unallocated.
+    /// Empty for the shared pool and the unallocated (`owner` says which).
     pub team: String,
+    /// `team`, `shared-pool` or `unallocated`.
+    pub owner: &'static str,
     pub methods: String,
     pub accounts: usize,
     pub cost_usd: f64,
@@ -534,11 +538,16 @@ fn week_of(d: NaiveDate) -> NaiveDate {
 }
 
 fn timeline(a: &Analysis) -> Timeline {
-    let mut weeks: BTreeMap<NaiveDate, (usize, BTreeSet<&str>)> = BTreeMap::new();
+    let mut weeks: BTreeMap<NaiveDate, (usize, BTreeSet<&str>, f64)> = BTreeMap::new();
     let mut w = week_of(a.window_start);
     while w <= a.as_of {
-        weeks.insert(w, (0, BTreeSet::new()));
+        weeks.insert(w, (0, BTreeSet::new(), 0.0));
         w += Duration::days(7);
+    }
+    for d in &a.exposure_by_day {
+        if let Some(e) = weeks.get_mut(&week_of(d.day)) {
+            e.2 += d.cost_usd;
+        }
     }
     let mut known = 0;
     for g in &a.grants {
@@ -586,10 +595,11 @@ fn timeline(a: &Analysis) -> Timeline {
     Timeline {
         weeks: weeks
             .into_iter()
-            .map(|(start, (activated, exposed))| Week {
+            .map(|(start, (activated, exposed, exposure_usd))| Week {
                 start,
                 activated,
                 exposed_accounts: exposed.len(),
+                exposure_usd,
             })
             .collect(),
         activations_known: known,
@@ -619,14 +629,16 @@ fn allocation(a: &Analysis) -> Allocation {
         accounts: BTreeSet<&'a str>,
         by_product: Vec<f64>,
     }
-    let mut teams: BTreeMap<&str, Acc> = BTreeMap::new();
+    let mut teams: BTreeMap<(&str, &'static str), Acc> = BTreeMap::new();
     for r in &a.allocation {
-        let t = teams.entry(r.team.as_str()).or_insert_with(|| Acc {
-            cost: 0.0,
-            methods: BTreeSet::new(),
-            accounts: BTreeSet::new(),
-            by_product: vec![0.0; columns],
-        });
+        let t = teams
+            .entry((r.team.as_str(), r.owner()))
+            .or_insert_with(|| Acc {
+                cost: 0.0,
+                methods: BTreeSet::new(),
+                accounts: BTreeSet::new(),
+                by_product: vec![0.0; columns],
+            });
         t.cost += r.cost_usd;
         t.methods.insert(r.method.as_str());
         t.accounts.insert(r.account_id.as_str());
@@ -638,8 +650,9 @@ fn allocation(a: &Analysis) -> Allocation {
     }
     let mut teams: Vec<TeamCost> = teams
         .into_iter()
-        .map(|(team, t)| TeamCost {
+        .map(|((team, owner), t)| TeamCost {
             team: team.to_string(),
+            owner,
             methods: t.methods.into_iter().collect::<Vec<_>>().join(", "),
             accounts: t.accounts.len(),
             cost_usd: t.cost,
@@ -651,6 +664,7 @@ fn allocation(a: &Analysis) -> Allocation {
         y.cost_usd
             .total_cmp(&x.cost_usd)
             .then_with(|| x.team.cmp(&y.team))
+            .then_with(|| x.owner.cmp(y.owner))
     });
     let rest = teams.split_off(teams.len().min(TOP_TEAMS));
     let mut names: Vec<String> = named.iter().map(|s| s.to_string()).collect();
