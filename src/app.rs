@@ -12,7 +12,7 @@ use crate::analyze::cleanup::{self, Target, Verdict};
 use crate::analyze::{self, rules::RULES, Analysis};
 use crate::cli::{
     AfterRunArgs, AwsArgs, CollectArgs, DemoArgs, HistoryArgs, HistoryCommand, HistoryOptions,
-    RunArgs, SourceArgs, VerifyCleanupArgs,
+    IamPolicyArgs, RunArgs, SourceArgs, VerifyCleanupArgs,
 };
 use crate::config::Config;
 use crate::history::{self, observe, RunHistory, RunRecord, Store, Suppressions};
@@ -552,9 +552,23 @@ pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<u8> {
     })
 }
 
-/// `iam-policy`: the least-privilege policy for the collectors' operations.
-pub fn iam_policy(mut out: impl Write) -> Result<u8> {
-    serde_json::to_writer_pretty(&mut out, &collect::iam_policy())?;
+/// `iam-policy`: the least-privilege policy for the collectors' operations, and for the S3
+/// locations a scheduled run keeps its history in and publishes to.
+pub fn iam_policy(args: &IamPolicyArgs, mut out: impl Write) -> Result<u8> {
+    let parse = |flag: &str, s: &Option<String>| {
+        s.as_deref()
+            .map(Location::parse)
+            .transpose()
+            .with_context(|| format!("`{flag}`"))
+    };
+    let state = parse("--state", &args.state)?;
+    let publish = parse("--publish", &args.publish)?;
+    let mut policy = collect::iam_policy();
+    let s3 = remote::iam_statements(state.as_ref(), publish.as_ref())?;
+    if let Some(statements) = policy["Statement"].as_array_mut() {
+        statements.extend(s3);
+    }
+    serde_json::to_writer_pretty(&mut out, &policy)?;
     writeln!(out)?;
     Ok(exit::CLEAN)
 }

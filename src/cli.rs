@@ -44,11 +44,23 @@ pub enum Command {
     History(HistoryArgs),
     /// Read the organization from AWS (read-only) into a snapshot directory.
     Collect(CollectArgs),
-    /// Print the least-privilege IAM policy for exactly the operations the collectors call.
-    IamPolicy,
+    /// Print the least-privilege IAM policy for exactly the operations the collectors call
+    /// (plus the S3 statements for `--state` and `--publish` locations in S3, when given).
+    IamPolicy(IamPolicyArgs),
     /// Check credentials, organization access, License Manager integration, Cost Explorer
     /// and CloudTrail, and say how to fix what is wrong.
     Doctor(AwsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IamPolicyArgs {
+    /// The `--state` location the scheduled run will use: `s3://BUCKET/KEY` adds read and
+    /// write of that object and `s3:ListBucket` on its bucket.
+    #[arg(long, value_name = "LOCATION")]
+    pub state: Option<String>,
+    /// The `--publish` location: `s3://BUCKET/PREFIX` adds writing under that prefix.
+    #[arg(long, value_name = "LOCATION")]
+    pub publish: Option<String>,
 }
 
 /// How to reach AWS (credentials come from the default chain: environment, profiles, SSO,

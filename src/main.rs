@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => app::run(args, now),
         Command::Collect(args) => app::collect(args, now),
-        Command::IamPolicy => app::iam_policy(std::io::stdout().lock()),
+        Command::IamPolicy(args) => app::iam_policy(args, std::io::stdout().lock()),
         Command::Doctor(args) => app::doctor(args, now, std::io::stdout().lock()),
         Command::Demo(args) => app::demo(args),
         Command::VerifyCleanup(args) => app::verify_cleanup(args, now, std::io::stdout().lock()),

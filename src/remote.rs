@@ -82,6 +82,48 @@ impl Location {
     }
 }
 
+/// IAM statements for the S3 locations of a run: read and write of the history object,
+/// write under the publishing prefix, and `s3:ListBucket` on the history's bucket (without it
+/// S3 answers a first run's download with AccessDenied instead of NoSuchKey). Local locations
+/// need none. ARNs are in the `aws` partition.
+pub fn iam_statements(
+    state: Option<&Location>,
+    publish: Option<&Location>,
+) -> Result<Vec<serde_json::Value>, RemoteError> {
+    let mut out = Vec::new();
+    if let Some(Location::S3(u)) = state {
+        if u.key.is_empty() {
+            return Err(RemoteError::NoKey(u.to_string()));
+        }
+        out.push(serde_json::json!({
+            "Sid": "EntitlementAuditHistory",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": format!("arn:aws:s3:::{}/{}", u.bucket, u.key),
+        }));
+        out.push(serde_json::json!({
+            "Sid": "EntitlementAuditHistoryBucket",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": format!("arn:aws:s3:::{}", u.bucket),
+        }));
+    }
+    if let Some(Location::S3(u)) = publish {
+        let prefix = if u.key.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", u.key)
+        };
+        out.push(serde_json::json!({
+            "Sid": "EntitlementAuditPublish",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": format!("arn:aws:s3:::{}/{prefix}*", u.bucket),
+        }));
+    }
+    Ok(out)
+}
+
 /// What can go wrong with a remote location. `Conflict` is the overlapping-runs case.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {

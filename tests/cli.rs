@@ -248,3 +248,51 @@ fn iam_policy_is_read_only_json() {
         );
     }
 }
+
+#[test]
+fn iam_policy_covers_the_s3_locations_it_is_given() {
+    let policy = |args: &[&str]| -> (i32, serde_json::Value, String) {
+        let out = bin().arg("iam-policy").args(args).output().unwrap();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        (out.status.code().unwrap(), json, err)
+    };
+    let (code, p, _) = policy(&[
+        "--state",
+        "s3://audit-bucket/ea/history.sqlite",
+        "--publish",
+        "s3://reports-bucket/ea/reports/",
+    ]);
+    assert_eq!(code, 0);
+    let statements = p["Statement"].as_array().unwrap();
+    let resource = |sid: &str| -> (serde_json::Value, serde_json::Value) {
+        let s = statements.iter().find(|s| s["Sid"] == sid).unwrap();
+        (s["Action"].clone(), s["Resource"].clone())
+    };
+    assert_eq!(statements.len(), 4);
+    assert_eq!(
+        resource("EntitlementAuditHistory"),
+        (
+            serde_json::json!(["s3:GetObject", "s3:PutObject"]),
+            serde_json::json!("arn:aws:s3:::audit-bucket/ea/history.sqlite")
+        )
+    );
+    assert_eq!(
+        resource("EntitlementAuditHistoryBucket").1,
+        "arn:aws:s3:::audit-bucket"
+    );
+    assert_eq!(
+        resource("EntitlementAuditPublish"),
+        (
+            serde_json::json!("s3:PutObject"),
+            serde_json::json!("arn:aws:s3:::reports-bucket/ea/reports/*")
+        )
+    );
+
+    // Local locations need no S3 statement; a bucket without a key is no history object.
+    let (code, p, _) = policy(&["--state", "state/history.sqlite", "--publish", "out"]);
+    assert_eq!((code, p["Statement"].as_array().unwrap().len()), (0, 1));
+    let (code, _, err) = policy(&["--state", "s3://audit-bucket"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("names no object"), "{err}");
+}
