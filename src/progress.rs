@@ -36,15 +36,30 @@ pub fn status(msg: &str) {
     STATUS_SHOWN.store(true, Ordering::Relaxed);
 }
 
-/// Runs one phase of the job and logs how long it took at debug level (`-vv`), so a slow run
-/// can be profiled per phase from its own log.
+/// Runs one phase of the job and logs how long it took, and the process's peak memory so far,
+/// at debug level (`-vv`), so a slow or large run can be profiled per phase from its own log.
 pub fn timed<T>(phase: &str, f: impl FnOnce() -> T) -> T {
     let start = std::time::Instant::now();
     let out = f();
     tracing::debug!(
         phase,
         ms = start.elapsed().as_secs_f64() * 1000.0,
+        peak_rss_mib = peak_rss_mib(),
         "phase done"
     );
     out
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`); `None` where unknown.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024)
 }
