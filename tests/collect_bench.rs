@@ -257,8 +257,41 @@ async fn collect_bench() {
         ce as f64 * 0.01,
         rss_kb as f64 / 1024.0
     );
+    print_lock_table(&fake.calls(), wall);
     let back = snapshot::read(out.path()).unwrap();
     assert_same_organization(&back, &snap);
+}
+
+/// How long the fake's single lock was held answering each operation, and how long requests
+/// waited for it: time the fake, not the collector, spent.
+fn print_lock_table(calls: &[Call], wall: f64) {
+    let mut by_op: BTreeMap<&str, (usize, Duration, Duration)> = BTreeMap::new();
+    for c in calls {
+        let e = by_op.entry(c.op.as_str()).or_default();
+        e.0 += 1;
+        e.1 += c.held;
+        e.2 += c.waited;
+    }
+    println!(
+        "\n| operation | calls | lock held (s) | held per call (ms) | waited for the lock (s) |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    let (mut held, mut waited) = (Duration::ZERO, Duration::ZERO);
+    for (op, (n, h, w)) in &by_op {
+        held += *h;
+        waited += *w;
+        println!(
+            "| {op} | {n} | {:.1} | {:.2} | {:.1} |",
+            h.as_secs_f64(),
+            h.as_secs_f64() * 1000.0 / *n as f64,
+            w.as_secs_f64()
+        );
+    }
+    println!(
+        "\nthe fake held its lock {:.1} s of the {wall:.1} s wall; requests waited {:.1} s for it in all",
+        held.as_secs_f64(),
+        waited.as_secs_f64()
+    );
 }
 
 /// The smoke version for every `cargo test`: 200 accounts, 5 products, no latency, no pacing,

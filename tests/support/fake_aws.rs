@@ -30,6 +30,10 @@ pub struct Call {
     pub region: Option<String>,
     /// The access key id that signed the request.
     pub access_key: Option<String>,
+    /// How long the request waited for the fake's lock, and how long answering it held the
+    /// lock (the fake answers one request at a time; benchmarks report both).
+    pub waited: Duration,
+    pub held: Duration,
 }
 
 /// Fault injection.
@@ -215,7 +219,9 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
         let mut body = vec![0; len];
         reader.read_exact(&mut body).await?;
         let (status, content_type, out, latency) = {
+            let asked = Instant::now();
             let mut st = state.lock().unwrap();
+            let waited = asked.elapsed();
             let scope = |i: usize| {
                 headers
                     .get("authorization")
@@ -228,7 +234,7 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
                 region: scope(2),
             };
             let (status, content_type, out) =
-                handle(&mut st, headers.get("x-amz-target"), &body, signer);
+                handle(&mut st, headers.get("x-amz-target"), &body, signer, waited);
             (status, content_type, out, st.faults.latency)
         };
         if let Some(latency) = latency {
@@ -272,7 +278,9 @@ fn handle(
     target: Option<&String>,
     body: &[u8],
     signer: Signer,
+    waited: Duration,
 ) -> (u16, &'static str, String) {
+    let start = Instant::now();
     let (prefix, op, req) = match target {
         Some(t) => {
             let (prefix, op) = t.rsplit_once('.').unwrap_or(("", t));
@@ -303,6 +311,8 @@ fn handle(
         error,
         region: signer.region,
         access_key: signer.access_key,
+        waited,
+        held: start.elapsed(),
     });
     answer
 }
