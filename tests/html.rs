@@ -396,4 +396,22 @@ fn weekly_exposure_adds_up_to_the_total() {
         a.totals.exposure_usd
     );
     assert!(weeks.iter().filter(|w| w.exposure_usd > 0.0).count() > 1);
+
+    // summary.md shows the last six of those weeks, with the same dollars.
+    let dir = tempfile::tempdir().unwrap();
+    common::write(&a, &run, dir.path());
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    let section = md
+        .split("### Public-price exposure by week")
+        .nth(1)
+        .expect("the weekly exposure section");
+    for w in &weeks[weeks.len() - 6..] {
+        let row = format!(
+            "| {} | {} |",
+            w.start,
+            entitlement_audit::analyze::finding::usd(w.exposure_usd).replace('$', "\\$")
+        );
+        assert!(section.contains(&row), "missing `{row}`");
+    }
+    assert!(!section.contains(&format!("| {} |", weeks[0].start)));
 }

@@ -130,7 +130,7 @@ fn charts_of(page: &Page) -> Value {
         count,
     );
     let exposure = charts::columns(
-        "Accounts exposed to public price per week",
+        "Accounts without an active grant for a product, per week",
         &week_points(|w| w.exposed_accounts as f64),
         count,
     );

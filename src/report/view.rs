@@ -178,7 +178,8 @@ pub struct Timeline {
 pub struct Week {
     pub start: NaiveDate,
     pub activated: usize,
-    /// Accounts without an active grant for a product they spend on, some day of the week.
+    /// Accounts with a product in an exposed state (awaiting activation or not covered) on
+    /// some day of the week, whether or not they spent on it that week.
     pub exposed_accounts: usize,
     /// Their spend at public price that week.
     pub exposure_usd: f64,
