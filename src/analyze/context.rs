@@ -86,7 +86,7 @@ impl<'a> Context<'a> {
             cfg,
         );
 
-        let mut events: BTreeMap<&str, Vec<&GrantEvent>> = BTreeMap::new();
+        let mut events: FxHashMap<&str, Vec<&GrantEvent>> = FxHashMap::default();
         for e in &snap.grant_events {
             events.entry(e.grant_arn.as_str()).or_default().push(e);
         }
