@@ -61,6 +61,8 @@ pub struct Context<'a> {
     targets: FxHashMap<&'a str, Vec<(PrincipalKind, &'a str)>>,
     /// License ARNs with a top-level grant to each grantee id.
     licenses_by_target: FxHashMap<&'a str, Vec<&'a str>>,
+    /// Every license of the snapshot by ARN (the first, if an ARN repeats).
+    licenses: FxHashMap<&'a str, &'a License>,
 }
 
 impl<'a> Context<'a> {
@@ -149,7 +151,11 @@ impl<'a> Context<'a> {
             sub_by_parent,
             targets: FxHashMap::default(),
             licenses_by_target,
+            licenses: FxHashMap::default(),
         };
+        for l in &snap.licenses {
+            cx.licenses.entry(l.arn.as_str()).or_insert(l);
+        }
         cx.targets = cx
             .accounts
             .values()
@@ -188,7 +194,7 @@ impl<'a> Context<'a> {
 
     /// The license with this ARN, if the snapshot has it.
     pub fn license(&self, arn: &str) -> Option<&'a License> {
-        self.snap.licenses.iter().find(|l| l.arn == arn)
+        self.licenses.get(arn).copied()
     }
 
     /// OU ids from the account's parent up to the root.
