@@ -111,6 +111,18 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<Received> {
     })
 }
 
+/// Runs the demo as of `first`, then as of 2026-10-31 notifying `hook`, keeping history in
+/// `h.sqlite`; both must succeed. Returns the second run's stderr.
+fn demo_then_notify(work: &Path, first: &str, hook: &str) -> String {
+    let demo = ["run", "--demo", "--out", "reports", "--state", "h.sqlite"];
+    let (code, err) = run(work, &[&demo[..], &["--as-of", first]].concat());
+    assert_eq!(code, 0, "{err}");
+    let notify = ["--as-of", "2026-10-31", "--notify-webhook", hook];
+    let (code, err) = run(work, &[&demo[..], &notify[..]].concat());
+    assert_eq!(code, 0, "{err}");
+    err
+}
+
 fn assert_reports_written(dir: &Path) {
     for f in [
         "findings.csv",
@@ -175,21 +187,7 @@ fn webhook_gets_the_summary_when_findings_are_new() {
 fn webhook_lists_what_is_new_and_resolved_since_the_previous_run() {
     let work = tempfile::tempdir().unwrap();
     let hook = Hook::start(200);
-    let demo = ["run", "--demo", "--out", "reports", "--state", "h.sqlite"];
-    let (code, err) = run(
-        work.path(),
-        &[&demo[..], &["--as-of", "2026-09-15"]].concat(),
-    );
-    assert_eq!(code, 0, "{err}");
-    let (code, err) = run(
-        work.path(),
-        &[
-            &demo[..],
-            &["--as-of", "2026-10-31", "--notify-webhook", &hook.url],
-        ]
-        .concat(),
-    );
-    assert_eq!(code, 0, "{err}");
+    demo_then_notify(work.path(), "2026-09-15", &hook.url);
     let got = hook.received();
     assert_eq!(got.len(), 1, "{got:?}");
     let body = &got[0].body;
@@ -219,22 +217,8 @@ fn webhook_lists_what_is_new_and_resolved_since_the_previous_run() {
 fn webhook_is_not_called_when_nothing_changed() {
     let work = tempfile::tempdir().unwrap();
     let hook = Hook::start(200);
-    let demo = ["run", "--demo", "--out", "reports", "--state", "h.sqlite"];
-    let (code, err) = run(
-        work.path(),
-        &[&demo[..], &["--as-of", "2026-10-24"]].concat(),
-    );
-    assert_eq!(code, 0, "{err}");
     // A week later the demo has the same 89 findings: all persisting, none resolved.
-    let (code, err) = run(
-        work.path(),
-        &[
-            &demo[..],
-            &["--as-of", "2026-10-31", "--notify-webhook", &hook.url],
-        ]
-        .concat(),
-    );
-    assert_eq!(code, 0, "{err}");
+    let err = demo_then_notify(work.path(), "2026-10-24", &hook.url);
     assert!(err.contains("0 new, 89 persisting, 0 resolved"), "{err}");
     assert!(
         err.contains("nothing new, resolved or missing: no notification"),
