@@ -202,18 +202,7 @@ async fn collect_bench() {
     for spec in &pace_args {
         cmd.args(["--pace", spec]);
     }
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
-        cmd.env_remove(k);
-    }
-    cmd.envs([
-        ("AWS_ENDPOINT_URL", fake.url.as_str()),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_CONFIG_FILE", "/nonexistent/config"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]);
+    fake.point(&mut cmd);
     // The progress lines, each with the time it arrived: where the time goes.
     let t = Instant::now();
     let (status, lines) = tokio::task::spawn_blocking(move || {

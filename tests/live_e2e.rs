@@ -44,19 +44,13 @@ async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
     let mut cmd = Command::new(BIN);
     cmd.arg("run").args(&args).arg("--no-history");
     cmd.arg("--out").arg(out.path());
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
-        cmd.env_remove(k);
-    }
-    if let Some(fake) = fake {
-        cmd.envs([
-            ("AWS_ENDPOINT_URL", fake.url.as_str()),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_CONFIG_FILE", "/nonexistent/config"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ]);
+    match fake {
+        Some(fake) => fake.point(&mut cmd),
+        None => {
+            for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
+                cmd.env_remove(k);
+            }
+        }
     }
     // The fake answers on this runtime's other worker while the binary runs.
     let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())

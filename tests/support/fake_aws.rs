@@ -164,6 +164,24 @@ impl FakeAws {
         Self { url, state }
     }
 
+    /// Points a command (the binary) at this fake, alone: every `AWS_*` variable of the test's
+    /// environment removed, test credentials, `us-east-1`, no config files, no instance
+    /// metadata.
+    pub fn point(&self, cmd: &mut std::process::Command) {
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
+            cmd.env_remove(k);
+        }
+        cmd.envs([
+            ("AWS_ENDPOINT_URL", self.url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_CONFIG_FILE", "/nonexistent/config"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]);
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
     }
