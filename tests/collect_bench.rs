@@ -28,18 +28,6 @@ use support::fake_aws::{Call, FakeAws, Faults, Scenario};
 
 const BIN: &str = env!("CARGO_BIN_EXE_entitlement-audit");
 
-fn service_of(prefix: &str) -> Service {
-    [
-        Service::Organizations,
-        Service::LicenseManager,
-        Service::CostExplorer,
-        Service::CloudTrail,
-    ]
-    .into_iter()
-    .find(|s| s.target_prefix() == Some(prefix))
-    .unwrap_or(Service::Sts)
-}
-
 fn pace_of(p: &PaceOptions, s: Service) -> Pace {
     match s {
         Service::Organizations | Service::Sts => p.organizations,
@@ -60,7 +48,7 @@ struct Count {
 fn count_calls(calls: &[Call]) -> BTreeMap<(Service, String), Count> {
     let mut by: BTreeMap<(Service, String), Count> = BTreeMap::new();
     for c in calls {
-        let e = by.entry((service_of(&c.prefix), c.op.clone())).or_default();
+        let e = by.entry((c.service(), c.op.clone())).or_default();
         let throttling = [
             "RateLimitExceededException",
             "TooManyRequestsException",

@@ -6,7 +6,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use entitlement_audit::collect::permissions::{self, Service, READ_PREFIXES};
+use entitlement_audit::collect::permissions::{self, READ_PREFIXES};
 use entitlement_audit::collect::{collect_with, doctor_with, CheckStatus, NoProgress};
 use entitlement_audit::model::usage::rows;
 use entitlement_audit::model::{AccountState, EventKind, GrantStatus, PrincipalKind};
@@ -20,25 +20,13 @@ async fn run(fake: &FakeAws, opts: &entitlement_audit::collect::CollectOptions) 
     collect_with(&clients, opts, now(), &NoProgress).await
 }
 
-fn service_of(prefix: &str) -> Service {
-    [
-        Service::Organizations,
-        Service::LicenseManager,
-        Service::CostExplorer,
-        Service::CloudTrail,
-    ]
-    .into_iter()
-    .find(|s| s.target_prefix() == Some(prefix))
-    .unwrap_or(Service::Sts)
-}
-
 /// Every operation the fake saw is in the permissions list and is a read; none was answered
 /// twice with success for the same request (no page fetched twice).
 fn assert_read_only_and_no_page_twice(fake: &FakeAws, doctor: bool) {
     let calls = fake.calls();
     assert!(!calls.is_empty());
     for c in &calls {
-        let op = permissions::find(service_of(&c.prefix), &c.op)
+        let op = permissions::find(c.service(), &c.op)
             .unwrap_or_else(|| panic!("`{}.{}` is not in the permissions list", c.prefix, c.op));
         assert!(
             doctor || !op.doctor_only,

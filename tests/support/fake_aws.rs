@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use entitlement_audit::collect::permissions::Service;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -119,6 +120,21 @@ pub struct State {
     event_names: BTreeMap<String, Vec<usize>>,
     /// Per `X-Amz-Target` prefix: tokens left and when they were counted.
     buckets: BTreeMap<String, (f64, Instant)>,
+}
+
+impl Call {
+    /// The service the call was for, from its target prefix (STS has none).
+    pub fn service(&self) -> Service {
+        [
+            Service::Organizations,
+            Service::LicenseManager,
+            Service::CostExplorer,
+            Service::CloudTrail,
+        ]
+        .into_iter()
+        .find(|s| s.target_prefix() == Some(self.prefix.as_str()))
+        .unwrap_or(Service::Sts)
+    }
 }
 
 /// A running fake; dropped with the test's runtime.
