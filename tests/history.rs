@@ -317,7 +317,8 @@ fn activation_between_runs_is_bounded_and_feeds_coverage() {
     }
 
     // Coverage uses it: without history the grant looks ACTIVE since forever (activation time
-    // unknown); with it, activation is placed at the end of D3 and the days before stay exposed.
+    // unknown); with it, the activation lies in (D2, D3]: the days before D2 stay exposed (the
+    // D2 run saw the grant DISABLED), the days in between are activation-unknown, not exposed.
     let grants_csv = |dir: &Path| -> BTreeMap<String, (String, String)> {
         let mut rdr = csv::Reader::from_path(dir.join("grants.csv")).unwrap();
         rdr.deserialize::<BTreeMap<String, String>>()
@@ -348,15 +349,29 @@ fn activation_between_runs_is_bounded_and_feeds_coverage() {
     let (without, with) = (grants_csv(&plain), grants_csv(&env.out(D4)));
     for arn in &silent {
         assert_eq!(without[arn], (String::new(), "true".to_string()), "{arn}");
-        assert_eq!(with[arn], (D3.to_string(), "false".to_string()), "{arn}");
+        assert_eq!(with[arn], (String::new(), "true".to_string()), "{arn}");
     }
-    let exposure = |dir: &Path| -> f64 {
+    let total = |dir: &Path, key: &str| -> f64 {
         let v: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
                 .unwrap();
-        v["totals"]["exposure_usd"].as_f64().unwrap()
+        v["totals"][key].as_f64().unwrap()
     };
-    assert!(exposure(&env.out(D4)) > exposure(&plain));
+    assert!(total(&env.out(D4), "exposure_usd") > total(&plain, "exposure_usd"));
+    assert_eq!(total(&plain, "activation_unknown_usd"), 0.0);
+    let unknown = total(&env.out(D4), "activation_unknown_usd");
+    assert!(unknown > 0.0, "the days between D2 and D3 are unknown");
+    // Every unknown day lies between the two runs that bound the activation.
+    let mut rdr = csv::Reader::from_path(env.out(D4).join("coverage.csv")).unwrap();
+    let mut seen = 0.0;
+    for r in rdr.deserialize::<BTreeMap<String, String>>() {
+        let r = r.unwrap();
+        if r["state"] == "activation-unknown" {
+            assert!(r["from"].as_str() > D2 && r["to"].as_str() <= D3, "{r:?}");
+            seen += r["cost_usd"].parse::<f64>().unwrap();
+        }
+    }
+    assert!((seen - unknown).abs() < 0.01, "{seen} vs {unknown}");
 }
 
 /// Starts a run that pauses inside the history transaction, waits until it is there, kills it.

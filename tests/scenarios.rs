@@ -120,7 +120,7 @@ fn b_phased_rollout() {
         .iter()
         .filter(|c| c.account_id == prod[0])
         .collect();
-    let states: Vec<&str> = segs.iter().map(|c| c.state).collect();
+    let states: Vec<&str> = segs.iter().map(|c| c.state.as_str()).collect();
     assert_eq!(states, ["not-covered", "awaiting-activation", "covered"]);
     assert_eq!(segs[2].from, day(50));
     assert_eq!(segs[2].grant_arn, ou_grant);

@@ -22,6 +22,10 @@ pub enum State {
     Subscriber,
     /// An ACTIVE grant covers the account.
     Covered,
+    /// A grant's status changed on an unknown day of an interval that includes this one
+    /// (see `timeline`), and ACTIVE on one side of it: the spend may have been at public or
+    /// at private price. Reported apart from confirmed exposure, never added to it.
+    ActivationUnknown,
     /// A grant covers the account but is not ACTIVE yet: spend is at public price.
     AwaitingActivation,
     /// No grant covers the account: spend is at public price.
@@ -37,6 +41,7 @@ impl State {
         match self {
             State::Subscriber => "subscriber",
             State::Covered => "covered",
+            State::ActivationUnknown => "activation-unknown",
             State::AwaitingActivation => "awaiting-activation",
             State::NotCovered => "not-covered",
             State::LicenseEndedGrace => "license-ended-grace",
@@ -249,12 +254,17 @@ fn state_at(
     candidates: &[Candidate],
     at: DateTime<Utc>,
 ) -> (State, Option<Candidate>) {
-    let status = |c: &Candidate| cx.grants[c.effective].timeline.status_at(at).cloned();
+    let timeline = |c: &Candidate| &cx.grants[c.effective].timeline;
+    let status = |c: &Candidate| timeline(c).status_at(at).cloned();
+    let unknown = |c: &Candidate| timeline(c).active_unknown_at(at);
     if let Some(c) = candidates
         .iter()
-        .find(|c| status(c) == Some(GrantStatus::Active))
+        .find(|c| status(c) == Some(GrantStatus::Active) && !unknown(c))
     {
         return (State::Covered, Some(*c));
+    }
+    if let Some(c) = candidates.iter().find(|c| unknown(c)) {
+        return (State::ActivationUnknown, Some(*c));
     }
     if let Some(c) = candidates
         .iter()

@@ -52,6 +52,9 @@ pub struct Finding {
     pub overspend_usd: Option<f64>,
     #[serde(serialize_with = "basis_text")]
     pub overspend_basis: OverspendBasis,
+    /// EA001: spend on days whose coverage is unknown (a grant activated at a time no event
+    /// dates), apart from `cost_usd`, which is the confirmed exposure only.
+    pub activation_unknown_usd: Option<f64>,
     /// A table this rule reads could not be read completely: the finding (or its absence)
     /// may be wrong.
     pub data_incomplete: bool,

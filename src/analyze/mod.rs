@@ -61,7 +61,7 @@ pub struct CoverageRow {
     pub ou_path: String,
     pub product: String,
     pub license_arn: String,
-    pub state: &'static str,
+    pub state: State,
     pub grant_arn: String,
     /// The account's own sub-grant, when the grant is an organization or OU grant.
     pub sub_grant_arn: String,
@@ -86,6 +86,7 @@ pub struct GrantRow {
     pub license_arn: String,
     pub parent_arn: String,
     pub is_sub_grant: bool,
+    pub relation: crate::model::GrantRelation,
     pub grantee_kind: String,
     pub grantee_id: String,
     pub grantee_name: String,
@@ -110,7 +111,11 @@ pub struct DaySpend {
 pub struct Totals {
     pub usage_rows: u64,
     pub spend_usd: f64,
+    /// Confirmed public-price spend: days no ACTIVE grant covered the account.
     pub exposure_usd: f64,
+    /// Spend on days whose coverage is unknown (`activation-unknown`): a grant's status
+    /// changed at an instant no event dates. Neither exposure nor covered spend.
+    pub activation_unknown_usd: f64,
     /// Estimated overspend where a price basis exists.
     pub overspend_usd: f64,
     /// Exposure for which no price basis exists (its overspend is unknown, not zero).
@@ -175,6 +180,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
             f.data_incomplete = incomplete;
         }
     }
+    mark_undecided(snap, &mut findings);
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -217,6 +223,32 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     };
     analysis.round_money();
     Ok(analysis)
+}
+
+/// Findings that rest on a grant whose parent could not be read (`parent-unread`: a direct
+/// grant or a sub-grant, nobody knows): the grant's own, and those about its account and
+/// license. Only those are marked, not every finding reading the grants table.
+fn mark_undecided(snap: &Snapshot, findings: &mut [Finding]) {
+    let undecided: Vec<&crate::model::Grant> = snap
+        .grants
+        .iter()
+        .filter(|g| g.relation == crate::model::GrantRelation::ParentUnread)
+        .collect();
+    if undecided.is_empty() {
+        return;
+    }
+    let arns: BTreeSet<&str> = undecided.iter().map(|g| g.arn.as_str()).collect();
+    let pairs: BTreeSet<(&str, &str)> = undecided
+        .iter()
+        .map(|g| (g.grantee_id.as_str(), g.license_arn.as_str()))
+        .collect();
+    for f in findings.iter_mut() {
+        if arns.contains(f.grant_arn.as_str())
+            || pairs.contains(&(f.account_id.as_str(), f.license_arn.as_str()))
+        {
+            f.data_incomplete = true;
+        }
+    }
 }
 
 /// Money is summed at full precision; outputs carry it to a millionth of a dollar, which is
@@ -301,6 +333,7 @@ fn totals(
         usage_rows: w.rows,
         spend_usd: w.cost_usd,
         exposure_usd: sum_state(State::is_exposed),
+        activation_unknown_usd: sum_state(|s| s == State::ActivationUnknown),
         overspend_usd: exposed.iter().filter_map(|f| f.overspend_usd).sum(),
         exposure_without_price_basis_usd: exposed
             .iter()
@@ -314,6 +347,7 @@ fn totals(
         redistributed_usd: allocated(|r| r.redistributed),
         accounts_exposed: exposed
             .iter()
+            .filter(|f| f.cost_usd.is_some_and(|c| c > 0.0))
             .map(|f| f.account_id.as_str())
             .collect::<BTreeSet<_>>()
             .len() as u64,
@@ -344,7 +378,7 @@ fn coverage_rows(cx: &Context, facts: &Facts) -> Vec<CoverageRow> {
                 ou_path: account.map(|a| a.ou_path.clone()).unwrap_or_default(),
                 product: cx.products.name(&s.product_key).to_string(),
                 license_arn: s.license_arn.clone(),
-                state: s.state.as_str(),
+                state: s.state,
                 grant_arn: top.map(|g| g.grant.arn.clone()).unwrap_or_default(),
                 sub_grant_arn: eff
                     .filter(|e| e.grant.is_sub_grant())
@@ -395,6 +429,7 @@ fn grant_rows(cx: &Context, findings: &[Finding]) -> Vec<GrantRow> {
                 license_arn: g.license_arn.clone(),
                 parent_arn: g.parent_arn.clone(),
                 is_sub_grant: g.is_sub_grant(),
+                relation: g.relation.clone(),
                 grantee_kind: g.grantee_kind.to_string(),
                 grantee_id: g.grantee_id.clone(),
                 grantee_name,
@@ -430,6 +465,7 @@ impl Analysis {
             f.cost_usd
                 .iter_mut()
                 .chain(f.overspend_usd.iter_mut())
+                .chain(f.activation_unknown_usd.iter_mut())
                 .for_each(money);
         }
         self.coverage.iter_mut().for_each(|c| {
@@ -446,6 +482,7 @@ impl Analysis {
         for x in [
             &mut t.spend_usd,
             &mut t.exposure_usd,
+            &mut t.activation_unknown_usd,
             &mut t.overspend_usd,
             &mut t.exposure_without_price_basis_usd,
             &mut t.after_cancellation_usd,

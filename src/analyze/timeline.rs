@@ -3,10 +3,16 @@
 //! Grants carry no timestamp; their history comes from CloudTrail, from the job's own runs,
 //! or (demo) from the generator. A grant with no event had its collected status all along,
 //! which for ACTIVE means "activation time unknown".
+//!
+//! A change nobody dated is not placed at a guessed instant. When the collected status
+//! differs from what the last event says (a member activated its grant in its own account,
+//! whose CloudTrail the run does not read), or when a change was seen only by comparing two
+//! runs (`not_before`), the change happened at an unknown instant of an interval: the status
+//! is known before and after it, and either one inside it ([`Timeline::unknown_at`]).
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{EventKind, Grant, GrantEvent, GrantStatus, PrincipalKind};
+use crate::model::{EventKind, Grant, GrantEvent, GrantStatus};
 
 /// Status changes of one grant, oldest first. `None` means the grant did not exist yet.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,8 +22,11 @@ pub struct Timeline {
     pub changes: Vec<(DateTime<Utc>, Option<GrantStatus>)>,
     /// When the grant was created, if an event says so.
     pub created_at: Option<DateTime<Utc>>,
-    /// When it last became ACTIVE, if known.
+    /// When it last became ACTIVE, if an event dates it exactly.
     pub activated_at: Option<DateTime<Utc>>,
+    /// Intervals `(after, by)`, oldest first, in which the status changed at an unknown
+    /// instant: the change is recorded in `changes` at `by`.
+    pub unknown: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl Timeline {
@@ -31,6 +40,7 @@ impl Timeline {
                 changes: Vec::new(),
                 created_at: None,
                 activated_at: None,
+                unknown: Vec::new(),
             };
         };
         let initial = match first.kind {
@@ -40,20 +50,19 @@ impl Timeline {
             EventKind::Accepted | EventKind::Rejected => Some(GrantStatus::PendingAccept),
             _ => Some(GrantStatus::Other("UNKNOWN".into())),
         };
-        let org_wide = !grant.is_sub_grant()
-            && matches!(
-                grant.grantee_kind,
-                PrincipalKind::Ou | PrincipalKind::Organization
-            );
+        let org_wide = !grant.is_sub_grant() && grant.is_org_wide();
         let mut changes = Vec::with_capacity(events.len() + 1);
+        let mut unknown = Vec::new();
         let mut created_at = None;
         let mut activated_at = None;
         for e in &events {
             if e.kind == EventKind::Created {
                 created_at.get_or_insert(e.time);
             }
-            if e.kind == EventKind::Activated {
-                activated_at = Some(e.time);
+            match e.not_before {
+                Some(after) if after < e.time => unknown.push((after, e.time)),
+                _ if e.kind == EventKind::Activated => activated_at = Some(e.time),
+                _ => {}
             }
             let status = match e.kind {
                 // Organization and OU grants are accepted on creation; their per-account
@@ -65,19 +74,44 @@ impl Timeline {
                 changes.push((e.time, Some(s)));
             }
         }
-        // The collected status is the truth at collection time, whatever the events said.
+        // The collected status is the truth at collection time, whatever the events said;
+        // no event says when it changed, so it did at an unknown instant since the last one.
         let last = changes.last().and_then(|c| c.1.clone());
-        if last.as_ref() != Some(&grant.status)
-            && collected_at >= events.last().map(|e| e.time).unwrap_or(collected_at)
-        {
+        let last_time = events.last().map_or(collected_at, |e| e.time);
+        if last.as_ref() != Some(&grant.status) && collected_at >= last_time {
             changes.push((collected_at, Some(grant.status.clone())));
+            if last_time < collected_at {
+                unknown.push((last_time, collected_at));
+            }
         }
+        unknown.sort();
         Timeline {
             initial,
             changes,
             created_at,
             activated_at,
+            unknown,
         }
+    }
+
+    /// Inside an interval of unknown change, strictly: the statuses before and after it,
+    /// either of which the grant may have had at `t`.
+    pub fn unknown_at(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Option<(Option<&GrantStatus>, Option<&GrantStatus>)> {
+        self.unknown
+            .iter()
+            .find(|(after, by)| *after < t && t < *by)
+            .map(|(after, by)| (self.status_at(*after), self.status_at(*by)))
+    }
+
+    /// Whether the grant may or may not have been ACTIVE at `t`: inside an interval of
+    /// unknown change with ACTIVE on exactly one side.
+    pub fn active_unknown_at(&self, t: DateTime<Utc>) -> bool {
+        self.unknown_at(t).is_some_and(|(before, after)| {
+            (before == Some(&GrantStatus::Active)) != (after == Some(&GrantStatus::Active))
+        })
     }
 
     /// Status at an instant.
@@ -90,12 +124,17 @@ impl Timeline {
         }
     }
 
-    /// Instants at which the status changes.
+    /// Instants at which the status, or what is known of it, changes: each change, and the
+    /// first instant inside each interval of unknown change.
     pub fn change_times(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        self.changes.iter().map(|(t, _)| *t)
+        self.changes.iter().map(|(t, _)| *t).chain(
+            self.unknown
+                .iter()
+                .map(|(after, _)| *after + chrono::Duration::nanoseconds(1)),
+        )
     }
 
-    /// ACTIVE with no event saying since when.
+    /// ACTIVE with no event saying exactly since when.
     pub fn activation_unknown(&self) -> bool {
         self.activated_at.is_none()
     }
@@ -104,7 +143,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::EventSource;
+    use crate::model::{EventSource, GrantRelation, PrincipalKind};
     use chrono::TimeZone;
 
     fn grant(status: GrantStatus) -> Grant {
@@ -122,6 +161,7 @@ mod tests {
             home_region: "us-east-1".into(),
             activation_override: None,
             grant_type: None,
+            relation: GrantRelation::Direct,
         }
     }
 
@@ -133,6 +173,7 @@ mod tests {
             kind,
             source: EventSource::CloudTrail,
             actor: None,
+            not_before: None,
         }
     }
 
@@ -185,6 +226,52 @@ mod tests {
             Some(&GrantStatus::Active)
         );
         assert!(t.activation_unknown());
+    }
+
+    #[test]
+    fn an_undated_activation_is_unknown_between_the_last_event_and_collection() {
+        // Created in the management account's trail; accepted and activated in the
+        // member's, which the run does not read.
+        let events = [event(1, EventKind::Created)];
+        let refs: Vec<&GrantEvent> = events.iter().collect();
+        let collected = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
+        let t = Timeline::build(&grant(GrantStatus::Active), &refs, collected);
+        let at = |m, d| Utc.with_ymd_and_hms(2026, m, d, 0, 0, 0).unwrap();
+        assert_eq!(t.unknown, vec![(events[0].time, collected)]);
+        assert!(!t.active_unknown_at(at(9, 1)), "before the creation event");
+        assert!(t.active_unknown_at(at(9, 2)));
+        assert!(t.active_unknown_at(at(9, 30)));
+        assert!(!t.active_unknown_at(collected), "known from collection on");
+        assert_eq!(t.status_at(collected), Some(&GrantStatus::Active));
+        assert!(t.activation_unknown());
+        assert!(t
+            .change_times()
+            .any(|c| c > events[0].time && t.active_unknown_at(c)));
+    }
+
+    #[test]
+    fn an_observed_change_spans_its_runs() {
+        let after = Utc.with_ymd_and_hms(2026, 9, 8, 0, 0, 0).unwrap();
+        let mut seen = event(14, EventKind::Activated);
+        seen.not_before = Some(after);
+        let events = [event(1, EventKind::Created), seen];
+        let refs: Vec<&GrantEvent> = events.iter().collect();
+        let t = Timeline::build(
+            &grant(GrantStatus::Active),
+            &refs,
+            Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap(),
+        );
+        let at = |d| Utc.with_ymd_and_hms(2026, 9, d, 0, 0, 0).unwrap();
+        assert_eq!(t.unknown, vec![(after, events[1].time)]);
+        assert!(
+            !t.active_unknown_at(at(8)),
+            "the earlier run saw it not active"
+        );
+        assert_eq!(t.status_at(at(8)), Some(&GrantStatus::PendingAccept));
+        assert!(t.active_unknown_at(at(10)));
+        assert!(!t.active_unknown_at(at(15)));
+        assert_eq!(t.status_at(at(15)), Some(&GrantStatus::Active));
+        assert_eq!(t.activated_at, None, "not dated exactly");
     }
 
     #[test]

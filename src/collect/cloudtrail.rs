@@ -156,6 +156,7 @@ pub fn grant_event(e: &Event) -> Option<GrantEvent> {
         kind,
         source: EventSource::CloudTrail,
         actor,
+        not_before: None,
     })
 }
 

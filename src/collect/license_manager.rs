@@ -1,6 +1,10 @@
 //! AWS License Manager (always `us-east-1`): the organization's Marketplace licenses, the
 //! members' own subscriptions, the grants the subscriber distributed and each account's
 //! sub-grant of them. SDK types become [`crate::model`] types right here.
+//!
+//! Which grants are per-account sub-grants is decided by relation, never by the text of
+//! `ParentArn` (AWS may put the license, the seller's grant, another grant or nothing there
+//! for a distributed grant): see [`relate`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +18,9 @@ use super::permissions::{
     LIST_RECEIVED_LICENSES_FOR_ORG,
 };
 use super::table::{GRANTS, LICENSES};
-use crate::model::{parse_principal, Grant, GrantStatus, License, LicenseStatus};
+use crate::model::{
+    parse_principal, Grant, GrantRelation, GrantStatus, License, LicenseStatus, PrincipalKind,
+};
 
 /// License Manager list operations accept at most 100 results per page.
 const MAX_PAGE: i32 = 100;
@@ -99,6 +105,7 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
     for g in &distributed {
         grants.entry(g.grant_arn().to_string()).or_insert(grant(g));
     }
+    let distributed: BTreeSet<String> = grants.keys().cloned().collect();
 
     // Each account's sub-grant, per license the organization holds or distributes.
     let license_arns: BTreeSet<String> = data
@@ -129,28 +136,109 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
         grants.entry(g.grant_arn().to_string()).or_insert(grant(g));
     }
 
-    // A sub-grant whose parent grant was not distributed by this account (another
-    // administrator, or a listing that failed): read the parent itself.
+    // An account grant listed only for the organization whose parent is none of the grants
+    // and licenses above (another administrator's grant, or a listing that failed): read the
+    // parent itself, and only that. A parent that cannot be read leaves undecided exactly
+    // the grants under it; the ledger names it without marking the grants table incomplete.
+    let known = Known::new(&data.organization_licenses, &grants);
     let missing: BTreeSet<String> = grants
         .values()
-        .filter(|g| g.is_sub_grant() && !grants.contains_key(&g.parent_arn))
+        .filter(|g| !distributed.contains(&g.arn) && known.needs_parent(g))
         .map(|g| g.parent_arn.clone())
         .collect();
     let parents = join_all(missing.iter().map(|arn| async move {
         let got = cx
             .call(&GET_GRANT, c.get_grant().grant_arn(arn).send())
             .await;
-        cx.ok(&GET_GRANT, arn, &[GRANTS], got)
-            .and_then(|out| out.grant)
-            .map(|g| grant(&g))
+        let read = cx.ok(&GET_GRANT, arn, &[], got).map(|out| out.grant);
+        (arn.clone(), read.map(|g| g.map(|g| grant(&g))))
     }))
     .await;
-    for g in parents.into_iter().flatten() {
-        grants.entry(g.arn.clone()).or_insert(g);
+    let mut unread = BTreeSet::new();
+    let mut read = BTreeMap::new();
+    for (arn, got) in parents {
+        match got {
+            Some(Some(parent)) => {
+                read.insert(arn, parent);
+            }
+            // Read, but AWS sent no grant: as unreadable as a refusal.
+            _ => {
+                unread.insert(arn);
+            }
+        }
+    }
+    relate(&mut grants, &distributed, &read, &unread, &known.licenses);
+    // Organization and OU parents read here cover their accounts like distributed ones.
+    for (arn, parent) in read.into_iter().filter(|(_, p)| p.is_org_wide()) {
+        grants.entry(arn).or_insert(parent);
     }
 
     data.grants = grants.into_values().collect();
     data
+}
+
+/// What a grant's `ParentArn` can be without reading it: a grant listed above, a license,
+/// or the seller's grant a license names.
+struct Known {
+    licenses: BTreeSet<String>,
+    grants: BTreeSet<String>,
+}
+
+impl Known {
+    fn new(licenses: &[License], grants: &BTreeMap<String, Grant>) -> Self {
+        let licenses = licenses
+            .iter()
+            .flat_map(|l| std::iter::once(l.arn.clone()).chain(l.seller_grant_arn.clone()))
+            .chain(grants.values().map(|g| g.license_arn.clone()))
+            .collect();
+        Self {
+            licenses,
+            grants: grants.keys().cloned().collect(),
+        }
+    }
+
+    /// An account grant whose parent is a grant nobody listed: only reading the parent says
+    /// whether it is an organization or OU grant's sub-grant.
+    fn needs_parent(&self, g: &Grant) -> bool {
+        g.grantee_kind == PrincipalKind::Account
+            && !g.parent_arn.is_empty()
+            && g.parent_arn != g.arn
+            && !self.licenses.contains(&g.parent_arn)
+            && !self.grants.contains(&g.parent_arn)
+    }
+}
+
+/// Decides each grant's relation. An account grant is a sub-grant when its parent is an
+/// organization or OU grant: one listed here, or one read with `GetGrant` (`read`). A grant
+/// whose parent had to be read and could not be (`unread`) is undecided. Every other grant
+/// is direct, whatever its `ParentArn` holds: a distributed account grant is the
+/// subscriber's own, and a parent that is a license or the seller's grant (`licenses`) or an
+/// account grant makes no sub-grant.
+pub(super) fn relate(
+    grants: &mut BTreeMap<String, Grant>,
+    distributed: &BTreeSet<String>,
+    read: &BTreeMap<String, Grant>,
+    unread: &BTreeSet<String>,
+    licenses: &BTreeSet<String>,
+) {
+    let org_wide: BTreeSet<String> = grants
+        .values()
+        .chain(read.values())
+        .filter(|g| g.is_org_wide())
+        .map(|g| g.arn.clone())
+        .collect();
+    for g in grants.values_mut() {
+        let parent = g.parent_arn.as_str();
+        g.relation = if g.grantee_kind != PrincipalKind::Account || licenses.contains(parent) {
+            GrantRelation::Direct
+        } else if org_wide.contains(parent) {
+            GrantRelation::SubGrant
+        } else if unread.contains(parent) && !distributed.contains(&g.arn) {
+            GrantRelation::ParentUnread
+        } else {
+            GrantRelation::Direct
+        };
+    }
 }
 
 fn filter(name: &str, value: &str) -> Filter {
@@ -178,6 +266,13 @@ fn license(l: &GrantedLicense) -> License {
         beneficiary: l.beneficiary().unwrap_or_default().to_string(),
         home_region: l.home_region().unwrap_or_default().to_string(),
         version: l.version().unwrap_or_default().to_string(),
+        seller_grant_arn: l
+            .license_metadata()
+            .iter()
+            .find(|m| m.name() == Some("grantArn"))
+            .and_then(|m| m.value())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string),
     }
 }
 
@@ -200,6 +295,8 @@ fn grant(g: &SdkGrant) -> Grant {
             .and_then(|o| o.activation_override_behavior())
             .map(|b| b.as_str().to_string()),
         grant_type: g.grant_type().map(|t| t.as_str().to_string()),
+        // Decided once every grant is known (`relate`).
+        relation: GrantRelation::Direct,
     }
 }
 

@@ -371,6 +371,7 @@ mod tests {
             beneficiary: b.into(),
             home_region: String::new(),
             version: String::new(),
+            seller_grant_arn: None,
         };
         assert_eq!(subscriber(&[], "123456789012"), "123456789012");
         assert_eq!(

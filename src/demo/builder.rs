@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::model::usage;
 use crate::model::{
-    day_start, Account, AccountState, EventKind, EventSource, Grant, GrantEvent, GrantStatus,
-    License, LicenseStatus, Organization, OrganizationalUnit, PrincipalKind,
+    day_start, Account, AccountState, EventKind, EventSource, Grant, GrantEvent, GrantRelation,
+    GrantStatus, License, LicenseStatus, Organization, OrganizationalUnit, PrincipalKind,
 };
 use crate::snapshot::{Manifest, Snapshot, TableInfo, FORMAT_VERSION};
 
@@ -163,6 +163,7 @@ impl OrgBuilder {
             beneficiary: beneficiary.to_string(),
             home_region: REGION.to_string(),
             version: "1".to_string(),
+            seller_grant_arn: None,
         });
         self
     }
@@ -315,6 +316,7 @@ impl OrgBuilder {
             kind,
             source: EventSource::Demo,
             actor: Some(actor),
+            not_before: None,
         });
         self
     }
@@ -464,6 +466,12 @@ impl OrgBuilder {
         grantee_id: &str,
         status: GrantStatus,
     ) {
+        // Only `sub_grant` names another grant as the parent.
+        let relation = if parent_arn == license_arn {
+            GrantRelation::Direct
+        } else {
+            GrantRelation::SubGrant
+        };
         let name = self
             .licenses
             .iter()
@@ -483,6 +491,7 @@ impl OrgBuilder {
             home_region: REGION.to_string(),
             activation_override: None,
             grant_type: None,
+            relation,
         };
         let prev = self
             .grant_index

@@ -62,6 +62,7 @@ struct GrantInfo {
     license_arn: String,
     product: String,
     parent_arn: String,
+    sub_grant: bool,
     kind: String,
     grantee_id: String,
     first_seen: Option<NaiveDate>,
@@ -92,7 +93,8 @@ fn read(store: &Store, as_of: NaiveDate) -> rusqlite::Result<Vec<ActivationRow>>
     let day_text = date_text(as_of);
     let mut grants: BTreeMap<i64, GrantInfo> = BTreeMap::new();
     let mut stmt = conn.prepare(
-        "SELECT g.id, g.arn, g.license_arn, g.product, g.parent_arn, g.grantee_kind, g.grantee_id
+        "SELECT g.id, g.arn, g.license_arn, g.product, g.parent_arn, g.grantee_kind, g.grantee_id,
+                g.sub_grant
          FROM grants g",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -105,6 +107,7 @@ fn read(store: &Store, as_of: NaiveDate) -> rusqlite::Result<Vec<ActivationRow>>
                 parent_arn: r.get(4)?,
                 kind: r.get(5)?,
                 grantee_id: r.get(6)?,
+                sub_grant: r.get(7)?,
                 first_seen: None,
                 first_status: String::new(),
                 last_status: String::new(),
@@ -170,17 +173,19 @@ fn read(store: &Store, as_of: NaiveDate) -> rusqlite::Result<Vec<ActivationRow>>
     let by_arn: BTreeMap<&str, i64> = grants.iter().map(|(id, g)| (g.arn.as_str(), *id)).collect();
     let mut out = Vec::new();
     for (id, g) in &grants {
-        let sub = g.parent_arn.contains(":grant:");
+        let sub = g.sub_grant;
         if g.first_seen.is_none() || !(sub || g.kind == "account") {
             continue;
         }
-        let parent = by_arn.get(g.parent_arn.as_str()).map(|p| &grants[p]);
+        // Only a sub-grant's parent is an organization or OU grant that reaches the account.
+        let parent_id = by_arn.get(g.parent_arn.as_str()).filter(|_| sub);
+        let parent = parent_id.map(|p| &grants[p]);
         // The grant's own events, and its parent's events about this account.
         let mut own: Vec<&Event> = events
             .range((*id, String::new())..(*id + 1, String::new()))
             .flat_map(|(_, v)| v)
             .collect();
-        if let Some(pid) = by_arn.get(g.parent_arn.as_str()) {
+        if let Some(pid) = parent_id {
             own.extend(
                 events
                     .get(&(*pid, g.grantee_id.clone()))

@@ -3,10 +3,11 @@
 //!
 //! A grant carries no timestamp. When its status differs from the previous run's and no
 //! snapshot event explains the change, the change happened between the two runs' as-of
-//! dates: it becomes an `observed` event placed conservatively, so that coverage is never
-//! claimed without proof. A change to ACTIVE is placed at the end of this run's as-of day
-//! (the days in between stay uncovered); any other change just after the previous run's
-//! observation (the days in between lose coverage).
+//! dates: it becomes an `observed` event at the end of this run's as-of day whose
+//! `not_before` is the previous run's observation. The analysis takes the status in between
+//! as unknown (coverage `activation-unknown` where either side is ACTIVE), so that neither
+//! coverage nor exposure is claimed without proof. A grant first seen by this run is taken
+//! to exist since just after the previous run.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -93,28 +94,22 @@ pub fn transitions(
     let explained = |arn: &str, parent: &str, account: &str| {
         touched.contains(&(arn, "")) || touched.contains(&(parent, account))
     };
+    // A change is known only by this run, and may have happened right after the previous
+    // one: placed at the end of the interval, which it spans.
+    let lower = after_t + Duration::seconds(1);
+    let upper = by_t - Duration::seconds(1);
     let event = |g: &crate::model::Grant, kind: EventKind, time: DateTime<Utc>| Observed {
         event: GrantEvent {
             time,
             grant_arn: g.arn.clone(),
             account_id: (g.grantee_kind == PrincipalKind::Account).then(|| g.grantee_id.clone()),
+            not_before: (time == upper).then_some(after_t),
             kind,
             source: EventSource::Observed,
             actor: None,
         },
         after: prev.as_of,
         by: as_of,
-    };
-    // A change to ACTIVE is known only by this run; anything else may have happened right
-    // after the previous one.
-    let lower = after_t + Duration::seconds(1);
-    let upper = by_t - Duration::seconds(1);
-    let when = |k: &EventKind| {
-        if *k == EventKind::Activated {
-            upper
-        } else {
-            lower
-        }
     };
 
     let grants_read = |tables: &[String]| !tables.iter().any(|t| t == "grants");
@@ -133,8 +128,7 @@ pub fn transitions(
                 let before = GrantStatus::parse(before);
                 if before != v.status {
                     if let Some(kind) = kind_for(&before, &v.status) {
-                        let t = when(&kind);
-                        out.push(event(g, kind, t));
+                        out.push(event(g, kind, upper));
                     }
                 }
             }
@@ -155,12 +149,13 @@ pub fn transitions(
         if gone && !touched.contains(&(arn.as_str(), "")) {
             out.push(Observed {
                 event: GrantEvent {
-                    time: lower,
+                    time: upper,
                     grant_arn: arn.clone(),
                     account_id: None,
                     kind: EventKind::Deleted,
                     source: EventSource::Observed,
                     actor: None,
+                    not_before: Some(after_t),
                 },
                 after: prev.as_of,
                 by: as_of,
@@ -200,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn only_unexplained_changes_are_observed_and_activation_is_placed_late() {
+    fn only_unexplained_changes_are_observed_and_span_the_interval() {
         let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
         let (before, now) = (d(8, 30), d(9, 6));
         let mut snap = crate::demo::builtin();
@@ -234,6 +229,7 @@ mod tests {
         );
         assert_eq!(o.event.source, EventSource::Observed);
         assert_eq!(o.event.time, observed_at(now) - Duration::seconds(1));
+        assert_eq!(o.event.not_before, Some(observed_at(before)));
         assert_eq!(o.event.grant_arn, activated);
     }
 

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Migrations in order; the store's version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
@@ -90,6 +90,17 @@ CREATE TABLE findings (
     PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
 CREATE INDEX findings_by_key ON findings (key);
+";
+
+/// Version 2: whether a grant is a per-account sub-grant, as the analysis decided it (by
+/// relation: its parent is an organization or OU grant), instead of guessing from the text of
+/// `parent_arn`, which AWS may fill with the seller's grant for a direct grant. Rows already
+/// stored are decided the same way from the grants the store holds.
+const V2: &str = "
+ALTER TABLE grants ADD COLUMN sub_grant INTEGER NOT NULL DEFAULT 0;
+UPDATE grants SET sub_grant = 1
+WHERE grantee_kind = 'account'
+  AND parent_arn IN (SELECT arn FROM grants WHERE grantee_kind IN ('ou', 'organization'));
 ";
 
 /// Brings the store at `conn` up to [`VERSION`], one transaction per migration. Each step

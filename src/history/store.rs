@@ -246,7 +246,7 @@ impl Store {
     pub fn events_until(&self, as_of: NaiveDate) -> Result<Vec<GrantEvent>> {
         let run = || -> rusqlite::Result<Vec<GrantEvent>> {
             let mut stmt = self.conn.prepare(
-                "SELECT g.arn, e.account_id, e.kind, e.time, e.source, e.actor
+                "SELECT g.arn, e.account_id, e.kind, e.time, e.source, e.actor, e.observed_after
                  FROM grant_events e JOIN grants g ON g.id = e.grant_id
                  WHERE e.time <= ?1
                    AND (e.run_id IS NULL OR e.run_id IN (SELECT id FROM runs WHERE as_of < ?2))",
@@ -262,6 +262,11 @@ impl Store {
                         time: time_of(r.get(3)?),
                         source: EventSource::parse(&r.get::<_, String>(4)?),
                         actor: r.get(5)?,
+                        // An observed change lies after the previous run's observation.
+                        not_before: match r.get::<_, Option<String>>(6)? {
+                            Some(after) => Some(observed_at(parse_date(&after)?)),
+                            None => None,
+                        },
                     })
                 },
             )?;
@@ -379,11 +384,13 @@ fn write_run(
     let mut ids: HashMap<String, i64> = HashMap::new();
     {
         let mut upsert = tx.prepare_cached(
-            "INSERT INTO grants (arn, license_arn, product, parent_arn, grantee_kind, grantee_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO grants
+                 (arn, license_arn, product, parent_arn, grantee_kind, grantee_id, sub_grant)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (arn) DO UPDATE SET license_arn = excluded.license_arn,
                  product = excluded.product, parent_arn = excluded.parent_arn,
-                 grantee_kind = excluded.grantee_kind, grantee_id = excluded.grantee_id
+                 grantee_kind = excluded.grantee_kind, grantee_id = excluded.grantee_id,
+                 sub_grant = excluded.sub_grant
              RETURNING id",
         )?;
         let mut observe = tx.prepare_cached(
@@ -398,7 +405,8 @@ fn write_run(
                     g.product,
                     g.parent_arn,
                     g.grantee_kind,
-                    g.grantee_id
+                    g.grantee_id,
+                    g.is_sub_grant
                 ],
                 |r| r.get(0),
             )?;

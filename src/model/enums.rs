@@ -149,6 +149,25 @@ text_enum!(
 );
 
 text_enum!(
+    /// How a grant stands among the organization's grants. Decided from where the grant was
+    /// listed and what its parent is, never from the text of an ARN (AWS may put the license,
+    /// the seller's grant, another grant or nothing in `ParentArn`).
+    GrantRelation {
+        Direct => "direct",
+        SubGrant => "sub-grant",
+        ParentUnread => "parent-unread",
+    }
+);
+
+// The variants come from `text_enum!`, which cannot mark one `#[default]`.
+#[allow(clippy::derivable_impls)]
+impl Default for GrantRelation {
+    fn default() -> Self {
+        Self::Direct
+    }
+}
+
+text_enum!(
     /// A change in a grant's life.
     EventKind {
         Created => "created",

@@ -13,7 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use enums::{
-    AccountState, EventKind, EventSource, GrantStatus, LicenseStatus, PrincipalKind, Severity,
+    AccountState, EventKind, EventSource, GrantRelation, GrantStatus, LicenseStatus, PrincipalKind,
+    Severity,
 };
 
 /// The organization itself.
@@ -66,6 +67,11 @@ pub struct License {
     pub beneficiary: String,
     pub home_region: String,
     pub version: String,
+    /// The seller's grant to the subscriber that this license came from (`LicenseMetadata`
+    /// key `grantArn`), when the license names it. AWS may give it as the `ParentArn` of the
+    /// grants distributed from the license.
+    #[serde(default)]
+    pub seller_grant_arn: Option<String>,
 }
 
 impl License {
@@ -87,13 +93,15 @@ impl License {
 }
 
 /// A grant of a license to one principal. Per-account sub-grants of organization and OU
-/// grants are grants too, with `parent_arn` pointing at the organization or OU grant.
+/// grants are grants too: `relation` is [`GrantRelation::SubGrant`] and `parent_arn` is the
+/// organization or OU grant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grant {
     pub arn: String,
     pub name: String,
     pub license_arn: String,
-    /// The parent grant for a sub-grant; the license (or the seller grant) otherwise.
+    /// `ParentArn` as AWS sent it: the organization or OU grant for a sub-grant; for other
+    /// grants the license, the seller's grant, another grant or nothing.
     pub parent_arn: String,
     pub grantee_principal_arn: String,
     pub grantee_kind: PrincipalKind,
@@ -105,12 +113,43 @@ pub struct Grant {
     pub home_region: String,
     pub activation_override: Option<String>,
     pub grant_type: Option<String>,
+    /// Direct grant, per-account sub-grant, or undecided because its parent could not be read.
+    #[serde(default)]
+    pub relation: GrantRelation,
 }
 
 impl Grant {
     /// Sub-grants are the per-account rows of an organization or OU grant.
     pub fn is_sub_grant(&self) -> bool {
-        self.parent_arn.contains(":grant:")
+        self.relation == GrantRelation::SubGrant
+    }
+
+    /// The grant targets an organization or an OU (its accounts get sub-grants).
+    pub fn is_org_wide(&self) -> bool {
+        matches!(
+            self.grantee_kind,
+            PrincipalKind::Ou | PrincipalKind::Organization
+        )
+    }
+}
+
+/// Sets each grant's `relation` from the other grants alone: an account grant whose parent is
+/// an organization or OU grant among `grants` is a sub-grant, every other grant is direct.
+/// For sources that hold every parent (snapshots written before `relation` was stored); the
+/// collector decides with what it listed and read (`collect::license_manager`).
+pub fn relate_grants(grants: &mut [Grant]) {
+    let org_wide: std::collections::HashSet<String> = grants
+        .iter()
+        .filter(|g| g.is_org_wide())
+        .map(|g| g.arn.clone())
+        .collect();
+    for g in grants.iter_mut() {
+        g.relation = if g.grantee_kind == PrincipalKind::Account && org_wide.contains(&g.parent_arn)
+        {
+            GrantRelation::SubGrant
+        } else {
+            GrantRelation::Direct
+        };
     }
 }
 
@@ -124,28 +163,50 @@ pub struct GrantEvent {
     pub kind: EventKind,
     pub source: EventSource,
     pub actor: Option<String>,
+    /// Set when the change happened at an unknown instant after this one and by `time` (a
+    /// change seen by comparing two runs): the status in between is unknown.
+    #[serde(default)]
+    pub not_before: Option<DateTime<Utc>>,
 }
 
-/// Parses the grantee of a grant from its principal ARN (account, OU or organization form).
+/// Parses the grantee of a grant from its principal, in every form AWS may use (any
+/// partition): an account as `arn:aws:iam::<id>:root`, as an Organizations account ARN
+/// (`arn:aws:organizations::<mgmt>:account/o-.../<id>`) or as a bare 12-digit id; an OU
+/// (`...:ou/o-.../ou-...`); the organization (`...:organization/o-...`).
 pub fn parse_principal(arn: &str) -> (PrincipalKind, String) {
-    if let Some(rest) = arn.strip_prefix("arn:aws:iam::") {
-        let id = rest.split(':').next().unwrap_or_default();
-        return (PrincipalKind::Account, id.to_string());
-    }
-    if arn.starts_with("arn:aws:organizations::") {
-        let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
-        if let Some(ou) = resource.strip_prefix("ou/") {
-            let id = ou.rsplit('/').next().unwrap_or_default();
-            return (PrincipalKind::Ou, id.to_string());
+    let arn = arn.trim();
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if let ["arn", _partition, service, _region, owner, resource] = parts[..] {
+        match service {
+            "iam" if is_account_id(owner) && resource == "root" => {
+                return (PrincipalKind::Account, owner.to_string());
+            }
+            "organizations" => {
+                let last = resource.rsplit('/').next().unwrap_or_default();
+                if let Some(path) = resource.strip_prefix("account/") {
+                    if is_account_id(last) && path.contains('/') {
+                        return (PrincipalKind::Account, last.to_string());
+                    }
+                }
+                if resource.starts_with("ou/") {
+                    return (PrincipalKind::Ou, last.to_string());
+                }
+                if let Some(org) = resource.strip_prefix("organization/") {
+                    return (PrincipalKind::Organization, org.to_string());
+                }
+            }
+            _ => {}
         }
-        if let Some(org) = resource.strip_prefix("organization/") {
-            return (PrincipalKind::Organization, org.to_string());
-        }
     }
-    if arn.len() == 12 && arn.bytes().all(|b| b.is_ascii_digit()) {
+    if is_account_id(arn) {
         return (PrincipalKind::Account, arn.to_string());
     }
     (PrincipalKind::Other("unknown".into()), arn.to_string())
+}
+
+/// Twelve ASCII digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Day of a timestamp (UTC).
@@ -180,7 +241,61 @@ mod tests {
             parse_principal("111122223333"),
             (PrincipalKind::Account, "111122223333".into())
         );
+        assert_eq!(
+            parse_principal("arn:aws:organizations::123456789012:account/o-abc123/111122223333"),
+            (PrincipalKind::Account, "111122223333".into())
+        );
+        assert_eq!(
+            parse_principal("arn:aws-us-gov:iam::111122223333:root"),
+            (PrincipalKind::Account, "111122223333".into())
+        );
         assert!(!parse_principal("arn:aws:s3:::bucket").0.is_known());
+        // An IAM role is not the account: not a grantee form.
+        assert!(!parse_principal("arn:aws:iam::111122223333:role/x")
+            .0
+            .is_known());
+        assert!(
+            !parse_principal("arn:aws:organizations::123456789012:account/111122223333")
+                .0
+                .is_known()
+        );
+    }
+
+    #[test]
+    fn relation_comes_from_the_parent_grant_not_the_arn_text() {
+        let grant = |arn: &str, parent: &str, principal: &str| {
+            let (grantee_kind, grantee_id) = parse_principal(principal);
+            Grant {
+                arn: arn.into(),
+                name: String::new(),
+                license_arn: "arn:aws:license-manager::123456789012:license:l-1".into(),
+                parent_arn: parent.into(),
+                grantee_principal_arn: principal.into(),
+                grantee_kind,
+                grantee_id,
+                status: GrantStatus::Active,
+                status_reason: None,
+                version: "1".into(),
+                home_region: "us-east-1".into(),
+                activation_override: None,
+                grant_type: None,
+                relation: GrantRelation::ParentUnread,
+            }
+        };
+        let seller = "arn:aws:license-manager::999988887777:grant:g-seller";
+        let mut gs = vec![
+            grant(
+                "g-org",
+                seller,
+                "arn:aws:organizations::123456789012:organization/o-abc123",
+            ),
+            grant("g-acct", seller, "arn:aws:iam::111122223333:root"),
+            grant("g-sub", "g-org", "111122223333"),
+            grant("g-other", "g-acct", "arn:aws:iam::444455556666:root"),
+        ];
+        relate_grants(&mut gs);
+        let r: Vec<&str> = gs.iter().map(|g| g.relation.as_str()).collect();
+        assert_eq!(r, ["direct", "direct", "sub-grant", "direct"]);
     }
 
     #[test]
@@ -198,6 +313,7 @@ mod tests {
             beneficiary: "123456789012".into(),
             home_region: "us-east-1".into(),
             version: "1".into(),
+            seller_grant_arn: None,
         };
         assert_eq!(
             l.status_at(end - chrono::Duration::days(1)),

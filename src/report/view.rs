@@ -10,6 +10,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
 use super::RunInfo;
+use crate::analyze::coverage::State;
 use crate::analyze::finding::{usd, Finding};
 use crate::analyze::rules::RULES;
 use crate::analyze::{Analysis, CoverageRow};
@@ -149,10 +150,15 @@ pub struct FindingRow {
 pub struct ProductCoverage {
     pub product: String,
     pub accounts_covered: usize,
+    /// On the as-of date, an activation (or deactivation) nobody dated may or may not have
+    /// happened yet.
+    pub accounts_activation_unknown: usize,
     pub accounts_awaiting: usize,
     pub accounts_uncovered: usize,
     pub accounts_ended: usize,
     pub cost_covered_usd: f64,
+    /// Spend on days whose coverage is unknown: neither covered nor exposed.
+    pub cost_activation_unknown_usd: f64,
     pub cost_exposed_usd: f64,
     pub cost_ended_usd: f64,
 }
@@ -352,6 +358,14 @@ fn headline(a: &Analysis) -> Vec<Card> {
             "EA001",
         ),
         card(
+            "activation_unknown",
+            "Exposure unconfirmed",
+            t.activation_unknown_usd,
+            usd(t.activation_unknown_usd),
+            "Spend on days a grant was activated (or deactivated) at a time no event dates: public or private price, not counted above.".into(),
+            "EA001",
+        ),
+        card(
             "overspend",
             "Estimated overspend",
             t.overspend_usd,
@@ -476,20 +490,24 @@ fn coverage(rows: &[CoverageRow]) -> Vec<ProductCoverage> {
             *e = r;
         }
         let p = by.entry(r.product.as_str()).or_default();
-        match r.state {
-            "covered" | "subscriber" => p.cost_covered_usd += r.cost_usd,
-            "awaiting-activation" | "not-covered" => p.cost_exposed_usd += r.cost_usd,
-            _ => p.cost_ended_usd += r.cost_usd,
-        }
+        let cost = match r.state {
+            State::Covered | State::Subscriber => &mut p.cost_covered_usd,
+            State::ActivationUnknown => &mut p.cost_activation_unknown_usd,
+            State::AwaitingActivation | State::NotCovered => &mut p.cost_exposed_usd,
+            State::LicenseEndedGrace | State::AfterCancellation => &mut p.cost_ended_usd,
+        };
+        *cost += r.cost_usd;
     }
     for ((product, _), r) in latest {
         let p = by.get_mut(product).expect("every product has a row");
-        match r.state {
-            "covered" | "subscriber" => p.accounts_covered += 1,
-            "awaiting-activation" => p.accounts_awaiting += 1,
-            "not-covered" => p.accounts_uncovered += 1,
-            _ => p.accounts_ended += 1,
-        }
+        let accounts = match r.state {
+            State::Covered | State::Subscriber => &mut p.accounts_covered,
+            State::ActivationUnknown => &mut p.accounts_activation_unknown,
+            State::AwaitingActivation => &mut p.accounts_awaiting,
+            State::NotCovered => &mut p.accounts_uncovered,
+            State::LicenseEndedGrace | State::AfterCancellation => &mut p.accounts_ended,
+        };
+        *accounts += 1;
     }
     by.into_iter()
         .map(|(product, mut p)| {
@@ -516,10 +534,13 @@ fn funnel(a: &Analysis) -> Funnel {
     let mut invoking: BTreeSet<(&str, &str)> = BTreeSet::new();
     for c in &a.coverage {
         let pair = (c.account_id.as_str(), c.product.as_str());
-        if matches!(c.state, "covered" | "awaiting-activation") {
+        if matches!(
+            c.state,
+            State::Covered | State::ActivationUnknown | State::AwaitingActivation
+        ) {
             granted.insert(pair);
         }
-        if c.state == "covered" {
+        if c.state == State::Covered {
             activated.insert(pair);
             if c.cost_usd != 0.0 {
                 invoking.insert(pair);
@@ -559,11 +580,7 @@ fn timeline(a: &Analysis) -> Timeline {
             }
         }
     }
-    for c in a
-        .coverage
-        .iter()
-        .filter(|c| matches!(c.state, "awaiting-activation" | "not-covered"))
-    {
+    for c in a.coverage.iter().filter(|c| c.state.is_exposed()) {
         let mut w = week_of(c.from);
         while w <= c.to {
             if let Some(e) = weeks.get_mut(&w) {
@@ -691,7 +708,7 @@ fn cleanup(a: &Analysis) -> Cleanup {
         .chain(
             a.coverage
                 .iter()
-                .filter(|c| matches!(c.state, "license-ended-grace" | "after-cancellation"))
+                .filter(|c| matches!(c.state, State::LicenseEndedGrace | State::AfterCancellation))
                 .map(|c| (&c.license_arn, &c.product)),
         );
     let mut licenses: BTreeMap<&str, CleanupLicense> = BTreeMap::new();

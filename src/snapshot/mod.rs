@@ -20,7 +20,7 @@ pub use read::read;
 pub use write::write;
 
 /// Version of the on-disk layout; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One organization's data, as read at one moment.
 #[derive(Debug, Clone)]

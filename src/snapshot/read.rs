@@ -50,6 +50,12 @@ pub fn read(dir: &Path) -> Result<Snapshot> {
             dir.join("organization.parquet").display()
         )
     })?;
+    let mut grants: Vec<crate::model::Grant> =
+        tables::from_frame(&in_file("grants"), tables::GRANTS, &table("grants")?)?;
+    if manifest.format_version < 2 {
+        // Format 1 stored no relation: every parent a sub-grant can have is in the file.
+        crate::model::relate_grants(&mut grants);
+    }
     let usage_path = dir.join("usage.parquet");
     let usage = usage::conform(table("usage")?)
         .with_context(|| format!("in `{}`", usage_path.display()))?;
@@ -62,7 +68,7 @@ pub fn read(dir: &Path) -> Result<Snapshot> {
             &table("organizational_units")?,
         )?,
         licenses: tables::from_frame(&in_file("licenses"), tables::LICENSES, &table("licenses")?)?,
-        grants: tables::from_frame(&in_file("grants"), tables::GRANTS, &table("grants")?)?,
+        grants,
         grant_events: tables::from_frame(
             &in_file("grant_events"),
             tables::GRANT_EVENTS,

@@ -38,6 +38,7 @@ pub(super) const LICENSES: &[&str] = &[
     "beneficiary",
     "home_region",
     "version",
+    "seller_grant_arn",
 ];
 pub(super) const GRANTS: &[&str] = &[
     "arn",
@@ -53,9 +54,21 @@ pub(super) const GRANTS: &[&str] = &[
     "home_region",
     "activation_override",
     "grant_type",
+    "relation",
 ];
-pub(super) const GRANT_EVENTS: &[&str] =
-    &["time", "grant_arn", "account_id", "kind", "source", "actor"];
+pub(super) const GRANT_EVENTS: &[&str] = &[
+    "time",
+    "grant_arn",
+    "account_id",
+    "kind",
+    "source",
+    "actor",
+    "not_before",
+];
+
+/// Columns added in format 2: a format-1 file has none of them, and its rows take each
+/// field's default (`snapshot::read` then derives the grants' relation).
+const ADDED_IN_2: &[&str] = &["seller_grant_arn", "relation", "not_before"];
 
 /// Builds a frame of nullable text columns from serializable rows.
 pub(super) fn to_frame<T: Serialize>(
@@ -95,6 +108,7 @@ pub(super) fn from_frame<T: DeserializeOwned>(
 ) -> Result<Vec<T>> {
     let cols = columns
         .iter()
+        .filter(|name| !(ADDED_IN_2.contains(name) && df.column(name).is_err()))
         .map(|name| {
             let c = df
                 .column(name)
@@ -114,6 +128,10 @@ pub(super) fn from_frame<T: DeserializeOwned>(
                 .get(i)
                 .map(|s| cell_value(name, s))
                 .unwrap_or(Value::Null);
+            // An empty optional cell is the field's default, as when the column is absent.
+            if v.is_null() && ADDED_IN_2.contains(name) {
+                continue;
+            }
             map.insert((*name).to_string(), v);
         }
         let row = serde_json::from_value(Value::Object(map))

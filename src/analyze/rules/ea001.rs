@@ -1,8 +1,10 @@
 //! EA001 public-price-exposure: spend by an account no ACTIVE grant covered.
 
+use std::collections::BTreeSet;
+
 use super::{finding, meta, with_spend, Facts, Rule};
 use crate::analyze::context::Context;
-use crate::analyze::coverage::State;
+use crate::analyze::coverage::{Spend, State};
 use crate::analyze::finding::{usd, Finding};
 use crate::model::Severity;
 
@@ -19,16 +21,33 @@ impl Rule for PublicPriceExposure {
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {
         let awaiting = facts.spend_by_state(|s| s == State::AwaitingActivation);
-        for ((account, key), (spend, license)) in facts.spend_by_state(State::is_exposed) {
-            if spend.cost_usd <= 0.0 {
+        let exposed = facts.spend_by_state(State::is_exposed);
+        let unknown = facts.spend_by_state(|s| s == State::ActivationUnknown);
+        let pairs: BTreeSet<(&str, &str)> = exposed
+            .iter()
+            .chain(&unknown)
+            .filter(|(_, (s, _))| s.cost_usd > 0.0)
+            .map(|(k, _)| *k)
+            .collect();
+        for (account, key) in pairs {
+            let confirmed = exposed.get(&(account, key));
+            let unsure = unknown
+                .get(&(account, key))
+                .filter(|(s, _)| s.cost_usd > 0.0);
+            let Some((spend, license)) = confirmed.filter(|(s, _)| s.cost_usd > 0.0) else {
+                // Only days whose coverage is unknown: the account may have paid the public
+                // price; nothing is confirmed, so the finding says so at a lower severity.
+                let (spend, license) = unsure.expect("the pair has spend");
+                out.push(unconfirmed(cx, self, account, key, spend, license));
                 continue;
-            }
-            let mut f = with_spend(finding(cx, self, account), &spend);
+            };
+            let mut f = with_spend(finding(cx, self, account), spend);
             f.product = cx.products.name(key).to_string();
             f.license_arn = license.to_string();
             let (overspend, basis) = facts.overspend(key, spend.cost_usd);
             f.overspend_usd = overspend;
             f.overspend_basis = basis;
+            f.activation_unknown_usd = unsure.map(|(s, _)| s.cost_usd);
             let waiting = awaiting
                 .get(&(account, key))
                 .map(|(s, _)| s.cost_usd)
@@ -46,15 +65,55 @@ impl Rule for PublicPriceExposure {
                 None => "overspend unknown: no price basis (set pricing.private_discount_pct)"
                     .to_string(),
             };
+            let apart = match unsure {
+                Some((s, _)) => format!(
+                    "; not counted: {} on days a grant was activated at a time no event dates",
+                    usd(s.cost_usd)
+                ),
+                None => String::new(),
+            };
             f.message = format!(
-                "{} of {} spend at public price between {} and {}; {why}; {estimate}",
+                "{} of {} spend at public price between {} and {}; {why}; {estimate}{apart}",
                 usd(spend.cost_usd),
                 f.product,
-                spend.first_day.map(|d| d.to_string()).unwrap_or_default(),
-                spend.last_day.map(|d| d.to_string()).unwrap_or_default(),
+                day_text(spend.first_day),
+                day_text(spend.last_day),
             );
-            f.remediation = "activate the account's grant (or create one for its OU) so its usage is billed at the private price".into();
+            f.remediation = REMEDIATION.into();
             out.push(f);
         }
     }
+}
+
+const REMEDIATION: &str = "activate the account's grant (or create one for its OU) so its usage is billed at the private price";
+
+fn day_text(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// The finding of an account whose only possibly-public spend lies on days of unknown
+/// coverage: no confirmed exposure (`cost_usd` 0), the spend in `activation_unknown_usd`.
+fn unconfirmed(
+    cx: &Context,
+    rule: &PublicPriceExposure,
+    account: &str,
+    key: &str,
+    spend: &Spend,
+    license: &str,
+) -> Finding {
+    let mut f = with_spend(finding(cx, rule, account), spend);
+    f.severity = Severity::Low;
+    f.cost_usd = Some(0.0);
+    f.activation_unknown_usd = Some(spend.cost_usd);
+    f.product = cx.products.name(key).to_string();
+    f.license_arn = license.to_string();
+    f.message = format!(
+        "{} of {} spend between {} and {} on days a grant was activated at a time no event dates: public or private price unknown, no exposure confirmed; the member account's CloudTrail, or the next run, dates it",
+        usd(spend.cost_usd),
+        f.product,
+        day_text(spend.first_day),
+        day_text(spend.last_day),
+    );
+    f.remediation = "confirm when the grant was activated (the member's CloudTrail `CreateGrantVersion`); nothing to fix if it was before the spend".into();
+    f
 }

@@ -156,6 +156,7 @@ pub(crate) fn finding(cx: &Context, rule: &dyn Rule, account_id: &str) -> Findin
         cost_usd: None,
         overspend_usd: None,
         overspend_basis: OverspendBasis::NotApplicable,
+        activation_unknown_usd: None,
         data_incomplete: false,
         message: String::new(),
         remediation: String::new(),
