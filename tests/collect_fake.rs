@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use entitlement_audit::collect::permissions::{self, READ_PREFIXES};
 use entitlement_audit::collect::{collect_with, doctor_with, CheckStatus, NoProgress};
 use entitlement_audit::model::usage::rows;
-use entitlement_audit::model::{AccountState, EventKind, GrantStatus, PrincipalKind};
+use entitlement_audit::model::{
+    AccountState, EventKind, GrantRelation, GrantStatus, PrincipalKind,
+};
 use entitlement_audit::snapshot::{LedgerEntry, Snapshot};
 use serde_json::json;
 use support::fake_aws::{FakeAws, Faults};
@@ -146,6 +148,10 @@ async fn collects_everything_across_one_item_pages_and_empty_pages() {
         GrantStatus::Other("PAUSED_BY_SELLER".into())
     );
     assert_eq!(fake.ok_calls("GetGrant"), 1);
+    // By relation: sub-c's parent, read with GetGrant, is an OU grant.
+    assert_eq!(g("sub-c").relation, GrantRelation::SubGrant);
+    assert_eq!(g("acct3").relation, GrantRelation::Direct);
+    assert_eq!(g("org1").relation, GrantRelation::Direct);
 
     // Usage: the SERVICE query's total, team from the tag query.
     let usage = rows(&s.usage).unwrap();
@@ -321,6 +327,73 @@ async fn access_denied_on_cost_explorer_is_recorded_and_the_run_goes_on() {
     assert_eq!(s.grants.len(), 8);
     assert_eq!(s.accounts.len(), 5);
     assert_eq!(s.grant_events.len(), 6);
+}
+
+/// A parent that must be read and cannot be leaves exactly the grants under it undecided:
+/// the ledger names it without marking the grants table incomplete, and only the findings
+/// about those grants' accounts and licenses are marked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_parent_marks_only_the_grants_under_it() {
+    let mut faults = Faults::default();
+    faults.deny.insert("GetGrant".into());
+    let fake = start(faults).await;
+    let s = run(&fake, &options()).await;
+
+    assert_eq!(fake.failed_calls("GetGrant"), 1);
+    assert_eq!(s.manifest.completeness.len(), 1);
+    let e = &s.manifest.completeness[0];
+    assert_eq!(
+        (
+            e.operation.as_str(),
+            e.scope.as_str(),
+            e.error_code.as_str()
+        ),
+        (
+            "GetGrant",
+            grant_arn("other5").as_str(),
+            "AccessDeniedException"
+        )
+    );
+    assert!(e.tables.is_empty(), "{e:?}");
+    assert!(s.incomplete_tables().is_empty());
+    assert!(!s.is_complete(), "a gap all the same: exit 2");
+    let g = |id: &str| s.grants.iter().find(|g| g.arn == grant_arn(id)).unwrap();
+    assert_eq!(g("sub-c").relation, GrantRelation::ParentUnread);
+    assert_eq!(g("sub-a").relation, GrantRelation::SubGrant);
+    assert!(s.grants.iter().all(|g| g.arn != grant_arn("other5")));
+
+    let cfg = entitlement_audit::config::Config::default();
+    let a = entitlement_audit::analyze::analyze(&s, &cfg, options().period_end).unwrap();
+    assert!(a.completeness.affected_rules.is_empty());
+    let marked: BTreeSet<(&str, &str)> = a
+        .findings
+        .iter()
+        .filter(|f| f.data_incomplete)
+        .map(|f| (f.account_id.as_str(), f.license_arn.as_str()))
+        .collect();
+    assert_eq!(marked, BTreeSet::from([(SANDBOX, L_CLAUDE)]));
+    assert!(
+        a.findings.iter().any(|f| !f.data_incomplete),
+        "the rest of the audit stands"
+    );
+}
+
+/// A parent read with GetGrant that targets an account (not an organization or OU) makes no
+/// sub-grant: the grant is direct, and the parent is not added to the organization's grants.
+#[tokio::test]
+async fn a_parent_that_is_an_account_grant_makes_no_sub_grant() {
+    let mut scenario = scenario();
+    scenario.other_grants[0]["GranteePrincipalArn"] = json!(format!("arn:aws:iam::{DEV}:root"));
+    let fake = FakeAws::start(scenario, Faults::default()).await;
+    let s = run(&fake, &options()).await;
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    let sub_c = s
+        .grants
+        .iter()
+        .find(|g| g.arn == grant_arn("sub-c"))
+        .unwrap();
+    assert_eq!(sub_c.relation, GrantRelation::Direct);
+    assert!(s.grants.iter().all(|g| g.arn != grant_arn("other5")));
 }
 
 #[tokio::test]

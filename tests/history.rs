@@ -2,6 +2,8 @@
 //! consecutive as-of dates of the demo, activation dates (exact and bounded between runs),
 //! a process killed inside the write, suppressions, replacement of a run, retention.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -722,4 +724,60 @@ fn concurrent_runs_on_a_new_store_both_succeed() {
         );
     }
     assert_eq!(env.as_ofs(), vec![date(D1), date(D2)]);
+}
+
+/// A member-side activation (no event dates it) seen by two runs: the first run, on day 50,
+/// saw the grant DISABLED; the second, on day 89, ACTIVE. Without history the change lies
+/// anywhere after the creation on day 10; with the first run remembered it lies after day
+/// 50, so days 11 to 51 become confirmed exposure and only the rest stays unknown.
+#[test]
+fn history_narrows_a_member_side_activation() {
+    use support::field::{self, day, member_side_activation, noon, start};
+    let env = Env::new();
+    let write = |status, as_of: NaiveDate, collected, name: &str| {
+        let (b, id, _) = member_side_activation(status);
+        let dir = env.dir.path().join(name);
+        snapshot::write(&b.build(start(), as_of, collected), &dir).unwrap();
+        (dir, id)
+    };
+    let (first, _) = write(GrantStatus::Disabled, day(50), noon(51), "snap-50");
+    let (second, id) = write(GrantStatus::Active, field::as_of(), noon(90), "snap-89");
+    let (d50, d89) = (day(50).to_string(), day(89).to_string());
+    let totals = |dir: &Path| -> (f64, f64) {
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
+                .unwrap();
+        let t = &v["totals"];
+        (
+            t["exposure_usd"].as_f64().unwrap(),
+            t["activation_unknown_usd"].as_f64().unwrap(),
+        )
+    };
+    let alone = env.dir.path().join("alone");
+    let (code, err) = bin(&[
+        "run",
+        "--snapshot",
+        s(&second),
+        "--out",
+        s(&alone),
+        "--no-history",
+    ]);
+    assert!(code <= 1, "{err}");
+    assert_eq!(totals(&alone), (11.0, 79.0));
+
+    env.run(&d50, Some(&first), &[]);
+    assert_eq!(
+        totals(&env.out(&d50)),
+        (51.0, 0.0),
+        "DISABLED and dated: exposure"
+    );
+    env.run(&d89, Some(&second), &[]);
+    assert_eq!(totals(&env.out(&d89)), (52.0, 38.0));
+    let f = env.findings(&d89);
+    let ea001 = f
+        .values()
+        .find(|f| f["rule"] == "EA001" && f["account_id"] == id.as_str())
+        .unwrap();
+    assert_eq!(ea001["cost_usd"].as_f64(), Some(52.0));
+    assert_eq!(ea001["activation_unknown_usd"].as_f64(), Some(38.0));
 }

@@ -2,9 +2,10 @@
 //! organization through the real SDK clients (reached by `AWS_ENDPOINT_URL`) and must find
 //! what the engine finds when it analyzes the same organization's snapshot directly.
 //!
-//! The fake serves [`Scenario::from_snapshot`] of the built-in demo and of the field scenario
-//! "phased rollout"; the clock is pinned with `--now` to the snapshot's collection time so the
-//! usage window and CloudTrail's 90 days are the snapshot's.
+//! The fake serves [`Scenario::from_snapshot`] of the built-in demo and of every field
+//! scenario, in every shape aws-apis.md leaves open for a grant's `ParentArn` and an account
+//! grantee ([`Shapes::every_form`]); the clock is pinned with `--now` to the snapshot's
+//! collection time so the usage window and CloudTrail's 90 days are the snapshot's.
 
 mod support;
 
@@ -15,7 +16,7 @@ use std::process::Command;
 use entitlement_audit::snapshot::{self, Snapshot};
 use serde_json::Value;
 use support::fake_aws::{FakeAws, Faults, Scenario};
-use support::field;
+use support::{field, Shapes};
 
 const BIN: &str = env!("CARGO_BIN_EXE_entitlement-audit");
 const DEMO_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.toml");
@@ -66,7 +67,17 @@ async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
 /// `run` collecting live from a fake serving `snap`, its clock at the snapshot's collection
 /// time and its usage window the snapshot's period.
 async fn run_live(snap: &Snapshot, faults: Faults, extra: &[&str]) -> (Outcome, FakeAws) {
-    let fake = FakeAws::start(Scenario::from_snapshot(snap), faults).await;
+    run_live_in(snap, Shapes::default(), faults, extra).await
+}
+
+/// [`run_live`] with the fake answering in `shapes`.
+async fn run_live_in(
+    snap: &Snapshot,
+    shapes: Shapes,
+    faults: Faults,
+    extra: &[&str],
+) -> (Outcome, FakeAws) {
+    let fake = FakeAws::start(Scenario::from_snapshot_in(snap, shapes), faults).await;
     let m = &snap.manifest;
     let days = (m.period_end - m.period_start).num_days() + 1;
     let mut args: Vec<String> = vec![
@@ -81,6 +92,19 @@ async fn run_live(snap: &Snapshot, faults: Faults, extra: &[&str]) -> (Outcome, 
     let out = run(Some(&fake), args).await;
     (out, fake)
 }
+
+/// Pacing for runs that repeat one organization in many shapes: the fake has no quotas, and
+/// the default pacing (CloudTrail at 1 request a second) is what the other tests cover.
+const FAST: &[&str] = &[
+    "--pace",
+    "cloudtrail=1000/4",
+    "--pace",
+    "organizations=1000/8",
+    "--pace",
+    "license-manager=1000/8",
+    "--pace",
+    "cost-explorer=1000/4",
+];
 
 /// A finding's identity: rule, account, license, grant.
 type Key = (String, String, String, String);
@@ -124,8 +148,13 @@ fn findings(o: &Outcome) -> BTreeMap<Key, Facts> {
 
 /// The same findings, key by key, with the differences spelled out when there are some.
 fn assert_same_findings(live: &Outcome, engine: &Outcome) {
+    assert_same_findings_in(live, engine, "");
+}
+
+/// [`assert_same_findings`], saying `what` was run when they differ.
+fn assert_same_findings_in(live: &Outcome, engine: &Outcome, what: &str) {
     let (l, e) = (findings(live), findings(engine));
-    assert!(!e.is_empty());
+    assert!(!e.is_empty(), "{what}");
     let only_live: Vec<_> = l.keys().filter(|k| !e.contains_key(*k)).collect();
     let only_engine: Vec<_> = e.keys().filter(|k| !l.contains_key(*k)).collect();
     let differ: Vec<_> = l
@@ -134,7 +163,7 @@ fn assert_same_findings(live: &Outcome, engine: &Outcome) {
         .collect();
     assert!(
         only_live.is_empty() && only_engine.is_empty() && differ.is_empty(),
-        "only live: {only_live:#?}\nonly engine: {only_engine:#?}\nlive vs engine: {differ:#?}"
+        "{what}\nonly live: {only_live:#?}\nonly engine: {only_engine:#?}\nlive vs engine: {differ:#?}"
     );
 }
 
@@ -211,18 +240,58 @@ async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
     assert!(fake.calls().iter().all(|c| c.status == 200));
 }
 
+/// The demo organization (every rule fires) in every grant shape: the same findings and
+/// totals as the demo run, complete, and no `GetGrant`: every parent is a listed grant, a
+/// license, the seller's grant or nothing, none of which needs reading.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn live_run_on_the_phased_rollout_finds_what_the_engine_finds() {
-    let snap = field::snapshot(field::phased_rollout().builder);
-    let (live, _fake) = run_live(&snap, Faults::default(), &[]).await;
-    assert_eq!(live.code, 0, "{}", live.stderr);
-    let dir = tempfile::tempdir().unwrap();
-    snapshot::write(&snap, dir.path()).unwrap();
-    let engine = run(None, vec!["--snapshot".into(), p(dir.path())]).await;
+async fn live_run_on_the_demo_finds_the_same_in_every_grant_shape() {
+    let snap = entitlement_audit::demo::builtin();
+    let engine = run(None, vec!["--demo".into()]).await;
     assert_eq!(engine.code, 0, "{}", engine.stderr);
+    let mut want = totals_cents(&engine);
+    want.remove("usage_rows");
+    for shapes in Shapes::every_form() {
+        let what = format!("demo, {shapes:?}");
+        let args = [FAST, &["--config", DEMO_CONFIG]].concat();
+        let (live, fake) = run_live_in(&snap, shapes, Faults::default(), &args).await;
+        assert_eq!(live.code, 0, "{what}: {}", live.stderr);
+        assert_same_findings_in(&live, &engine, &what);
+        let mut got = totals_cents(&live);
+        got.remove("usage_rows");
+        assert_eq!(got, want, "{what}");
+        assert_eq!(
+            fake.ok_calls("GetGrant") + fake.failed_calls("GetGrant"),
+            0,
+            "{what}"
+        );
+    }
+}
 
-    assert_same_findings(&live, &engine);
-    assert_eq!(totals_cents(&live), totals_cents(&engine));
+/// Every field scenario in every grant shape finds what the engine finds on its snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_run_on_every_field_scenario_finds_what_the_engine_finds_in_every_shape() {
+    for (name, builder) in field::every_scenario() {
+        let mut snap = field::snapshot(builder);
+        // CloudTrail keeps 90 days: the engine gets what the collector can read.
+        let kept = snap.manifest.collected_at - chrono::Duration::days(90);
+        snap.grant_events.retain(|e| e.time >= kept);
+        let dir = tempfile::tempdir().unwrap();
+        snapshot::write(&snap, dir.path()).unwrap();
+        let engine = run(None, vec!["--snapshot".into(), p(dir.path())]).await;
+        assert_eq!(engine.code, 0, "{name}: {}", engine.stderr);
+        for shapes in Shapes::every_form() {
+            let what = format!("{name}, {shapes:?}");
+            let (live, fake) = run_live_in(&snap, shapes, Faults::default(), FAST).await;
+            assert_eq!(live.code, 0, "{what}: {}", live.stderr);
+            assert_same_findings_in(&live, &engine, &what);
+            assert_eq!(totals_cents(&live), totals_cents(&engine), "{what}");
+            assert_eq!(
+                fake.ok_calls("GetGrant") + fake.failed_calls("GetGrant"),
+                0,
+                "{what}"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use entitlement_audit::analyze::{analyze, Analysis};
 use entitlement_audit::config::Config;
 use entitlement_audit::demo::OrgBuilder;
-use entitlement_audit::model::{EventKind, GrantStatus, LicenseStatus};
+use entitlement_audit::model::{EventKind, GrantStatus};
 use support::field::*;
 
 fn analyze_at(b: OrgBuilder, cfg: &Config, at: NaiveDate) -> Analysis {
@@ -26,33 +26,7 @@ fn accounts(a: &Analysis, rule: &str) -> BTreeSet<String> {
 /// (a) An organization-wide rollout to 50 workload accounts: 30 activated, 20 not.
 #[test]
 fn a_organization_rollout_some_activated() {
-    let (mut b, lic) = base();
-    let org_grant = b.grant_arn("org");
-    b.grant_org(&org_grant, &lic, GrantStatus::WorkflowCompleted);
-    let mut waiting = BTreeSet::new();
-    for i in 0..50 {
-        let id = member(
-            &mut b,
-            i,
-            PROD,
-            NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
-        );
-        let activated = i < 30;
-        let status = if activated {
-            GrantStatus::Active
-        } else {
-            GrantStatus::Disabled
-        };
-        let sub = b.sub_grant(&org_grant, &id, status);
-        b.event(&sub, Some(&id), EventKind::Created, noon(-30))
-            .event(&sub, Some(&id), EventKind::Accepted, noon(-30));
-        if activated {
-            b.event(&sub, Some(&id), EventKind::Activated, noon(-20));
-        } else {
-            waiting.insert(id.clone());
-        }
-        spend_daily(&mut b, &id, 80, 89, 2.0, None);
-    }
+    let (b, waiting) = organization_rollout();
     let a = analyze_at(b, &Config::default(), as_of());
     assert_eq!(accounts(&a, "EA001"), waiting);
     assert_eq!(accounts(&a, "EA002"), waiting);
@@ -129,30 +103,7 @@ fn b_phased_rollout() {
 /// (c) A private offer: most accounts covered at 30% off, two still at public price.
 #[test]
 fn c_private_offer_with_public_price_stragglers() {
-    let (mut b, lic) = base();
-    let org_grant = b.grant_arn("org");
-    b.grant_org(&org_grant, &lic, GrantStatus::WorkflowCompleted);
-    let joined = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-    let mut stragglers = BTreeSet::new();
-    for i in 0..10 {
-        let id = member(&mut b, i, PROD, joined);
-        let active = i >= 2;
-        b.sub_grant(
-            &org_grant,
-            &id,
-            if active {
-                GrantStatus::Active
-            } else {
-                GrantStatus::Disabled
-            },
-        );
-        if active {
-            spend_daily(&mut b, &id, 60, 89, 7.0, Some(10.0));
-        } else {
-            stragglers.insert(id.clone());
-            spend_daily(&mut b, &id, 60, 89, 10.0, Some(10.0));
-        }
-    }
+    let (b, stragglers) = private_offer();
     let a = analyze_at(b, &Config::default(), as_of());
     assert_eq!(accounts(&a, "EA001"), stragglers);
     for f in a.findings.iter().filter(|f| f.rule == "EA001") {
@@ -168,28 +119,7 @@ fn c_private_offer_with_public_price_stragglers() {
 /// (d) An organization grant, and accounts that joined later and never activated.
 #[test]
 fn d_late_joiners_never_activated() {
-    let (mut b, lic) = base();
-    let org_grant = b.grant_arn("org");
-    b.grant_org(&org_grant, &lic, GrantStatus::WorkflowCompleted)
-        .event(&org_grant, None, EventKind::Created, noon(-60));
-    let early = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-    for i in 0..5 {
-        let id = member(&mut b, i, PROD, early);
-        let sub = b.sub_grant(&org_grant, &id, GrantStatus::Active);
-        b.event(&sub, Some(&id), EventKind::Created, noon(-60))
-            .event(&sub, Some(&id), EventKind::Accepted, noon(-60))
-            .event(&sub, Some(&id), EventKind::Activated, noon(-59));
-    }
-    let mut late = BTreeSet::new();
-    for (i, joined) in [(5, 60), (6, 70), (7, 87)] {
-        let id = member(&mut b, i, DEV, day(joined));
-        let sub = b.sub_grant(&org_grant, &id, GrantStatus::Disabled);
-        b.event(&sub, Some(&id), EventKind::Created, noon(joined))
-            .event(&sub, Some(&id), EventKind::Accepted, noon(joined));
-        if joined < 80 {
-            late.insert(id);
-        }
-    }
+    let (b, late) = late_joiners();
     let a = analyze_at(b, &Config::default(), as_of());
     assert_eq!(
         accounts(&a, "EA002"),
@@ -202,21 +132,7 @@ fn d_late_joiners_never_activated() {
 /// (e) A cancelled subscription, grants left behind, spend after the cut-off.
 #[test]
 fn e_cancelled_subscription_leftovers() {
-    let (mut b, lic) = base();
-    let org_grant = b.grant_arn("org");
-    b.grant_org(&org_grant, &lic, GrantStatus::WorkflowCompleted)
-        .license_ended(&lic, LicenseStatus::Deleted, day(60));
-    let joined = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-    let mut late_spenders = BTreeSet::new();
-    for i in 0..4 {
-        let id = member(&mut b, i, PROD, joined);
-        b.sub_grant(&org_grant, &id, GrantStatus::Active);
-        spend_daily(&mut b, &id, 50, 60, 3.0, None);
-        if i < 2 {
-            spend_daily(&mut b, &id, 61, 70, 1.0, None);
-            late_spenders.insert(id);
-        }
-    }
+    let (b, org_grant, late_spenders) = cancelled_leftovers();
     let a = analyze_at(b, &Config::default(), as_of());
     let orphans: Vec<_> = a.findings.iter().filter(|f| f.rule == "EA004").collect();
     assert_eq!(orphans.len(), 1);
@@ -236,17 +152,7 @@ fn e_cancelled_subscription_leftovers() {
 /// (f) A member with its own subscription that then receives a grant.
 #[test]
 fn f_member_subscription_then_grant() {
-    let (mut b, lic) = base();
-    let id = member(&mut b, 0, DEV, NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
-    let own = b.license_arn("member-own");
-    b.license(&own, HAIKU, "prod-haiku", &id);
-    let g = b.grant_arn("member");
-    b.grant_account(&g, &lic, &id, GrantStatus::Active)
-        .grant_activation_override(&g, "ALL_GRANTS_PERMITTED_BY_ISSUER")
-        .event(&g, Some(&id), EventKind::Created, noon(50))
-        .event(&g, Some(&id), EventKind::Accepted, noon(51))
-        .event(&g, Some(&id), EventKind::Activated, noon(69));
-    spend_daily(&mut b, &id, 0, 89, 1.0, None);
+    let (b, own, g) = member_subscription();
     let snap = snapshot(b);
     let cfg = Config::default();
 
@@ -272,4 +178,68 @@ fn f_member_subscription_then_grant() {
         "no grant existed yet"
     );
     assert!(before.grants.is_empty());
+}
+
+/// (g) A member activated its grant in its own account: the run sees `CreateGrant` on day 10
+/// and an ACTIVE grant at collection, nothing in between. Days 0 to 10 are confirmed exposure
+/// (no grant yet); from day 11 the activation may or may not have happened: that spend is
+/// activation-unknown, apart from the exposure, and the headline counts only the confirmed.
+#[test]
+fn g_member_side_activation_is_unknown_not_exposure() {
+    let (b, id, g) = member_side_activation(GrantStatus::Active);
+    let a = analyze_at(b, &Config::default(), as_of());
+    let segs: Vec<(&str, NaiveDate, NaiveDate, f64)> = a
+        .coverage
+        .iter()
+        .filter(|c| c.account_id == id)
+        .map(|c| (c.state.as_str(), c.from, c.to, c.cost_usd))
+        .collect();
+    assert_eq!(
+        segs,
+        [
+            ("not-covered", day(0), day(10), 11.0),
+            ("activation-unknown", day(11), day(89), 79.0),
+        ]
+    );
+    assert_eq!(a.coverage[1].grant_arn, g);
+    let f = a.findings.iter().find(|f| f.rule == "EA001").unwrap();
+    assert_eq!(
+        (f.account_id.as_str(), f.cost_usd, f.activation_unknown_usd),
+        (id.as_str(), Some(11.0), Some(79.0))
+    );
+    assert!(f.message.contains("not counted: $79.00"), "{}", f.message);
+    assert!(
+        a.findings.iter().all(|f| f.rule != "EA002"),
+        "collected ACTIVE: not waiting for activation on the report date"
+    );
+    assert_eq!(a.totals.exposure_usd, 11.0);
+    assert_eq!(a.totals.activation_unknown_usd, 79.0);
+    assert_eq!(a.totals.accounts_exposed, 1);
+    let exposed_by_day: f64 = a.exposure_by_day.iter().map(|d| d.cost_usd).sum();
+    assert_eq!(
+        exposed_by_day, 11.0,
+        "the weekly trend shows confirmed exposure only"
+    );
+    // Money reconciles: covered + unknown + exposed is all the spend.
+    assert_eq!(a.totals.spend_usd, 90.0);
+}
+
+/// (g') Only unknown spend: the grant was created before the window, so nothing is confirmed;
+/// the finding says so at a low severity with no exposure, and the account is not counted as
+/// exposed.
+#[test]
+fn g_only_unknown_spend_is_a_low_finding_without_exposure() {
+    let (mut b, id, g) = member_side_activation(GrantStatus::Active);
+    b.event(&g, Some(&id), EventKind::Created, noon(-5));
+    let mut snap = snapshot(b);
+    snap.grant_events.retain(|e| e.time < noon(0));
+    let a = analyze(&snap, &Config::default(), as_of()).unwrap();
+    let f = a.findings.iter().find(|f| f.rule == "EA001").unwrap();
+    assert_eq!(
+        (f.severity.as_str(), f.cost_usd, f.activation_unknown_usd),
+        ("low", Some(0.0), Some(90.0))
+    );
+    assert_eq!(a.totals.exposure_usd, 0.0);
+    assert_eq!(a.totals.accounts_exposed, 0);
+    assert_eq!(a.totals.activation_unknown_usd, 90.0);
 }

@@ -76,10 +76,14 @@ impl Timeline {
         }
         // The collected status is the truth at collection time, whatever the events said;
         // no event says when it changed, so it did at an unknown instant since the last one.
+        // It is the status from the start of the collection day on (the end of the default
+        // as-of day, where rules read statuses and the history records them); coverage reads
+        // the interval, which still runs to the collection instant, as unknown.
         let last = changes.last().and_then(|c| c.1.clone());
         let last_time = events.last().map_or(collected_at, |e| e.time);
         if last.as_ref() != Some(&grant.status) && collected_at >= last_time {
-            changes.push((collected_at, Some(grant.status.clone())));
+            let from = crate::model::day_start(crate::model::day(collected_at)).max(last_time);
+            changes.push((from, Some(grant.status.clone())));
             if last_time < collected_at {
                 unknown.push((last_time, collected_at));
             }
@@ -247,6 +251,17 @@ mod tests {
         assert!(t
             .change_times()
             .any(|c| c > events[0].time && t.active_unknown_at(c)));
+
+        // Collected at noon: from the start of that day the grant has its collected status
+        // (rules and history read it there), while whether it covered that day stays unknown.
+        let noon = Utc.with_ymd_and_hms(2026, 10, 1, 12, 0, 0).unwrap();
+        let t = Timeline::build(&grant(GrantStatus::Active), &refs, noon);
+        assert_eq!(t.status_at(collected), Some(&GrantStatus::Active));
+        assert!(t.active_unknown_at(collected));
+        assert_eq!(
+            t.status_at(collected - chrono::Duration::seconds(1)),
+            Some(&GrantStatus::PendingAccept)
+        );
     }
 
     #[test]

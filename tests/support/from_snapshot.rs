@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use entitlement_audit::model::usage::rows;
 use entitlement_audit::model::{
-    Account, EventKind, Grant, GrantEvent, License, Organization, OrganizationalUnit,
+    Account, EventKind, Grant, GrantEvent, License, Organization, OrganizationalUnit, PrincipalKind,
 };
 use entitlement_audit::snapshot::Snapshot;
 use serde_json::{json, Value};
@@ -21,10 +21,126 @@ use super::fake_aws::{Fact, Scenario};
 /// The `BILLING_ENTITY` of every usage row: the snapshot's usage is Marketplace spend.
 const MARKETPLACE: &str = "AWS Marketplace";
 
+/// What a distributed (direct) grant's `ParentArn` holds: aws-apis.md 1.5 leaves it open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentForm {
+    /// The license ARN.
+    License,
+    /// The seller's grant to the subscriber, which the license names in its `LicenseMetadata`
+    /// (`grantArn`).
+    SellerGrant,
+    /// The seller's grant, and the license does not name it.
+    UnnamedSellerGrant,
+    /// Nothing.
+    Empty,
+}
+
+/// How an account grantee is written, in grants, sub-grants and `CreateGrant` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountForm {
+    /// `arn:aws:iam::<id>:root`
+    IamRoot,
+    /// `arn:aws:organizations::<mgmt>:account/o-.../<id>`
+    OrganizationsArn,
+    /// `<id>`
+    BareId,
+}
+
+/// The shapes in which the fake answers; [`Shapes::default`] is the form the collector was
+/// first written for.
+#[derive(Debug, Clone, Copy)]
+pub struct Shapes {
+    pub parent: ParentForm,
+    pub account: AccountForm,
+    /// `ListReceivedGrantsForOrganization` lists the direct account grants too, not only the
+    /// sub-grants (the same grant seen by two listings).
+    pub account_grants_listed_for_org: bool,
+}
+
+impl Default for Shapes {
+    fn default() -> Self {
+        Shapes {
+            parent: ParentForm::License,
+            account: AccountForm::IamRoot,
+            account_grants_listed_for_org: false,
+        }
+    }
+}
+
+impl Shapes {
+    /// Every `ParentArn` form, each with another account form, both listings of account
+    /// grants: the combinations a scenario runs in.
+    pub fn every_form() -> Vec<Shapes> {
+        use AccountForm::*;
+        use ParentForm::*;
+        [
+            (License, IamRoot, false),
+            (SellerGrant, OrganizationsArn, true),
+            (UnnamedSellerGrant, BareId, true),
+            (Empty, OrganizationsArn, false),
+            (SellerGrant, BareId, false),
+            (Empty, IamRoot, true),
+        ]
+        .into_iter()
+        .map(|(parent, account, both)| Shapes {
+            parent,
+            account,
+            account_grants_listed_for_org: both,
+        })
+        .collect()
+    }
+
+    /// The seller's grant a license came from (a documentation account as the seller).
+    pub fn seller_grant(license_arn: &str) -> String {
+        let id = license_arn.rsplit(':').next().unwrap_or_default();
+        format!("arn:aws:license-manager::444455556666:grant:g-seller-{id}")
+    }
+
+    fn parent_of(&self, g: &Grant) -> String {
+        if g.is_sub_grant() {
+            return g.parent_arn.clone();
+        }
+        match self.parent {
+            ParentForm::License => g.license_arn.clone(),
+            ParentForm::SellerGrant | ParentForm::UnnamedSellerGrant => {
+                Self::seller_grant(&g.license_arn)
+            }
+            ParentForm::Empty => String::new(),
+        }
+    }
+
+    fn principal(&self, org: &Organization, g: &Grant) -> String {
+        if g.grantee_kind != PrincipalKind::Account {
+            return g.grantee_principal_arn.clone();
+        }
+        let id = &g.grantee_id;
+        match self.account {
+            AccountForm::IamRoot => format!("arn:aws:iam::{id}:root"),
+            AccountForm::OrganizationsArn => format!(
+                "arn:aws:organizations::{}:account/{}/{id}",
+                org.management_account_id, org.id
+            ),
+            AccountForm::BareId => id.clone(),
+        }
+    }
+
+    fn grant(&self, org: &Organization, g: &Grant) -> Value {
+        let mut v = grant(g);
+        v["ParentArn"] = json!(self.parent_of(g));
+        v["GranteePrincipalArn"] = json!(self.principal(org, g));
+        v
+    }
+}
+
 impl Scenario {
     /// The organization of `snap`, as Organizations, License Manager, Cost Explorer and
     /// CloudTrail would answer for it. See the module docs for what is lost on the way.
     pub fn from_snapshot(snap: &Snapshot) -> Scenario {
+        Self::from_snapshot_in(snap, Shapes::default())
+    }
+
+    /// [`Scenario::from_snapshot`], answering in the given shapes.
+    pub fn from_snapshot_in(snap: &Snapshot, shapes: Shapes) -> Scenario {
         let org = &snap.organization;
         let grants: BTreeMap<&str, &Grant> =
             snap.grants.iter().map(|g| (g.arn.as_str(), g)).collect();
@@ -38,6 +154,17 @@ impl Scenario {
             .partition(|l| l.beneficiary == org.subscriber_account_id);
         let (sub_grants, top): (Vec<&Grant>, Vec<&Grant>) =
             snap.grants.iter().partition(|g| g.is_sub_grant());
+        let for_org = sub_grants.iter().chain(top.iter().filter(|g| {
+            shapes.account_grants_listed_for_org && g.grantee_kind == PrincipalKind::Account
+        }));
+        let license = |l: &License| {
+            let mut v = license(l);
+            if shapes.parent == ParentForm::SellerGrant {
+                v["LicenseMetadata"] =
+                    json!([{"Name": "grantArn", "Value": Shapes::seller_grant(&l.arn)}]);
+            }
+            v
+        };
         Scenario {
             organization: organization(org),
             roots: roots.iter().map(|r| ou(org, r, "root")).collect(),
@@ -65,15 +192,18 @@ impl Scenario {
                 .collect(),
             received_licenses: received.into_iter().map(license).collect(),
             organization_licenses: members.into_iter().map(license).collect(),
-            distributed_grants: top.into_iter().map(grant).collect(),
-            organization_grants: sub_grants.into_iter().map(grant).collect(),
+            organization_grants: for_org.map(|g| shapes.grant(org, g)).collect(),
+            distributed_grants: top.iter().map(|g| shapes.grant(org, g)).collect(),
             other_grants: Vec::new(),
             facts: facts(snap),
             events: snap
                 .grant_events
                 .iter()
                 .enumerate()
-                .map(|(i, e)| event(i, e, grants.get(e.grant_arn.as_str()).copied()))
+                .map(|(i, e)| {
+                    let g = grants.get(e.grant_arn.as_str()).copied();
+                    event(i, e, g.map(|g| shapes.principal(org, g)), g)
+                })
                 .collect(),
             service_settings: json!({"OrganizationConfiguration": {"EnableIntegration": true},
                                      "EnableCrossAccountsDiscovery": false}),
@@ -167,12 +297,12 @@ fn grant(g: &Grant) -> Value {
 }
 
 /// The CloudTrail record of one grant change. `grant` is the grant as listed, when it still
-/// is: `CreateGrant` names its principal.
-fn event(i: usize, e: &GrantEvent, grant: Option<&Grant>) -> Value {
+/// is, and `principal` its principal as listed: `CreateGrant` names it.
+fn event(i: usize, e: &GrantEvent, principal: Option<String>, grant: Option<&Grant>) -> Value {
     let arn = e.grant_arn.as_str();
     let (name, request, response) = match &e.kind {
         EventKind::Created => {
-            let principal = grant.map(|g| g.grantee_principal_arn.clone()).or_else(|| {
+            let principal = principal.or_else(|| {
                 e.account_id
                     .as_ref()
                     .map(|a| format!("arn:aws:iam::{a}:root"))

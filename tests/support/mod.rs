@@ -5,6 +5,9 @@ pub mod fake_aws;
 pub mod field;
 mod from_snapshot;
 
+#[allow(unused_imports)]
+pub use from_snapshot::{AccountForm, ParentForm, Shapes};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
