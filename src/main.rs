@@ -8,7 +8,17 @@ use entitlement_audit::app::{self, exit};
 use entitlement_audit::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, which is this tool's "incomplete data": a scheduled job
+    // that tolerates 2 would pass on a typo. Help and version still print and exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::ERROR } else { 0 };
+            // Printing can only fail on a closed stream; the exit code says it all then.
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     init_logging(cli.verbose);
     // The one clock read of the run (`--now` pins it for tests).
     let now = cli.now.unwrap_or_else(chrono::Utc::now);

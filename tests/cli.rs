@@ -189,6 +189,24 @@ fn errors_exit_3_and_name_the_file_or_key() {
     assert!(err.contains("/nonexistent/snap"), "{err}");
 }
 
+/// A usage error exits 3, never 2 (which says "incomplete data" to a scheduled job that
+/// tolerates it); help and version still exit 0.
+#[test]
+fn usage_errors_exit_3_and_help_exits_0() {
+    let (code, err) = run(&["run", "--bogus"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("--bogus"), "{err}");
+    let (code, err) = run(&["frobnicate"]);
+    assert_eq!(code, 3, "{err}");
+    let (code, err) = run(&["run", "--demo", "--fail-on"]);
+    assert_eq!(code, 3, "a flag without its value: {err}");
+    for ok in [&["--help"][..], &["--version"], &["run", "--help"]] {
+        let out = bin().args(ok).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{ok:?}");
+        assert!(!out.stdout.is_empty(), "{ok:?} prints to stdout");
+    }
+}
+
 #[test]
 fn earlier_as_of_shows_the_demo_as_it_was() {
     let now = out_dir();
