@@ -488,9 +488,23 @@ async fn cost_explorer_cap_counts_retries() {
     assert_eq!(codes, ["RequestCapReached"]);
 }
 
+/// The common scenario without its deliberate oddities (an unknown grant status, a sub-grant
+/// whose parent only GetGrant reaches).
+fn ready_scenario() -> support::fake_aws::Scenario {
+    let mut sc = scenario();
+    for g in &mut sc.distributed_grants {
+        if g["GrantStatus"] == "PAUSED_BY_SELLER" {
+            g["GrantStatus"] = json!("ACTIVE");
+        }
+    }
+    sc.organization_grants
+        .retain(|g| g["GrantArn"] != grant_arn("sub-c"));
+    sc
+}
+
 #[tokio::test]
 async fn doctor_passes_on_a_ready_organization() {
-    let fake = start(Faults::default()).await;
+    let fake = FakeAws::start(ready_scenario(), Faults::default()).await;
     let opts = options();
     let checks = doctor_with(&clients(&fake, &opts).await, &opts).await;
     for c in &checks {
@@ -509,9 +523,72 @@ async fn doctor_passes_on_a_ready_organization() {
             "cost-explorer",
             "cost-allocation-tag",
             "cloudtrail",
+            "aws-shapes",
         ]
     );
     assert_read_only_and_no_page_twice(&fake, true);
+}
+
+/// `doctor` names each surprising shape with a count and an example ARN.
+#[tokio::test]
+async fn doctor_names_surprising_shapes() {
+    let mut sc = ready_scenario();
+    // A distributed grant whose parent is a seller grant no license names.
+    let seller = "arn:aws:license-manager::999999999999:grant:g-seller";
+    sc.distributed_grants[2]["ParentArn"] = json!(seller);
+    sc.received_licenses[0]
+        .as_object_mut()
+        .unwrap()
+        .remove("Beneficiary");
+    sc.distributed_grants[3]["GrantStatus"] = json!("PAUSED_BY_SELLER");
+    sc.distributed_grants[3]["GranteePrincipalArn"] = json!("arn:aws:iam::111122223333:role/x");
+    let fake = FakeAws::start(sc.clone(), Faults::default()).await;
+    let opts = options();
+    let checks = doctor_with(&clients(&fake, &opts).await, &opts).await;
+    let shapes: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.name == "aws-shapes")
+        .map(|c| {
+            assert_eq!(c.status, CheckStatus::Warn, "{c:?}");
+            assert!(c.fix.is_some());
+            c.detail.as_str()
+        })
+        .collect();
+    let arn = |i: usize| {
+        sc.distributed_grants[i]["GrantArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let want = [
+        ("grant-parent-unknown: 1 ", arn(2)),
+        (
+            "license-without-beneficiary: 1 ",
+            sc.received_licenses[0]["LicenseArn"]
+                .as_str()
+                .unwrap()
+                .into(),
+        ),
+        ("unknown-grant-status: 1 ", arn(3)),
+        ("unknown-grantee-form: 1 ", arn(3)),
+    ];
+    assert_eq!(shapes.len(), want.len(), "{shapes:#?}");
+    for (line, (start, example)) in shapes.iter().zip(&want) {
+        assert!(line.starts_with(start), "{line}");
+        assert!(line.contains(&format!("e.g. `{example}`")), "{line}");
+    }
+    // The sub-grant reached only through GetGrant is its own shape.
+    let fake = start(Faults::default()).await;
+    let checks = doctor_with(&clients(&fake, &opts).await, &opts).await;
+    let line = checks
+        .iter()
+        .find(|c| c.detail.starts_with("sub-grant-parent-not-listed"))
+        .expect("named");
+    assert!(
+        line.detail.starts_with("sub-grant-parent-not-listed: 1 "),
+        "{line:?}"
+    );
+    assert!(line.detail.contains(&grant_arn("sub-c")), "{line:?}");
 }
 
 #[tokio::test]

@@ -92,6 +92,14 @@ impl Ledger {
         self.entries.lock().expect("ledger lock").push(entry);
     }
 
+    /// The entries so far, sorted and without duplicates.
+    pub fn entries(&self) -> Vec<LedgerEntry> {
+        let mut v = self.entries.lock().expect("ledger lock").clone();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// The entries, sorted and without duplicates.
     pub fn into_entries(self) -> Vec<LedgerEntry> {
         let mut v = self.entries.into_inner().expect("ledger lock");

@@ -34,6 +34,22 @@ pub struct LmData {
     pub member_licenses: Vec<License>,
     /// Distributed grants, their per-account sub-grants and parents fetched one by one.
     pub grants: Vec<Grant>,
+    /// Shapes tolerated but not expected, for `doctor`.
+    pub surprises: Vec<Surprise>,
+}
+
+/// A shape of License Manager's answers that the collector tolerates but that aws-apis.md
+/// does not settle or predict: `doctor` reports each kind with a count and an example, so a
+/// user of a real organization can tell what AWS really sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Surprise {
+    /// Stable kebab-case kind, e.g. `grant-parent-unknown`.
+    pub kind: &'static str,
+    /// What it means, in a sentence.
+    pub what: &'static str,
+    pub count: usize,
+    /// The first ARN (in ARN order) showing it.
+    pub example: String,
 }
 
 pub async fn collect(cx: &Cx<'_>) -> LmData {
@@ -100,6 +116,7 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
         organization_licenses: received.iter().map(license).collect(),
         member_licenses: members.map(license).collect(),
         grants: Vec::new(),
+        surprises: Vec::new(),
     };
     let mut grants: BTreeMap<String, Grant> = BTreeMap::new();
     for g in &distributed {
@@ -168,6 +185,7 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
         }
     }
     relate(&mut grants, &distributed, &read, &unread, &known.licenses);
+    data.surprises = surprises(&data, &grants, &distributed, &known);
     // Organization and OU parents read here cover their accounts like distributed ones.
     for (arn, parent) in read.into_iter().filter(|(_, p)| p.is_org_wide()) {
         grants.entry(arn).or_insert(parent);
@@ -175,6 +193,85 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
 
     data.grants = grants.into_values().collect();
     data
+}
+
+/// The surprising shapes among what was read (see [`Surprise`]), kinds in a fixed order and
+/// only those seen.
+fn surprises(
+    data: &LmData,
+    grants: &BTreeMap<String, Grant>,
+    distributed: &BTreeSet<String>,
+    known: &Known,
+) -> Vec<Surprise> {
+    let mut out: Vec<Surprise> = Vec::new();
+    let mut add = |kind, what, arns: Vec<&str>| {
+        if let Some(example) = arns.iter().min() {
+            out.push(Surprise {
+                kind,
+                what,
+                count: arns.len(),
+                example: example.to_string(),
+            });
+        }
+    };
+    let gs = || grants.values();
+    add(
+        "grant-parent-unknown",
+        "grants whose ParentArn is neither a license, the seller grant a license names, a listed grant nor empty",
+        gs().filter(|g| {
+            !g.parent_arn.is_empty()
+                && !known.licenses.contains(&g.parent_arn)
+                && !known.grants.contains(&g.parent_arn)
+        })
+        .map(|g| g.arn.as_str())
+        .collect(),
+    );
+    add(
+        "sub-grant-parent-not-listed",
+        "per-account grants listed for the organization whose parent ListDistributedGrants did not list",
+        gs().filter(|g| {
+            matches!(g.relation, GrantRelation::SubGrant | GrantRelation::ParentUnread)
+                && !distributed.contains(&g.parent_arn)
+        })
+        .map(|g| g.arn.as_str())
+        .collect(),
+    );
+    let licenses = || {
+        data.organization_licenses
+            .iter()
+            .chain(&data.member_licenses)
+    };
+    add(
+        "license-without-beneficiary",
+        "licenses with no Beneficiary (the subscriber is then taken to be the management account)",
+        licenses()
+            .filter(|l| l.beneficiary.trim().is_empty())
+            .map(|l| l.arn.as_str())
+            .collect(),
+    );
+    add(
+        "unknown-grant-status",
+        "grants with a GrantStatus this version does not know (never taken as ACTIVE)",
+        gs().filter(|g| !g.status.is_known())
+            .map(|g| g.arn.as_str())
+            .collect(),
+    );
+    add(
+        "unknown-grantee-form",
+        "grants whose GranteePrincipalArn is no account, OU or organization form this version parses",
+        gs().filter(|g| !g.grantee_kind.is_known())
+            .map(|g| g.arn.as_str())
+            .collect(),
+    );
+    add(
+        "unknown-license-status",
+        "licenses with a Status this version does not know",
+        licenses()
+            .filter(|l| !l.status.is_known())
+            .map(|l| l.arn.as_str())
+            .collect(),
+    );
+    out
 }
 
 /// What a grant's `ParentArn` can be without reading it: a grant listed above, a license,
