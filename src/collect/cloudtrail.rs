@@ -84,6 +84,16 @@ pub async fn collect(cx: &Cx<'_>, now: DateTime<Utc>) -> Vec<GrantEvent> {
     events
 }
 
+/// A key of a CloudTrail record. Its `requestParameters` key names are not documented
+/// (aws-apis.md 1.6: camelCase expected): the camelCase name, else the PascalCase one.
+fn field<'v>(v: &'v Value, camel: &str) -> Option<&'v Value> {
+    v.get(camel).or_else(|| {
+        let mut chars = camel.chars();
+        let first = chars.next()?;
+        v.get(first.to_ascii_uppercase().to_string() + chars.as_str())
+    })
+}
+
 /// Turns one CloudTrail event into a grant change, or `None` when it is not one (a failed
 /// call, a new version that changes no status, an event without a grant ARN or a time).
 pub fn grant_event(e: &Event) -> Option<GrantEvent> {
@@ -91,13 +101,13 @@ pub fn grant_event(e: &Event) -> Option<GrantEvent> {
         .cloud_trail_event()
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or(Value::Null);
-    if detail.get("errorCode").is_some_and(|c| !c.is_null()) {
+    if field(&detail, "errorCode").is_some_and(|c| !c.is_null()) {
         return None;
     }
     let text = |v: &Value, path: &[&str]| -> Option<String> {
         let mut v = v;
         for p in path {
-            v = v.get(p)?;
+            v = field(v, p)?;
         }
         v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
     };
@@ -105,8 +115,8 @@ pub fn grant_event(e: &Event) -> Option<GrantEvent> {
         .event_name()
         .map(str::to_string)
         .or_else(|| text(&detail, &["eventName"]))?;
-    let request = detail.get("requestParameters").unwrap_or(&Value::Null);
-    let response = detail.get("responseElements").unwrap_or(&Value::Null);
+    let request = field(&detail, "requestParameters").unwrap_or(&Value::Null);
+    let response = field(&detail, "responseElements").unwrap_or(&Value::Null);
     let status = text(request, &["status"]).or_else(|| text(response, &["status"]));
     let kind = match name.as_str() {
         "CreateGrant" => EventKind::Created,
@@ -139,8 +149,7 @@ pub fn grant_event(e: &Event) -> Option<GrantEvent> {
         .and_then(to_chrono)
         .or_else(|| text(&detail, &["eventTime"]).and_then(|t| parse_time(&t)))?;
     // The grantee of an account grant; for org/OU grants the account is not in the event.
-    let account_id = request
-        .get("principals")
+    let account_id = field(request, "principals")
         .and_then(Value::as_array)
         .and_then(|p| p.first())
         .and_then(Value::as_str)
@@ -205,6 +214,25 @@ mod tests {
         assert_eq!(g.kind, EventKind::Created);
         assert_eq!(g.account_id.as_deref(), Some("111122223333"));
         assert_eq!(g.actor.as_deref(), Some("admin"));
+    }
+
+    #[test]
+    fn request_keys_are_read_in_camel_or_pascal_case() {
+        let e = event(
+            "CreateGrant",
+            json!({"RequestParameters": {"Principals": ["111122223333"]},
+                   "ResponseElements": {"GrantArn": GRANT, "Status": "PENDING_ACCEPT"}}),
+        );
+        let g = grant_event(&e).unwrap();
+        assert_eq!(
+            (g.kind, g.grant_arn.as_str(), g.account_id.as_deref()),
+            (EventKind::Created, GRANT, Some("111122223333"))
+        );
+        let e = event(
+            "CreateGrantVersion",
+            json!({"requestParameters": {"GrantArn": GRANT, "Status": "ACTIVE"}}),
+        );
+        assert_eq!(grant_event(&e).unwrap().kind, EventKind::Activated);
     }
 
     #[test]

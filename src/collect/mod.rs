@@ -161,7 +161,15 @@ pub async fn collect_with(
         &organization.management_account_id,
     );
 
+    // Beneficiary's semantics are unconfirmed and it may be absent: a license the subscriber's
+    // own listing returned is the organization's whatever it says (doctor names the shape).
     let mut licenses = lm.organization_licenses;
+    for l in licenses
+        .iter_mut()
+        .filter(|l| l.beneficiary.trim().is_empty())
+    {
+        l.beneficiary = organization.subscriber_account_id.clone();
+    }
     for l in lm.member_licenses {
         if !licenses.iter().any(|k| k.arn == l.arn) {
             licenses.push(l);

@@ -55,6 +55,14 @@ pub struct Shapes {
     /// `ListReceivedGrantsForOrganization` lists the direct account grants too, not only the
     /// sub-grants (the same grant seen by two listings).
     pub account_grants_listed_for_org: bool,
+    /// The subscriber's licenses name it in `Beneficiary` (else the field is absent).
+    pub beneficiary: bool,
+    /// License `CreateTime` as ISO-8601 text, as the model documents (else epoch seconds as
+    /// text, as observed).
+    pub iso_create_time: bool,
+    /// CloudTrail records with PascalCase `RequestParameters` / `ResponseElements` keys (else
+    /// camelCase, as expected).
+    pub pascal_trail: bool,
 }
 
 impl Default for Shapes {
@@ -63,29 +71,35 @@ impl Default for Shapes {
             parent: ParentForm::License,
             account: AccountForm::IamRoot,
             account_grants_listed_for_org: false,
+            beneficiary: true,
+            iso_create_time: false,
+            pascal_trail: false,
         }
     }
 }
 
 impl Shapes {
-    /// Every `ParentArn` form, each with another account form, both listings of account
-    /// grants: the combinations a scenario runs in.
+    /// Every `ParentArn` form, each with another account form and the other open shapes
+    /// varied: the combinations a scenario runs in.
     pub fn every_form() -> Vec<Shapes> {
         use AccountForm::*;
         use ParentForm::*;
         [
-            (License, IamRoot, false),
-            (SellerGrant, OrganizationsArn, true),
-            (UnnamedSellerGrant, BareId, true),
-            (Empty, OrganizationsArn, false),
-            (SellerGrant, BareId, false),
-            (Empty, IamRoot, true),
+            (License, IamRoot, false, true, false, false),
+            (SellerGrant, OrganizationsArn, true, false, true, false),
+            (UnnamedSellerGrant, BareId, true, true, false, true),
+            (Empty, OrganizationsArn, false, true, true, true),
+            (SellerGrant, BareId, false, true, false, false),
+            (Empty, IamRoot, true, false, false, true),
         ]
         .into_iter()
-        .map(|(parent, account, both)| Shapes {
+        .map(|(parent, account, both, beneficiary, iso, pascal)| Shapes {
             parent,
             account,
             account_grants_listed_for_org: both,
+            beneficiary,
+            iso_create_time: iso,
+            pascal_trail: pascal,
         })
         .collect()
     }
@@ -159,6 +173,9 @@ impl Scenario {
         }));
         let license = |l: &License| {
             let mut v = license(l);
+            if let (true, Some(c)) = (shapes.iso_create_time, l.created_at) {
+                v["CreateTime"] = json!(iso(c));
+            }
             if shapes.parent == ParentForm::SellerGrant {
                 v["LicenseMetadata"] =
                     json!([{"Name": "grantArn", "Value": Shapes::seller_grant(&l.arn)}]);
@@ -190,7 +207,16 @@ impl Scenario {
                     (a.id.clone(), tags)
                 })
                 .collect(),
-            received_licenses: received.into_iter().map(license).collect(),
+            received_licenses: received
+                .into_iter()
+                .map(|l| {
+                    let mut v = license(l);
+                    if !shapes.beneficiary {
+                        v.as_object_mut().unwrap().remove("Beneficiary");
+                    }
+                    v
+                })
+                .collect(),
             organization_licenses: members.into_iter().map(license).collect(),
             organization_grants: for_org.map(|g| shapes.grant(org, g)).collect(),
             distributed_grants: top.iter().map(|g| shapes.grant(org, g)).collect(),
@@ -202,7 +228,11 @@ impl Scenario {
                 .enumerate()
                 .map(|(i, e)| {
                     let g = grants.get(e.grant_arn.as_str()).copied();
-                    event(i, e, g.map(|g| shapes.principal(org, g)), g)
+                    let mut v = event(i, e, g.map(|g| shapes.principal(org, g)), g);
+                    if shapes.pascal_trail {
+                        v["CloudTrailEvent"] = json!(pascal_keys(&v["CloudTrailEvent"]));
+                    }
+                    v
                 })
                 .collect(),
             service_settings: json!({"OrganizationConfiguration": {"EnableIntegration": true},
@@ -380,4 +410,27 @@ fn facts(snap: &Snapshot) -> Vec<Fact> {
             },
         )
         .collect()
+}
+
+/// A CloudTrail record (JSON text) with its request and response keys in PascalCase.
+fn pascal_keys(record: &Value) -> String {
+    fn upper(k: &str) -> String {
+        let mut c = k.chars();
+        c.next()
+            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+            .unwrap_or_default()
+    }
+    fn deep(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (upper(k), deep(v))).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut detail: Value = serde_json::from_str(record.as_str().unwrap()).unwrap();
+    for key in ["requestParameters", "responseElements"] {
+        if let Some(v) = detail.as_object_mut().unwrap().remove(key) {
+            detail[upper(key)] = deep(&v);
+        }
+    }
+    detail.to_string()
 }
