@@ -192,6 +192,12 @@ pub(super) fn refresh_manifest(snap: &mut Snapshot) {
             g.grantee_kind.is_known(),
             g.grantee_kind.as_str(),
         );
+        flag(
+            "grants",
+            "relation",
+            g.relation.is_known(),
+            g.relation.as_str(),
+        );
     }
     for e in &snap.grant_events {
         flag("grant_events", "kind", e.kind.is_known(), e.kind.as_str());
