@@ -222,6 +222,43 @@ fn g_member_side_activation_is_unknown_not_exposure() {
     );
     // Money reconciles: covered + unknown + exposed is all the spend.
     assert_eq!(a.totals.spend_usd, 90.0);
+
+    // Every report shows the unknown spend apart from the exposure.
+    let dir = tempfile::tempdir().unwrap();
+    let run = entitlement_audit::report::RunInfo {
+        tool_version: "test".into(),
+        as_of: as_of(),
+        window_start: a.window_start,
+        window_end: as_of(),
+        source: "test".into(),
+        collected_at: noon(90),
+        fail_on: entitlement_audit::model::Severity::High,
+    };
+    let opts = entitlement_audit::report::Options::new(None).unwrap();
+    entitlement_audit::report::write_all(&a, &run, dir.path(), &opts).unwrap();
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    let md = read("summary.md");
+    assert!(
+        md.contains("| Public-price exposure | **\\$11.00** |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Exposure unconfirmed | **\\$79.00** |"),
+        "{md}"
+    );
+    let html = read("report.html");
+    assert!(html.contains("Exposure unconfirmed"), "the headline card");
+    assert!(html.contains("$79.00"), "the card and the coverage table");
+    let findings = read("findings.csv");
+    let header: Vec<&str> = findings.lines().next().unwrap().split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "activation_unknown_usd")
+        .unwrap();
+    let row = findings.lines().find(|l| l.contains("EA001")).unwrap();
+    assert_eq!(row.split(',').nth(col), Some("79"), "{row}");
+    let coverage = read("coverage.csv");
+    assert!(coverage.contains(",activation-unknown,"), "{coverage}");
 }
 
 /// (g') Only unknown spend: the grant was created before the window, so nothing is confirmed;
