@@ -62,6 +62,7 @@ fn load_snapshot(
     source: &SourceArgs,
     config: &Config,
     now: DateTime<Utc>,
+    record: Option<&Path>,
 ) -> Result<(Snapshot, NaiveDate)> {
     let mut snap = if source.demo {
         progress::line("building the demo organization");
@@ -70,7 +71,7 @@ fn load_snapshot(
         progress::line(&format!("reading snapshot `{}`", dir.display()));
         progress::timed("read snapshot", || snapshot::read(dir))?
     } else {
-        collect_live(&source.aws, config, now)?
+        collect_live(&source.aws, config, now, record)?
     };
     if let Some(path) = &source.cost_export {
         progress::line(&format!("reading cost export `{}`", path.display()));
@@ -110,7 +111,7 @@ pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
         .context("failed to read the history")?;
     let config = load_config(args.common.config.as_deref(), args.source.demo)?;
     let mut opts = report::Options::new(args.templates.as_deref())?;
-    let (snap, default_as_of) = load_snapshot(&args.source, &config, now)?;
+    let (snap, default_as_of) = load_snapshot(&args.source, &config, now, args.record.as_deref())?;
     let as_of = args.common.as_of.unwrap_or(default_as_of);
     let suppressions = args
         .history
@@ -263,7 +264,7 @@ pub fn verify_cleanup(
     mut out: impl Write,
 ) -> Result<u8> {
     let config = load_config(args.config.as_deref(), args.source.demo)?;
-    let (snap, default_as_of) = load_snapshot(&args.source, &config, now)?;
+    let (snap, default_as_of) = load_snapshot(&args.source, &config, now, None)?;
     let target = match (&args.product, &args.license_arn) {
         (_, Some(arn)) => Target::LicenseArn(arn.clone()),
         (Some(name), None) => Target::Product(name.clone()),
@@ -510,9 +511,15 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("failed to start the async runtime")
 }
 
-/// Reads the organization from AWS, read-only.
-fn collect_live(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> Result<Snapshot> {
-    let opts = collect_options(aws, config, now)?;
+/// Reads the organization from AWS, read-only; with `record`, keeps its responses there.
+fn collect_live(
+    aws: &AwsArgs,
+    config: &Config,
+    now: DateTime<Utc>,
+    record: Option<&Path>,
+) -> Result<Snapshot> {
+    let mut opts = collect_options(aws, config, now)?;
+    opts.record = record.map(Path::to_path_buf);
     progress::line(&format!(
         "collecting from AWS: usage {} to {}, at most {} Cost Explorer requests",
         opts.period_start, opts.period_end, opts.max_cost_explorer_requests
@@ -529,6 +536,12 @@ fn collect_live(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> Result<Sn
         snap.manifest.cost_explorer_requests as f64 * 0.01,
         snap.manifest.completeness.len()
     ));
+    if let Some(dir) = record {
+        progress::line(&format!(
+            "recorded the responses, scrubbed, in `{}`",
+            dir.display()
+        ));
+    }
     Ok(snap)
 }
 
@@ -536,7 +549,7 @@ fn collect_live(aws: &AwsArgs, config: &Config, now: DateTime<Utc>) -> Result<Sn
 /// read (the snapshot is written anyway, with the gaps in its ledger).
 pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<u8> {
     let config = load_config(args.config.as_deref(), false)?;
-    let snap = collect_live(&args.aws, &config, now)?;
+    let snap = collect_live(&args.aws, &config, now, args.record.as_deref())?;
     snapshot::write(&snap, &args.out)?;
     progress::line(&format!("wrote snapshot `{}`", args.out.display()));
     for gap in &snap.manifest.completeness {

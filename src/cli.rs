@@ -102,6 +102,11 @@ pub struct CollectArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Also keep every raw response of the collection in this new (or empty) directory,
+    /// scrubbed of ids, names, e-mails and tag values, with a manifest of the calls (for
+    /// replaying the organization's shapes in tests; docs/collect.md).
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
 }
 
 /// Where the organization comes from: the demo, a snapshot, or (neither given) AWS itself.
@@ -129,6 +134,10 @@ pub struct RunArgs {
     /// Directory for the reports.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Also keep every raw response of the live collection in this new (or empty) directory,
+    /// scrubbed (see `collect --record`). Not with `--demo` or `--snapshot`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["demo", "snapshot"])]
+    pub record: Option<PathBuf>,
     /// Report templates: a file here replaces the built-in of the same name (report.html,
     /// report.css, report.js, summary.md).
     #[arg(long, value_name = "DIR")]

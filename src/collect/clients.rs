@@ -8,6 +8,7 @@
 //! are honoured by aws-config unchanged.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::meta::region::RegionProviderChain;
@@ -16,7 +17,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_licensemanager::config::retry::RetryPartition;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
+use super::permissions::Service;
+use super::record::Recorder;
 use super::retry::LicenseManagerRateLimit;
 use super::CollectOptions;
 
@@ -31,6 +35,9 @@ pub struct Clients {
     pub cost_explorer: aws_sdk_costexplorer::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub sts: aws_sdk_sts::Client,
+    /// Keeps every response of the JSON services when `opts.record` is set (STS, which only
+    /// `doctor` calls, is not recorded).
+    pub recorder: Option<Arc<Recorder>>,
 }
 
 /// Loads the shared AWS configuration: default chain, `opts.profile`, then `opts.role_arn`
@@ -77,42 +84,54 @@ impl Clients {
         let set = SET.fetch_add(1, Ordering::Relaxed);
         let partition =
             |service: &str| RetryPartition::new(format!("entitlement-audit-{service}-{set}"));
+        let recorder = opts.record.as_ref().map(|_| Arc::new(Recorder::default()));
+        // Observes only: each attempt's request body, response status and body.
+        let record = |service: Service| {
+            recorder
+                .as_ref()
+                .map(|r| SharedInterceptor::new(r.interceptor(service)))
+        };
+        let mut organizations = aws_sdk_organizations::config::Builder::from(shared)
+            .retry_partition(partition("organizations"))
+            .region(region.clone())
+            .retry_config(retry.clone());
+        let mut license_manager = aws_sdk_licensemanager::config::Builder::from(shared)
+            .retry_partition(partition("license-manager"))
+            .region(region.clone())
+            .retry_config(retry.clone())
+            .retry_classifier(LicenseManagerRateLimit);
+        let mut cost_explorer = aws_sdk_costexplorer::config::Builder::from(shared)
+            .retry_partition(partition("cost-explorer"))
+            .region(region.clone())
+            .retry_config(retry.clone());
+        let mut cloudtrail = aws_sdk_cloudtrail::config::Builder::from(shared)
+            .retry_partition(partition("cloudtrail"))
+            .region(region.clone())
+            .retry_config(retry.clone());
+        if let Some(i) = record(Service::Organizations) {
+            organizations.push_interceptor(i);
+        }
+        if let Some(i) = record(Service::LicenseManager) {
+            license_manager.push_interceptor(i);
+        }
+        if let Some(i) = record(Service::CostExplorer) {
+            cost_explorer.push_interceptor(i);
+        }
+        if let Some(i) = record(Service::CloudTrail) {
+            cloudtrail.push_interceptor(i);
+        }
         Self {
-            organizations: aws_sdk_organizations::Client::from_conf(
-                aws_sdk_organizations::config::Builder::from(shared)
-                    .retry_partition(partition("organizations"))
-                    .region(region.clone())
-                    .retry_config(retry.clone())
-                    .build(),
-            ),
-            license_manager: aws_sdk_licensemanager::Client::from_conf(
-                aws_sdk_licensemanager::config::Builder::from(shared)
-                    .retry_partition(partition("license-manager"))
-                    .region(region.clone())
-                    .retry_config(retry.clone())
-                    .retry_classifier(LicenseManagerRateLimit)
-                    .build(),
-            ),
-            cost_explorer: aws_sdk_costexplorer::Client::from_conf(
-                aws_sdk_costexplorer::config::Builder::from(shared)
-                    .retry_partition(partition("cost-explorer"))
-                    .region(region.clone())
-                    .retry_config(retry.clone())
-                    .build(),
-            ),
-            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
-                aws_sdk_cloudtrail::config::Builder::from(shared)
-                    .retry_partition(partition("cloudtrail"))
-                    .region(region.clone())
-                    .retry_config(retry.clone())
-                    .build(),
-            ),
+            organizations: aws_sdk_organizations::Client::from_conf(organizations.build()),
+            license_manager: aws_sdk_licensemanager::Client::from_conf(license_manager.build()),
+            cost_explorer: aws_sdk_costexplorer::Client::from_conf(cost_explorer.build()),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail.build()),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(shared)
                     .retry_partition(partition("sts"))
                     .retry_config(retry)
                     .build(),
             ),
+            recorder,
         }
     }
 

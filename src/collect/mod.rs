@@ -16,9 +16,11 @@ pub mod ledger;
 mod license_manager;
 mod organizations;
 pub mod permissions;
+pub mod record;
 pub mod retry;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
@@ -69,6 +71,9 @@ pub struct CollectOptions {
     pub skip_cloudtrail: bool,
     pub retry: RetryOptions,
     pub pace: PaceOptions,
+    /// Keep every response body of the run, scrubbed, in this directory (`--record`; see
+    /// [`record`]). Default `None`.
+    pub record: Option<PathBuf>,
 }
 
 /// The default Cost Explorer window, in days.
@@ -92,6 +97,7 @@ impl CollectOptions {
             skip_cloudtrail: false,
             retry: RetryOptions::default(),
             pace: PaceOptions::default(),
+            record: None,
         }
     }
 }
@@ -115,7 +121,8 @@ impl<F: Fn(&str) + Send + Sync> Progress for F {
 }
 
 /// Collects the organization with clients loaded from the environment (see
-/// [`load_sdk_config`]). `now` is the run's clock, read once by the caller.
+/// [`load_sdk_config`]). `now` is the run's clock, read once by the caller. With
+/// `opts.record`, the scrubbed recording is written once everything is read.
 pub async fn collect(
     opts: &CollectOptions,
     now: DateTime<Utc>,
@@ -127,8 +134,15 @@ pub async fn collect(
         opts.period_start,
         opts.period_end
     );
+    if let Some(dir) = &opts.record {
+        record::prepare(dir)?;
+    }
     let clients = Clients::load(opts).await;
-    Ok(collect_with(&clients, opts, now, progress).await)
+    let snapshot = collect_with(&clients, opts, now, progress).await;
+    if let (Some(dir), Some(recorder)) = (&opts.record, &clients.recorder) {
+        recorder.write(dir, now)?;
+    }
+    Ok(snapshot)
 }
 
 /// Collects the organization with the given clients. Never fails: what could not be read is
