@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{finding, meta, with_spend, Facts, Rule};
+use super::{meta, product_spend, spend_days, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::coverage::{Spend, State};
 use crate::analyze::finding::{usd, Finding};
@@ -41,9 +41,7 @@ impl Rule for PublicPriceExposure {
                 out.push(unconfirmed(cx, self, account, key, spend, license));
                 continue;
             };
-            let mut f = with_spend(finding(cx, self, account), spend);
-            f.product = cx.products.name(key).to_string();
-            f.license_arn = license.to_string();
+            let mut f = product_spend(cx, self, account, key, spend, license);
             let (overspend, basis) = facts.overspend(key, spend.cost_usd);
             f.overspend_usd = overspend;
             f.overspend_basis = basis;
@@ -73,11 +71,10 @@ impl Rule for PublicPriceExposure {
                 None => String::new(),
             };
             f.message = format!(
-                "{} of {} spend at public price between {} and {}; {why}; {estimate}{apart}",
+                "{} of {} spend at public price between {}; {why}; {estimate}{apart}",
                 usd(spend.cost_usd),
                 f.product,
-                day_text(spend.first_day),
-                day_text(spend.last_day),
+                spend_days(spend),
             );
             f.remediation = REMEDIATION.into();
             out.push(f);
@@ -86,10 +83,6 @@ impl Rule for PublicPriceExposure {
 }
 
 const REMEDIATION: &str = "activate the account's grant (or create one for its OU) so its usage is billed at the private price";
-
-fn day_text(d: Option<chrono::NaiveDate>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
-}
 
 /// The finding of an account whose only possibly-public spend lies on days of unknown
 /// coverage: no confirmed exposure (`cost_usd` 0), the spend in `activation_unknown_usd`.
@@ -101,18 +94,15 @@ fn unconfirmed(
     spend: &Spend,
     license: &str,
 ) -> Finding {
-    let mut f = with_spend(finding(cx, rule, account), spend);
+    let mut f = product_spend(cx, rule, account, key, spend, license);
     f.severity = Severity::Low;
     f.cost_usd = Some(0.0);
     f.activation_unknown_usd = Some(spend.cost_usd);
-    f.product = cx.products.name(key).to_string();
-    f.license_arn = license.to_string();
     f.message = format!(
-        "{} of {} spend between {} and {} on days a grant was activated at a time no event dates: public or private price unknown, no exposure confirmed; the member account's CloudTrail, or the next run, dates it",
+        "{} of {} spend between {} on days a grant was activated at a time no event dates: public or private price unknown, no exposure confirmed; the member account's CloudTrail, or the next run, dates it",
         usd(spend.cost_usd),
         f.product,
-        day_text(spend.first_day),
-        day_text(spend.last_day),
+        spend_days(spend),
     );
     f.remediation = "confirm when the grant was activated (the member's CloudTrail `CreateGrantVersion`); nothing to fix if it was before the spend".into();
     f

@@ -1,6 +1,6 @@
 //! EA005 usage-after-cancellation: spend on a product after its license ended plus the grace.
 
-use super::{finding, meta, with_spend, Facts, Rule};
+use super::{meta, product_spend, spend_days, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::coverage::State;
 use crate::analyze::finding::{usd, Finding};
@@ -21,15 +21,12 @@ impl Rule for UsageAfterCancellation {
         for ((account, key), (spend, license)) in
             facts.spend_by_state(|s| s == State::AfterCancellation)
         {
-            let mut f = with_spend(finding(cx, self, account), &spend);
-            f.product = cx.products.name(key).to_string();
-            f.license_arn = license.to_string();
+            let mut f = product_spend(cx, self, account, key, &spend, license);
             f.message = format!(
-                "{} of {} spend between {} and {}, more than {} days after the license ended",
+                "{} of {} spend between {}, more than {} days after the license ended",
                 usd(spend.cost_usd),
                 f.product,
-                spend.first_day.map(|d| d.to_string()).unwrap_or_default(),
-                spend.last_day.map(|d| d.to_string()).unwrap_or_default(),
+                spend_days(&spend),
                 cx.cfg.cancellation_grace_days
             );
             f.remediation = "find who still invokes the model (CloudTrail, IAM principal tags) and stop it, or renew the subscription".into();

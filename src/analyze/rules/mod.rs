@@ -172,6 +172,28 @@ pub(crate) fn with_spend(mut f: Finding, s: &Spend) -> Finding {
     f
 }
 
+/// A finding about an account's spend on a product of the organization's licenses: the
+/// money and its days, the product's name and the license.
+pub(crate) fn product_spend(
+    cx: &Context,
+    rule: &dyn Rule,
+    account_id: &str,
+    product_key: &str,
+    s: &Spend,
+    license_arn: &str,
+) -> Finding {
+    let mut f = with_spend(finding(cx, rule, account_id), s);
+    f.product = cx.products.name(product_key).to_string();
+    f.license_arn = license_arn.to_string();
+    f
+}
+
+/// The days of a spend, `first and last`, as text for messages.
+pub(crate) fn spend_days(s: &Spend) -> String {
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    format!("{} and {}", day(s.first_day), day(s.last_day))
+}
+
 /// The account named in a grant finding: the grantee when it is an account.
 pub(crate) fn grantee_account(g: &crate::model::Grant) -> &str {
     if g.grantee_kind == crate::model::PrincipalKind::Account {
