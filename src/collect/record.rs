@@ -14,11 +14,12 @@
 //! session names, CloudTrail event ids, principal ids and access keys become documentation
 //! values, the same original always the same value, so that relations (a sub-grant's parent,
 //! the account inside an ARN, a listing's `ParentId`) survive. The mapping itself is never
-//! written. The values are assigned in a canonical order of the calls (the organization's
-//! description first, so its management account is always `100000000001`), so recording the
-//! same organization twice gives the same files.
+//! written. Each kind's values are numbered in their sorted order, with a fixed width, so
+//! that the order survives too (the analysis breaks some ties by ARN or account id: the
+//! duplicate grant kept, the subscriber among equally frequent beneficiaries), and recording
+//! the same organization twice gives the same files.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::fs;
 use std::path::Path;
@@ -227,57 +228,43 @@ impl Intercept for RecordInterceptor {
     }
 }
 
-/// Scrubs a run's calls with one mapping, assigned in a canonical order of the calls (the
-/// organization's description first), and returns them in their own order with the mapping.
+/// Scrubs a run's calls with one mapping that keeps each kind's order (see
+/// [`Scrubber::ordered`]), and returns them in their own order with the mapping.
 pub fn scrub_calls(calls: &[RawCall]) -> (Vec<ScrubbedCall>, Scrubber) {
     let parse = |b: &[u8]| serde_json::from_slice::<Value>(b).ok();
     let parsed: Vec<(Option<Value>, Option<Value>)> = calls
         .iter()
         .map(|c| (parse(&c.request), parse(&c.response)))
         .collect();
-    let canonical = |v: &Option<Value>| v.as_ref().map(Value::to_string).unwrap_or_default();
-    let keys: Vec<(bool, &str, &str, String, u16, String)> = calls
+    // Learn every value first, so that each kind is numbered in its sorted order.
+    let mut learner = Scrubber::learning();
+    for v in parsed.iter().flat_map(|(req, resp)| [req, resp]).flatten() {
+        learner.json(v);
+    }
+    let mut scrubber = learner.ordered();
+    let out: Vec<ScrubbedCall> = calls
         .iter()
         .zip(&parsed)
-        .map(|(c, (req, resp))| {
-            (
-                c.operation != "DescribeOrganization",
-                c.service.as_str(),
-                c.operation.as_str(),
-                canonical(req),
-                c.status,
-                canonical(resp),
-            )
+        .map(|(c, (req, resp))| ScrubbedCall {
+            service: c.service.clone(),
+            operation: c.operation.clone(),
+            request: req.as_ref().map_or(Value::Null, |v| scrubber.json(v)),
+            status: c.status,
+            response: resp.as_ref().map(|v| scrubber.json(v)),
         })
         .collect();
-    let mut order: Vec<usize> = (0..calls.len()).collect();
-    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-    let mut scrubber = Scrubber::default();
-    let mut out: Vec<Option<ScrubbedCall>> = vec![None; calls.len()];
-    for i in order {
-        let (req, resp) = &parsed[i];
-        out[i] = Some(ScrubbedCall {
-            service: calls[i].service.clone(),
-            operation: calls[i].operation.clone(),
-            request: req.as_ref().map_or(Value::Null, |v| scrubber.json(v)),
-            status: calls[i].status,
-            response: resp.as_ref().map(|v| scrubber.json(v)),
-        });
-    }
-    (
-        out.into_iter().map(|c| c.expect("every call")).collect(),
-        scrubber,
-    )
+    (out, scrubber)
 }
 
 /// What a scrubbed value was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
-    /// 12-digit account id -> `100000000001`, `100000000002`, ...
+    /// 12-digit account id -> `100000000001`, `100000000002`, ... (the replacements below are
+    /// those of the first, second, ... value in sorted order)
     Account,
     /// `o-...` -> `o-rec0000001`
     Organization,
-    /// `r-...` -> `r-rec1`
+    /// `r-...` -> `r-rec0001`
     Root,
     /// `ou-...-...` -> `ou-rec0-00000001`
     Ou,
@@ -285,15 +272,15 @@ pub enum Kind {
     License,
     /// `g-<hex>` -> `g-000...001`
     Grant,
-    /// -> `user1@example.com`
+    /// -> `user0001@example.com`
     Email,
-    /// An account's name (also Cost Explorer's account description) -> `account-1`
+    /// An account's name (also Cost Explorer's account description) -> `account-0001`
     AccountName,
-    /// An OU's name -> `unit-1` (roots keep theirs: AWS names every root `Root`)
+    /// An OU's name -> `unit-0001` (roots keep theirs: AWS names every root `Root`)
     OuName,
-    /// A tag value, on an account or in a cost-allocation tag group key -> `tag-1`
+    /// A tag value, on an account or in a cost-allocation tag group key -> `tag-0001`
     TagValue,
-    /// IAM user, role or session name, CloudTrail `Username` -> `principal-1`
+    /// IAM user, role or session name, CloudTrail `Username` -> `principal-0001`
     Principal,
     /// CloudTrail `principalId` -> `AIDAEXAMPLE000000001`
     PrincipalId,
@@ -304,19 +291,20 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn replacement(self, n: u64) -> String {
+    /// The `n`th value; `w` digits for the kinds without a fixed width.
+    fn replacement(self, n: u64, w: usize) -> String {
         match self {
             Kind::Account => (100_000_000_000 + n).to_string(),
             Kind::Organization => format!("o-rec{n:07}"),
-            Kind::Root => format!("r-rec{n}"),
+            Kind::Root => format!("r-rec{n:04}"),
             Kind::Ou => format!("ou-rec0-{n:08}"),
             Kind::License => format!("l-{n:032x}"),
             Kind::Grant => format!("g-{n:032x}"),
-            Kind::Email => format!("user{n}@example.com"),
-            Kind::AccountName => format!("account-{n}"),
-            Kind::OuName => format!("unit-{n}"),
-            Kind::TagValue => format!("tag-{n}"),
-            Kind::Principal => format!("principal-{n}"),
+            Kind::Email => format!("user{n:0w$}@example.com"),
+            Kind::AccountName => format!("account-{n:0w$}"),
+            Kind::OuName => format!("unit-{n:0w$}"),
+            Kind::TagValue => format!("tag-{n:0w$}"),
+            Kind::Principal => format!("principal-{n:0w$}"),
             Kind::PrincipalId => format!("AIDAEXAMPLE{n:09}"),
             Kind::EventId => format!("00000000-0000-4000-8000-{n:012}"),
             Kind::AccessKey => format!("AKIAEXAMPLE{n:09}"),
@@ -325,11 +313,15 @@ impl Kind {
 }
 
 /// The one mapping of a recording: each original value of a kind always becomes the same
-/// documentation value, numbered in the order first seen. Empty strings stay empty.
+/// documentation value. [`Scrubber::ordered`] numbers the values it learnt in their sorted
+/// order; a value not learnt gets the next number. Empty strings stay empty.
 #[derive(Debug, Default, Clone)]
 pub struct Scrubber {
     map: HashMap<(Kind, String), String>,
     next: HashMap<Kind, u64>,
+    width: HashMap<Kind, usize>,
+    /// While learning: the values seen, per kind (everything passes through unchanged).
+    learnt: Option<BTreeMap<Kind, BTreeSet<String>>>,
 }
 
 /// The `CloudTrailEvent` fields kept (the rest, e.g. `sourceIPAddress`, `userAgent`,
@@ -369,17 +361,47 @@ const ISSUER_KEYS: &[&str] = &["type", "principalId", "arn", "accountId", "userN
 const ATTRIBUTE_KEYS: &[&str] = &["creationDate", "mfaAuthenticated"];
 
 impl Scrubber {
-    /// The value `original` of `kind` becomes (assigned on first sight).
+    /// A scrubber that only learns the values it is shown, changing nothing, for
+    /// [`Scrubber::ordered`].
+    pub fn learning() -> Self {
+        Self {
+            learnt: Some(BTreeMap::new()),
+            ..Self::default()
+        }
+    }
+
+    /// The mapping of the values learnt: each kind's values numbered in their sorted order,
+    /// at one width (at least 4 digits), so that comparing two replacements of a kind gives
+    /// what comparing the originals gave.
+    pub fn ordered(self) -> Self {
+        let mut out = Self::default();
+        for (kind, values) in self.learnt.unwrap_or_default() {
+            let w = values.len().to_string().len().max(4);
+            out.width.insert(kind, w);
+            out.next.insert(kind, values.len() as u64);
+            for (i, v) in values.into_iter().enumerate() {
+                let replacement = kind.replacement(i as u64 + 1, w);
+                out.map.insert((kind, v), replacement);
+            }
+        }
+        out
+    }
+
+    /// The value `original` of `kind` becomes (the next number if it was not learnt).
     pub fn value(&mut self, kind: Kind, original: &str) -> String {
         if original.is_empty() {
             return String::new();
+        }
+        if let Some(learnt) = &mut self.learnt {
+            learnt.entry(kind).or_default().insert(original.to_string());
+            return original.to_string();
         }
         if let Some(v) = self.map.get(&(kind, original.to_string())) {
             return v.clone();
         }
         let n = self.next.entry(kind).or_insert(0);
         *n += 1;
-        let v = kind.replacement(*n);
+        let v = kind.replacement(*n, *self.width.get(&kind).unwrap_or(&4));
         self.map.insert((kind, original.to_string()), v.clone());
         v
     }
@@ -848,12 +870,12 @@ mod tests {
     fn relations_survive_scrubbing() {
         let (s, _) = scrub_calls(&calls());
         let org = &resp(&s, "DescribeOrganization")["Organization"];
-        // The management account keeps a stable mapping: the first account seen.
-        assert_eq!(org["MasterAccountId"], "100000000001");
+        // In sorted order: 111122223333, then 123456789012.
+        assert_eq!(org["MasterAccountId"], "100000000002");
         assert_eq!(
             org["Arn"],
             format!(
-                "arn:aws:organizations::100000000001:organization/{}",
+                "arn:aws:organizations::100000000002:organization/{}",
                 org["Id"].as_str().unwrap()
             )
         );
@@ -889,7 +911,7 @@ mod tests {
             format!("arn:aws:iam::{id}:root")
         );
         assert_eq!(grant["GranteePrincipalArn"], ou["Arn"]);
-        assert_eq!(lic["Beneficiary"], "100000000001");
+        assert_eq!(lic["Beneficiary"], "100000000002");
         assert_eq!(
             sub["StatusReason"],
             format!("account {id} did not activate")
@@ -927,7 +949,7 @@ mod tests {
             "{actor}"
         );
         assert!(
-            actor.starts_with("arn:aws:sts::100000000001:assumed-role/principal-"),
+            actor.starts_with("arn:aws:sts::100000000002:assumed-role/principal-"),
             "{actor}"
         );
         assert_eq!(
@@ -1049,6 +1071,36 @@ mod tests {
     }
 
     #[test]
+    fn each_kind_keeps_its_order() {
+        let mut learner = Scrubber::learning();
+        let arns = [GRANT, SUB_GRANT, &GRANT.replace("g-0a4f", "g-ffff")];
+        let names = ["zeta", "Alpha", "alpha", "beta-10", "beta-9"];
+        for a in &arns {
+            assert_eq!(learner.text(a), *a, "learning changes nothing");
+        }
+        for n in names {
+            learner.value(Kind::AccountName, n);
+        }
+        let mut s = learner.ordered();
+        let mut pairs: Vec<(String, String)> =
+            arns.iter().map(|a| (a.to_string(), s.text(a))).collect();
+        pairs.extend(
+            names
+                .iter()
+                .map(|n| (n.to_string(), s.value(Kind::AccountName, n))),
+        );
+        for (a, x) in &pairs {
+            for (b, y) in &pairs {
+                if x.starts_with("arn:") == y.starts_with("arn:") {
+                    assert_eq!(a.cmp(b), x.cmp(y), "{a} {b} -> {x} {y}");
+                }
+            }
+        }
+        assert_eq!(s.value(Kind::AccountName, "Alpha"), "account-0001");
+        assert_eq!(s.value(Kind::AccountName, "unseen"), "account-0006");
+    }
+
+    #[test]
     fn a_recording_directory_must_be_new_or_empty() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("rec");
@@ -1095,7 +1147,7 @@ mod tests {
             &fs::read_to_string(dir.path().join("0001-ListAccountsForParent.json")).unwrap(),
         )
         .unwrap();
-        assert_eq!(body["Accounts"][0]["Name"], "account-1");
+        assert_eq!(body["Accounts"][0]["Name"], "account-0001");
         assert_eq!(calls[10]["status"], 503);
         assert_eq!(
             calls[10]["response"],
