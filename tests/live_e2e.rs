@@ -330,3 +330,365 @@ async fn access_denied_on_one_operation_exits_2_with_the_gap_in_summary_json() {
 fn p(path: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
+
+// `--record`: a live run recorded from the fake replays, from the recording alone, to the
+// same findings through the recording's mapping, and the recording keeps none of the
+// organization's identities and nothing of the requests' signing.
+
+use entitlement_audit::collect::record::{self, Kind, RawCall, Scrubber};
+
+/// Credentials of the recorded run, distinctive enough to look for in the recording.
+const RECORD_KEY_ID: &str = "AKIARECORDINGTEST042";
+const RECORD_SECRET: &str = "recording-secret-never-kept";
+const RECORD_TOKEN: &str = "recording-session-token-never-kept";
+
+/// The `--now`, `--days` and `--as-of` of a live run of `snap` (as [`run_live_in`] passes).
+fn live_args(snap: &Snapshot) -> Vec<String> {
+    let m = &snap.manifest;
+    let days = (m.period_end - m.period_start).num_days() + 1;
+    vec![
+        "--now".into(),
+        m.collected_at.to_rfc3339(),
+        "--days".into(),
+        days.to_string(),
+        "--as-of".into(),
+        m.period_end.to_string(),
+    ]
+}
+
+/// [`run`] against `fake`, signed with [`RECORD_KEY_ID`] and a session token.
+async fn run_signed(fake: &FakeAws, args: Vec<String>) -> Outcome {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("run").args(&args).arg("--no-history");
+    cmd.arg("--out").arg(out.path());
+    fake.point(&mut cmd);
+    cmd.envs([
+        ("AWS_ACCESS_KEY_ID", RECORD_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", RECORD_SECRET),
+        ("AWS_SESSION_TOKEN", RECORD_TOKEN),
+    ]);
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    Outcome {
+        code: output.status.code().unwrap(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        out,
+    }
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every string in `v`, the JSON documents inside strings (`CloudTrailEvent`) included, each
+/// also cut into its `/`, `:` and `$` separated pieces (ARN parts, tag group keys).
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            if let Ok(inner @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str(s) {
+                strings(&inner, out);
+            }
+            out.extend(s.split(['/', ':', '$']).map(str::to_string));
+            out.push(s.clone());
+        }
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+/// A finding of the recorded run as the replay must find it: its ids, names, OU path and
+/// team through the recording's mapping (a team that is no tag value, named by a config rule
+/// only, stays). The finding id, a hash of those, is left out.
+fn through(map: &mut Scrubber, f: &Value) -> Value {
+    let mut f = f.clone();
+    let m = f.as_object_mut().unwrap();
+    m.remove("id");
+    let s = |m: &serde_json::Map<String, Value>, k: &str| m[k].as_str().unwrap().to_string();
+    for k in [
+        "account_id",
+        "license_arn",
+        "grant_arn",
+        "message",
+        "remediation",
+    ] {
+        let v = map.text(&s(m, k));
+        m.insert(k.into(), v.into());
+    }
+    let name = map.value(Kind::AccountName, &s(m, "account_name"));
+    m.insert("account_name".into(), name.into());
+    let path: Vec<String> = s(m, "ou_path")
+        .split('/')
+        .enumerate()
+        // "", the root (AWS names every root `Root`; kept), then OU names.
+        .map(|(i, n)| {
+            if i < 2 {
+                n.to_string()
+            } else {
+                map.value(Kind::OuName, n)
+            }
+        })
+        .collect();
+    m.insert("ou_path".into(), path.join("/").into());
+    let team = s(m, "team");
+    let team = map
+        .mapped(Kind::TagValue, &team)
+        .map_or(team.clone(), str::to_string);
+    m.insert("team".into(), team.into());
+    f
+}
+
+/// The findings of a run, without their ids, as sorted JSON lines.
+fn finding_lines(findings: impl Iterator<Item = Value>) -> Vec<String> {
+    let mut lines: Vec<String> = findings.map(|f| f.to_string()).collect();
+    lines.sort();
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_live_run_replays_to_the_same_findings() {
+    let snap = entitlement_audit::demo::builtin();
+    // One answer fails once: the recording keeps both attempts, the replay answers in order.
+    let mut faults = Faults::default();
+    faults
+        .server_errors
+        .insert("ListReceivedLicenses".into(), (500, 1));
+    let fake = FakeAws::start(Scenario::from_snapshot(&snap), faults).await;
+    fake.keep_responses();
+    let rec = tempfile::tempdir().unwrap();
+    let dir = rec.path().join("recording");
+    let mut args = live_args(&snap);
+    args.extend(FAST.iter().map(|s| s.to_string()));
+    args.extend([
+        "--config".into(),
+        DEMO_CONFIG.into(),
+        "--record".into(),
+        p(&dir),
+    ]);
+    let recorded = run_signed(&fake, args).await;
+    assert_eq!(recorded.code, 0, "{}", recorded.stderr);
+    assert!(
+        recorded.stderr.contains(&format!("`{}`", dir.display())),
+        "{}",
+        recorded.stderr
+    );
+
+    // Every answer the fake gave is in the manifest, in the recorder's scrubbing: rescrubbing
+    // the fake's own log of requests and answers gives the recording, call for call.
+    let calls = fake.calls();
+    assert_eq!(calls.iter().filter(|c| c.status == 500).count(), 1);
+    let raw: Vec<RawCall> = calls
+        .iter()
+        .map(|c| RawCall {
+            service: c.service().ledger_name().into(),
+            operation: c.op.clone(),
+            request: c.body.to_string().into_bytes(),
+            status: c.status,
+            response: c.response.clone().unwrap().into_bytes(),
+        })
+        .collect();
+    let (scrubbed, mut map) = record::scrub_calls(&raw);
+    let manifest = read_json(&dir.join(record::MANIFEST));
+    assert_eq!(
+        manifest["collected_at"].as_str().unwrap(),
+        snap.manifest
+            .collected_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let entries = manifest["calls"].as_array().unwrap();
+    let mut got: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let body = e["response"]
+                .as_str()
+                .map_or(Value::Null, |f| read_json(&dir.join(f)));
+            serde_json::json!([
+                e["service"],
+                e["operation"],
+                e["request"],
+                e["status"],
+                body
+            ])
+            .to_string()
+        })
+        .collect();
+    let mut want: Vec<String> = scrubbed
+        .iter()
+        .map(|c| {
+            serde_json::json!([c.service, c.operation, c.request, c.status, c.response]).to_string()
+        })
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got.len(), calls.len());
+    assert!(
+        got == want,
+        "the recording is not the fake's answers scrubbed"
+    );
+    let answered: std::collections::BTreeSet<&str> = calls.iter().map(|c| c.op.as_str()).collect();
+    let listed: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, answered);
+    assert!(listed.len() >= 10, "{listed:?}");
+
+    // Nothing of the signing, the headers or the organization's identities is kept.
+    let mut texts = Vec::new();
+    let mut all = Vec::new();
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let path = file.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        strings(&serde_json::from_str(&text).unwrap(), &mut all);
+        texts.push(text);
+    }
+    assert_eq!(
+        texts.len(),
+        entries.len() + 1,
+        "one file per body and the manifest"
+    );
+    let text = texts.join("\n");
+    for secret in [
+        RECORD_KEY_ID,
+        RECORD_SECRET,
+        RECORD_TOKEN,
+        "AWS4-HMAC-SHA256",
+    ] {
+        assert!(!text.contains(secret), "`{secret}` kept");
+    }
+    let lower = text.to_ascii_lowercase();
+    for header in [
+        "authorization",
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-target",
+        "x-amzn-requestid",
+        "amz-sdk-invocation-id",
+        "credential=",
+        "signature=",
+    ] {
+        assert!(!lower.contains(header), "`{header}` kept");
+    }
+    let org = &snap.organization;
+    let mut ids: Vec<String> = vec![
+        org.id.clone(),
+        org.management_account_id.clone(),
+        org.subscriber_account_id.clone(),
+    ];
+    ids.extend(snap.accounts.iter().map(|a| a.id.clone()));
+    ids.extend(snap.accounts.iter().map(|a| a.email.clone()));
+    ids.extend(snap.organizational_units.iter().map(|o| o.id.clone()));
+    let hex = |arn: &str| arn.rsplit(':').next().unwrap_or_default()[2..].to_string();
+    ids.extend(snap.licenses.iter().map(|l| hex(&l.arn)));
+    ids.extend(snap.grants.iter().map(|g| hex(&g.arn)));
+    for id in &ids {
+        assert!(!text.contains(id.as_str()), "`{id}` kept");
+    }
+    let mut names: Vec<String> = snap.accounts.iter().map(|a| a.name.clone()).collect();
+    names.extend(
+        snap.organizational_units
+            .iter()
+            .filter(|o| o.parent_id.is_some())
+            .map(|o| o.name.clone()),
+    );
+    names.extend(snap.accounts.iter().flat_map(|a| a.tags.values().cloned()));
+    for row in entitlement_audit::model::usage::rows(&snap.usage).unwrap() {
+        names.extend(row.team_tag);
+    }
+    for e in &snap.grant_events {
+        let actor = e.actor.as_deref().unwrap_or_default();
+        names.extend(actor.split('/').skip(1).map(str::to_string));
+    }
+    names.retain(|n| !n.is_empty());
+    names.sort();
+    names.dedup();
+    assert!(names.len() > 40, "{names:?}");
+    let all: std::collections::BTreeSet<String> = all.into_iter().collect();
+    for name in &names {
+        assert!(!all.contains(name), "`{name}` kept");
+    }
+
+    // The replay: the fake knows nothing but the recording. The config's OU rules name OUs
+    // and teams, which the recording scrubbed (OU names; team names as tag values): the
+    // replay's config names them as recorded.
+    let replay = FakeAws::replay(&dir).await;
+    let config: String = std::fs::read_to_string(DEMO_CONFIG)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            if let Some(rest) = line.strip_prefix("ou_path_prefix = \"/Root/") {
+                let names: Vec<&str> = rest
+                    .trim_end_matches('"')
+                    .split('/')
+                    .map(|n| map.mapped(Kind::OuName, n).expect("a recorded OU"))
+                    .collect();
+                format!("ou_path_prefix = \"/Root/{}\"\n", names.join("/"))
+            } else if let Some(team) = line.strip_prefix("team = \"") {
+                let team = team.trim_end_matches('"');
+                let team = map.mapped(Kind::TagValue, team).unwrap_or(team);
+                format!("team = \"{team}\"\n")
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    let config_path = rec.path().join("config.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut args = live_args(&snap);
+    args.extend(FAST.iter().map(|s| s.to_string()));
+    args.extend(["--config".into(), p(&config_path)]);
+    let replayed = run(Some(&replay), args).await;
+    assert_eq!(replayed.code, 0, "{}", replayed.stderr);
+    let served = replay.calls();
+    let unmatched: Vec<_> = served
+        .iter()
+        .filter(|c| c.error.as_deref() == Some("ReplayMismatchException"))
+        .map(|c| (&c.op, c.body.to_string()))
+        .collect();
+    assert!(unmatched.is_empty(), "{unmatched:#?}");
+    assert!(
+        replay.replay_left().is_empty(),
+        "{:#?}",
+        replay.replay_left()
+    );
+    assert_eq!(served.len(), entries.len());
+    let licenses: Vec<u16> = served
+        .iter()
+        .filter(|c| c.op == "ListReceivedLicenses")
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(
+        licenses,
+        [500, 200],
+        "a retried request's answers in recorded order"
+    );
+    assert_eq!(
+        replayed.json("summary.json")["completeness"]["complete"],
+        true
+    );
+
+    // The same findings: the recorded run's through the mapping are the replay's, field for
+    // field (rule, severity, days, money, messages, ids, names, OU paths, teams).
+    let findings = |o: &Outcome| {
+        o.json("findings.json")["findings"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let want = finding_lines(findings(&recorded).iter().map(|f| through(&mut map, f)));
+    let got = finding_lines(findings(&replayed).into_iter().map(|mut f| {
+        f.as_object_mut().unwrap().remove("id");
+        f
+    }));
+    assert!(want.len() > 50, "{}", want.len());
+    let only_recorded: Vec<_> = want.iter().filter(|f| !got.contains(f)).collect();
+    let only_replayed: Vec<_> = got.iter().filter(|f| !want.contains(f)).collect();
+    assert!(
+        only_recorded.is_empty() && only_replayed.is_empty(),
+        "only recorded: {only_recorded:#?}\nonly replayed: {only_replayed:#?}"
+    );
+    assert_eq!(want, got);
+    assert_eq!(totals_cents(&recorded), totals_cents(&replayed));
+}

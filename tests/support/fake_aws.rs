@@ -6,8 +6,13 @@
 //! For the collection benchmark it can also behave like a distant, rate-limited service:
 //! a fixed latency per call and a request rate per service above which it answers the
 //! service's throttling error ([`Faults::latency`], [`Faults::rate_limits`]).
+//!
+//! [`FakeAws::replay`] serves a directory written by `collect --record` instead of a
+//! scenario: each request is answered with the recorded answer to the same operation and
+//! request body.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +40,8 @@ pub struct Call {
     /// lock (the fake answers one request at a time; benchmarks report both).
     pub waited: Duration,
     pub held: Duration,
+    /// The body answered, when the fake keeps them ([`FakeAws::keep_responses`]).
+    pub response: Option<String>,
 }
 
 /// Fault injection.
@@ -120,6 +127,85 @@ pub struct State {
     event_names: BTreeMap<String, Vec<usize>>,
     /// Per `X-Amz-Target` prefix: tokens left and when they were counted.
     buckets: BTreeMap<String, (f64, Instant)>,
+    /// Keep each answered body in its [`Call`].
+    pub keep_responses: bool,
+    /// Recorded answers served instead of the scenario ([`FakeAws::replay`]).
+    replay: Option<Replay>,
+}
+
+/// A recording's answers by (operation, request body), each list in recorded order.
+#[derive(Debug, Default)]
+struct Replay {
+    answers: HashMap<(String, String), VecDeque<(u16, String)>>,
+}
+
+/// A JSON value as text with every object's keys sorted, so that equal bodies match whatever
+/// order their keys were written in.
+fn canonical(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(v).to_string()
+}
+
+impl Replay {
+    /// Reads `dir/manifest.json` and the response files it names.
+    fn read(dir: &Path) -> Replay {
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .unwrap_or_else(|e| panic!("recording `{}`: {name}: {e}", dir.display()))
+        };
+        let manifest: Value = serde_json::from_str(&read("manifest.json")).expect("manifest JSON");
+        let mut replay = Replay::default();
+        for call in manifest["calls"].as_array().expect("manifest calls") {
+            let op = call["operation"].as_str().expect("operation").to_string();
+            let status = call["status"].as_u64().expect("status") as u16;
+            let body = call["response"].as_str().map(read).unwrap_or_default();
+            replay
+                .answers
+                .entry((op, canonical(&call["request"])))
+                .or_default()
+                .push_back((status, body));
+        }
+        replay
+    }
+
+    /// The next recorded answer to this request; a 400 naming the operation when there is
+    /// none (not recorded, or every recorded answer already given).
+    fn answer(&mut self, op: &str, req: &Value) -> (u16, &'static str, String) {
+        let key = (op.to_string(), canonical(req));
+        match self.answers.get_mut(&key).and_then(VecDeque::pop_front) {
+            Some((status, body)) => (status, JSON, body),
+            None => error(
+                "ReplayMismatchException",
+                &format!("the recording has no (more) answers to {op} with {req}"),
+            ),
+        }
+    }
+
+    /// Recorded answers not given yet, as (operation, request) and how many.
+    fn left(&self) -> Vec<(String, usize)> {
+        let mut left: Vec<(String, usize)> = self
+            .answers
+            .iter()
+            .filter(|(_, a)| !a.is_empty())
+            .map(|((op, req), a)| (format!("{op} {req}"), a.len()))
+            .collect();
+        left.sort();
+        left
+    }
 }
 
 impl Call {
@@ -146,6 +232,46 @@ pub struct FakeAws {
 
 impl FakeAws {
     pub async fn start(scenario: Scenario, faults: Faults) -> Self {
+        Self::serve(scenario, faults, None).await
+    }
+
+    /// Serves the recording in `dir` (written by `collect --record`): a request is answered
+    /// with the recorded status and body of the same operation and request body, in recorded
+    /// order when it was recorded several times (retries); anything else gets a 400
+    /// `ReplayMismatchException` naming the operation.
+    pub async fn replay(dir: &Path) -> Self {
+        let empty = Scenario {
+            organization: Value::Null,
+            roots: Vec::new(),
+            ous: Vec::new(),
+            accounts: Vec::new(),
+            tags: BTreeMap::new(),
+            received_licenses: Vec::new(),
+            organization_licenses: Vec::new(),
+            distributed_grants: Vec::new(),
+            organization_grants: Vec::new(),
+            other_grants: Vec::new(),
+            facts: Vec::new(),
+            events: Vec::new(),
+            service_settings: Value::Null,
+            cost_allocation_tags: Vec::new(),
+            caller: (String::new(), String::new()),
+        };
+        Self::serve(empty, Faults::default(), Some(Replay::read(dir))).await
+    }
+
+    /// Recorded answers a replay has not given yet (operation and request, count).
+    pub fn replay_left(&self) -> Vec<(String, usize)> {
+        let st = self.state.lock().unwrap();
+        st.replay.as_ref().map(Replay::left).unwrap_or_default()
+    }
+
+    /// Keeps every answered body in its [`Call`] from now on.
+    pub fn keep_responses(&self) {
+        self.state.lock().unwrap().keep_responses = true;
+    }
+
+    async fn serve(scenario: Scenario, faults: Faults, replay: Option<Replay>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let mut fact_days: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -164,6 +290,8 @@ impl FakeAws {
             fact_days,
             event_names,
             buckets: BTreeMap::new(),
+            keep_responses: false,
+            replay,
         }));
         let shared = state.clone();
         tokio::spawn(async move {
@@ -332,7 +460,10 @@ fn handle(
             ("STS".to_string(), op, Value::String(form))
         }
     };
-    let answer = respond(st, &prefix, &op, &req);
+    let answer = match &mut st.replay {
+        Some(replay) => replay.answer(&op, &req),
+        None => respond(st, &prefix, &op, &req),
+    };
     let error = (answer.0 != 200)
         .then(|| serde_json::from_str::<Value>(&answer.2).ok())
         .flatten()
@@ -347,6 +478,7 @@ fn handle(
         access_key: signer.access_key,
         waited,
         held: start.elapsed(),
+        response: st.keep_responses.then(|| answer.2.clone()),
     });
     answer
 }
