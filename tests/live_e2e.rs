@@ -41,6 +41,11 @@ impl Outcome {
 /// leaves a store in the checkout), its AWS environment pointing at `fake` (static test
 /// credentials, no profile or instance metadata), or at nothing when `fake` is `None`.
 async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
+    run_with(fake, args, &[]).await
+}
+
+/// [`run`] with `env` set on top of the fake's environment.
+async fn run_with(fake: Option<&FakeAws>, args: Vec<String>, env: &[(&str, &str)]) -> Outcome {
     let out = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(BIN);
     cmd.arg("run").args(&args).arg("--no-history");
@@ -53,6 +58,7 @@ async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
             }
         }
     }
+    cmd.envs(env.iter().copied());
     // The fake answers on this runtime's other worker while the binary runs.
     let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
@@ -358,24 +364,12 @@ fn live_args(snap: &Snapshot) -> Vec<String> {
 
 /// [`run`] against `fake`, signed with [`RECORD_KEY_ID`] and a session token.
 async fn run_signed(fake: &FakeAws, args: Vec<String>) -> Outcome {
-    let out = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.arg("run").args(&args).arg("--no-history");
-    cmd.arg("--out").arg(out.path());
-    fake.point(&mut cmd);
-    cmd.envs([
+    let env = [
         ("AWS_ACCESS_KEY_ID", RECORD_KEY_ID),
         ("AWS_SECRET_ACCESS_KEY", RECORD_SECRET),
         ("AWS_SESSION_TOKEN", RECORD_TOKEN),
-    ]);
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    Outcome {
-        code: output.status.code().unwrap(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        out,
-    }
+    ];
+    run_with(Some(fake), args, &env).await
 }
 
 fn read_json(path: &Path) -> Value {
