@@ -463,6 +463,11 @@ async fn a_recorded_live_run_replays_to_the_same_findings() {
     ]);
     let recorded = run_signed(&fake, args).await;
     assert_eq!(recorded.code, 0, "{}", recorded.stderr);
+    // The requests really carried the credentials the recording must not hold.
+    assert!(fake
+        .calls()
+        .iter()
+        .all(|c| c.access_key.as_deref() == Some(RECORD_KEY_ID)));
     assert!(
         recorded.stderr.contains(&format!("`{}`", dir.display())),
         "{}",
