@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     };
     init_logging(cli.verbose);
     // The one clock read of the run (`--now` pins it for tests).
+    #[allow(clippy::disallowed_methods)] // the one place (clippy.toml)
     let now = cli.now.unwrap_or_else(chrono::Utc::now);
     let result = match &cli.command {
         Command::Run(args) => app::run(args, now),

@@ -2,6 +2,9 @@
 //! Regenerate with `UPDATE_SAMPLE_OUTPUT=1 cargo test --test sample_output` (report.png comes
 //! from tests/browser.rs with `ENTITLEMENT_AUDIT_SCREENSHOT=sample-output/report.png`).
 
+// A test reads its own switches and clock (clippy.toml keeps them out of the code).
+#![allow(clippy::disallowed_methods)]
+
 use std::path::Path;
 
 use entitlement_audit::app::{analyze_and_report, DEMO_CONFIG};

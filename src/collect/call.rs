@@ -269,7 +269,7 @@ mod tests {
     async fn list(
         pages: &[(Option<&str>, Vec<u32>, Option<&str>)],
     ) -> (Paged<u32>, Vec<Option<String>>) {
-        let mut opts = CollectOptions::new(chrono::Utc::now());
+        let mut opts = CollectOptions::new(chrono::DateTime::UNIX_EPOCH);
         opts.pace = crate::collect::PaceOptions::unlimited();
         let clients = offline_clients(&opts);
         let cx = Cx::new(&clients, &opts, &NoProgress);
