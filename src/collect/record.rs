@@ -1,6 +1,6 @@
 //! `--record DIR`: every raw response body of a collection, scrubbed, with a manifest of the
 //! calls, so that an organization's real shapes can be replayed by the test fake
-//! (`tests/support/fake_aws.rs`, `FakeAws::replay`) without its identities.
+//! (`tests/it/support/fake_aws.rs`, `FakeAws::replay`) without its identities.
 //!
 //! A [`Recorder`] is shared by the clients of one run (see `Clients::new`); an SDK interceptor
 //! on each JSON-protocol client keeps, per attempt that got an answer, the operation, the

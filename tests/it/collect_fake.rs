@@ -2,7 +2,7 @@
 //! pages, throttling, server errors, access denied, unknown enum values, the Cost Explorer
 //! request cap, read-only calls, and `doctor`.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

@@ -14,7 +14,7 @@
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::common;
 
 use std::io::ErrorKind;
 use std::net::TcpStream;

@@ -10,7 +10,7 @@
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! End-to-end scenarios from the field, each with the findings it must produce.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

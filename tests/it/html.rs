@@ -2,7 +2,7 @@
 //! in report.html (markup, SVG and the JSON block) and in summary.md, nothing from the data
 //! can add a script, an event handler or a link, and the page loads nothing from the network.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use chrono::{DateTime, NaiveDate, Utc};
 use entitlement_audit::collect::{Clients, CollectOptions, PaceOptions, RetryOptions};
 use fake_aws::{Fact, FakeAws, Faults, Scenario};
@@ -68,16 +69,18 @@ pub fn options() -> CollectOptions {
     o
 }
 
-/// Real SDK clients pointed at the fake, with static test credentials.
+/// Real SDK clients pointed at the fake, with static test credentials. Built without reading
+/// the process environment or the shared config files: every test of the binary shares one
+/// process, and `collect_env` sets `AWS_ENDPOINT_URL*` in it.
 pub async fn clients(fake: &FakeAws, opts: &CollectOptions) -> Clients {
-    let cfg = aws_config::defaults(BehaviorVersion::latest())
+    let cfg = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "static",
+        .credentials_provider(SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("test", "test", None, None, "static"),
         ))
         .endpoint_url(&fake.url)
-        .load()
-        .await;
+        .build();
     Clients::new(&cfg, opts)
 }
 

@@ -2,7 +2,7 @@
 //! organization from the fake AWS endpoint, with a latency per call and a rate limit per
 //! service, and we count what it took against what the pacing allows.
 //!
-//! - `cargo test --release --test collect_bench -- --ignored --nocapture` runs it at 10,000
+//! - `cargo test --release --test it collect_bench:: -- --ignored --nocapture` runs it at 10,000
 //!   accounts and 50 products (`BENCH_ACCOUNTS`, `BENCH_PRODUCTS`, `BENCH_LATENCY_MS`,
 //!   `BENCH_CE_GROUPS_PER_PAGE` change the setup; `BENCH_PACE=organizations=100/8,...` passes
 //!   `--pace` settings, and the fake's limits follow; `BENCH_BIN` measures another build) and
@@ -14,7 +14,7 @@
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -118,7 +118,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// The benchmark: see the module docs. Prints Markdown for docs/performance.md.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "minutes long: cargo test --release --test collect_bench -- --ignored --nocapture"]
+#[ignore = "minutes long: cargo test --release --test it collect_bench:: -- --ignored --nocapture"]
 async fn collect_bench() {
     let accounts = env_or("BENCH_ACCOUNTS", 10_000usize);
     let products = env_or("BENCH_PRODUCTS", 50usize);
@@ -301,7 +301,7 @@ async fn smoke_collects_a_generated_organization_exactly() {
 }
 
 /// Every table the collector rebuilds equals the served snapshot's, up to what AWS does
-/// not return (see tests/live_e2e.rs): events are CloudTrail's, usage has no usage type.
+/// not return (see tests/it/live_e2e.rs): events are CloudTrail's, usage has no usage type.
 fn assert_same_organization(back: &Snapshot, snap: &Snapshot) {
     assert_eq!(back.organization, snap.organization);
     assert_eq!(back.accounts.len(), snap.accounts.len());

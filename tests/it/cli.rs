@@ -9,7 +9,7 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
 }
 
-/// Runs the binary; `run` commands get their own empty history store (tests/history.rs tests
+/// Runs the binary; `run` commands get their own empty history store (tests/it/history.rs tests
 /// the history), so tests neither share a store nor leave one in the checkout.
 fn run(args: &[&str]) -> (i32, String) {
     let state = tempfile::tempdir().unwrap();

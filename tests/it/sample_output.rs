@@ -1,6 +1,6 @@
 //! sample-output/ holds the demo's reports; this test fails when they are stale.
-//! Regenerate with `UPDATE_SAMPLE_OUTPUT=1 cargo test --test sample_output` (report.png comes
-//! from tests/browser.rs with `ENTITLEMENT_AUDIT_SCREENSHOT=sample-output/report.png`).
+//! Regenerate with `UPDATE_SAMPLE_OUTPUT=1 cargo test --test it sample_output::` (report.png comes
+//! from tests/it/browser.rs with `ENTITLEMENT_AUDIT_SCREENSHOT=sample-output/report.png`).
 
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
@@ -49,7 +49,7 @@ fn sample_output_matches_the_demo() {
     }
     assert!(
         stale.is_empty(),
-        "sample-output/ is stale for {stale:?}: run `UPDATE_SAMPLE_OUTPUT=1 cargo test --test sample_output` and commit"
+        "sample-output/ is stale for {stale:?}: run `UPDATE_SAMPLE_OUTPUT=1 cargo test --test it sample_output::` and commit"
     );
 }
 

@@ -1,8 +1,9 @@
 //! The standard endpoint overrides reach the collector unchanged: `AWS_ENDPOINT_URL` for all
-//! services, `AWS_ENDPOINT_URL_LICENSE_MANAGER` for one. Its own binary, because it sets the
-//! process environment.
+//! services, `AWS_ENDPOINT_URL_LICENSE_MANAGER` for one. It sets the process environment,
+//! which the other tests of the binary never read: their in-process clients are built without
+//! it (`support::clients`) and every command they start drops the `AWS_*` variables first.
 
-mod support;
+use crate::support;
 
 use std::sync::Mutex;
 
@@ -14,7 +15,7 @@ use support::*;
 async fn endpoint_overrides_from_the_environment_just_work() {
     let everything = start(Faults::default()).await;
     let license_manager = start(Faults::default()).await;
-    // Set before any SDK client exists; this binary runs no other test.
+    // Read only by this test's own `collect` (see the module docs).
     for (k, v) in [
         ("AWS_ENDPOINT_URL", everything.url.as_str()),
         (

@@ -440,6 +440,10 @@ impl Moto {
     /// The binary, with credentials for moto and S3 pointed at it.
     fn bin(&self, cwd: &Path) -> Command {
         let mut c = bin(cwd);
+        // Nothing of the test process's AWS environment (another test may have set some).
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
+            c.env_remove(k);
+        }
         c.env("AWS_ENDPOINT_URL_S3", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")

@@ -2,7 +2,7 @@
 //! consecutive as-of dates of the demo, activation dates (exact and bounded between runs),
 //! a process killed inside the write, suppressions, replacement of a run, retention.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,23 @@
+//! Every integration test in one binary: one link of polars, the AWS SDK crates and SQLite
+//! instead of one per file. Each module was a test file of its own; `cargo test --test it
+//! cli::` runs one module, `cargo test --test it -- --list` lists them all.
+
+mod common;
+mod support;
+
+mod browser;
+mod cli;
+mod collect_bench;
+mod collect_env;
+mod collect_fake;
+mod cost_export;
+mod docs;
+mod finance;
+mod history;
+mod html;
+mod live_e2e;
+mod rules;
+mod sample_output;
+mod scenarios;
+mod schedule;
+mod snapshot_roundtrip;
