@@ -611,7 +611,7 @@ pub fn caller_account(principal: &str) -> Option<String> {
     } else {
         p
     };
-    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
+    crate::model::is_account_id(id).then(|| id.to_string())
 }
 
 /// The team from a tag map written as JSON text: the user tag `key` as CUR 2.0 writes it

@@ -19,7 +19,8 @@ use super::permissions::{
 };
 use super::table::{GRANTS, LICENSES};
 use crate::model::{
-    parse_principal, Grant, GrantRelation, GrantStatus, License, LicenseStatus, PrincipalKind,
+    org_wide_arns, parse_principal, Grant, GrantRelation, GrantStatus, License, LicenseStatus,
+    PrincipalKind,
 };
 
 /// License Manager list operations accept at most 100 results per page.
@@ -184,7 +185,7 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
             }
         }
     }
-    relate(&mut grants, &distributed, &read, &unread, &known.licenses);
+    relate(&mut grants, &distributed, &read, &unread);
     data.surprises = surprises(&data, &grants, &distributed, &known);
     // Organization and OU parents read here cover their accounts like distributed ones.
     for (arn, parent) in read.into_iter().filter(|(_, p)| p.is_org_wide()) {
@@ -243,7 +244,7 @@ fn surprises(
     };
     add(
         "license-without-beneficiary",
-        "licenses with no Beneficiary (the subscriber is then taken to be the management account)",
+        "licenses with no Beneficiary (one the subscriber's own listing returned is taken for the organization's)",
         licenses()
             .filter(|l| l.beneficiary.trim().is_empty())
             .map(|l| l.arn.as_str())
@@ -305,35 +306,28 @@ impl Known {
     }
 }
 
-/// Decides each grant's relation. An account grant is a sub-grant when its parent is an
-/// organization or OU grant: one listed here, or one read with `GetGrant` (`read`). A grant
-/// whose parent had to be read and could not be (`unread`) is undecided. Every other grant
-/// is direct, whatever its `ParentArn` holds: a distributed account grant is the
-/// subscriber's own, and a parent that is a license or the seller's grant (`licenses`) or an
-/// account grant makes no sub-grant.
-pub(super) fn relate(
+/// Decides each grant's relation ([`Grant::relation_among`]), the organization and OU grants
+/// being those listed here and those read with `GetGrant` (`read`). An account grant listed
+/// only for the organization whose parent had to be read and could not be (`unread`) is
+/// undecided; a distributed account grant is the subscriber's own, direct whatever its
+/// parent.
+fn relate(
     grants: &mut BTreeMap<String, Grant>,
     distributed: &BTreeSet<String>,
     read: &BTreeMap<String, Grant>,
     unread: &BTreeSet<String>,
-    licenses: &BTreeSet<String>,
 ) {
-    let org_wide: BTreeSet<String> = grants
-        .values()
-        .chain(read.values())
-        .filter(|g| g.is_org_wide())
-        .map(|g| g.arn.clone())
-        .collect();
+    let org_wide = org_wide_arns(grants.values().chain(read.values()));
     for g in grants.values_mut() {
-        let parent = g.parent_arn.as_str();
-        g.relation = if g.grantee_kind != PrincipalKind::Account || licenses.contains(parent) {
+        g.relation = match g.relation_among(&org_wide) {
             GrantRelation::Direct
-        } else if org_wide.contains(parent) {
-            GrantRelation::SubGrant
-        } else if unread.contains(parent) && !distributed.contains(&g.arn) {
-            GrantRelation::ParentUnread
-        } else {
-            GrantRelation::Direct
+                if g.grantee_kind == PrincipalKind::Account
+                    && unread.contains(&g.parent_arn)
+                    && !distributed.contains(&g.arn) =>
+            {
+                GrantRelation::ParentUnread
+            }
+            decided => decided,
         };
     }
 }

@@ -297,7 +297,7 @@ pub async fn collect_with(
 fn subscriber(org_licenses: &[crate::model::License], management: &str) -> String {
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
     for l in org_licenses {
-        if l.beneficiary.len() == 12 && l.beneficiary.bytes().all(|b| b.is_ascii_digit()) {
+        if crate::model::is_account_id(&l.beneficiary) {
             *count.entry(&l.beneficiary).or_default() += 1;
         }
     }

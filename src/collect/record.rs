@@ -38,6 +38,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
 use super::permissions::Service;
+use crate::model::is_account_id;
 
 /// The name of the manifest in a recording directory.
 pub const MANIFEST: &str = "manifest.json";
@@ -657,10 +658,6 @@ fn is_token_byte(c: u8) -> bool {
 
 fn is_arn_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b":/_+=.@-".contains(&c)
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_email(s: &str) -> bool {

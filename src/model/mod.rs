@@ -7,7 +7,7 @@
 mod enums;
 pub mod usage;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -133,23 +133,35 @@ impl Grant {
     }
 }
 
-/// Sets each grant's `relation` from the other grants alone: an account grant whose parent is
-/// an organization or OU grant among `grants` is a sub-grant, every other grant is direct.
-/// For sources that hold every parent (snapshots written before `relation` was stored); the
-/// collector decides with what it listed and read (`collect::license_manager`).
-pub fn relate_grants(grants: &mut [Grant]) {
-    let org_wide: std::collections::HashSet<String> = grants
-        .iter()
-        .filter(|g| g.is_org_wide())
-        .map(|g| g.arn.clone())
-        .collect();
-    for g in grants.iter_mut() {
-        g.relation = if g.grantee_kind == PrincipalKind::Account && org_wide.contains(&g.parent_arn)
-        {
+impl Grant {
+    /// The relation the other grants decide: a sub-grant when this is an account grant whose
+    /// parent is one of `org_wide` (the ARNs of organization and OU grants, see
+    /// [`org_wide_arns`]), direct otherwise, whatever `parent_arn` holds.
+    pub fn relation_among(&self, org_wide: &HashSet<String>) -> GrantRelation {
+        if self.grantee_kind == PrincipalKind::Account && org_wide.contains(&self.parent_arn) {
             GrantRelation::SubGrant
         } else {
             GrantRelation::Direct
-        };
+        }
+    }
+}
+
+/// The ARNs of the organization and OU grants among `grants`: the parents a sub-grant can have.
+pub fn org_wide_arns<'a>(grants: impl IntoIterator<Item = &'a Grant>) -> HashSet<String> {
+    grants
+        .into_iter()
+        .filter(|g| g.is_org_wide())
+        .map(|g| g.arn.clone())
+        .collect()
+}
+
+/// Sets each grant's `relation` from the other grants alone ([`Grant::relation_among`]).
+/// For sources that hold every parent (snapshots written before `relation` was stored); the
+/// collector also weighs what it read and could not read (`collect::license_manager`).
+pub fn relate_grants(grants: &mut [Grant]) {
+    let org_wide = org_wide_arns(grants.iter());
+    for g in grants.iter_mut() {
+        g.relation = g.relation_among(&org_wide);
     }
 }
 
