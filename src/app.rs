@@ -15,12 +15,14 @@ use crate::cli::{
     IamPolicyArgs, RunArgs, SourceArgs, VerifyCleanupArgs,
 };
 use crate::config::Config;
+use crate::deliver::remote::{Location, Saved, StateFile, S3};
+use crate::deliver::{notify, remote};
 use crate::history::{self, observe, RunHistory, RunRecord, Store, Suppressions};
+use crate::inputs::{collect, cost_export, demo};
 use crate::model::Severity;
-use crate::remote::{Location, Saved, StateFile, S3};
+use crate::progress;
 use crate::report::{self, RunInfo};
 use crate::snapshot::{self, Snapshot};
-use crate::{collect, cost_export, demo, notify, progress, remote};
 
 /// Exit codes, as documented in the README.
 pub mod exit {

@@ -144,7 +144,7 @@ mod tests {
     use crate::history::store::PastFinding;
 
     fn finding(id: &str) -> Finding {
-        let snap = crate::demo::builtin();
+        let snap = crate::inputs::demo::builtin();
         let cfg = crate::config::Config::default();
         let a = crate::analyze::analyze(&snap, &cfg, snap.manifest.period_end).unwrap();
         let mut f = a.findings[0].clone();

@@ -198,7 +198,7 @@ mod tests {
     fn only_unexplained_changes_are_observed_and_span_the_interval() {
         let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
         let (before, now) = (d(8, 30), d(9, 6));
-        let mut snap = crate::demo::builtin();
+        let mut snap = crate::inputs::demo::builtin();
         let cfg = Config::default();
         let prev = statuses(&snap, &cfg, before);
         // With every event in the snapshot, every change is explained.
@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn absence_means_created_or_deleted_only_when_both_runs_are_complete() {
         let d = |m, n| NaiveDate::from_ymd_opt(2026, m, n).unwrap();
-        let snap = crate::demo::builtin();
+        let snap = crate::inputs::demo::builtin();
         let cfg = Config::default();
         let mut prev = statuses(&snap, &cfg, d(9, 6));
         prev.statuses.insert(
@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn feed_skips_events_already_there() {
-        let mut snap = crate::demo::builtin();
+        let mut snap = crate::inputs::demo::builtin();
         let n = snap.grant_events.len();
         let again = snap.grant_events[..3].to_vec();
         assert_eq!(feed(&mut snap, again), 0);

@@ -109,7 +109,7 @@ fn fail_on_maps_findings_to_exit_code_1() {
 #[test]
 fn incomplete_data_exits_2_and_says_what_is_missing() {
     let snap_dir = out_dir();
-    let mut snap = entitlement_audit::demo::builtin();
+    let mut snap = entitlement_audit::inputs::demo::builtin();
     snap.manifest.completeness.push(LedgerEntry {
         service: "license-manager".into(),
         operation: "ListReceivedGrantsForOrganization".into(),

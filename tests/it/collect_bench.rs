@@ -21,9 +21,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use entitlement_audit::collect::permissions::Service;
-use entitlement_audit::collect::{collect_with, NoProgress, Pace, PaceOptions};
-use entitlement_audit::demo::{generate, DemoParams};
+use entitlement_audit::inputs::collect::permissions::Service;
+use entitlement_audit::inputs::collect::{collect_with, NoProgress, Pace, PaceOptions};
+use entitlement_audit::inputs::demo::{generate, DemoParams};
 use entitlement_audit::model::usage::rows;
 use entitlement_audit::model::EventSource;
 use entitlement_audit::snapshot::{self, Snapshot};

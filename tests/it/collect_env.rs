@@ -7,7 +7,7 @@ use crate::support;
 
 use std::sync::Mutex;
 
-use entitlement_audit::collect::collect;
+use entitlement_audit::inputs::collect::collect;
 use support::fake_aws::{FakeAws, Faults, ASSUMED_ACCESS_KEY};
 use support::*;
 

@@ -6,8 +6,8 @@ use crate::support;
 
 use std::collections::BTreeSet;
 
-use entitlement_audit::collect::permissions::{self, READ_PREFIXES};
-use entitlement_audit::collect::{collect_with, doctor_with, CheckStatus, NoProgress};
+use entitlement_audit::inputs::collect::permissions::{self, READ_PREFIXES};
+use entitlement_audit::inputs::collect::{collect_with, doctor_with, CheckStatus, NoProgress};
 use entitlement_audit::model::usage::rows;
 use entitlement_audit::model::{
     AccountState, EventKind, GrantRelation, GrantStatus, PrincipalKind,
@@ -17,7 +17,10 @@ use serde_json::json;
 use support::fake_aws::{FakeAws, Faults};
 use support::*;
 
-async fn run(fake: &FakeAws, opts: &entitlement_audit::collect::CollectOptions) -> Snapshot {
+async fn run(
+    fake: &FakeAws,
+    opts: &entitlement_audit::inputs::collect::CollectOptions,
+) -> Snapshot {
     let clients = clients(fake, opts).await;
     collect_with(&clients, opts, now(), &NoProgress).await
 }

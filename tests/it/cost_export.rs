@@ -8,8 +8,8 @@ use std::path::Path;
 use chrono::{NaiveDate, TimeZone, Utc};
 use entitlement_audit::analyze::analyze;
 use entitlement_audit::config::Config;
-use entitlement_audit::cost_export;
-use entitlement_audit::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::inputs::cost_export;
+use entitlement_audit::inputs::demo::{OrgBuilder, ROOT_ID};
 use entitlement_audit::model::usage::{self, UsageRow};
 use entitlement_audit::model::{EventKind, GrantStatus};
 use entitlement_audit::snapshot::Snapshot;
@@ -535,7 +535,7 @@ fn run_reads_a_cost_export_in_place_of_cost_explorer() {
 fn the_example_export_on_the_demo_organization() {
     // docs/finance.md's worked example.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cur2-sample.csv");
-    let mut snap = entitlement_audit::demo::builtin();
+    let mut snap = entitlement_audit::inputs::demo::builtin();
     read(&path).replace_usage(&mut snap, &path);
     let cfg = Config::parse(entitlement_audit::app::DEMO_CONFIG).unwrap();
     let a = analyze(&snap, &cfg, snap.manifest.period_end).unwrap();

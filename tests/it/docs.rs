@@ -38,7 +38,7 @@ fn every_report_column_is_documented() {
 #[test]
 fn every_snapshot_table_is_documented() {
     let format = doc("snapshot-format.md");
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let dir = tempfile::tempdir().unwrap();
     entitlement_audit::snapshot::write(&snap, dir.path()).unwrap();
     for e in std::fs::read_dir(dir.path()).unwrap() {
@@ -61,7 +61,7 @@ fn readme_lists_every_permission_the_collectors_need() {
     let readme =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
             .unwrap();
-    let policy = entitlement_audit::collect::iam_policy();
+    let policy = entitlement_audit::inputs::collect::iam_policy();
     for action in policy["Statement"][0]["Action"].as_array().unwrap() {
         let action = action.as_str().unwrap();
         assert!(readme.contains(action), "README does not list `{action}`");
@@ -72,7 +72,7 @@ fn readme_lists_every_permission_the_collectors_need() {
 /// incomplete by a misspelt table name.
 #[test]
 fn every_rule_reads_tables_the_snapshot_has() {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     for r in entitlement_audit::analyze::rules::RULES {
         assert!(!r.tables().is_empty(), "{} reads no table", r.code());
         for t in r.tables() {

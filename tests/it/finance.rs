@@ -6,7 +6,7 @@ use entitlement_audit::analyze::cleanup::{self, Outcome, Request, Target, Verdic
 use entitlement_audit::analyze::context::Context;
 use entitlement_audit::analyze::{analyze, Analysis};
 use entitlement_audit::config::Config;
-use entitlement_audit::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::inputs::demo::{OrgBuilder, ROOT_ID};
 use entitlement_audit::model::usage::{UsageBuilder, UsageRow};
 use entitlement_audit::model::{EventKind, GrantStatus, LicenseStatus};
 use entitlement_audit::snapshot::Snapshot;
@@ -588,7 +588,7 @@ fn allocation_precedence_is_configurable() {
 /// any order) must give the same figures to the millionth of a dollar.
 #[test]
 fn row_order_changes_no_figure() {
-    use entitlement_audit::demo::{generate, DemoParams};
+    use entitlement_audit::inputs::demo::{generate, DemoParams};
     use polars::prelude::{IdxCa, NamedFrom};
 
     let snap = generate(&DemoParams {
@@ -642,7 +642,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 /// totals' shared pool and unallocated figures.
 #[test]
 fn team_less_spend_is_split_into_shared_pool_and_unallocated() {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let a = analyze(&snap, &Config::default(), snap.manifest.period_end).unwrap();
     let rows = entitlement_audit::report::json::cost_by_team(&a);
     let only = |owner: &str| {

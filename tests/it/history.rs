@@ -123,7 +123,7 @@ fn demo_config() -> Config {
 
 /// Finding ids of the pure analysis (no history) of the demo on `as_of`.
 fn expected_ids(as_of: &str) -> BTreeSet<String> {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     analyze(&snap, &demo_config(), date(as_of))
         .unwrap()
         .findings
@@ -230,7 +230,7 @@ fn activation_dates_exact_from_events() {
     let env = Env::new();
     env.run(D2, None, &[]);
     env.run(D3, None, &[]);
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let activated = activated_between(&snap, D2, D3);
     assert!(!activated.is_empty());
     let rows = env.activation(D3);
@@ -258,7 +258,7 @@ fn activation_dates_exact_from_events() {
 /// The demo as a collector would have read it on `as_of`: statuses of that day, events up to
 /// it, and none at all for `silent` grants (as when CloudTrail has nothing for them).
 fn collected(as_of: &str, silent: &BTreeSet<String>, dir: &Path) {
-    let mut snap = entitlement_audit::demo::builtin();
+    let mut snap = entitlement_audit::inputs::demo::builtin();
     let cfg = demo_config();
     let statuses: BTreeMap<String, GrantStatus> = Context::new(&snap, &cfg, date(as_of))
         .grants
@@ -281,7 +281,7 @@ fn collected(as_of: &str, silent: &BTreeSet<String>, dir: &Path) {
 #[test]
 fn activation_between_runs_is_bounded_and_feeds_coverage() {
     let env = Env::new();
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let silent: BTreeSet<String> = activated_between(&snap, D2, D3).into_keys().collect();
     assert!(!silent.is_empty());
     let dirs: Vec<PathBuf> = [D2, D3, D4]
@@ -629,7 +629,7 @@ fn history_commands_show_runs_and_timelines() {
         "{text}"
     );
 
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let (arn, _) = activated_between(&snap, D2, D3).into_iter().next().unwrap();
     let account = snap
         .grants
@@ -668,7 +668,7 @@ fn history_commands_show_runs_and_timelines() {
 fn a_store_holds_one_organization() {
     let env = Env::new();
     env.run(D1, None, &[]);
-    let mut snap = entitlement_audit::demo::builtin();
+    let mut snap = entitlement_audit::inputs::demo::builtin();
     snap.organization.id = "o-otherorg99".into();
     let dir = env.dir.path().join("other");
     snapshot::write(&snap, &dir).unwrap();

@@ -208,7 +208,7 @@ fn totals_cents(o: &Outcome) -> BTreeMap<String, Option<i64>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let (live, fake) = run_live(&snap, Faults::default(), &["--config", DEMO_CONFIG]).await;
     assert_eq!(live.code, 0, "{}", live.stderr);
     let engine = run(None, vec!["--demo".into()]).await;
@@ -229,7 +229,7 @@ async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
     }
     // Cost Explorer groups by two keys at most, so a row's team comes from a second query
     // grouped by tag and account; in an account-day shared by several teams, each product's
-    // spend is split in the teams' proportions of the day (src/collect/cost_explorer.rs). The
+    // spend is split in the teams' proportions of the day (src/inputs/collect/cost_explorer.rs). The
     // demo's rows carry their own tag per product, so the team x product split of shared
     // accounts differs, while each marginal is the same to the cent.
     let by_team = ["month", "team", "method", "account_id"];
@@ -262,7 +262,7 @@ fn unneeded_parents_unreadable() -> Faults {
 /// license, the seller's grant or nothing, none of which needs reading.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_run_on_the_demo_finds_the_same_in_every_grant_shape() {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let engine = run(None, vec!["--demo".into()]).await;
     assert_eq!(engine.code, 0, "{}", engine.stderr);
     let mut want = totals_cents(&engine);
@@ -344,7 +344,7 @@ fn p(path: &Path) -> String {
 // same findings through the recording's mapping, and the recording keeps none of the
 // organization's identities and nothing of the requests' signing.
 
-use entitlement_audit::collect::record::{self, Kind, RawCall, Scrubber};
+use entitlement_audit::inputs::collect::record::{self, Kind, RawCall, Scrubber};
 
 /// Credentials of the recorded run, distinctive enough to look for in the recording.
 const RECORD_KEY_ID: &str = "AKIARECORDINGTEST042";
@@ -446,7 +446,7 @@ fn finding_lines(findings: impl Iterator<Item = Value>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_live_run_replays_to_the_same_findings() {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     // One answer fails once: the recording keeps both attempts, the replay answers in order.
     let mut faults = Faults::default();
     faults

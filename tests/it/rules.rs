@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use entitlement_audit::analyze::{analyze, finding::Finding};
 use entitlement_audit::config::Config;
-use entitlement_audit::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::inputs::demo::{OrgBuilder, ROOT_ID};
 use entitlement_audit::model::{AccountState, EventKind, GrantStatus, LicenseStatus};
 
 const MGMT: &str = "123456789012";

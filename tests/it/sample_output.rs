@@ -13,7 +13,7 @@ use entitlement_audit::report::Options;
 
 #[test]
 fn sample_output_matches_the_demo() {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let cfg = Config::parse(DEMO_CONFIG).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = Options::new(None).unwrap();
@@ -58,7 +58,7 @@ fn demo_output_is_identical_on_every_run() {
     let cfg = Config::parse(DEMO_CONFIG).unwrap();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [&a, &b] {
-        let snap = entitlement_audit::demo::builtin();
+        let snap = entitlement_audit::inputs::demo::builtin();
         analyze_and_report(
             &snap,
             &cfg,

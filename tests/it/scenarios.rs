@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use entitlement_audit::analyze::{analyze, Analysis};
 use entitlement_audit::config::Config;
-use entitlement_audit::demo::OrgBuilder;
+use entitlement_audit::inputs::demo::OrgBuilder;
 use entitlement_audit::model::{EventKind, GrantStatus};
 use support::field::*;
 

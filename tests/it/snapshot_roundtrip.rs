@@ -8,7 +8,7 @@ use entitlement_audit::snapshot;
 
 #[test]
 fn demo_snapshot_round_trips() {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let dir = tempfile::tempdir().unwrap();
     snapshot::write(&snap, dir.path()).unwrap();
     let back = snapshot::read(dir.path()).unwrap();
@@ -32,7 +32,7 @@ fn demo_snapshot_round_trips() {
 #[test]
 fn missing_usage_column_is_named() {
     use polars::prelude::*;
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let dir = tempfile::tempdir().unwrap();
     snapshot::write(&snap, dir.path()).unwrap();
     let mut usage = snap.usage.drop("cost_usd").unwrap();
@@ -47,7 +47,7 @@ fn missing_usage_column_is_named() {
 
 #[test]
 fn corrupt_table_is_named() {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let dir = tempfile::tempdir().unwrap();
     snapshot::write(&snap, dir.path()).unwrap();
     std::fs::write(dir.path().join("grants.parquet"), b"not parquet").unwrap();
@@ -57,7 +57,7 @@ fn corrupt_table_is_named() {
 
 #[test]
 fn allocation_reconciles_with_usage_to_the_cent() {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let cfg = Config::parse(DEMO_CONFIG).unwrap();
     let a = analyze(&snap, &cfg, snap.manifest.period_end).unwrap();
     let usage_total: f64 = snap

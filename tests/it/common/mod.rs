@@ -13,7 +13,7 @@ use entitlement_audit::snapshot::LedgerEntry;
 
 /// The built-in demo organization, analyzed on its own last day.
 pub fn demo() -> (Analysis, RunInfo) {
-    let snap = entitlement_audit::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let cfg = Config::parse(DEMO_CONFIG).unwrap();
     let as_of = snap.manifest.period_end;
     let a = analyze(&snap, &cfg, as_of).unwrap();

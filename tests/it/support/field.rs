@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use entitlement_audit::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::inputs::demo::{OrgBuilder, ROOT_ID};
 use entitlement_audit::model::{EventKind, GrantStatus, LicenseStatus};
 use entitlement_audit::snapshot::Snapshot;
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use chrono::{DateTime, NaiveDate, Utc};
-use entitlement_audit::collect::{Clients, CollectOptions, PaceOptions, RetryOptions};
+use entitlement_audit::inputs::collect::{Clients, CollectOptions, PaceOptions, RetryOptions};
 use fake_aws::{Fact, FakeAws, Faults, Scenario};
 use serde_json::{json, Value};
 

@@ -250,7 +250,7 @@ fn is_local(err: &CallError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::{CollectOptions, NoProgress};
+    use crate::inputs::collect::{CollectOptions, NoProgress};
     use aws_config::{BehaviorVersion, Region, SdkConfig};
     use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
     use std::sync::Mutex;
@@ -270,13 +270,13 @@ mod tests {
         pages: &[(Option<&str>, Vec<u32>, Option<&str>)],
     ) -> (Paged<u32>, Vec<Option<String>>) {
         let mut opts = CollectOptions::new(chrono::DateTime::UNIX_EPOCH);
-        opts.pace = crate::collect::PaceOptions::unlimited();
+        opts.pace = crate::inputs::collect::PaceOptions::unlimited();
         let clients = offline_clients(&opts);
         let cx = Cx::new(&clients, &opts, &NoProgress);
         let asked = Mutex::new(Vec::new());
         let paged = cx
             .pages(
-                &crate::collect::permissions::LIST_ROOTS,
+                &crate::inputs::collect::permissions::LIST_ROOTS,
                 |t: Option<String>| {
                     asked.lock().unwrap().push(t.clone());
                     let (_, items, next) = pages

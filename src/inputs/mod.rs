@@ -1,0 +1,12 @@
+//! The inputs: everything that produces a [`Snapshot`](crate::snapshot::Snapshot) or one of
+//! its tables. Each source sits here side by side; docs/specs/source.md says what a source
+//! must do.
+//!
+//! - [`collect`]: the live organization, read-only, through the AWS SDKs.
+//! - [`demo`]: the built-in demo organization and the synthetic generator.
+//! - [`cost_export`]: CUR 2.0 / FOCUS cost exports as the usage table, in place of Cost
+//!   Explorer's.
+
+pub mod collect;
+pub mod cost_export;
+pub mod demo;
