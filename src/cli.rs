@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
+use crate::model::Severity;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "entitlement-audit",
@@ -148,6 +150,8 @@ pub struct RunArgs {
     pub after: AfterRunArgs,
     #[command(flatten)]
     pub history: HistoryOptions,
+    #[command(flatten)]
+    pub test: TestHooks,
 }
 
 /// The run history and the suppressions (`run` only).
@@ -167,10 +171,16 @@ pub struct HistoryOptions {
     /// reason, an owner and an expiry date).
     #[arg(long, value_name = "FILE")]
     pub suppressions: Option<PathBuf>,
-    /// Tests only: sleep this long inside the history write transaction.
+}
+
+/// Switches for the tests only, all in this one place and hidden from `--help`: the tests of
+/// overlapping scheduled runs use them to hold a run at a chosen point.
+#[derive(Debug, Default, Args)]
+pub struct TestHooks {
+    /// Sleep this long inside the history write transaction.
     #[arg(long, value_name = "MS", hide = true)]
     pub test_pause_in_history_write_ms: Option<u64>,
-    /// Tests only: before saving the history, wait (a minute at most) until this file exists.
+    /// Before saving the history, wait (a minute at most) until this file exists.
     #[arg(long, value_name = "FILE", hide = true)]
     pub test_wait_before_saving_history: Option<PathBuf>,
 }
@@ -229,8 +239,8 @@ pub struct CommonArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Exit 1 when a finding has this severity or higher: none, info, low, medium, high, critical.
-    #[arg(long, value_name = "SEVERITY", default_value = "none")]
-    pub fail_on: String,
+    #[arg(long, value_name = "SEVERITY", default_value = "none", value_parser = parse_fail_on)]
+    pub fail_on: std::option::Option<Severity>,
     /// Report date (default: the last day of usage read: the demo's 2026-10-31 for --demo,
     /// the snapshot's last day for --snapshot, yesterday for a live run).
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -280,4 +290,15 @@ pub struct DemoArgs {
     /// Snapshot directory to write.
     #[arg(long, value_name = "SNAPSHOT_DIR")]
     pub out: PathBuf,
+}
+
+/// `--fail-on`: a severity (any case), or `none` (findings never fail the run). The type is
+/// spelled `std::option::Option` above so that clap takes `none` as a value, not as absence.
+fn parse_fail_on(s: &str) -> Result<Option<Severity>, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    s.parse::<Severity>()
+        .map(Some)
+        .map_err(|_| format!("not one of none, {}", Severity::KNOWN.join(", ")))
 }

@@ -143,7 +143,7 @@ impl Config {
             if crate::analyze::rules::by_code(code).is_none() {
                 problems.push(format!("`severity.{code}` names no rule"));
             }
-            if !Severity::parse(sev).is_known() {
+            if Severity::parse(sev).is_none() {
                 problems.push(format!(
                     "`severity.{code}` = `{sev}` is not one of {}",
                     Severity::KNOWN.join(", ")
@@ -160,7 +160,7 @@ impl Config {
     pub fn severity_of(&self, code: &str, default: Severity) -> Severity {
         self.severity
             .get(code)
-            .map(|s| Severity::parse(s))
+            .and_then(|s| Severity::parse(s))
             .unwrap_or(default)
     }
 

@@ -17,11 +17,12 @@
 //! - [`report`]: CSV and JSON outputs, the HTML report and the Markdown summary.
 //! - [`deliver`]: around the run: the history store and the published reports in S3, the
 //!   chat notification.
-//! - [`cli`], [`app`], [`progress`]: the command line around the pipeline.
+//! - [`cli`], [`commands`] (one file per subcommand; `run` as named phases), [`progress`]:
+//!   the command line around the pipeline.
 
 pub mod analyze;
-pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod deliver;
 pub mod history;

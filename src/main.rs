@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use entitlement_audit::app::{self, exit};
 use entitlement_audit::cli::{Cli, Command};
+use entitlement_audit::commands::{self, exit};
 
 fn main() -> ExitCode {
     // clap exits 2 on a usage error, which is this tool's "incomplete data": a scheduled job
@@ -24,15 +24,17 @@ fn main() -> ExitCode {
     #[allow(clippy::disallowed_methods)] // the one place (clippy.toml)
     let now = cli.now.unwrap_or_else(chrono::Utc::now);
     let result = match &cli.command {
-        Command::Run(args) => app::run(args, now),
-        Command::Collect(args) => app::collect(args, now),
-        Command::IamPolicy(args) => app::iam_policy(args, std::io::stdout().lock()),
-        Command::Doctor(args) => app::doctor(args, now, std::io::stdout().lock()),
-        Command::Demo(args) => app::demo(args),
-        Command::VerifyCleanup(args) => app::verify_cleanup(args, now, std::io::stdout().lock()),
-        Command::Rules => app::rules(std::io::stdout().lock()),
-        Command::Explain { code } => app::explain(code, std::io::stdout().lock()),
-        Command::History(args) => app::history(args, std::io::stdout().lock()),
+        Command::Run(args) => commands::run::run(args, now),
+        Command::Collect(args) => commands::collect::collect(args, now),
+        Command::IamPolicy(args) => commands::info::iam_policy(args, std::io::stdout().lock()),
+        Command::Doctor(args) => commands::collect::doctor(args, now, std::io::stdout().lock()),
+        Command::Demo(args) => commands::demo::demo(args),
+        Command::VerifyCleanup(args) => {
+            commands::verify_cleanup::verify_cleanup(args, now, std::io::stdout().lock())
+        }
+        Command::Rules => commands::info::rules(std::io::stdout().lock()),
+        Command::Explain { code } => commands::info::explain(code, std::io::stdout().lock()),
+        Command::History(args) => commands::history::history(args, std::io::stdout().lock()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -65,6 +65,99 @@ pub struct Finding {
     pub tracking: Tracking,
 }
 
+impl Finding {
+    /// Where this finding goes in every list of findings.
+    pub fn gravity(&self) -> Gravity<'_> {
+        Gravity {
+            severity: self.severity,
+            cost_usd: self.cost_usd,
+            rule: self.rule,
+            account_id: &self.account_id,
+            product: &self.product,
+            grant_arn: &self.grant_arn,
+            id: &self.id,
+        }
+    }
+}
+
+/// What names a finding to a person wherever it is listed apart from its row: a past run's
+/// finding in the history store, a resolved finding in summary.json, the change lists of the
+/// HTML and Markdown reports, the chat message.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct FindingRef {
+    pub id: String,
+    pub rule: String,
+    pub name: String,
+    pub severity: Severity,
+    pub account_id: String,
+    pub account_name: String,
+    pub product: String,
+    pub license_arn: String,
+    pub grant_arn: String,
+}
+
+impl From<&Finding> for FindingRef {
+    fn from(f: &Finding) -> Self {
+        FindingRef {
+            id: f.id.clone(),
+            rule: f.rule.to_string(),
+            name: f.name.to_string(),
+            severity: f.severity,
+            account_id: f.account_id.clone(),
+            account_name: f.account_name.clone(),
+            product: f.product.clone(),
+            license_arn: f.license_arn.clone(),
+            grant_arn: f.grant_arn.clone(),
+        }
+    }
+}
+
+impl FindingRef {
+    /// Where this finding goes in a list, with the money at stake if known.
+    pub fn gravity(&self, cost_usd: Option<f64>) -> Gravity<'_> {
+        Gravity {
+            severity: self.severity,
+            cost_usd,
+            rule: &self.rule,
+            account_id: &self.account_id,
+            product: &self.product,
+            grant_arn: &self.grant_arn,
+            id: &self.id,
+        }
+    }
+}
+
+/// The one "gravest first" order of every list of findings (findings.csv and .json, the HTML
+/// and Markdown tables and change lists, the chat message): severity, gravest first; then the
+/// money at stake, largest first (none counts as zero); then rule, account, product, grant
+/// and id, so that equals keep one stable order.
+#[derive(Debug, Clone, Copy)]
+pub struct Gravity<'a> {
+    pub severity: Severity,
+    pub cost_usd: Option<f64>,
+    pub rule: &'a str,
+    pub account_id: &'a str,
+    pub product: &'a str,
+    pub grant_arn: &'a str,
+    pub id: &'a str,
+}
+
+impl Gravity<'_> {
+    /// `Less` when `self` is listed first.
+    pub fn order(&self, other: &Gravity) -> std::cmp::Ordering {
+        let cost = |g: &Gravity| g.cost_usd.unwrap_or(0.0);
+        other
+            .severity
+            .cmp(&self.severity)
+            .then_with(|| cost(other).total_cmp(&cost(self)))
+            .then_with(|| self.rule.cmp(other.rule))
+            .then_with(|| self.account_id.cmp(other.account_id))
+            .then_with(|| self.product.cmp(other.product))
+            .then_with(|| self.grant_arn.cmp(other.grant_arn))
+            .then_with(|| self.id.cmp(other.id))
+    }
+}
+
 /// A finding against the run history and the suppressions file. The analysis leaves it empty;
 /// `crate::history` fills it after the analysis.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

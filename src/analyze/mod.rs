@@ -46,11 +46,6 @@ pub struct Analysis {
     /// `totals.exposure_usd`.
     pub exposure_by_day: Vec<DaySpend>,
     pub completeness: Completeness,
-    /// Changes since the previous run and activation history; filled by `crate::history`
-    /// after the analysis, `None` when the run keeps no history.
-    pub history: Option<crate::history::RunHistory>,
-    /// What the suppressions file did; `None` without one.
-    pub suppressions: Option<crate::history::SuppressionReport>,
 }
 
 /// One coverage segment, ready to print.
@@ -181,15 +176,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
         }
     }
     mark_undecided(snap, &mut findings);
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.rule.cmp(b.rule))
-            .then_with(|| a.account_id.cmp(&b.account_id))
-            .then_with(|| a.product.cmp(&b.product))
-            .then_with(|| a.grant_arn.cmp(&b.grant_arn))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    findings.sort_by(|a, b| a.gravity().order(&b.gravity()));
 
     let totals = timed("totals", || {
         totals(&cx, &facts, &findings, &window, &allocation)
@@ -218,8 +205,6 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
             unknown_values: snap.manifest.unknown_values.clone(),
         },
         findings,
-        history: None,
-        suppressions: None,
     };
     analysis.round_money();
     Ok(analysis)
@@ -497,10 +482,12 @@ impl Analysis {
     }
 
     /// Findings at or above a severity, suppressed ones left out.
-    pub fn count_at_or_above(&self, s: &Severity) -> usize {
+    /// Unsuppressed findings at `s` or graver; none for `None` (`--fail-on none`).
+    pub fn count_at_or_above(&self, s: Option<Severity>) -> usize {
+        let Some(s) = s else { return 0 };
         self.findings
             .iter()
-            .filter(|f| !f.tracking.suppressed && &f.severity >= s)
+            .filter(|f| !f.tracking.suppressed && f.severity >= s)
             .count()
     }
 }

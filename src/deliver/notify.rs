@@ -1,16 +1,13 @@
 //! The chat notification after a run: a Slack-compatible message (`text` plus `blocks`) posted
 //! to an incoming webhook when findings are new or resolved, or data is missing.
 //!
-//! It runs after `report` and reads the run's own summary.json and findings.json, so the
-//! message says exactly what the reports say. Without run history every finding counts as new.
+//! It runs after `report`, from the same [`Report`] the reports were written from, so the
+//! message says exactly what they say. Without run history every finding counts as new.
 //! The POST goes through the AWS SDK's HTTP client (`aws-smithy-http-client`: hyper and
 //! rustls, already built for the collectors), so it adds no HTTP stack of its own.
 
-use std::fs;
-use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_http_client::Connector;
 use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
@@ -18,11 +15,12 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use chrono::NaiveDate;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::analyze::finding::usd;
+use crate::analyze::finding::{usd, Change};
 use crate::model::Severity;
+use crate::report::view::ChangedFinding;
+use crate::report::Report;
 
 /// Findings (and missing sources) listed by name in a message; the rest are counted.
 pub const LISTED: usize = 5;
@@ -73,173 +71,76 @@ pub struct Digest {
     pub affected_rules: Vec<String>,
 }
 
-/// One finding in a message.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Line {
-    pub rule: String,
-    pub name: String,
-    pub severity: Severity,
-    pub account_id: String,
-    pub account_name: String,
-    pub product: String,
-    #[serde(default)]
-    pub cost_usd: Option<f64>,
-}
+/// One finding in a message: the change lists' line.
+pub type Line = ChangedFinding;
 
-#[derive(Deserialize)]
-struct SummaryDoc {
-    run: RunDoc,
-    counts: CountsDoc,
-    totals: TotalsDoc,
-    completeness: CompletenessDoc,
-    /// Absent or `null` when the run kept no history.
-    #[serde(default)]
-    changes: Option<ChangesDoc>,
-}
-
-#[derive(Deserialize)]
-struct RunDoc {
-    tool_version: String,
-    as_of: NaiveDate,
-}
-
-#[derive(Deserialize)]
-struct CountsDoc {
-    findings: usize,
-    by_severity: std::collections::BTreeMap<String, u64>,
-}
-
-#[derive(Deserialize)]
-struct TotalsDoc {
-    exposure_usd: f64,
-}
-
-#[derive(Deserialize)]
-struct CompletenessDoc {
-    complete: bool,
-    missing: Vec<GapDoc>,
-    affected_rules: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct GapDoc {
-    service: String,
-    operation: String,
-    scope: String,
-    error_code: String,
-}
-
-#[derive(Deserialize)]
-struct ChangesDoc {
-    previous_run: Option<PreviousDoc>,
-    new: usize,
-    resolved: usize,
-    #[serde(default)]
-    resolved_findings: Vec<Line>,
-}
-
-#[derive(Deserialize)]
-struct PreviousDoc {
-    as_of: NaiveDate,
-}
-
-#[derive(Deserialize)]
-struct FindingsDoc {
-    findings: Vec<FindingDoc>,
-}
-
-#[derive(Deserialize)]
-struct FindingDoc {
-    #[serde(flatten)]
-    line: Line,
-    /// `new`, `persisting`, or absent / `null` without history (then everything is new).
-    #[serde(default)]
-    change: Option<String>,
-    #[serde(default)]
-    suppressed: bool,
-}
-
-/// Reads the digest of the reports in `dir` (summary.json and findings.json).
-pub fn digest(dir: &Path) -> Result<Digest> {
-    let summary: SummaryDoc = read_json(&dir.join("summary.json"))?;
-    let findings: FindingsDoc = read_json(&dir.join("findings.json"))?;
-    let mut new: Vec<Line> = findings
-        .findings
-        .into_iter()
-        .filter(|f| !f.suppressed && f.change.as_deref().is_none_or(|c| c == "new"))
-        .map(|f| f.line)
-        .collect();
-    let new_count = summary.changes.as_ref().map_or(new.len(), |c| c.new);
-    gravest_first(&mut new);
-    new.truncate(LISTED);
-    let (previous_as_of, resolved, mut top_resolved) = match summary.changes {
-        Some(c) => (
-            c.previous_run.map(|p| p.as_of),
-            c.resolved,
-            c.resolved_findings,
-        ),
-        None => (None, 0, Vec::new()),
-    };
-    gravest_first(&mut top_resolved);
-    top_resolved.truncate(LISTED);
-    let mut by_severity: Vec<(Severity, u64)> = summary
-        .counts
-        .by_severity
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(s, n)| (Severity::parse(s), *n))
-        .collect();
-    by_severity.sort_by(|a, b| b.0.cmp(&a.0));
-    let c = summary.completeness;
-    Ok(Digest {
-        as_of: summary.run.as_of,
-        tool_version: summary.run.tool_version,
-        findings: summary.counts.findings,
-        by_severity,
-        exposure_usd: summary.totals.exposure_usd,
-        previous_as_of,
-        new: new_count,
-        resolved,
-        top_new: new,
-        top_resolved,
-        complete: c.complete,
-        missing: c
-            .missing
-            .iter()
-            .map(|g| {
-                format!(
-                    "{} {} ({}): {}",
-                    g.service, g.operation, g.scope, g.error_code
-                )
-            })
-            .collect(),
-        affected_rules: c.affected_rules,
-    })
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("failed to read `{}`", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("failed to parse `{}`", path.display()))
-}
-
-/// Gravest first, then the costliest, then by rule and account for a stable order.
-fn gravest_first(lines: &mut [Line]) {
-    lines.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(
-                b.cost_usd
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.cost_usd.unwrap_or(0.0)),
-            )
-            .then_with(|| a.rule.cmp(&b.rule))
-            .then_with(|| a.account_id.cmp(&b.account_id))
-            .then_with(|| a.product.cmp(&b.product))
-    });
+/// The gravest [`LISTED`] first, in the reports' one order.
+fn gravest_first(lines: &mut Vec<Line>) {
+    lines.sort_by(|a, b| a.gravity().order(&b.gravity()));
+    lines.truncate(LISTED);
 }
 
 impl Digest {
+    /// The digest of a run's report.
+    pub fn new(r: &Report) -> Digest {
+        let a = r.analysis;
+        let mut top_new: Vec<Line> = a
+            .findings
+            .iter()
+            .filter(|f| {
+                !f.tracking.suppressed && f.tracking.change.is_none_or(|c| c == Change::New)
+            })
+            .map(Line::from)
+            .collect();
+        let new = r.history.map_or(top_new.len(), |h| h.changes.new);
+        gravest_first(&mut top_new);
+        let (previous_as_of, resolved, mut top_resolved) = match r.history {
+            Some(h) => (
+                h.changes.previous_run.as_ref().map(|p| p.as_of),
+                h.changes.resolved,
+                h.changes.resolved_findings.iter().map(Line::from).collect(),
+            ),
+            None => (None, 0, Vec::new()),
+        };
+        gravest_first(&mut top_resolved);
+        let mut by_severity: Vec<(Severity, u64)> = Severity::ALL
+            .into_iter()
+            .map(|s| {
+                (
+                    s,
+                    a.findings.iter().filter(|f| f.severity == s).count() as u64,
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        by_severity.reverse();
+        let c = &a.completeness;
+        Digest {
+            as_of: r.run.as_of,
+            tool_version: r.run.tool_version.clone(),
+            findings: a.findings.len(),
+            by_severity,
+            exposure_usd: a.totals.exposure_usd,
+            previous_as_of,
+            new,
+            resolved,
+            top_new,
+            top_resolved,
+            complete: c.complete,
+            missing: c
+                .missing
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{} {} ({}): {}",
+                        g.service, g.operation, g.scope, g.error_code
+                    )
+                })
+                .collect(),
+            affected_rules: c.affected_rules.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
     /// Worth a message: something new, something resolved, or data missing.
     pub fn worth_sending(&self) -> bool {
         self.new > 0 || self.resolved > 0 || !self.complete
@@ -347,12 +248,12 @@ fn listing(title: &str, total: usize, lines: &[Line]) -> String {
     for l in lines {
         s.push_str(&format!(
             "\n• {} {} {}: {} ({}), {}{}",
-            l.severity,
-            escape(&l.rule),
-            escape(&l.name),
-            escape(&shorten(&l.account_name)),
-            escape(&l.account_id),
-            escape(&shorten(&l.product)),
+            l.finding.severity,
+            escape(&l.finding.rule),
+            escape(&l.finding.name),
+            escape(&shorten(&l.finding.account_name)),
+            escape(&l.finding.account_id),
+            escape(&shorten(&l.finding.product)),
             l.cost_usd
                 .filter(|c| *c > 0.0)
                 .map_or(String::new(), |c| format!(", {}", usd(c)))
@@ -450,16 +351,23 @@ pub async fn post(url: &str, message: &Value) -> Result<(), NotifyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::finding::FindingRef;
 
     fn line(rule: &str, severity: &str, name: &str, cost: Option<f64>) -> Line {
         Line {
-            rule: rule.into(),
-            name: "public-price-exposure".into(),
-            severity: Severity::parse(severity),
-            account_id: "111122223333".into(),
-            account_name: name.into(),
-            product: "Claude 3 Haiku".into(),
+            finding: FindingRef {
+                id: format!("{rule}-{name}"),
+                rule: rule.into(),
+                name: "public-price-exposure".into(),
+                severity: Severity::parse(severity).unwrap(),
+                account_id: "111122223333".into(),
+                account_name: name.into(),
+                product: "Claude 3 Haiku".into(),
+                license_arn: String::new(),
+                grant_arn: String::new(),
+            },
             cost_usd: cost,
+            message: String::new(),
         }
     }
 
@@ -539,7 +447,7 @@ mod tests {
             line("EA003", "critical", "d", None),
         ];
         gravest_first(&mut v);
-        let order: Vec<&str> = v.iter().map(|l| l.rule.as_str()).collect();
+        let order: Vec<&str> = v.iter().map(|l| l.finding.rule.as_str()).collect();
         assert_eq!(order, ["EA003", "EA002", "EA001", "EA010"]);
     }
 

@@ -6,8 +6,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::store::PastRun;
-use crate::analyze::finding::{Change, Finding};
-use crate::analyze::rules;
+use crate::analyze::finding::{Change, Finding, FindingRef};
 
 /// The `changes` section of summary.json.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -31,15 +30,8 @@ pub struct PreviousRun {
 /// A finding of the previous run that this run no longer has.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResolvedFinding {
-    pub id: String,
-    pub rule: String,
-    pub name: String,
-    pub severity: String,
-    pub account_id: String,
-    pub account_name: String,
-    pub product: String,
-    pub license_arn: String,
-    pub grant_arn: String,
+    #[serde(flatten)]
+    pub finding: FindingRef,
     pub first_seen: NaiveDate,
     /// As-of date of the last run that had it.
     pub last_seen: NaiveDate,
@@ -83,59 +75,17 @@ pub fn compare(
         changes.resolved_findings = p
             .findings
             .values()
-            .filter(|f| !now.contains(f.id.as_str()))
+            .filter(|f| !now.contains(f.finding.id.as_str()))
             .map(|f| ResolvedFinding {
-                id: f.id.clone(),
-                rule: f.rule.clone(),
-                name: rules::by_code(&f.rule)
-                    .map(|r| r.name().to_string())
-                    .unwrap_or_default(),
-                severity: f.severity.clone(),
-                account_id: f.account_id.clone(),
-                account_name: f.account_name.clone(),
-                product: f.product.clone(),
-                license_arn: f.license_arn.clone(),
-                grant_arn: f.grant_arn.clone(),
+                finding: f.finding.clone(),
                 first_seen: f.first_seen,
                 last_seen: p.as_of,
-                data_incomplete: affected_rules.contains(&f.rule.as_str()),
+                data_incomplete: affected_rules.contains(&f.finding.rule.as_str()),
             })
             .collect();
     }
     changes.resolved = changes.resolved_findings.len();
     changes
-}
-
-impl Changes {
-    /// The change lists of the HTML and Markdown reports: new findings in full, resolved ones
-    /// as last stored (their cost and message are not kept).
-    pub fn view(&self, findings: &[Finding]) -> crate::report::Changes {
-        use crate::report::view::ChangedFinding;
-        crate::report::Changes {
-            previous_as_of: self.previous_run.as_ref().map(|p| p.as_of),
-            new: findings
-                .iter()
-                .filter(|f| f.tracking.change == Some(Change::New))
-                .map(ChangedFinding::from)
-                .collect(),
-            resolved: self
-                .resolved_findings
-                .iter()
-                .map(|r| ChangedFinding {
-                    id: r.id.clone(),
-                    rule: r.rule.clone(),
-                    name: r.name.clone(),
-                    severity: r.severity.clone(),
-                    account_id: r.account_id.clone(),
-                    account_name: r.account_name.clone(),
-                    product: r.product.clone(),
-                    cost_usd: None,
-                    message: format!("last seen in the run of {}", r.last_seen),
-                })
-                .collect(),
-            persisting: self.persisting,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -161,14 +111,17 @@ mod tests {
                 .iter()
                 .map(|(id, first)| {
                     let p = PastFinding {
-                        id: id.to_string(),
-                        rule: "EA003".into(),
-                        severity: "medium".into(),
-                        account_id: String::new(),
-                        account_name: String::new(),
-                        product: String::new(),
-                        license_arn: String::new(),
-                        grant_arn: String::new(),
+                        finding: FindingRef {
+                            id: id.to_string(),
+                            rule: "EA003".into(),
+                            name: "grant-failed".into(),
+                            severity: crate::model::Severity::Medium,
+                            account_id: String::new(),
+                            account_name: String::new(),
+                            product: String::new(),
+                            license_arn: String::new(),
+                            grant_arn: String::new(),
+                        },
                         first_seen: *first,
                     };
                     (id.to_string(), p)
@@ -199,7 +152,7 @@ mod tests {
         assert_eq!(fs[1].tracking.age_days, Some(14));
         let r = &ch.resolved_findings[0];
         assert_eq!(
-            (r.id.as_str(), r.last_seen, r.name.as_str()),
+            (r.finding.id.as_str(), r.last_seen, r.finding.name.as_str()),
             ("c", d(10), "grant-failed")
         );
         assert!(r.data_incomplete);

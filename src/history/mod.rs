@@ -1,5 +1,5 @@
 //! The run history: an embedded SQLite store of past runs, read before the analysis and
-//! written after it (from `app.rs`), so that `analyze` stays pure.
+//! written after it ([`stage`], called by `run`), so that `analyze` stays pure.
 //!
 //! What it adds to a run: grant transitions observed between runs fed back as events
 //! ([`observe`]), new / persisting / resolved findings ([`changes`]), the activation history
@@ -12,6 +12,7 @@ pub mod changes;
 pub mod observe;
 pub mod schema;
 pub mod show;
+pub mod stage;
 pub mod store;
 pub mod suppress;
 
@@ -20,6 +21,7 @@ use serde::Serialize;
 pub use activation::ActivationRow;
 pub use changes::{Changes, PreviousRun, ResolvedFinding};
 pub use observe::Observed;
+pub use stage::{Recall, RecordOptions};
 pub use store::{PastRun, RunRecord, Store};
 pub use suppress::{SuppressionReport, Suppressions};
 

@@ -2,6 +2,9 @@
 //! the stored events, and writing a run in one transaction so that a run is either all there
 //! or not there at all, whenever the process dies.
 
+use crate::analyze::finding::FindingRef;
+use crate::analyze::rules;
+use crate::model::Severity;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -38,14 +41,7 @@ pub struct PastRun {
 /// A finding of a stored run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PastFinding {
-    pub id: String,
-    pub rule: String,
-    pub severity: String,
-    pub account_id: String,
-    pub account_name: String,
-    pub product: String,
-    pub license_arn: String,
-    pub grant_arn: String,
+    pub finding: FindingRef,
     pub first_seen: NaiveDate,
 }
 
@@ -91,6 +87,20 @@ pub(crate) fn date_text(d: NaiveDate) -> String {
 pub(crate) fn parse_date(s: &str) -> rusqlite::Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn parse_severity(s: &str) -> rusqlite::Result<Severity> {
+    Severity::parse(s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!(
+                "stored severity `{s}` is not one of {}",
+                Severity::KNOWN.join(", ")
+            )
+            .into(),
+        )
     })
 }
 
@@ -217,19 +227,26 @@ impl Store {
         )?;
         let findings = stmt
             .query_map([id], |r| {
-                Ok(PastFinding {
+                let rule: String = r.get(1)?;
+                let finding = FindingRef {
                     id: r.get(0)?,
-                    rule: r.get(1)?,
-                    severity: r.get(2)?,
+                    name: rules::by_code(&rule)
+                        .map(|r| r.name().to_string())
+                        .unwrap_or_default(),
+                    rule,
+                    severity: parse_severity(&r.get::<_, String>(2)?)?,
                     account_id: r.get(3)?,
                     account_name: r.get(4)?,
                     product: r.get(5)?,
                     license_arn: r.get(6)?,
                     grant_arn: r.get(7)?,
+                };
+                Ok(PastFinding {
+                    finding,
                     first_seen: parse_date(&r.get::<_, String>(8)?)?,
                 })
             })?
-            .map(|f| f.map(|f| (f.id.clone(), f)))
+            .map(|f| f.map(|f| (f.finding.id.clone(), f)))
             .collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
         Ok(Some(PastRun {
             as_of: parse_date(&day)?,

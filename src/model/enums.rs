@@ -202,16 +202,59 @@ text_enum!(
     }
 );
 
-text_enum!(
-    /// Finding severity, lowest first so that `Ord` compares by gravity.
-    Severity {
-        Info => "info",
-        Low => "low",
-        Medium => "medium",
-        High => "high",
-        Critical => "critical",
+/// Finding severity: the tool's own scale, closed (no unknown values), lowest first so that
+/// `Ord` compares by gravity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+    /// Their names, lowest first (for messages).
+    pub const KNOWN: &'static [&'static str] = &["info", "low", "medium", "high", "critical"];
+
+    pub fn as_str(self) -> &'static str {
+        Self::KNOWN[self as usize]
     }
-);
+
+    /// The severity named `s` (lowercase), if any.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+
+    /// Case-insensitive, for the command line and the config.
+    fn from_str(s: &str) -> Result<Severity, String> {
+        Severity::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+            format!(
+                "`{s}` is not a severity: one of {}",
+                Severity::KNOWN.join(", ")
+            )
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -230,6 +273,12 @@ mod tests {
     fn severity_orders_by_gravity() {
         assert!(Severity::High > Severity::Medium);
         assert!(Severity::Low > Severity::Info);
+        for (v, name) in Severity::ALL.into_iter().zip(Severity::KNOWN) {
+            assert_eq!(v.as_str(), *name);
+            assert_eq!(name.to_uppercase().parse::<Severity>(), Ok(v));
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{name}\""));
+        }
+        assert!("severe".parse::<Severity>().is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{RunInfo, SCHEMA_VERSION};
+use super::{Report, RunInfo, SCHEMA_VERSION};
 use crate::analyze::finding::Finding;
 use crate::analyze::rules::RULES;
 use crate::analyze::{Analysis, Completeness, Totals};
@@ -50,7 +50,7 @@ struct SummaryDoc<'a> {
     suppressions: Option<&'a crate::history::SuppressionReport>,
 }
 
-pub fn counts(a: &Analysis, fail_on: &Severity) -> Counts {
+pub fn counts(a: &Analysis, fail_on: Option<Severity>) -> Counts {
     let mut by_rule: BTreeMap<&'static str, usize> = RULES.iter().map(|r| (r.code(), 0)).collect();
     let mut by_severity: BTreeMap<String, usize> =
         Severity::KNOWN.iter().map(|s| (s.to_string(), 0)).collect();
@@ -95,16 +95,17 @@ pub fn findings<W: Write>(mut w: W, a: &Analysis, run: &RunInfo) -> Result<()> {
     Ok(())
 }
 
-pub fn summary<W: Write>(mut w: W, a: &Analysis, run: &RunInfo) -> Result<()> {
+pub fn summary<W: Write>(mut w: W, r: &Report) -> Result<()> {
+    let a = r.analysis;
     let doc = SummaryDoc {
         schema_version: SCHEMA_VERSION,
-        run,
-        counts: counts(a, &run.fail_on),
+        run: r.run,
+        counts: counts(a, r.run.fail_on),
         totals: &a.totals,
         cost_by_team: cost_by_team(a),
         completeness: &a.completeness,
-        changes: a.history.as_ref().map(|h| &h.changes),
-        suppressions: a.suppressions.as_ref(),
+        changes: r.history.map(|h| &h.changes),
+        suppressions: r.suppressions,
     };
     serde_json::to_writer_pretty(&mut w, &doc)?;
     writeln!(w)?;

@@ -20,6 +20,8 @@ use std::path::Path;
 pub use templates::Templates;
 pub use view::Changes;
 
+use crate::history::{RunHistory, SuppressionReport};
+
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -40,7 +42,32 @@ pub struct RunInfo {
     /// `demo`, `aws`, or the snapshot directory's source.
     pub source: String,
     pub collected_at: DateTime<Utc>,
-    pub fail_on: Severity,
+    /// `--fail-on`; `none` when findings never fail the run.
+    #[serde(serialize_with = "fail_on_text")]
+    pub fail_on: Option<Severity>,
+}
+
+impl RunInfo {
+    /// The run of `analysis` over `snap`.
+    pub fn new(
+        snap: &crate::snapshot::Snapshot,
+        a: &Analysis,
+        fail_on: Option<Severity>,
+    ) -> RunInfo {
+        RunInfo {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            as_of: a.as_of,
+            window_start: a.window_start,
+            window_end: a.as_of,
+            source: snap.manifest.source.clone(),
+            collected_at: snap.manifest.collected_at,
+            fail_on,
+        }
+    }
+}
+
+fn fail_on_text<S: serde::Serializer>(v: &Option<Severity>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.map_or("none", Severity::as_str))
 }
 
 pub const FINDINGS_COLUMNS: &[&str] = &[
@@ -123,6 +150,9 @@ pub const ALLOCATION_COLUMNS: &[&str] = &[
     "redistributed",
 ];
 
+/// The file `verify-cleanup` writes.
+pub const CLEANUP_FILE: &str = "cleanup_verification.csv";
+
 /// `cleanup_verification.csv`, written by `verify-cleanup`.
 pub const CLEANUP_COLUMNS: &[&str] = &[
     "check",
@@ -167,27 +197,33 @@ pub const ACTIVATION_COLUMNS: &[&str] = &[
     "days_to_activation",
 ];
 
-/// What the human-facing reports need beyond the analysis.
-pub struct Options {
-    /// Built-in templates, or those of `--templates DIR`.
-    pub templates: Templates,
-    /// What changed since the last run, when run history has one.
-    pub changes: Option<Changes>,
+/// What the reports show: the analysis, and what the history stage and the suppressions file
+/// added after it. Each writer derives what it needs (the change lists, say) from these.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    pub analysis: &'a Analysis,
+    /// `None` when the run keeps no history.
+    pub history: Option<&'a RunHistory>,
+    /// `None` without a suppressions file.
+    pub suppressions: Option<&'a SuppressionReport>,
+    pub run: &'a RunInfo,
 }
 
-impl Options {
-    /// Options with the templates of `dir` (or the built-ins), checked now so a broken
-    /// override fails before the analysis runs.
-    pub fn new(templates_dir: Option<&Path>) -> Result<Options> {
-        Ok(Options {
-            templates: Templates::new(templates_dir)?,
-            changes: None,
-        })
+impl<'a> Report<'a> {
+    /// The report of an analysis alone (no history, no suppressions).
+    pub fn of(analysis: &'a Analysis, run: &'a RunInfo) -> Report<'a> {
+        Report {
+            analysis,
+            history: None,
+            suppressions: None,
+            run,
+        }
     }
 }
 
-/// Writes every report of a run into `dir`.
-pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path, opts: &Options) -> Result<Vec<String>> {
+/// Writes every report of a run into `dir`, the HTML and Markdown ones with `templates`.
+pub fn write_all(r: &Report, dir: &Path, templates: &Templates) -> Result<Vec<String>> {
+    let (a, run) = (r.analysis, r.run);
     fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
     let mut written = Vec::new();
     let mut file = |name: &str, f: &dyn Fn(BufWriter<File>) -> Result<()>| -> Result<()> {
@@ -209,19 +245,15 @@ pub fn write_all(a: &Analysis, run: &RunInfo, dir: &Path, opts: &Options) -> Res
     file("cost_allocation.csv", &|w| {
         csv::write(w, ALLOCATION_COLUMNS, &a.allocation)
     })?;
-    if let Some(h) = &a.history {
+    if let Some(h) = r.history {
         file("activation_history.csv", &|w| {
             csv::write(w, ACTIVATION_COLUMNS, &h.activation)
         })?;
     }
     file("findings.json", &|w| json::findings(w, a, run))?;
-    file("summary.json", &|w| json::summary(w, a, run))?;
-    let page = crate::progress::timed("report view", || {
-        view::Page::new(a, run, opts.changes.as_ref())
-    });
-    file("report.html", &|w| html::write(w, &opts.templates, &page))?;
-    file("summary.md", &|w| {
-        markdown::write(w, &opts.templates, &page)
-    })?;
+    file("summary.json", &|w| json::summary(w, r))?;
+    let page = crate::progress::timed("report view", || view::Page::new(r));
+    file("report.html", &|w| html::write(w, templates, &page))?;
+    file("summary.md", &|w| markdown::write(w, templates, &page))?;
     Ok(written)
 }

@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
-use super::RunInfo;
+use super::{Report, RunInfo};
 use crate::analyze::coverage::State;
-use crate::analyze::finding::{usd, Finding};
+use crate::analyze::finding::{usd, Change, Finding, FindingRef, Gravity};
 use crate::analyze::rules::RULES;
 use crate::analyze::{Analysis, CoverageRow};
+use crate::history::{self, ResolvedFinding};
 use crate::model::Severity;
 use crate::snapshot::{LedgerEntry, UnknownValue};
 
@@ -40,13 +41,8 @@ pub struct Changes {
 /// One new or resolved finding, as the change lists show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChangedFinding {
-    pub id: String,
-    pub rule: String,
-    pub name: String,
-    pub severity: String,
-    pub account_id: String,
-    pub account_name: String,
-    pub product: String,
+    #[serde(flatten)]
+    pub finding: FindingRef,
     pub cost_usd: Option<f64>,
     pub message: String,
 }
@@ -54,15 +50,47 @@ pub struct ChangedFinding {
 impl From<&Finding> for ChangedFinding {
     fn from(f: &Finding) -> Self {
         ChangedFinding {
-            id: f.id.clone(),
-            rule: f.rule.to_string(),
-            name: f.name.to_string(),
-            severity: f.severity.to_string(),
-            account_id: f.account_id.clone(),
-            account_name: f.account_name.clone(),
-            product: f.product.clone(),
+            finding: FindingRef::from(f),
             cost_usd: f.cost_usd,
             message: f.message.clone(),
+        }
+    }
+}
+
+impl From<&ResolvedFinding> for ChangedFinding {
+    /// As last stored: a resolved finding's cost and message are not kept.
+    fn from(r: &ResolvedFinding) -> Self {
+        ChangedFinding {
+            finding: r.finding.clone(),
+            cost_usd: None,
+            message: format!("last seen in the run of {}", r.last_seen),
+        }
+    }
+}
+
+impl ChangedFinding {
+    pub fn gravity(&self) -> Gravity<'_> {
+        self.finding.gravity(self.cost_usd)
+    }
+}
+
+impl Changes {
+    /// The change lists of the run's `history`: new findings in full (gravest first),
+    /// resolved ones as last stored.
+    pub fn new(history: &history::Changes, findings: &[Finding]) -> Changes {
+        Changes {
+            previous_as_of: history.previous_run.as_ref().map(|p| p.as_of),
+            new: findings
+                .iter()
+                .filter(|f| f.tracking.change == Some(Change::New))
+                .map(ChangedFinding::from)
+                .collect(),
+            resolved: history
+                .resolved_findings
+                .iter()
+                .map(ChangedFinding::from)
+                .collect(),
+            persisting: history.persisting,
         }
     }
 }
@@ -73,7 +101,7 @@ pub struct Page<'a> {
     pub run: &'a RunInfo,
     pub headline: Vec<Card>,
     pub complete: bool,
-    pub changes: Option<&'a Changes>,
+    pub changes: Option<Changes>,
     pub findings: FindingsView,
     pub coverage: Vec<ProductCoverage>,
     pub funnel: Funnel,
@@ -263,12 +291,13 @@ pub struct RuleName {
 }
 
 impl<'a> Page<'a> {
-    pub fn new(a: &'a Analysis, run: &'a RunInfo, changes: Option<&'a Changes>) -> Page<'a> {
+    pub fn new(r: &Report<'a>) -> Page<'a> {
+        let a = r.analysis;
         Page {
-            run,
+            run: r.run,
             headline: headline(a),
             complete: a.completeness.complete,
-            changes,
+            changes: r.history.map(|h| Changes::new(&h.changes, &a.findings)),
             findings: findings(a),
             coverage: coverage(&a.coverage),
             funnel: funnel(a),
@@ -288,10 +317,7 @@ impl<'a> Page<'a> {
 }
 
 fn severity_rank(s: &Severity) -> usize {
-    Severity::KNOWN
-        .iter()
-        .position(|k| *k == s.as_str())
-        .unwrap_or(Severity::KNOWN.len())
+    *s as usize
 }
 
 fn headline(a: &Analysis) -> Vec<Card> {
@@ -422,18 +448,9 @@ fn finding_row(f: &Finding) -> FindingRow {
     }
 }
 
-/// Findings by severity (gravest first), then money (largest first), then id.
-fn by_gravity(a: &&Finding, b: &&Finding) -> std::cmp::Ordering {
-    let cost = |f: &Finding| f.cost_usd.unwrap_or(0.0);
-    severity_rank(&b.severity)
-        .cmp(&severity_rank(&a.severity))
-        .then_with(|| cost(b).total_cmp(&cost(a)))
-        .then_with(|| a.id.cmp(&b.id))
-}
-
 fn top_rows<'a>(it: impl Iterator<Item = &'a Finding>, n: usize) -> (Vec<FindingRow>, usize) {
     let mut all: Vec<&Finding> = it.collect();
-    all.sort_by(by_gravity);
+    all.sort_by(|a, b| a.gravity().order(&b.gravity()));
     let total = all.len();
     (all.into_iter().take(n).map(finding_row).collect(), total)
 }

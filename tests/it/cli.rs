@@ -103,7 +103,10 @@ fn fail_on_maps_findings_to_exit_code_1() {
     );
     let (code, err) = run(&["run", "--demo", "--out", p(dir.path()), "--fail-on", "loud"]);
     assert_eq!(code, 3);
-    assert!(err.contains("--fail-on loud"), "{err}");
+    assert!(
+        err.contains("'loud' for '--fail-on") && err.contains("not one of none, info"),
+        "{err}"
+    );
 }
 
 #[test]

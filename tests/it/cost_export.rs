@@ -537,7 +537,7 @@ fn the_example_export_on_the_demo_organization() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cur2-sample.csv");
     let mut snap = entitlement_audit::inputs::demo::builtin();
     read(&path).replace_usage(&mut snap, &path);
-    let cfg = Config::parse(entitlement_audit::app::DEMO_CONFIG).unwrap();
+    let cfg = Config::parse(entitlement_audit::inputs::demo::CONFIG).unwrap();
     let a = analyze(&snap, &cfg, snap.manifest.period_end).unwrap();
     assert!((a.totals.spend_usd - 66.25).abs() < 1e-9);
     assert!((a.totals.redistributed_usd - 25.75).abs() < 1e-9);

@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 
 use chrono::{Duration, NaiveDate};
 use entitlement_audit::analyze::{analyze, context::Context};
-use entitlement_audit::app::DEMO_CONFIG;
 use entitlement_audit::config::Config;
 use entitlement_audit::history::{observe::observed_at, Store};
+use entitlement_audit::inputs::demo::CONFIG as DEMO_CONFIG;
 use entitlement_audit::model::{EventKind, GrantStatus};
 use entitlement_audit::snapshot::{self, Snapshot};
 use serde_json::Value;

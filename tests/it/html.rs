@@ -318,28 +318,43 @@ fn the_demo_report_has_every_section() {
 
 #[test]
 fn changes_render_when_history_provides_them() {
-    use entitlement_audit::report::{self, view::ChangedFinding, Changes};
-    let (a, run) = common::hostile();
-    let mut opts = report::Options::new(None).unwrap();
-    opts.changes = Some(Changes {
-        previous_as_of: chrono::NaiveDate::from_ymd_opt(2026, 10, 24),
-        new: a
-            .findings
-            .iter()
-            .take(3)
-            .map(ChangedFinding::from)
-            .collect(),
-        resolved: a
-            .findings
-            .iter()
-            .skip(3)
-            .take(1)
-            .map(ChangedFinding::from)
-            .collect(),
-        persisting: 7,
-    });
+    use entitlement_audit::analyze::finding::{Change, FindingRef};
+    use entitlement_audit::history::{self, PreviousRun, ResolvedFinding, RunHistory};
+    use entitlement_audit::report::{self, Report, Templates};
+    let (mut a, run) = common::hostile();
+    let previous = chrono::NaiveDate::from_ymd_opt(2026, 10, 24).unwrap();
+    for (i, f) in a.findings.iter_mut().enumerate() {
+        f.tracking.change = Some(if i < 3 {
+            Change::New
+        } else {
+            Change::Persisting
+        });
+    }
+    let history = RunHistory {
+        changes: history::Changes {
+            previous_run: Some(PreviousRun {
+                as_of: previous,
+                tool_version: "0".into(),
+                complete: true,
+            }),
+            new: 3,
+            persisting: 7,
+            resolved: 1,
+            resolved_findings: vec![ResolvedFinding {
+                finding: FindingRef::from(&a.findings[3]),
+                first_seen: previous,
+                last_seen: previous,
+                data_incomplete: false,
+            }],
+        },
+        activation: Vec::new(),
+    };
+    let r = Report {
+        history: Some(&history),
+        ..Report::of(&a, &run)
+    };
     let dir = tempfile::tempdir().unwrap();
-    report::write_all(&a, &run, dir.path(), &opts).unwrap();
+    report::write_all(&r, dir.path(), &Templates::new(None).unwrap()).unwrap();
     let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(!html.contains(r#"id="no-history""#));
     assert!(html.contains("Compared with the run of 2026-10-24: <strong>3</strong> new, <strong>1</strong> resolved, 7 persisting."));
@@ -357,9 +372,9 @@ fn an_overridden_template_is_used_and_its_hash_allowed() {
     let templates = tempfile::tempdir().unwrap();
     let brand = "body { border-top: 4px solid #6b2fbf; }\n";
     fs::write(templates.path().join("report.css"), brand).unwrap();
-    let opts = report::Options::new(Some(templates.path())).unwrap();
+    let opts = report::Templates::new(Some(templates.path())).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    report::write_all(&a, &run, dir.path(), &opts).unwrap();
+    report::write_all(&report::Report::of(&a, &run), dir.path(), &opts).unwrap();
     let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
     let tags = tags(&html);
     let style = tags
@@ -384,9 +399,9 @@ fn an_overridden_template_is_used_and_its_hash_allowed() {
 /// The weekly exposure chart's dollars are the exposure total, split by week.
 #[test]
 fn weekly_exposure_adds_up_to_the_total() {
-    use entitlement_audit::report::view::Page;
+    use entitlement_audit::report::{view::Page, Report};
     let (a, run) = common::demo();
-    let page = Page::new(&a, &run, None);
+    let page = Page::new(&Report::of(&a, &run));
     let weeks = &page.timeline.weeks;
     let sum: f64 = weeks.iter().map(|w| w.exposure_usd).sum();
     assert!(a.totals.exposure_usd > 0.0);

@@ -7,16 +7,17 @@
 
 use std::path::Path;
 
-use entitlement_audit::app::{analyze_and_report, DEMO_CONFIG};
+use entitlement_audit::commands::run::analyze_and_report;
 use entitlement_audit::config::Config;
-use entitlement_audit::report::Options;
+use entitlement_audit::inputs::demo::CONFIG as DEMO_CONFIG;
+use entitlement_audit::report::Templates;
 
 #[test]
 fn sample_output_matches_the_demo() {
     let snap = entitlement_audit::inputs::demo::builtin();
     let cfg = Config::parse(DEMO_CONFIG).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options::new(None).unwrap();
+    let opts = Templates::new(None).unwrap();
     analyze_and_report(
         &snap,
         &cfg,
@@ -65,7 +66,7 @@ fn demo_output_is_identical_on_every_run() {
             snap.manifest.period_end,
             None,
             d.path(),
-            &Options::new(None).unwrap(),
+            &Templates::new(None).unwrap(),
         )
         .unwrap();
     }

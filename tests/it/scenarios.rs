@@ -232,10 +232,11 @@ fn g_member_side_activation_is_unknown_not_exposure() {
         window_end: as_of(),
         source: "test".into(),
         collected_at: noon(90),
-        fail_on: entitlement_audit::model::Severity::High,
+        fail_on: Some(entitlement_audit::model::Severity::High),
     };
-    let opts = entitlement_audit::report::Options::new(None).unwrap();
-    entitlement_audit::report::write_all(&a, &run, dir.path(), &opts).unwrap();
+    let templates = entitlement_audit::report::Templates::new(None).unwrap();
+    let report = entitlement_audit::report::Report::of(&a, &run);
+    entitlement_audit::report::write_all(&report, dir.path(), &templates).unwrap();
     let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
     let md = read("summary.md");
     assert!(

@@ -2,8 +2,8 @@
 //! fails with an error naming the file and column.
 
 use entitlement_audit::analyze::analyze;
-use entitlement_audit::app::DEMO_CONFIG;
 use entitlement_audit::config::Config;
+use entitlement_audit::inputs::demo::CONFIG as DEMO_CONFIG;
 use entitlement_audit::snapshot;
 
 #[test]

@@ -60,7 +60,7 @@ impl Rule for GrantNotActivated {
                     f.last_day = Some(cx.as_of);
                     let spend = exposed.get(&(*id, key)).map(|(s, _)| s);
                     if let Some(s) = spend.filter(|s| s.cost_usd > 0.0) {
-                        f.severity = f.severity.clone().max(Severity::High);
+                        f.severity = f.severity.max(Severity::High);
                         f.cost_usd = Some(s.cost_usd);
                         (f.overspend_usd, f.overspend_basis) = facts.overspend(key, s.cost_usd);
                     }

@@ -79,6 +79,9 @@ pub struct CollectOptions {
 /// The default Cost Explorer window, in days.
 pub const DEFAULT_PERIOD_DAYS: i64 = 90;
 
+/// What one Cost Explorer API request costs, in USD.
+pub const COST_EXPLORER_REQUEST_USD: f64 = 0.01;
+
 impl CollectOptions {
     /// The defaults, with the Cost Explorer window ending the day before `now`.
     pub fn new(now: DateTime<Utc>) -> Self {

@@ -11,3 +11,6 @@ mod rng;
 pub use builder::{OrgBuilder, Spend, ROOT_ID};
 pub use generate::{builtin, generate, DemoParams, BUILTIN_SEED};
 pub use rng::Rng;
+
+/// The demo's own config (examples/config.toml), used by `--demo` when no `--config` is given.
+pub const CONFIG: &str = include_str!("../../../examples/config.toml");

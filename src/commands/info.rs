@@ -1,0 +1,56 @@
+//! The commands that read nothing: `rules`, `explain CODE` and `iam-policy`.
+
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+
+use super::exit;
+use crate::analyze::rules::{self, RULES};
+use crate::cli::IamPolicyArgs;
+use crate::deliver::remote::{self, Location};
+use crate::inputs::collect;
+
+/// `iam-policy`: the least-privilege policy for the collectors' operations, and for the S3
+/// locations a scheduled run keeps its history in and publishes to.
+pub fn iam_policy(args: &IamPolicyArgs, mut out: impl Write) -> Result<u8> {
+    let parse = |flag: &str, s: &Option<String>| {
+        s.as_deref()
+            .map(Location::parse)
+            .transpose()
+            .with_context(|| format!("`{flag}`"))
+    };
+    let state = parse("--state", &args.state)?;
+    let publish = parse("--publish", &args.publish)?;
+    let mut policy = collect::iam_policy();
+    let s3 = remote::iam_statements(state.as_ref(), publish.as_ref())?;
+    if let Some(statements) = policy["Statement"].as_array_mut() {
+        statements.extend(s3);
+    }
+    serde_json::to_writer_pretty(&mut out, &policy)?;
+    writeln!(out)?;
+    Ok(exit::CLEAN)
+}
+
+/// `rules`: one line per rule.
+pub fn rules(mut out: impl Write) -> Result<u8> {
+    for r in RULES {
+        writeln!(
+            out,
+            "{}  {:<28} {:<8} {}",
+            r.code(),
+            r.name(),
+            r.default_severity(),
+            r.summary()
+        )?;
+    }
+    Ok(exit::CLEAN)
+}
+
+/// `explain CODE`: the rule's documentation.
+pub fn explain(code: &str, mut out: impl Write) -> Result<u8> {
+    let Some(rule) = rules::by_code(code) else {
+        bail!("no rule `{code}`: `entitlement-audit rules` lists them");
+    };
+    out.write_all(rule.doc().as_bytes())?;
+    Ok(exit::CLEAN)
+}

@@ -1,0 +1,117 @@
+//! What the commands share: the config, the organization from its source (the demo, a
+//! snapshot, AWS, with a cost export's usage), and the async runtime.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::cli::{AwsArgs, SourceArgs};
+use crate::config::Config;
+use crate::inputs::{collect, cost_export, demo};
+use crate::progress;
+use crate::snapshot::{self, Snapshot};
+
+/// The config of `--config`, or the demo's own with `--demo`, or the defaults.
+pub fn config(path: Option<&Path>, demo: bool) -> Result<Config> {
+    match path {
+        Some(path) => Config::load(path),
+        None if demo => Config::parse(demo::CONFIG).context("built-in demo config"),
+        None => Ok(Config::default()),
+    }
+}
+
+/// The organization (the demo, a snapshot, or AWS itself) with its last day of data; a cost
+/// export, when given, replaces its usage table.
+pub fn snapshot(
+    source: &SourceArgs,
+    config: &Config,
+    now: DateTime<Utc>,
+    record: Option<&Path>,
+) -> Result<(Snapshot, NaiveDate)> {
+    let mut snap = if source.demo {
+        progress::line("building the demo organization");
+        demo::builtin()
+    } else if let Some(dir) = &source.snapshot {
+        progress::line(&format!("reading snapshot `{}`", dir.display()));
+        progress::timed("read snapshot", || snapshot::read(dir))?
+    } else {
+        collect_live(&source.aws, config, now, record)?
+    };
+    if let Some(path) = &source.cost_export {
+        progress::line(&format!("reading cost export `{}`", path.display()));
+        let loaded = cost_export::read(path, &config.team_tag_key)?;
+        for note in &loaded.notes {
+            progress::line(note);
+        }
+        progress::line(&format!(
+            "{} daily usage rows of Marketplace Bedrock spend from {} files",
+            loaded.usage.height(),
+            loaded.files.len()
+        ));
+        loaded.replace_usage(&mut snap, path);
+    }
+    let end = snap.manifest.period_end;
+    Ok((snap, end))
+}
+
+/// Collection options from the command line and the config.
+pub fn collect_options(
+    aws: &AwsArgs,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<collect::CollectOptions> {
+    let mut o = collect::CollectOptions::new(now);
+    for spec in &aws.pace {
+        o.pace.apply(spec).context("invalid `--pace`")?;
+    }
+    o.profile = aws.profile.clone();
+    o.role_arn = aws.role_arn.clone();
+    o.period_start = o.period_end - Duration::days(i64::from(aws.days.max(1)) - 1);
+    o.max_cost_explorer_requests = aws.max_cost_explorer_requests;
+    o.page_size = aws.page_size;
+    o.skip_cloudtrail = aws.skip_cloudtrail;
+    o.team_tag_key = config.team_tag_key.clone();
+    Ok(o)
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")
+}
+
+/// Reads the organization from AWS, read-only; with `record`, keeps its responses there.
+pub fn collect_live(
+    aws: &AwsArgs,
+    config: &Config,
+    now: DateTime<Utc>,
+    record: Option<&Path>,
+) -> Result<Snapshot> {
+    let mut opts = collect_options(aws, config, now)?;
+    opts.record = record.map(Path::to_path_buf);
+    progress::line(&format!(
+        "collecting from AWS: usage {} to {}, at most {} Cost Explorer requests",
+        opts.period_start, opts.period_end, opts.max_cost_explorer_requests
+    ));
+    let progress = |line: &str| progress::status(line);
+    let snap = runtime()?.block_on(collect::collect(&opts, now, &progress))?;
+    progress::line(&format!(
+        "collected {} accounts, {} licenses, {} grants, {} usage rows; {} Cost Explorer requests (${:.2}); {} gaps",
+        snap.accounts.len(),
+        snap.licenses.len(),
+        snap.grants.len(),
+        snap.usage.height(),
+        snap.manifest.cost_explorer_requests,
+        snap.manifest.cost_explorer_requests as f64 * collect::COST_EXPLORER_REQUEST_USD,
+        snap.manifest.completeness.len()
+    ));
+    if let Some(dir) = record {
+        progress::line(&format!(
+            "recorded the responses, scrubbed, in `{}`",
+            dir.display()
+        ));
+    }
+    Ok(snap)
+}
