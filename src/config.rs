@@ -9,12 +9,30 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::analyze::allocation::AllocationMethod;
 use crate::model::Severity;
 
-/// All options, with their defaults (see `docs/configuration` in the README).
+/// The settings, typed: what the options file says once validated (README, "Configuration";
+/// examples/config.toml has every option).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub window_days: u32,
+    pub grant_activation_threshold_days: u32,
+    pub cancellation_grace_days: u32,
+    pub team_tag_key: String,
+    /// Team attribution methods, in the order they are tried for each usage row.
+    pub allocation_precedence: Vec<AllocationMethod>,
+    pub team_rules: Vec<TeamRule>,
+    pub product_mappings: Vec<ProductMapping>,
+    pub pricing: Pricing,
+    /// Rule code -> severity override.
+    pub severity: BTreeMap<&'static str, Severity>,
+}
+
+/// The options file as written, before validation; every option has a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Config {
+struct File {
     /// Days of usage the report looks at, ending on the as-of date.
     pub window_days: u32,
     /// A grant not ACTIVE this many days after its creation (or the account's join) is EA002.
@@ -58,30 +76,30 @@ pub struct Pricing {
     pub private_discount_pct: BTreeMap<String, f64>,
 }
 
-/// Team attribution methods a config may list in `allocation_precedence`.
-pub const ALLOCATION_METHODS: &[&str] = &[COST_ALLOCATION_TAG, SHARED_POOL, ACCOUNT_TAG, OU_RULE];
-/// The `team_tag_key` cost-allocation tag on the usage row.
-pub const COST_ALLOCATION_TAG: &str = "cost-allocation-tag";
-/// Spend billed to the subscriber that names no caller: the subscriber's shared pool.
-pub const SHARED_POOL: &str = "shared-pool";
-/// The `team_tag_key` tag on the account that used the spend.
-pub const ACCOUNT_TAG: &str = "account-tag";
-/// The longest matching `team_rules` prefix of that account's OU path.
-pub const OU_RULE: &str = "ou-rule";
-
-impl Default for Config {
+impl Default for File {
     fn default() -> Self {
-        Config {
+        File {
             window_days: 90,
             grant_activation_threshold_days: 7,
             cancellation_grace_days: 3,
             team_tag_key: "team".into(),
-            allocation_precedence: ALLOCATION_METHODS.iter().map(|m| m.to_string()).collect(),
+            allocation_precedence: AllocationMethod::CONFIGURABLE
+                .iter()
+                .map(|m| m.as_str().to_string())
+                .collect(),
             team_rules: Vec::new(),
             product_mappings: Vec::new(),
             pricing: Pricing::default(),
             severity: BTreeMap::new(),
         }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        File::default()
+            .validate()
+            .expect("the default options are valid")
     }
 }
 
@@ -95,12 +113,26 @@ impl Config {
 
     /// Parses and validates config text.
     pub fn parse(text: &str) -> Result<Config> {
-        let config: Config = toml::from_str(text)?;
-        config.validate()?;
-        Ok(config)
+        toml::from_str::<File>(text)?.validate()
     }
 
-    fn validate(&self) -> Result<()> {
+    /// The severity of a rule, with the config's override applied.
+    pub fn severity_of(&self, code: &str, default: Severity) -> Severity {
+        self.severity.get(code).copied().unwrap_or(default)
+    }
+
+    /// Fraction (0..1) of the public price saved by the private offer for a product, if known.
+    pub fn private_discount(&self, product: &str) -> Option<f64> {
+        self.pricing
+            .private_discount_pct
+            .get(product)
+            .map(|p| p / 100.0)
+    }
+}
+
+impl File {
+    /// The typed settings, or every problem at once.
+    fn validate(self) -> Result<Config> {
         let mut problems = Vec::new();
         if self.window_days == 0 {
             problems.push("`window_days` must be at least 1".to_string());
@@ -111,14 +143,19 @@ impl Config {
         if self.allocation_precedence.is_empty() {
             problems.push("`allocation_precedence` must name at least one method".to_string());
         }
+        let mut precedence = Vec::new();
         for (i, m) in self.allocation_precedence.iter().enumerate() {
-            if !ALLOCATION_METHODS.contains(&m.as_str()) {
-                problems.push(format!(
+            match AllocationMethod::configurable(m) {
+                None => problems.push(format!(
                     "`allocation_precedence[{i}]` = `{m}` is not one of {}",
-                    ALLOCATION_METHODS.join(", ")
-                ));
-            } else if self.allocation_precedence[..i].contains(m) {
-                problems.push(format!("`allocation_precedence` names `{m}` twice"));
+                    AllocationMethod::CONFIGURABLE
+                        .map(AllocationMethod::as_str)
+                        .join(", ")
+                )),
+                Some(m) if precedence.contains(&m) => {
+                    problems.push(format!("`allocation_precedence` names `{m}` twice"))
+                }
+                Some(m) => precedence.push(m),
             }
         }
         for (i, r) in self.team_rules.iter().enumerate() {
@@ -139,37 +176,37 @@ impl Config {
                 ));
             }
         }
+        let mut severity = BTreeMap::new();
         for (code, sev) in &self.severity {
-            if crate::analyze::rules::by_code(code).is_none() {
+            let rule = crate::analyze::rules::by_code(code);
+            if rule.is_none() {
                 problems.push(format!("`severity.{code}` names no rule"));
             }
-            if Severity::parse(sev).is_none() {
+            let parsed = Severity::parse(sev);
+            if parsed.is_none() {
                 problems.push(format!(
                     "`severity.{code}` = `{sev}` is not one of {}",
                     Severity::KNOWN.join(", ")
                 ));
             }
+            if let (Some(rule), Some(sev)) = (rule, parsed) {
+                severity.insert(rule.code(), sev);
+            }
         }
         if !problems.is_empty() {
             bail!("{}", problems.join("; "));
         }
-        Ok(())
-    }
-
-    /// The severity of a rule, with the config's override applied.
-    pub fn severity_of(&self, code: &str, default: Severity) -> Severity {
-        self.severity
-            .get(code)
-            .and_then(|s| Severity::parse(s))
-            .unwrap_or(default)
-    }
-
-    /// Fraction (0..1) of the public price saved by the private offer for a product, if known.
-    pub fn private_discount(&self, product: &str) -> Option<f64> {
-        self.pricing
-            .private_discount_pct
-            .get(product)
-            .map(|p| p / 100.0)
+        Ok(Config {
+            window_days: self.window_days,
+            grant_activation_threshold_days: self.grant_activation_threshold_days,
+            cancellation_grace_days: self.cancellation_grace_days,
+            team_tag_key: self.team_tag_key,
+            allocation_precedence: precedence,
+            team_rules: self.team_rules,
+            product_mappings: self.product_mappings,
+            pricing: self.pricing,
+            severity,
+        })
     }
 }
 
@@ -179,7 +216,9 @@ mod tests {
 
     #[test]
     fn defaults_when_empty() {
-        assert_eq!(Config::parse("").unwrap(), Config::default());
+        let c = Config::parse("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.allocation_precedence, AllocationMethod::CONFIGURABLE);
     }
 
     #[test]
@@ -207,7 +246,10 @@ mod tests {
     #[test]
     fn allocation_precedence_is_validated() {
         let c = Config::parse("allocation_precedence = [\"ou-rule\", \"account-tag\"]").unwrap();
-        assert_eq!(c.allocation_precedence, [OU_RULE, ACCOUNT_TAG]);
+        assert_eq!(
+            c.allocation_precedence,
+            [AllocationMethod::OuRule, AllocationMethod::AccountTag]
+        );
         let err = format!(
             "{:#}",
             Config::parse("allocation_precedence = [\"ou-rule\", \"cost-center\", \"ou-rule\"]")

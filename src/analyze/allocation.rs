@@ -19,7 +19,6 @@ use serde::Serialize;
 use super::context::Context;
 use super::coverage::Spend;
 use super::spend::WindowUsage;
-use crate::config::{ACCOUNT_TAG, COST_ALLOCATION_TAG, OU_RULE, SHARED_POOL};
 use crate::model::usage::epoch_days;
 
 /// Spend of one (month, team, method, product, billed account, using account).
@@ -29,8 +28,7 @@ pub struct AllocationRow {
     pub month: String,
     /// Empty when unallocated or in the shared pool.
     pub team: String,
-    /// `cost-allocation-tag`, `shared-pool`, `account-tag`, `ou-rule` or `unallocated`.
-    pub method: String,
+    pub method: AllocationMethod,
     pub product: String,
     /// The account the usage was billed to.
     pub account_id: String,
@@ -45,7 +43,53 @@ pub struct AllocationRow {
     pub redistributed: bool,
 }
 
-pub const UNALLOCATED: &str = "unallocated";
+/// How a row's team was found (docs/finance.md). Declared in the order of the names, so that
+/// sorting by method sorts by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AllocationMethod {
+    /// The `team_tag_key` tag on the account that used the spend.
+    AccountTag,
+    /// The `team_tag_key` cost-allocation tag on the usage row.
+    CostAllocationTag,
+    /// The longest matching `team_rules` prefix of that account's OU path.
+    OuRule,
+    /// Spend billed to the subscriber that names no caller: the subscriber's shared pool.
+    SharedPool,
+    /// No listed method found a team.
+    Unallocated,
+}
+
+impl AllocationMethod {
+    /// The methods a config may list in `allocation_precedence`, in the default order.
+    pub const CONFIGURABLE: [AllocationMethod; 4] = [
+        AllocationMethod::CostAllocationTag,
+        AllocationMethod::SharedPool,
+        AllocationMethod::AccountTag,
+        AllocationMethod::OuRule,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllocationMethod::AccountTag => "account-tag",
+            AllocationMethod::CostAllocationTag => "cost-allocation-tag",
+            AllocationMethod::OuRule => "ou-rule",
+            AllocationMethod::SharedPool => "shared-pool",
+            AllocationMethod::Unallocated => "unallocated",
+        }
+    }
+
+    /// The configurable method named `s`.
+    pub fn configurable(s: &str) -> Option<AllocationMethod> {
+        Self::CONFIGURABLE.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for AllocationMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 impl AllocationRow {
     /// Who the spend went to, in one word: `team` when a team was found, else `shared-pool`
@@ -54,10 +98,11 @@ impl AllocationRow {
     pub fn owner(&self) -> &'static str {
         if !self.team.is_empty() {
             "team"
-        } else if self.method == SHARED_POOL {
-            SHARED_POOL
         } else {
-            UNALLOCATED
+            match self.method {
+                AllocationMethod::SharedPool => AllocationMethod::SharedPool.as_str(),
+                _ => AllocationMethod::Unallocated.as_str(),
+            }
         }
     }
 }
@@ -127,19 +172,21 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
             .cfg
             .allocation_precedence
             .iter()
-            .find_map(|m| match m.as_str() {
-                COST_ALLOCATION_TAG => (!tag.is_empty()).then_some((tag, COST_ALLOCATION_TAG)),
-                SHARED_POOL => pooled.then_some(("", SHARED_POOL)),
-                ACCOUNT_TAG => user
-                    .and_then(|u| u.tag_team.as_deref())
-                    .map(|t| (t, ACCOUNT_TAG)),
-                OU_RULE => user
-                    .and_then(|u| u.ou_team.as_deref())
-                    .map(|t| (t, OU_RULE)),
-                other => unreachable!("config validation rejects allocation method `{other}`"),
+            .find_map(|&m| {
+                let team = match m {
+                    AllocationMethod::CostAllocationTag => (!tag.is_empty()).then_some(tag),
+                    AllocationMethod::SharedPool => pooled.then_some(""),
+                    AllocationMethod::AccountTag => user.and_then(|u| u.tag_team.as_deref()),
+                    AllocationMethod::OuRule => user.and_then(|u| u.ou_team.as_deref()),
+                    AllocationMethod::Unallocated => None,
+                };
+                team.map(|t| (t, m))
             })
-            .unwrap_or(("", UNALLOCATED));
-        let used_by = if method == SHARED_POOL { "" } else { used_by };
+            .unwrap_or(("", AllocationMethod::Unallocated));
+        let used_by = match method {
+            AllocationMethod::SharedPool => "",
+            _ => used_by,
+        };
         let product = key.map_or(product, |k| cx.products.name(k));
         rows.push((
             (month, team, method, product, billed, used_by, redistributed),
@@ -165,7 +212,7 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
                 AllocationRow {
                     month: months.labels[month].clone(),
                     team: team.to_string(),
-                    method: method.to_string(),
+                    method,
                     product: product.to_string(),
                     account_id: billed.to_string(),
                     account_name: name(billed),
@@ -192,7 +239,7 @@ fn add<'a>(sums: &mut RowSums<'a>, key: RowKey<'a>, (product_key, cost, n): RowS
 type OutKey<'a> = (
     usize,
     &'a str,
-    &'static str,
+    AllocationMethod,
     &'a str,
     &'a str,
     &'a str,
@@ -269,7 +316,10 @@ fn reconcile(w: &WindowUsage, out: &[AllocationRow]) -> Result<()> {
 /// Unallocated spend per account.
 pub fn unallocated(rows: &[AllocationRow]) -> BTreeMap<String, Spend> {
     let mut out: BTreeMap<String, Spend> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.method == UNALLOCATED) {
+    for r in rows
+        .iter()
+        .filter(|r| r.method == AllocationMethod::Unallocated)
+    {
         let s = out.entry(r.account_id.clone()).or_default();
         s.cost_usd += r.cost_usd;
         s.rows += r.rows;

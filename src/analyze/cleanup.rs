@@ -13,6 +13,7 @@ use super::finding::usd;
 use super::spend::{self, DAY, PRODUCT_KEY};
 use crate::model::usage::{self, epoch_days, from_epoch_days};
 use crate::model::{day, GrantStatus, License};
+use crate::snapshot::Table;
 
 /// Which license to verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,12 +125,17 @@ pub struct Verification {
     /// Last day of data looked at.
     pub data_end: NaiveDate,
     /// Snapshot tables this verification reads that the ledger marks incomplete.
-    pub incomplete_tables: Vec<String>,
+    pub incomplete_tables: Vec<Table>,
     pub checks: Vec<Check>,
 }
 
 /// Tables a clean-up verification reads.
-const TABLES: &[&str] = &["licenses", "grants", "grant_events", "usage"];
+const TABLES: &[Table] = &[
+    Table::Licenses,
+    Table::Grants,
+    Table::GrantEvents,
+    Table::Usage,
+];
 
 impl Verification {
     pub fn verdict(&self) -> Verdict {
@@ -158,7 +164,11 @@ impl Verification {
         if !self.incomplete_tables.is_empty() {
             out.push(format!(
                 "  data incomplete: the snapshot could not read all of {}",
-                self.incomplete_tables.join(", ")
+                self.incomplete_tables
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         for c in &self.checks {
@@ -286,7 +296,7 @@ pub fn verify(cx: &Context, req: &Request) -> Result<Verification> {
         .snap
         .incomplete_tables()
         .into_iter()
-        .filter(|t| TABLES.contains(&t.as_str()))
+        .filter(|t| TABLES.contains(t))
         .collect();
     Ok(Verification {
         license_arn: license.arn.clone(),

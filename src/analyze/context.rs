@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rustc_hash::FxHashMap;
 
+use super::allocation::AllocationMethod;
 use super::products::Products;
 use super::timeline::Timeline;
-use crate::config::{Config, ACCOUNT_TAG, OU_RULE};
+use crate::config::Config;
 use crate::model::{
     day_start, Account, Grant, GrantEvent, GrantStatus, License, LicenseStatus, OrganizationalUnit,
     PrincipalKind,
@@ -269,13 +270,13 @@ impl<'a> Context<'a> {
 
     /// Team of an account from its tag or the OU-path rules, in the configured precedence,
     /// with the method that found it.
-    pub fn account_team(&self, account: &Account) -> Option<(String, &'static str)> {
+    pub fn account_team(&self, account: &Account) -> Option<(String, AllocationMethod)> {
         self.cfg
             .allocation_precedence
             .iter()
-            .find_map(|m| match m.as_str() {
-                ACCOUNT_TAG => self.tag_team(account).map(|t| (t, ACCOUNT_TAG)),
-                OU_RULE => self.ou_rule_team(account).map(|t| (t, OU_RULE)),
+            .find_map(|&m| match m {
+                AllocationMethod::AccountTag => self.tag_team(account).map(|t| (t, m)),
+                AllocationMethod::OuRule => self.ou_rule_team(account).map(|t| (t, m)),
                 _ => None,
             })
     }

@@ -60,7 +60,8 @@ pub struct CoverageRow {
     pub grant_arn: String,
     /// The account's own sub-grant, when the grant is an organization or OU grant.
     pub sub_grant_arn: String,
-    pub grant_status: String,
+    /// The effective grant's status at the segment's end; `None` without a grant.
+    pub grant_status: Option<crate::model::GrantStatus>,
     pub activation_time_unknown: bool,
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -82,10 +83,10 @@ pub struct GrantRow {
     pub parent_arn: String,
     pub is_sub_grant: bool,
     pub relation: crate::model::GrantRelation,
-    pub grantee_kind: String,
+    pub grantee_kind: crate::model::PrincipalKind,
     pub grantee_id: String,
     pub grantee_name: String,
-    pub status: String,
+    pub status: crate::model::GrantStatus,
     pub status_reason: String,
     pub version: String,
     pub created_at: Option<NaiveDate>,
@@ -135,7 +136,7 @@ pub struct Totals {
 pub struct Completeness {
     pub complete: bool,
     pub missing: Vec<LedgerEntry>,
-    pub incomplete_tables: Vec<String>,
+    pub incomplete_tables: Vec<crate::snapshot::Table>,
     pub affected_rules: Vec<&'static str>,
     pub unknown_values: Vec<crate::snapshot::UnknownValue>,
 }
@@ -308,7 +309,7 @@ fn totals(
             .sum()
     };
     let by_rule = |code: &'static str| findings.iter().filter(move |f| f.rule == code);
-    let exposed: Vec<&Finding> = by_rule("EA001").collect();
+    let exposed: Vec<&Finding> = by_rule(rules::code::PUBLIC_PRICE_EXPOSURE).collect();
     let grants_awaiting = cx
         .grants
         .iter()
@@ -328,7 +329,7 @@ fn totals(
         after_cancellation_usd: sum_state(|s| s == State::AfterCancellation),
         unmapped_usd: facts.unmapped.iter().map(|u| u.spend.cost_usd).sum(),
         unallocated_usd: facts.unallocated.values().map(|s| s.cost_usd).sum(),
-        shared_pool_usd: allocated(|r| r.method == crate::config::SHARED_POOL),
+        shared_pool_usd: allocated(|r| r.method == allocation::AllocationMethod::SharedPool),
         redistributed_usd: allocated(|r| r.redistributed),
         accounts_exposed: exposed
             .iter()
@@ -337,7 +338,7 @@ fn totals(
             .collect::<BTreeSet<_>>()
             .len() as u64,
         grants_awaiting_activation: grants_awaiting,
-        orphaned_grants: by_rule("EA004").count() as u64,
+        orphaned_grants: by_rule(rules::code::ORPHANED_GRANT).count() as u64,
         rows_outside_window: w.rows_outside_window,
         cost_outside_window_usd: w.cost_outside_window_usd,
     }
@@ -370,12 +371,7 @@ fn coverage_rows(cx: &Context, facts: &Facts) -> Vec<CoverageRow> {
                     .map(|e| e.grant.arn.clone())
                     .unwrap_or_default(),
                 grant_status: eff
-                    .and_then(|e| {
-                        e.timeline
-                            .status_at(crate::model::day_start(s.to))
-                            .map(|st| st.to_string())
-                    })
-                    .unwrap_or_default(),
+                    .and_then(|e| e.timeline.status_at(crate::model::day_start(s.to)).cloned()),
                 activation_time_unknown: s.state == State::Covered
                     && eff.is_some_and(|e| e.timeline.activation_unknown()),
                 from: s.from,
@@ -415,10 +411,10 @@ fn grant_rows(cx: &Context, findings: &[Finding]) -> Vec<GrantRow> {
                 parent_arn: g.parent_arn.clone(),
                 is_sub_grant: g.is_sub_grant(),
                 relation: g.relation.clone(),
-                grantee_kind: g.grantee_kind.to_string(),
+                grantee_kind: g.grantee_kind.clone(),
                 grantee_id: g.grantee_id.clone(),
                 grantee_name,
-                status: v.status.to_string(),
+                status: v.status.clone(),
                 status_reason: g.status_reason.clone().unwrap_or_default(),
                 version: g.version.clone(),
                 created_at: v.timeline.created_at.map(day),

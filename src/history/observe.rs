@@ -18,6 +18,7 @@ use crate::analyze::context::Context;
 use crate::config::Config;
 use crate::model::{day_start, EventKind, EventSource, GrantEvent, GrantStatus, PrincipalKind};
 use crate::snapshot::Snapshot;
+use crate::snapshot::Table;
 
 /// A change observed between two runs: the event fed to the analysis and its bounds.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,9 +113,12 @@ pub fn transitions(
         by: as_of,
     };
 
-    let grants_read = |tables: &[String]| !tables.iter().any(|t| t == "grants");
-    let absence_counts =
-        grants_read(&prev.incomplete_tables) && grants_read(&snap.incomplete_tables());
+    // The previous run's list is stored text (any version of the tool wrote it).
+    let absence_counts = !prev
+        .incomplete_tables
+        .iter()
+        .any(|t| t == Table::Grants.as_str())
+        && !snap.incomplete_tables().contains(&Table::Grants);
     let mut out = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for v in &cx.grants {
@@ -265,7 +269,7 @@ mod tests {
                 scope: "organization".into(),
                 error_code: "AccessDeniedException".into(),
                 message: "denied".into(),
-                tables: vec!["grants".into()],
+                tables: vec![Table::Grants],
             });
         assert_eq!(gone(&transitions(&partial, &cfg, d(9, 13), &prev)), 0);
     }

@@ -68,7 +68,7 @@ pub struct RunRecord<'a> {
     pub source: &'a str,
     pub collected_at: DateTime<Utc>,
     pub complete: bool,
-    pub incomplete_tables: &'a [String],
+    pub incomplete_tables: &'a [crate::snapshot::Table],
     /// The grants on the as-of date, with their status then.
     pub grants: &'a [GrantRow],
     /// The snapshot's events (observed ones and those after the as-of date are skipped).
@@ -389,7 +389,11 @@ fn write_run(
             rec.source,
             rec.collected_at.to_rfc3339(),
             rec.complete,
-            rec.incomplete_tables.join(" "),
+            rec.incomplete_tables
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             rec.grants.len() as i64,
             rec.findings.len() as i64,
             rec.new_findings as i64,
@@ -421,13 +425,13 @@ fn write_run(
                     g.license_arn,
                     g.product,
                     g.parent_arn,
-                    g.grantee_kind,
+                    g.grantee_kind.as_str(),
                     g.grantee_id,
                     g.is_sub_grant
                 ],
                 |r| r.get(0),
             )?;
-            observe.execute(params![run_id, id, g.status, g.version])?;
+            observe.execute(params![run_id, id, g.status.as_str(), g.version])?;
             ids.insert(g.grant_arn.clone(), id);
         }
     }

@@ -20,6 +20,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::model::usage::{self, epoch_days};
+use crate::snapshot::Table;
 use crate::snapshot::{Snapshot, TableInfo};
 
 /// The suffix AWS Marketplace gives Bedrock model products.
@@ -156,7 +157,7 @@ impl Loaded {
         // The run's `source` (summary.json) says where the spend came from too.
         snap.manifest.source = format!("{} with usage from {source}", snap.manifest.source);
         snap.manifest.tables.insert(
-            "usage".to_string(),
+            Table::Usage.to_string(),
             TableInfo {
                 rows: self.usage.height() as u64,
                 source,

@@ -12,10 +12,10 @@ use serde::Serialize;
 use super::{Report, RunInfo};
 use crate::analyze::coverage::State;
 use crate::analyze::finding::{usd, Change, Finding, FindingRef, Gravity};
-use crate::analyze::rules::RULES;
+use crate::analyze::rules::{code, RULES};
 use crate::analyze::{Analysis, CoverageRow};
 use crate::history::{self, ResolvedFinding};
-use crate::model::Severity;
+use crate::model::{GrantStatus, PrincipalKind, Severity};
 use crate::snapshot::{LedgerEntry, UnknownValue};
 
 /// Findings listed in the HTML report (by severity, then cost); findings.csv has them all.
@@ -278,7 +278,7 @@ pub struct CompletenessView<'a> {
     pub complete: bool,
     pub missing: &'a [LedgerEntry],
     pub missing_total: usize,
-    pub incomplete_tables: &'a [String],
+    pub incomplete_tables: &'a [crate::snapshot::Table],
     pub affected_rules: Vec<RuleName>,
     pub unknown_values: &'a [UnknownValue],
     pub unknown_total: usize,
@@ -381,7 +381,7 @@ fn headline(a: &Analysis) -> Vec<Card> {
             t.exposure_usd,
             usd(t.exposure_usd),
             "Spend billed at public price by accounts without an active grant.".into(),
-            "EA001",
+            code::PUBLIC_PRICE_EXPOSURE,
         ),
         card(
             "activation_unknown",
@@ -389,7 +389,7 @@ fn headline(a: &Analysis) -> Vec<Card> {
             t.activation_unknown_usd,
             usd(t.activation_unknown_usd),
             "Spend on days a grant was activated (or deactivated) at a time no event dates: public or private price, not counted above.".into(),
-            "EA001",
+            code::PUBLIC_PRICE_EXPOSURE,
         ),
         card(
             "overspend",
@@ -397,7 +397,7 @@ fn headline(a: &Analysis) -> Vec<Card> {
             t.overspend_usd,
             usd(t.overspend_usd),
             without,
-            "EA001",
+            code::PUBLIC_PRICE_EXPOSURE,
         ),
         card(
             "accounts_exposed",
@@ -405,7 +405,7 @@ fn headline(a: &Analysis) -> Vec<Card> {
             t.accounts_exposed as f64,
             super::templates::group_thousands(t.accounts_exposed as i64),
             "Accounts with public-price spend on a product the organization subscribes to.".into(),
-            "EA001",
+            code::PUBLIC_PRICE_EXPOSURE,
         ),
         card(
             "awaiting",
@@ -413,7 +413,7 @@ fn headline(a: &Analysis) -> Vec<Card> {
             t.grants_awaiting_activation as f64,
             super::templates::group_thousands(t.grants_awaiting_activation as i64),
             "DISABLED, PENDING_ACCEPT or PENDING_WORKFLOW on the report date.".into(),
-            "EA002",
+            code::GRANT_NOT_ACTIVATED,
         ),
         card(
             "orphaned",
@@ -421,7 +421,7 @@ fn headline(a: &Analysis) -> Vec<Card> {
             t.orphaned_grants as f64,
             super::templates::group_thousands(t.orphaned_grants as i64),
             "Live grants of a cancelled or ended license.".into(),
-            "EA004",
+            code::ORPHANED_GRANT,
         ),
         completeness,
     ]
@@ -540,11 +540,11 @@ fn funnel(a: &Analysis) -> Funnel {
     for g in a
         .grants
         .iter()
-        .filter(|g| g.grantee_kind == "account" && g.status != "DELETED")
+        .filter(|g| g.grantee_kind == PrincipalKind::Account && g.status != GrantStatus::Deleted)
     {
         let pair = (g.grantee_id.as_str(), g.product.as_str());
         granted.insert(pair);
-        if g.status == "ACTIVE" {
+        if g.status == GrantStatus::Active {
             activated.insert(pair);
         }
     }
@@ -613,7 +613,7 @@ fn timeline(a: &Analysis) -> Timeline {
             Some(Activation {
                 date: g.activated_at?,
                 grant_name: g.name.clone(),
-                grantee_kind: g.grantee_kind.clone(),
+                grantee_kind: g.grantee_kind.to_string(),
                 grantee_id: g.grantee_id.clone(),
                 grantee_name: g.grantee_name.clone(),
                 product: g.product.clone(),
@@ -720,7 +720,12 @@ fn cleanup(a: &Analysis) -> Cleanup {
     let ended = a
         .findings
         .iter()
-        .filter(|f| matches!(f.rule, "EA004" | "EA005"))
+        .filter(|f| {
+            matches!(
+                f.rule,
+                code::ORPHANED_GRANT | code::USAGE_AFTER_CANCELLATION
+            )
+        })
         .map(|f| (&f.license_arn, &f.product))
         .chain(
             a.coverage
@@ -747,8 +752,8 @@ fn cleanup(a: &Analysis) -> Cleanup {
             continue;
         };
         match f.rule {
-            "EA004" => l.grants_left += 1,
-            "EA005" => {
+            code::ORPHANED_GRANT => l.grants_left += 1,
+            code::USAGE_AFTER_CANCELLATION => {
                 l.spend_after_usd += f.cost_usd.unwrap_or(0.0);
                 spending
                     .entry(f.license_arn.as_str())
@@ -762,10 +767,16 @@ fn cleanup(a: &Analysis) -> Cleanup {
         l.accounts_spending_after = spending.get(arn).map_or(0, BTreeSet::len);
         l.done = l.grants_left == 0 && l.accounts_spending_after == 0;
     }
-    let (orphaned, orphaned_total) =
-        top_rows(a.findings.iter().filter(|f| f.rule == "EA004"), TOP_ROWS);
-    let (after_cancellation, after_cancellation_total) =
-        top_rows(a.findings.iter().filter(|f| f.rule == "EA005"), TOP_ROWS);
+    let (orphaned, orphaned_total) = top_rows(
+        a.findings.iter().filter(|f| f.rule == code::ORPHANED_GRANT),
+        TOP_ROWS,
+    );
+    let (after_cancellation, after_cancellation_total) = top_rows(
+        a.findings
+            .iter()
+            .filter(|f| f.rule == code::USAGE_AFTER_CANCELLATION),
+        TOP_ROWS,
+    );
     Cleanup {
         licenses: licenses.into_values().collect(),
         orphaned,

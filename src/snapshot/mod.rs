@@ -19,6 +19,52 @@ use crate::model::{Account, Grant, GrantEvent, License, Organization, Organizati
 pub use read::read;
 pub use write::write;
 
+/// The snapshot's tables: the names of `manifest.tables`, of ledger entries and of the rules'
+/// inputs. A name that is not one of these cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Table {
+    Organization,
+    Accounts,
+    OrganizationalUnits,
+    Licenses,
+    Grants,
+    GrantEvents,
+    Usage,
+}
+
+impl Table {
+    /// Every table, in the order the snapshot's files are written.
+    pub const ALL: [Table; 7] = [
+        Table::Organization,
+        Table::Accounts,
+        Table::OrganizationalUnits,
+        Table::Licenses,
+        Table::Grants,
+        Table::GrantEvents,
+        Table::Usage,
+    ];
+
+    /// The table's name: its file's stem, its key in `manifest.tables`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Table::Organization => "organization",
+            Table::Accounts => "accounts",
+            Table::OrganizationalUnits => "organizational_units",
+            Table::Licenses => "licenses",
+            Table::Grants => "grants",
+            Table::GrantEvents => "grant_events",
+            Table::Usage => "usage",
+        }
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Version of the on-disk layout; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 2;
 
@@ -75,8 +121,8 @@ pub struct LedgerEntry {
     pub scope: String,
     pub error_code: String,
     pub message: String,
-    /// Snapshot tables left incomplete by this gap (`grants`, `usage`, ...).
-    pub tables: Vec<String>,
+    /// Snapshot tables left incomplete by this gap.
+    pub tables: Vec<Table>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -94,14 +140,14 @@ impl Snapshot {
     }
 
     /// Tables named by at least one ledger entry.
-    pub fn incomplete_tables(&self) -> Vec<String> {
-        let mut t: Vec<String> = self
+    pub fn incomplete_tables(&self) -> Vec<Table> {
+        let mut t: Vec<Table> = self
             .manifest
             .completeness
             .iter()
-            .flat_map(|e| e.tables.iter().cloned())
+            .flat_map(|e| e.tables.iter().copied())
             .collect();
-        t.sort();
+        t.sort_by_key(|t| t.as_str());
         t.dedup();
         t
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
+use super::Table;
 use super::{tables, Manifest, Snapshot, FORMAT_VERSION};
 use crate::model::usage;
 
@@ -38,9 +39,9 @@ pub fn read(dir: &Path) -> Result<Snapshot> {
     };
     let in_file = |name: &str| format!("{name}.parquet");
     let organization = tables::from_frame::<crate::model::Organization>(
-        &in_file("organization"),
+        &in_file(Table::Organization.as_str()),
         tables::ORGANIZATION,
-        &table("organization")?,
+        &table(Table::Organization.as_str())?,
     )?
     .into_iter()
     .next()
@@ -50,29 +51,40 @@ pub fn read(dir: &Path) -> Result<Snapshot> {
             dir.join("organization.parquet").display()
         )
     })?;
-    let mut grants: Vec<crate::model::Grant> =
-        tables::from_frame(&in_file("grants"), tables::GRANTS, &table("grants")?)?;
+    let mut grants: Vec<crate::model::Grant> = tables::from_frame(
+        &in_file(Table::Grants.as_str()),
+        tables::GRANTS,
+        &table(Table::Grants.as_str())?,
+    )?;
     if manifest.format_version < 2 {
         // Format 1 stored no relation: every parent a sub-grant can have is in the file.
         crate::model::relate_grants(&mut grants);
     }
     let usage_path = dir.join("usage.parquet");
-    let usage = usage::conform(table("usage")?)
+    let usage = usage::conform(table(Table::Usage.as_str())?)
         .with_context(|| format!("in `{}`", usage_path.display()))?;
     Ok(Snapshot {
         organization,
-        accounts: tables::from_frame(&in_file("accounts"), tables::ACCOUNTS, &table("accounts")?)?,
-        organizational_units: tables::from_frame(
-            &in_file("organizational_units"),
-            tables::ORGANIZATIONAL_UNITS,
-            &table("organizational_units")?,
+        accounts: tables::from_frame(
+            &in_file(Table::Accounts.as_str()),
+            tables::ACCOUNTS,
+            &table(Table::Accounts.as_str())?,
         )?,
-        licenses: tables::from_frame(&in_file("licenses"), tables::LICENSES, &table("licenses")?)?,
+        organizational_units: tables::from_frame(
+            &in_file(Table::OrganizationalUnits.as_str()),
+            tables::ORGANIZATIONAL_UNITS,
+            &table(Table::OrganizationalUnits.as_str())?,
+        )?,
+        licenses: tables::from_frame(
+            &in_file(Table::Licenses.as_str()),
+            tables::LICENSES,
+            &table(Table::Licenses.as_str())?,
+        )?,
         grants,
         grant_events: tables::from_frame(
-            &in_file("grant_events"),
+            &in_file(Table::GrantEvents.as_str()),
             tables::GRANT_EVENTS,
-            &table("grant_events")?,
+            &table(Table::GrantEvents.as_str())?,
         )?,
         usage,
         manifest,

@@ -11,6 +11,7 @@ use polars::prelude::{Column, DataFrame, DataType};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{Map, Value};
 
+use super::Table;
 use super::{Snapshot, TableInfo, UnknownValue};
 
 /// Table name -> its columns, in file order.
@@ -162,45 +163,68 @@ pub(super) fn refresh_manifest(snap: &mut Snapshot) {
             });
         entry.rows = rows as u64;
     };
-    set("organization", 1);
-    set("accounts", snap.accounts.len());
-    set("organizational_units", snap.organizational_units.len());
-    set("licenses", snap.licenses.len());
-    set("grants", snap.grants.len());
-    set("grant_events", snap.grant_events.len());
-    set("usage", snap.usage.height());
+    set(Table::Organization.as_str(), 1);
+    set(Table::Accounts.as_str(), snap.accounts.len());
+    set(
+        Table::OrganizationalUnits.as_str(),
+        snap.organizational_units.len(),
+    );
+    set(Table::Licenses.as_str(), snap.licenses.len());
+    set(Table::Grants.as_str(), snap.grants.len());
+    set(Table::GrantEvents.as_str(), snap.grant_events.len());
+    set(Table::Usage.as_str(), snap.usage.height());
 
     let mut unknown: BTreeMap<(&str, &str, String), u64> = BTreeMap::new();
-    let mut flag = |table: &'static str, column: &'static str, known: bool, value: &str| {
+    let mut flag = |table: Table, column: &'static str, known: bool, value: &str| {
         if !known {
             *unknown
-                .entry((table, column, value.to_string()))
+                .entry((table.as_str(), column, value.to_string()))
                 .or_default() += 1;
         }
     };
     for a in &snap.accounts {
-        flag("accounts", "state", a.state.is_known(), a.state.as_str());
+        flag(
+            Table::Accounts,
+            "state",
+            a.state.is_known(),
+            a.state.as_str(),
+        );
     }
     for l in &snap.licenses {
-        flag("licenses", "status", l.status.is_known(), l.status.as_str());
+        flag(
+            Table::Licenses,
+            "status",
+            l.status.is_known(),
+            l.status.as_str(),
+        );
     }
     for g in &snap.grants {
-        flag("grants", "status", g.status.is_known(), g.status.as_str());
         flag(
-            "grants",
+            Table::Grants,
+            "status",
+            g.status.is_known(),
+            g.status.as_str(),
+        );
+        flag(
+            Table::Grants,
             "grantee_kind",
             g.grantee_kind.is_known(),
             g.grantee_kind.as_str(),
         );
         flag(
-            "grants",
+            Table::Grants,
             "relation",
             g.relation.is_known(),
             g.relation.as_str(),
         );
     }
     for e in &snap.grant_events {
-        flag("grant_events", "kind", e.kind.is_known(), e.kind.as_str());
+        flag(
+            Table::GrantEvents,
+            "kind",
+            e.kind.is_known(),
+            e.kind.as_str(),
+        );
     }
     snap.manifest.unknown_values = unknown
         .into_iter()

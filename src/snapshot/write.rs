@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use polars::prelude::{DataFrame, ParquetCompression, ParquetWriter};
 
+use super::Table;
 use super::{tables, Snapshot};
 
 /// Writes `snap` to `dir` (created if needed). The manifest is written last, so a directory
@@ -15,38 +16,42 @@ pub fn write(snap: &Snapshot, dir: &Path) -> Result<()> {
     let _ = fs::remove_file(dir.join("manifest.json"));
     let frames = [
         (
-            "organization",
+            Table::Organization.as_str(),
             tables::to_frame(
-                "organization",
+                Table::Organization.as_str(),
                 tables::ORGANIZATION,
                 std::slice::from_ref(&snap.organization),
             )?,
         ),
         (
-            "accounts",
-            tables::to_frame("accounts", tables::ACCOUNTS, &snap.accounts)?,
+            Table::Accounts.as_str(),
+            tables::to_frame(Table::Accounts.as_str(), tables::ACCOUNTS, &snap.accounts)?,
         ),
         (
-            "organizational_units",
+            Table::OrganizationalUnits.as_str(),
             tables::to_frame(
-                "organizational_units",
+                Table::OrganizationalUnits.as_str(),
                 tables::ORGANIZATIONAL_UNITS,
                 &snap.organizational_units,
             )?,
         ),
         (
-            "licenses",
-            tables::to_frame("licenses", tables::LICENSES, &snap.licenses)?,
+            Table::Licenses.as_str(),
+            tables::to_frame(Table::Licenses.as_str(), tables::LICENSES, &snap.licenses)?,
         ),
         (
-            "grants",
-            tables::to_frame("grants", tables::GRANTS, &snap.grants)?,
+            Table::Grants.as_str(),
+            tables::to_frame(Table::Grants.as_str(), tables::GRANTS, &snap.grants)?,
         ),
         (
-            "grant_events",
-            tables::to_frame("grant_events", tables::GRANT_EVENTS, &snap.grant_events)?,
+            Table::GrantEvents.as_str(),
+            tables::to_frame(
+                Table::GrantEvents.as_str(),
+                tables::GRANT_EVENTS,
+                &snap.grant_events,
+            )?,
         ),
-        ("usage", snap.usage.clone()),
+        (Table::Usage.as_str(), snap.usage.clone()),
     ];
     for (name, mut df) in frames {
         write_parquet(&mut df, &dir.join(format!("{name}.parquet")))?;

@@ -119,7 +119,7 @@ fn incomplete_data_exits_2_and_says_what_is_missing() {
         scope: "arn:aws:license-manager::123456789012:license:l-0".into(),
         error_code: "AccessDeniedException".into(),
         message: "not authorized".into(),
-        tables: vec!["grants".into()],
+        tables: vec![entitlement_audit::snapshot::Table::Grants],
     });
     snapshot::write(&snap, snap_dir.path()).unwrap();
     let dir = out_dir();

@@ -295,7 +295,7 @@ async fn throttled_past_retries_is_recorded_and_the_run_goes_on() {
             scope: L_COHERE.into(),
             error_code: "RateLimitExceededException".into(),
             message: "Rate exceeded".into(),
-            tables: vec!["grants".into()],
+            tables: vec![entitlement_audit::snapshot::Table::Grants],
         }]
     );
     assert_eq!(
@@ -304,7 +304,10 @@ async fn throttled_past_retries_is_recorded_and_the_run_goes_on() {
         "License Manager's own throttling error is retried"
     );
     assert!(!s.is_complete());
-    assert_eq!(s.incomplete_tables(), ["grants"]);
+    assert_eq!(
+        s.incomplete_tables(),
+        [entitlement_audit::snapshot::Table::Grants]
+    );
     // Everything else was still read, Claude's sub-grants included.
     assert_complete_data(&s);
 }
@@ -322,7 +325,7 @@ async fn access_denied_on_cost_explorer_is_recorded_and_the_run_goes_on() {
     assert_eq!(e.operation, "GetCostAndUsage");
     assert_eq!(e.scope, "2026-10-01..2026-10-03 by LINKED_ACCOUNT,SERVICE");
     assert_eq!(e.error_code, "AccessDeniedException");
-    assert_eq!(e.tables, ["usage"]);
+    assert_eq!(e.tables, [entitlement_audit::snapshot::Table::Usage]);
     // Not retried, and the team query is not sent without product rows.
     assert_eq!(fake.failed_calls("GetCostAndUsage"), 1);
     assert_eq!(s.manifest.cost_explorer_requests, 1);
@@ -426,7 +429,7 @@ async fn access_denied_on_account_tags_names_each_account() {
                 "AccessDeniedException"
             )
         );
-        assert_eq!(e.tables, ["accounts"]);
+        assert_eq!(e.tables, [entitlement_audit::snapshot::Table::Accounts]);
     }
     // The accounts are there, without tags; the rest is complete.
     assert!(s.accounts.iter().all(|a| a.tags.is_empty()));
@@ -458,7 +461,7 @@ async fn cost_explorer_cap_stops_paging_and_is_recorded() {
         ),
         ("cost-explorer", "GetCostAndUsage", "RequestCapReached")
     );
-    assert_eq!(e.tables, ["usage"]);
+    assert_eq!(e.tables, [entitlement_audit::snapshot::Table::Usage]);
     // What was read is kept: the first two days.
     let days: BTreeSet<_> = rows(&s.usage).unwrap().iter().map(|r| r.date).collect();
     assert_eq!(days.len(), 2);

@@ -304,7 +304,9 @@ fn cur_sample_allocates_to_the_cent_with_iam_principal_redistribution() {
     let cost = |team: &str, method: &str, used_by: &str| -> f64 {
         a.allocation
             .iter()
-            .filter(|r| r.team == team && r.method == method && r.used_by_account_id == used_by)
+            .filter(|r| {
+                r.team == team && r.method.as_str() == method && r.used_by_account_id == used_by
+            })
             .map(|r| r.cost_usd)
             .sum()
     };

@@ -77,7 +77,7 @@ fn every_rule_reads_tables_the_snapshot_has() {
         assert!(!r.tables().is_empty(), "{} reads no table", r.code());
         for t in r.tables() {
             assert!(
-                snap.manifest.tables.contains_key(*t),
+                snap.manifest.tables.contains_key(t.as_str()),
                 "{} reads `{t}`, which is no snapshot table",
                 r.code()
             );

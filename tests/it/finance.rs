@@ -471,7 +471,7 @@ fn allocation(a: &Analysis) -> Vec<(String, String, String, String, bool, f64)> 
         .map(|r| {
             (
                 r.team.clone(),
-                r.method.clone(),
+                r.method.to_string(),
                 r.account_id.clone(),
                 r.used_by_account_id.clone(),
                 r.redistributed,
@@ -579,7 +579,7 @@ fn allocation_precedence_is_configurable() {
         let cfg = Config::parse(&format!("{order}\n{rule}")).unwrap();
         let cx = Context::new(&snap, &cfg, d(10, 31));
         let team = cx.account_team(cx.account(SANDBOX).unwrap()).unwrap();
-        assert_eq!((team.0.as_str(), team.1), want);
+        assert_eq!((team.0.as_str(), team.1.as_str()), want);
     }
 }
 

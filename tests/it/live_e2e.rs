@@ -328,7 +328,10 @@ async fn access_denied_on_one_operation_exits_2_with_the_gap_in_summary_json() {
     assert_eq!(missing[0]["service"], "license-manager");
     assert_eq!(missing[0]["operation"], "ListDistributedGrants");
     assert_eq!(missing[0]["error_code"], "AccessDeniedException");
-    assert_eq!(missing[0]["tables"], serde_json::json!(["grants"]));
+    assert_eq!(
+        missing[0]["tables"],
+        serde_json::json!([entitlement_audit::snapshot::Table::Grants])
+    );
     assert!(!c["affected_rules"].as_array().unwrap().is_empty());
     // The rest was read: the findings are there, marked as resting on incomplete data.
     let found = findings(&live);

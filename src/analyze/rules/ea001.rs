@@ -7,6 +7,7 @@ use crate::analyze::context::Context;
 use crate::analyze::coverage::{Spend, State};
 use crate::analyze::finding::{usd, Finding};
 use crate::model::Severity;
+use crate::snapshot::Table;
 
 pub struct PublicPriceExposure;
 
@@ -16,7 +17,7 @@ impl Rule for PublicPriceExposure {
         "public-price-exposure",
         Severity::High,
         "an account has Marketplace model spend on days no ACTIVE grant of the product's license covered it",
-        &["accounts", "licenses", "grants", "grant_events", "usage"]
+        &[Table::Accounts, Table::Licenses, Table::Grants, Table::GrantEvents, Table::Usage]
     );
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {

@@ -5,6 +5,7 @@ use crate::analyze::context::Context;
 use crate::analyze::coverage::State;
 use crate::analyze::finding::{usd, Finding};
 use crate::model::{day, GrantStatus, Severity};
+use crate::snapshot::Table;
 
 pub struct GrantNotActivated;
 
@@ -14,7 +15,7 @@ impl Rule for GrantNotActivated {
         "grant-not-activated",
         Severity::Medium,
         "a grant covering an account stays DISABLED, PENDING_ACCEPT or PENDING_WORKFLOW longer than the threshold",
-        &["accounts", "organizational_units", "licenses", "grants", "grant_events"]
+        &[Table::Accounts, Table::OrganizationalUnits, Table::Licenses, Table::Grants, Table::GrantEvents]
     );
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {

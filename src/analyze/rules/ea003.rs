@@ -4,6 +4,7 @@ use super::{grant_finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::model::{GrantStatus, Severity};
+use crate::snapshot::Table;
 
 pub struct GrantFailed;
 
@@ -13,7 +14,7 @@ impl Rule for GrantFailed {
         "grant-failed",
         Severity::Medium,
         "a grant is REJECTED or FAILED_WORKFLOW",
-        &["grants", "grant_events"]
+        &[Table::Grants, Table::GrantEvents]
     );
 
     fn check(&self, cx: &Context, _facts: &Facts, out: &mut Vec<Finding>) {

@@ -4,6 +4,7 @@ use super::{grant_finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::model::{day, GrantStatus, Severity};
+use crate::snapshot::Table;
 
 pub struct OrphanedGrant;
 
@@ -13,7 +14,7 @@ impl Rule for OrphanedGrant {
         "orphaned-grant",
         Severity::High,
         "a grant not DELETED / PENDING_DELETE belongs to a license that is cancelled or ended",
-        &["licenses", "grants", "grant_events"]
+        &[Table::Licenses, Table::Grants, Table::GrantEvents]
     );
 
     fn check(&self, cx: &Context, _facts: &Facts, out: &mut Vec<Finding>) {

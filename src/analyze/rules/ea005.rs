@@ -5,6 +5,7 @@ use crate::analyze::context::Context;
 use crate::analyze::coverage::State;
 use crate::analyze::finding::{usd, Finding};
 use crate::model::Severity;
+use crate::snapshot::Table;
 
 pub struct UsageAfterCancellation;
 
@@ -14,7 +15,7 @@ impl Rule for UsageAfterCancellation {
         "usage-after-cancellation",
         Severity::High,
         "an account has spend for a product after its license ended plus the grace period",
-        &["licenses", "usage"]
+        &[Table::Licenses, Table::Usage]
     );
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {

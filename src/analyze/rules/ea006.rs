@@ -5,6 +5,7 @@ use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::analyze::products::product_key;
 use crate::model::Severity;
+use crate::snapshot::Table;
 
 pub struct SupersededSubscription;
 
@@ -14,7 +15,7 @@ impl Rule for SupersededSubscription {
         "superseded-subscription",
         Severity::Low,
         "a member holds its own Marketplace license for a product it also receives by grant",
-        &["licenses", "grants", "accounts"]
+        &[Table::Licenses, Table::Grants, Table::Accounts]
     );
 
     fn check(&self, cx: &Context, _facts: &Facts, out: &mut Vec<Finding>) {

@@ -4,6 +4,7 @@ use super::{grant_finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::model::{PrincipalKind, Severity};
+use crate::snapshot::Table;
 
 pub struct GrantToInactivePrincipal;
 
@@ -13,7 +14,7 @@ impl Rule for GrantToInactivePrincipal {
         "grant-to-inactive-principal",
         Severity::Medium,
         "a live grant targets an account that is suspended, closing, closed or not in the organization, or an OU that no longer exists",
-        &["accounts", "organizational_units", "grants"]
+        &[Table::Accounts, Table::OrganizationalUnits, Table::Grants]
     );
 
     fn check(&self, cx: &Context, _facts: &Facts, out: &mut Vec<Finding>) {

@@ -6,6 +6,7 @@ use super::{grant_finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::Finding;
 use crate::model::{GrantStatus, Severity};
+use crate::snapshot::Table;
 
 pub struct DuplicateGrant;
 
@@ -15,7 +16,7 @@ impl Rule for DuplicateGrant {
         "duplicate-grant",
         Severity::Low,
         "two or more live grants of the same license target the same principal",
-        &["grants"]
+        &[Table::Grants]
     );
 
     fn check(&self, cx: &Context, _facts: &Facts, out: &mut Vec<Finding>) {

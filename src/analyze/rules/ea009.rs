@@ -4,6 +4,7 @@ use super::{finding, meta, with_spend, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::{usd, Finding};
 use crate::model::Severity;
+use crate::snapshot::Table;
 
 pub struct UnmappedSpend;
 
@@ -13,7 +14,7 @@ impl Rule for UnmappedSpend {
         "unmapped-spend",
         Severity::Medium,
         "Marketplace model spend matches no known license or product",
-        &["licenses", "usage"]
+        &[Table::Licenses, Table::Usage]
     );
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {

@@ -4,6 +4,7 @@ use super::{finding, meta, with_spend, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::finding::{usd, Finding};
 use crate::model::Severity;
+use crate::snapshot::Table;
 
 pub struct UnallocatedSpend;
 
@@ -13,7 +14,7 @@ impl Rule for UnallocatedSpend {
         "unallocated-spend",
         Severity::Low,
         "spend cannot be attributed to a team",
-        &["accounts", "organizational_units", "usage"]
+        &[Table::Accounts, Table::OrganizationalUnits, Table::Usage]
     );
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {

@@ -20,6 +20,7 @@ use super::ledger::{CallError, Ledger, REPEATED_TOKEN_CODE, REQUEST_CAP_CODE};
 use super::permissions::{Op, Service};
 use super::retry::Throttle;
 use super::{CollectOptions, Progress};
+use crate::snapshot::Table;
 
 /// One page of a listing.
 pub struct Page<T> {
@@ -214,7 +215,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Items of a listing; a failure is recorded in the ledger for `scope` and `tables`.
-    pub fn keep<T>(&self, op: &Op, scope: &str, tables: &[&str], paged: Paged<T>) -> Vec<T> {
+    pub fn keep<T>(&self, op: &Op, scope: &str, tables: &[Table], paged: Paged<T>) -> Vec<T> {
         if let Some(err) = &paged.error {
             self.ledger.record(op, scope, tables, err);
         }
@@ -226,7 +227,7 @@ impl<'a> Cx<'a> {
         &self,
         op: &Op,
         scope: &str,
-        tables: &[&str],
+        tables: &[Table],
         result: Result<T, CallError>,
     ) -> Option<T> {
         match result {

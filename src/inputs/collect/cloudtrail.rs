@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use super::call::{Cx, Page};
 use super::permissions::LOOKUP_EVENTS;
-use super::table::GRANT_EVENTS;
 use super::{parse_time, to_chrono};
 use crate::model::{parse_principal, EventKind, EventSource, GrantEvent, PrincipalKind};
+use crate::snapshot::Table;
 
 /// The grant changes looked up, one `EventName` per call (the API takes one attribute).
 pub const EVENT_NAMES: &[&str] = &[
@@ -58,7 +58,7 @@ pub async fn collect(cx: &Cx<'_>, now: DateTime<Utc>) -> Vec<GrantEvent> {
                 .map(|r| Page::new(r.events().to_vec(), r.next_token()))
         });
         let scope = format!("EventName={name}, last {days} days");
-        cx.keep(&LOOKUP_EVENTS, &scope, &[GRANT_EVENTS], listed.await)
+        cx.keep(&LOOKUP_EVENTS, &scope, &[Table::GrantEvents], listed.await)
     }))
     .await;
 

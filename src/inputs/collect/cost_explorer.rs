@@ -28,8 +28,8 @@ use polars::prelude::DataFrame;
 
 use super::call::{CostBudget, Cx, Page, Paged};
 use super::permissions::GET_COST_AND_USAGE;
-use super::table::USAGE;
 use crate::model::usage::{UsageBuilder, UsageRef};
+use crate::snapshot::Table;
 
 /// The `BILLING_ENTITY` of third-party models sold through AWS Marketplace.
 pub const MARKETPLACE_BILLING_ENTITY: &str = "AWS Marketplace";
@@ -129,7 +129,7 @@ pub async fn collect(cx: &Cx<'_>) -> CeData {
         rows: cx.keep(
             &GET_COST_AND_USAGE,
             &format!("{start}..{end} by LINKED_ACCOUNT,SERVICE"),
-            &[USAGE],
+            &[Table::Usage],
             by_service.0,
         ),
         keys: by_service.1,
@@ -157,7 +157,7 @@ pub async fn collect(cx: &Cx<'_>) -> CeData {
         let rows = cx.keep(
             &GET_COST_AND_USAGE,
             &format!("{start}..{end} by TAG {tag_key},LINKED_ACCOUNT"),
-            &[USAGE],
+            &[Table::Usage],
             paged.0,
         );
         // A partial team answer would attribute some days and not others: use none of it.

@@ -10,6 +10,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::permissions::Op;
 use crate::snapshot::LedgerEntry;
+use crate::snapshot::Table;
 
 /// Error code recorded when the Cost Explorer request cap stopped a query.
 pub const REQUEST_CAP_CODE: &str = "RequestCapReached";
@@ -72,7 +73,7 @@ pub struct Ledger {
 
 impl Ledger {
     /// Records that `op` for `scope` could not be read, leaving `tables` incomplete.
-    pub fn record(&self, op: &Op, scope: &str, tables: &[&str], err: &CallError) {
+    pub fn record(&self, op: &Op, scope: &str, tables: &[Table], err: &CallError) {
         tracing::warn!(
             service = op.service.ledger_name(),
             operation = op.name,
@@ -87,7 +88,7 @@ impl Ledger {
             scope: scope.to_string(),
             error_code: err.code.clone(),
             message: err.message.clone(),
-            tables: tables.iter().map(|t| t.to_string()).collect(),
+            tables: tables.to_vec(),
         };
         self.entries.lock().expect("ledger lock").push(entry);
     }

@@ -17,11 +17,11 @@ use super::permissions::{
     GET_GRANT, LIST_DISTRIBUTED_GRANTS, LIST_RECEIVED_GRANTS_FOR_ORG, LIST_RECEIVED_LICENSES,
     LIST_RECEIVED_LICENSES_FOR_ORG,
 };
-use super::table::{GRANTS, LICENSES};
 use crate::model::{
     org_wide_arns, parse_principal, Grant, GrantRelation, GrantStatus, License, LicenseStatus,
     PrincipalKind,
 };
+use crate::snapshot::Table;
 
 /// License Manager list operations accept at most 100 results per page.
 const MAX_PAGE: i32 = 100;
@@ -72,7 +72,7 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
     let received = cx.keep(
         &LIST_RECEIVED_LICENSES,
         &issuer_scope,
-        &[LICENSES, GRANTS],
+        &[Table::Licenses, Table::Grants],
         received.await,
     );
 
@@ -87,7 +87,7 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
     let members = cx.keep(
         &LIST_RECEIVED_LICENSES_FOR_ORG,
         "organization",
-        &[LICENSES],
+        &[Table::Licenses],
         members.await,
     );
     // This operation has no issuer filter: apply it here.
@@ -109,7 +109,7 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
     let distributed = cx.keep(
         &LIST_DISTRIBUTED_GRANTS,
         &issuer_scope,
-        &[GRANTS],
+        &[Table::Grants],
         distributed.await,
     );
 
@@ -147,7 +147,12 @@ pub async fn collect(cx: &Cx<'_>) -> LmData {
                 .await
                 .map(|r| Page::new(r.grants().to_vec(), r.next_token()))
         });
-        cx.keep(&LIST_RECEIVED_GRANTS_FOR_ORG, arn, &[GRANTS], listed.await)
+        cx.keep(
+            &LIST_RECEIVED_GRANTS_FOR_ORG,
+            arn,
+            &[Table::Grants],
+            listed.await,
+        )
     }))
     .await;
     for g in sub_grants.iter().flatten() {

@@ -29,19 +29,8 @@ pub use doctor::{doctor, doctor_with, Check, CheckStatus};
 pub use permissions::iam_policy;
 pub use retry::{BadPace, Pace, PaceOptions, RetryOptions};
 
-use crate::snapshot::{Manifest, Snapshot, TableInfo, FORMAT_VERSION};
+use crate::snapshot::{Manifest, Snapshot, Table, TableInfo, FORMAT_VERSION};
 use call::Cx;
-
-/// Snapshot table names, as used in `manifest.tables` and ledger entries.
-pub mod table {
-    pub const ORGANIZATION: &str = "organization";
-    pub const ACCOUNTS: &str = "accounts";
-    pub const ORGANIZATIONAL_UNITS: &str = "organizational_units";
-    pub const LICENSES: &str = "licenses";
-    pub const GRANTS: &str = "grants";
-    pub const GRANT_EVENTS: &str = "grant_events";
-    pub const USAGE: &str = "usage";
-}
 
 /// What to collect and how gently. Build with [`CollectOptions::new`] for the defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -211,7 +200,7 @@ pub async fn collect_with(
     }
 
     let mut tables = BTreeMap::new();
-    let mut info = |name: &str, rows: usize, ops: &[&Op]| {
+    let mut info = |name: Table, rows: usize, ops: &[&Op]| {
         let source = ops
             .iter()
             .map(|o| o.action())
@@ -226,9 +215,9 @@ pub async fn collect_with(
         );
     };
     use permissions::*;
-    info(table::ORGANIZATION, 1, &[&DESCRIBE_ORGANIZATION]);
+    info(Table::Organization, 1, &[&DESCRIBE_ORGANIZATION]);
     info(
-        table::ACCOUNTS,
+        Table::Accounts,
         org.accounts.len(),
         &[
             &LIST_ACCOUNTS,
@@ -237,17 +226,17 @@ pub async fn collect_with(
         ],
     );
     info(
-        table::ORGANIZATIONAL_UNITS,
+        Table::OrganizationalUnits,
         org.organizational_units.len(),
         &[&LIST_ROOTS, &LIST_OUS_FOR_PARENT],
     );
     info(
-        table::LICENSES,
+        Table::Licenses,
         licenses.len(),
         &[&LIST_RECEIVED_LICENSES, &LIST_RECEIVED_LICENSES_FOR_ORG],
     );
     info(
-        table::GRANTS,
+        Table::Grants,
         grants.len(),
         &[
             &LIST_DISTRIBUTED_GRANTS,
@@ -255,12 +244,12 @@ pub async fn collect_with(
             &GET_GRANT,
         ],
     );
-    info(table::USAGE, ce.usage.height(), &[&GET_COST_AND_USAGE]);
+    info(Table::Usage, ce.usage.height(), &[&GET_COST_AND_USAGE]);
     if !opts.skip_cloudtrail {
-        info(table::GRANT_EVENTS, grant_events.len(), &[&LOOKUP_EVENTS]);
+        info(Table::GrantEvents, grant_events.len(), &[&LOOKUP_EVENTS]);
     } else {
         tables.insert(
-            table::GRANT_EVENTS.to_string(),
+            Table::GrantEvents.to_string(),
             TableInfo {
                 rows: 0,
                 source: "not collected (`skip_cloudtrail`)".to_string(),

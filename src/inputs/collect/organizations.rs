@@ -10,9 +10,9 @@ use super::permissions::{
     Op, DESCRIBE_ORGANIZATION, LIST_ACCOUNTS, LIST_ACCOUNTS_FOR_PARENT, LIST_OUS_FOR_PARENT,
     LIST_ROOTS, LIST_TAGS_FOR_RESOURCE,
 };
-use super::table::{ACCOUNTS, ORGANIZATION, ORGANIZATIONAL_UNITS};
 use super::to_chrono;
 use crate::model::{Account, AccountState, Organization, OrganizationalUnit};
+use crate::snapshot::Table;
 
 /// Organizations list operations accept at most 20 results per page.
 const MAX_PAGE: i32 = 20;
@@ -50,7 +50,12 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
         organizational_units: Vec::new(),
     };
     if let Some(org) = cx
-        .ok(&DESCRIBE_ORGANIZATION, SCOPE, &[ORGANIZATION], described)
+        .ok(
+            &DESCRIBE_ORGANIZATION,
+            SCOPE,
+            &[Table::Organization],
+            described,
+        )
         .and_then(|out| out.organization)
     {
         data.organization = Organization {
@@ -72,7 +77,7 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
     let roots = cx.keep(
         &LIST_ROOTS,
         SCOPE,
-        &[ORGANIZATIONAL_UNITS, ACCOUNTS],
+        &[Table::OrganizationalUnits, Table::Accounts],
         roots.await,
     );
     let ous: Vec<OrganizationalUnit> = roots
@@ -147,7 +152,7 @@ async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> Vec<Organizat
             let listed = cx.keep(
                 &LIST_OUS_FOR_PARENT,
                 id,
-                &[ORGANIZATIONAL_UNITS, ACCOUNTS],
+                &[Table::OrganizationalUnits, Table::Accounts],
                 listed.await,
             );
             listed
@@ -186,7 +191,12 @@ async fn placement(cx: &Cx<'_>, ous: &[OrganizationalUnit]) -> BTreeMap<String, 
                 .await
                 .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
         });
-        let listed = cx.keep(&LIST_ACCOUNTS_FOR_PARENT, id, &[ACCOUNTS], listed.await);
+        let listed = cx.keep(
+            &LIST_ACCOUNTS_FOR_PARENT,
+            id,
+            &[Table::Accounts],
+            listed.await,
+        );
         listed
             .iter()
             .filter_map(|a| {
@@ -219,7 +229,7 @@ async fn accounts_with_tags(
             .await
             .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
     });
-    let listed = cx.keep(&LIST_ACCOUNTS, SCOPE, &[ACCOUNTS], listed.await);
+    let listed = cx.keep(&LIST_ACCOUNTS, SCOPE, &[Table::Accounts], listed.await);
     cx.progress.message("organizations: reading account tags");
     let ids: Vec<&str> = listed.iter().filter_map(|a| a.id()).collect();
     let tags = join_all(ids.iter().map(|id| account_tags(cx, id))).await;
@@ -238,7 +248,7 @@ async fn account_tags(cx: &Cx<'_>, id: &str) -> BTreeMap<String, String> {
             .await
             .map(|r| Page::new(r.tags().to_vec(), r.next_token()))
     });
-    cx.keep(op, id, &[ACCOUNTS], listed.await)
+    cx.keep(op, id, &[Table::Accounts], listed.await)
         .into_iter()
         .map(|t| (t.key, t.value))
         .collect()

@@ -15,6 +15,7 @@ use crate::model::{
     day_start, Account, AccountState, EventKind, EventSource, Grant, GrantEvent, GrantRelation,
     GrantStatus, License, LicenseStatus, Organization, OrganizationalUnit, PrincipalKind,
 };
+use crate::snapshot::Table;
 use crate::snapshot::{Manifest, Snapshot, TableInfo, FORMAT_VERSION};
 
 /// Id of the root every builder starts with (named `Root`, path `/Root`).
@@ -414,13 +415,13 @@ impl OrgBuilder {
         let usage = usage.finish();
 
         let rows = [
-            ("organization", 1),
-            ("accounts", accounts.len()),
-            ("organizational_units", ous.len()),
-            ("licenses", licenses.len()),
-            ("grants", grants.len()),
-            ("grant_events", events.len()),
-            ("usage", usage.height()),
+            (Table::Organization.as_str(), 1),
+            (Table::Accounts.as_str(), accounts.len()),
+            (Table::OrganizationalUnits.as_str(), ous.len()),
+            (Table::Licenses.as_str(), licenses.len()),
+            (Table::Grants.as_str(), grants.len()),
+            (Table::GrantEvents.as_str(), events.len()),
+            (Table::Usage.as_str(), usage.height()),
         ];
         let tables = rows
             .into_iter()

@@ -80,9 +80,9 @@ pub fn hostile() -> (Analysis, RunInfo) {
         scope: HOSTILE[0].into(),
         error_code: "AccessDenied".into(),
         message: HOSTILE[4].into(),
-        tables: vec!["usage".into()],
+        tables: vec![entitlement_audit::snapshot::Table::Usage],
     });
-    a.completeness.incomplete_tables = vec!["usage".into()];
+    a.completeness.incomplete_tables = vec![entitlement_audit::snapshot::Table::Usage];
     a.completeness.affected_rules = vec!["EA001", "EA005"];
     (a, run)
 }
