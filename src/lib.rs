@@ -11,7 +11,7 @@
 //! - [`model`]: accounts, OUs, licenses, grants, events and the usage table; plain types.
 //! - [`snapshot`]: the normalized tables on disk (Parquet + `manifest.json`).
 //! - [`config`]: the TOML options, validated.
-//! - [`analyze`]: coverage, rules EA001-EA010, cost allocation; pure.
+//! - [`analyze`]: coverage, the rules (`analyze::rules::RULES`), cost allocation; pure.
 //! - [`history`]: the SQLite store of past runs (read before the analysis, written after):
 //!   changes since the previous run, activation history, suppressions.
 //! - [`report`]: CSV and JSON outputs, the HTML report and the Markdown summary.

@@ -21,3 +21,4 @@ mod sample_output;
 mod scenarios;
 mod schedule;
 mod snapshot_roundtrip;
+mod sources;

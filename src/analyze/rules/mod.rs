@@ -1,4 +1,4 @@
-//! The rules EA001-EA010: one file per rule with its Markdown doc beside it, and one sorted
+//! The rules (EA001 onward): one file per rule with its Markdown doc beside it, and one sorted
 //! list of them all.
 
 mod ea001;

@@ -1,0 +1,64 @@
+//! docs/specs/source.md, checked: every AWS operation of the permissions list is answered by
+//! the fake endpoint (a source without a fake handler cannot be tested offline), every
+//! operation `collect` calls fills a snapshot table the manifest names, and every snapshot
+//! table has its section in docs/snapshot-format.md.
+
+use crate::support;
+
+use std::collections::BTreeSet;
+
+use entitlement_audit::inputs::collect::permissions::{self, Service};
+use entitlement_audit::inputs::collect::{collect_with, doctor_with, NoProgress};
+use entitlement_audit::snapshot::Table;
+use support::fake_aws::Faults;
+use support::*;
+
+#[tokio::test]
+async fn every_source_operation_has_a_fake_handler_and_fills_a_documented_table() {
+    let fake = start(Faults::default()).await;
+    let opts = options();
+    let c = clients(&fake, &opts).await;
+    let snap = collect_with(&c, &opts, now(), &NoProgress).await;
+    doctor_with(&c, &opts).await;
+
+    // Answered: some call of each operation succeeded (the fake answers an operation it has
+    // no handler for with `UnknownOperationException`).
+    let answered: BTreeSet<(Service, String)> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.status == 200)
+        .map(|c| (c.service(), c.op))
+        .collect();
+    for op in permissions::OPERATIONS {
+        assert!(
+            answered.contains(&(op.service, op.name.to_string())),
+            "the fake endpoint never answered `{}`: give it a handler",
+            op.action()
+        );
+    }
+
+    // Filled: each collect operation is named by the manifest as a source of some table.
+    for op in permissions::OPERATIONS.iter().filter(|o| !o.doctor_only) {
+        assert!(
+            snap.manifest
+                .tables
+                .values()
+                .any(|t| t.source.split(", ").any(|s| s == op.action())),
+            "no snapshot table names `{}` as its source",
+            op.action()
+        );
+    }
+
+    // Documented: every table is in the manifest and has its section in the format doc.
+    let doc = include_str!("../../docs/snapshot-format.md");
+    for t in Table::ALL {
+        assert!(
+            snap.manifest.tables.contains_key(t.as_str()),
+            "the manifest has no `{t}`"
+        );
+        assert!(
+            doc.contains(&format!("## `{t}.parquet`")),
+            "docs/snapshot-format.md has no section for `{t}`"
+        );
+    }
+}
