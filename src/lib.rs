@@ -10,7 +10,8 @@
 //!   [`inputs::demo`] (synthetic) and [`inputs::cost_export`] (CUR 2.0 / FOCUS files).
 //! - [`model`]: accounts, OUs, licenses, grants, events and the usage table; plain types.
 //! - [`snapshot`]: the normalized tables on disk (Parquet + `manifest.json`).
-//! - [`config`]: the TOML options, validated.
+//! - [`config`]: the TOML options, validated into typed settings.
+//! - [`money`]: the one rounding of output amounts and the one way to write them.
 //! - [`analyze`]: coverage, the rules (`analyze::rules::RULES`), cost allocation; pure.
 //! - [`history`]: the SQLite store of past runs (read before the analysis, written after):
 //!   changes since the previous run, activation history, suppressions.
@@ -28,6 +29,7 @@ pub mod deliver;
 pub mod history;
 pub mod inputs;
 pub mod model;
+pub mod money;
 pub mod progress;
 pub mod report;
 pub mod snapshot;

@@ -9,10 +9,10 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::context::Context;
-use super::finding::usd;
 use super::spend::{self, DAY, PRODUCT_KEY};
 use crate::model::usage::{self, epoch_days, from_epoch_days};
 use crate::model::{day, GrantStatus, License};
+use crate::money::usd;
 use crate::snapshot::Table;
 
 /// Which license to verify.
@@ -214,8 +214,8 @@ impl Verification {
             }
             for e in &c.evidence {
                 let mut e = e.clone();
-                e.cost_usd = e.cost_usd.map(super::round_money);
-                e.public_cost_usd = e.public_cost_usd.map(super::round_money);
+                e.cost_usd = e.cost_usd.map(crate::money::round);
+                e.public_cost_usd = e.public_cost_usd.map(crate::money::round);
                 let result = e.outcome.unwrap_or(c.outcome);
                 out.push(row(c.name, result.as_str(), c.from, e));
             }

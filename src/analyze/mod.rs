@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::model::{day, Severity};
+use crate::money;
 use crate::progress::timed;
 use crate::snapshot::{LedgerEntry, Snapshot};
 use allocation::AllocationRow;
@@ -237,17 +238,6 @@ fn mark_undecided(snap: &Snapshot, findings: &mut [Finding]) {
     }
 }
 
-/// Money is summed at full precision; outputs carry it to a millionth of a dollar, which is
-/// exact enough to reconcile to the cent and hides the last-bit noise of parallel sums.
-fn money(x: &mut f64) {
-    *x = round_money(*x);
-}
-
-/// Rounds to a millionth of a dollar (see `money`).
-pub fn round_money(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6 + 0.0
-}
-
 /// How overspend is estimated per product: the private/public ratio seen on its covered spend
 /// when the data carries public-price cost, else the configured discount, else none.
 fn price_basis(
@@ -276,7 +266,7 @@ fn price_basis(
                     OverspendBasis::ObservedPrivateRate,
                     // Kept to a millionth: the sums carry last-bit noise from parallel
                     // aggregation, which must not reach the rounded overspend.
-                    round_money(1.0 - s.cost_with_public_usd / s.public_cost_usd),
+                    money::round(1.0 - s.cost_with_public_usd / s.public_cost_usd),
                 ),
                 (_, Some(d)) => (OverspendBasis::ConfiguredDiscount, d),
                 _ => (OverspendBasis::None, 0.0),
@@ -447,18 +437,18 @@ impl Analysis {
                 .iter_mut()
                 .chain(f.overspend_usd.iter_mut())
                 .chain(f.activation_unknown_usd.iter_mut())
-                .for_each(money);
+                .for_each(money::round_in_place);
         }
         self.coverage.iter_mut().for_each(|c| {
-            money(&mut c.cost_usd);
-            c.overspend_usd.iter_mut().for_each(money);
+            money::round_in_place(&mut c.cost_usd);
+            c.overspend_usd.iter_mut().for_each(money::round_in_place);
         });
         self.allocation
             .iter_mut()
-            .for_each(|r| money(&mut r.cost_usd));
+            .for_each(|r| money::round_in_place(&mut r.cost_usd));
         self.exposure_by_day
             .iter_mut()
-            .for_each(|d| money(&mut d.cost_usd));
+            .for_each(|d| money::round_in_place(&mut d.cost_usd));
         let t = &mut self.totals;
         for x in [
             &mut t.spend_usd,
@@ -473,7 +463,7 @@ impl Analysis {
             &mut t.redistributed_usd,
             &mut t.cost_outside_window_usd,
         ] {
-            money(x);
+            money::round_in_place(x);
         }
     }
 

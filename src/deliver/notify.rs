@@ -17,8 +17,9 @@ use aws_smithy_types::byte_stream::ByteStream;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
-use crate::analyze::finding::{usd, Change};
+use crate::analyze::finding::Change;
 use crate::model::Severity;
+use crate::money::usd;
 use crate::report::view::ChangedFinding;
 use crate::report::Report;
 

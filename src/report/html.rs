@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::charts::{self, Bar};
 use super::templates::{group_thousands, Templates};
 use super::view::Page;
-use crate::analyze::finding::usd;
+use crate::money::usd;
 
 /// Renders the page into `w`.
 pub fn write<W: Write>(mut w: W, tpl: &Templates, page: &Page) -> Result<()> {

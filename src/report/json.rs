@@ -77,7 +77,7 @@ pub fn cost_by_team(a: &Analysis) -> Vec<TeamCost> {
         .map(|((team, owner), cost)| TeamCost {
             team: team.to_string(),
             owner,
-            cost_usd: crate::analyze::round_money(cost),
+            cost_usd: crate::money::round(cost),
         })
         .collect()
 }

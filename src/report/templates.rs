@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 
-use crate::analyze::finding::usd;
+use crate::money::usd;
 
 /// The built-in templates, by name.
 pub const BUILTIN: &[(&str, &str)] = &[

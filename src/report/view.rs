@@ -11,11 +11,12 @@ use serde::Serialize;
 
 use super::{Report, RunInfo};
 use crate::analyze::coverage::State;
-use crate::analyze::finding::{usd, Change, Finding, FindingRef, Gravity};
+use crate::analyze::finding::{Change, Finding, FindingRef, Gravity};
 use crate::analyze::rules::{code, RULES};
 use crate::analyze::{Analysis, CoverageRow};
 use crate::history::{self, ResolvedFinding};
 use crate::model::{GrantStatus, PrincipalKind, Severity};
+use crate::money::usd;
 use crate::snapshot::{LedgerEntry, UnknownValue};
 
 /// Findings listed in the HTML report (by severity, then cost); findings.csv has them all.

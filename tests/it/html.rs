@@ -308,7 +308,7 @@ fn the_demo_report_has_every_section() {
         html.contains("FAIL: not done"),
         "the demo's cancelled license still has grants"
     );
-    let exposure = entitlement_audit::analyze::finding::usd(a.totals.exposure_usd);
+    let exposure = entitlement_audit::money::usd(a.totals.exposure_usd);
     assert!(html.contains(&exposure), "exposure headline {exposure}");
     assert_eq!(html.matches("<svg class=\"chart\"").count(), 6);
     assert!(html.contains("Spend at public price per week"));
@@ -424,7 +424,7 @@ fn weekly_exposure_adds_up_to_the_total() {
         let row = format!(
             "| {} | {} |",
             w.start,
-            entitlement_audit::analyze::finding::usd(w.exposure_usd).replace('$', "\\$")
+            entitlement_audit::money::usd(w.exposure_usd).replace('$', "\\$")
         );
         assert!(section.contains(&row), "missing `{row}`");
     }

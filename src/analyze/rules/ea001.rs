@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use super::{meta, product_spend, spend_days, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::coverage::{Spend, State};
-use crate::analyze::finding::{usd, Finding};
+use crate::analyze::finding::Finding;
 use crate::model::Severity;
+use crate::money::usd;
 use crate::snapshot::Table;
 
 pub struct PublicPriceExposure;

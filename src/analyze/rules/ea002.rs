@@ -3,8 +3,9 @@
 use super::{finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::coverage::State;
-use crate::analyze::finding::{usd, Finding};
+use crate::analyze::finding::Finding;
 use crate::model::{day, GrantStatus, Severity};
+use crate::money::usd;
 use crate::snapshot::Table;
 
 pub struct GrantNotActivated;

@@ -2,8 +2,9 @@
 
 use super::{finding, meta, with_spend, Facts, Rule};
 use crate::analyze::context::Context;
-use crate::analyze::finding::{usd, Finding};
+use crate::analyze::finding::Finding;
 use crate::model::Severity;
+use crate::money::usd;
 use crate::snapshot::Table;
 
 pub struct UnmappedSpend;

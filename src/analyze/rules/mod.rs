@@ -154,7 +154,7 @@ impl Facts {
             // From the cost as reported (to a millionth), so that last-bit noise of parallel
             // sums cannot flip the rounding of the product.
             Some((basis, discount)) if *basis != OverspendBasis::None => {
-                (Some(super::round_money(exposed_cost) * discount), *basis)
+                (Some(crate::money::round(exposed_cost) * discount), *basis)
             }
             _ => (None, OverspendBasis::None),
         }

@@ -877,7 +877,7 @@ fn usage(b: &mut OrgBuilder, cx: &Cx, ous: &[OuDef], accounts: &[Acct], products
                 for (usage_type, share, usd_per_token) in
                     [(INPUT_USAGE, 0.3, 3e-6), (OUTPUT_USAGE, 0.7, 15e-6)]
                 {
-                    let cost = round_usd(cost * share);
+                    let cost = crate::money::round(cost * share);
                     b.push_spend(Spend {
                         date: cx.date(day),
                         account_id: &a.id,
@@ -898,14 +898,10 @@ fn usage(b: &mut OrgBuilder, cx: &Cx, ous: &[OuDef], accounts: &[Acct], products
 /// What a day's first-product spend would have cost at public price.
 fn public_cost(cost: f64, covered: bool) -> f64 {
     if covered {
-        round_usd(cost / PRIVATE_PRICE_RATIO)
+        crate::money::round(cost / PRIVATE_PRICE_RATIO)
     } else {
         cost
     }
-}
-
-fn round_usd(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
 
 fn models_used<'a>(
