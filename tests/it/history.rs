@@ -3,6 +3,7 @@
 //! a process killed inside the write, suppressions, replacement of a run, retention.
 
 use crate::support;
+use support::fixtures::demo_config;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -11,8 +12,6 @@ use std::process::{Command, Stdio};
 
 use chrono::{Duration, NaiveDate};
 use entitlement_audit::analyze::{analyze, context::Context};
-use entitlement_audit::app::DEMO_CONFIG;
-use entitlement_audit::config::Config;
 use entitlement_audit::history::{observe::observed_at, Store};
 use entitlement_audit::model::{EventKind, GrantStatus};
 use entitlement_audit::snapshot::{self, Snapshot};
@@ -115,10 +114,6 @@ impl Env {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn demo_config() -> Config {
-    Config::parse(DEMO_CONFIG).unwrap()
 }
 
 /// Finding ids of the pure analysis (no history) of the demo on `as_of`.

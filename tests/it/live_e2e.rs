@@ -22,7 +22,7 @@ use support::fake_aws::{FakeAws, Faults, Scenario};
 use support::{field, Shapes};
 
 const BIN: &str = env!("CARGO_BIN_EXE_entitlement-audit");
-const DEMO_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.toml");
+const DEMO_CONFIG_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.toml");
 
 struct Outcome {
     code: i32,
@@ -209,7 +209,7 @@ fn totals_cents(o: &Outcome) -> BTreeMap<String, Option<i64>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
     let snap = entitlement_audit::inputs::demo::builtin();
-    let (live, fake) = run_live(&snap, Faults::default(), &["--config", DEMO_CONFIG]).await;
+    let (live, fake) = run_live(&snap, Faults::default(), &["--config", DEMO_CONFIG_FILE]).await;
     assert_eq!(live.code, 0, "{}", live.stderr);
     let engine = run(None, vec!["--demo".into()]).await;
     assert_eq!(engine.code, 0, "{}", engine.stderr);
@@ -269,7 +269,7 @@ async fn live_run_on_the_demo_finds_the_same_in_every_grant_shape() {
     want.remove("usage_rows");
     for shapes in Shapes::every_form() {
         let what = format!("demo, {shapes:?}");
-        let args = [FAST, &["--config", DEMO_CONFIG]].concat();
+        let args = [FAST, &["--config", DEMO_CONFIG_FILE]].concat();
         let (live, fake) = run_live_in(&snap, shapes, unneeded_parents_unreadable(), &args).await;
         assert_eq!(live.code, 0, "{what}: {}", live.stderr);
         assert_same_findings_in(&live, &engine, &what);
@@ -460,7 +460,7 @@ async fn a_recorded_live_run_replays_to_the_same_findings() {
     args.extend(FAST.iter().map(|s| s.to_string()));
     args.extend([
         "--config".into(),
-        DEMO_CONFIG.into(),
+        DEMO_CONFIG_FILE.into(),
         "--record".into(),
         p(&dir),
     ]);
@@ -616,7 +616,7 @@ async fn a_recorded_live_run_replays_to_the_same_findings() {
     // and teams, which the recording scrubbed (OU names; team names as tag values): the
     // replay's config names them as recorded.
     let replay = FakeAws::replay(&dir).await;
-    let config: String = std::fs::read_to_string(DEMO_CONFIG)
+    let config: String = std::fs::read_to_string(DEMO_CONFIG_FILE)
         .unwrap()
         .lines()
         .map(|line| {

@@ -1,46 +1,20 @@
 //! Each rule fires on a small positive fixture and stays quiet on the matching negative one.
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use crate::support::fixtures::*;
+
+use chrono::NaiveDate;
+
 use entitlement_audit::analyze::{analyze, finding::Finding};
 use entitlement_audit::config::Config;
-use entitlement_audit::inputs::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::inputs::demo::OrgBuilder;
 use entitlement_audit::model::{AccountState, EventKind, GrantStatus, LicenseStatus};
-
-const MGMT: &str = "123456789012";
-const PAYMENTS: &str = "111122223333";
-const SANDBOX: &str = "444455556666";
-const SONNET: &str = "Claude 3.7 Sonnet";
-const SONNET_CE: &str = "Claude 3.7 Sonnet (Amazon Bedrock Edition)";
-
-fn d(m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, m, day).unwrap()
-}
 
 fn as_of() -> NaiveDate {
     d(10, 31)
 }
 
-/// Management account, one workload account (tagged `team=payments`), one sandbox account,
-/// and the organization's license for Claude 3.7 Sonnet.
-fn org() -> (OrgBuilder, String) {
-    let mut b = OrgBuilder::new("o-exampleorg1", MGMT);
-    b.ou("ou-ex01-work0001", "Workloads", ROOT_ID)
-        .ou("ou-ex01-sand0001", "Sandbox", ROOT_ID)
-        .account(MGMT, "management", ROOT_ID, d(1, 1))
-        .account(PAYMENTS, "payments-prod", "ou-ex01-work0001", d(1, 1))
-        .account(SANDBOX, "sandbox-alice", "ou-ex01-sand0001", d(1, 1))
-        .account_tag(PAYMENTS, "team", "payments");
-    let lic = b.license_arn("sonnet");
-    b.license(&lic, SONNET, "prod-sonnet", MGMT);
-    (b, lic)
-}
-
 fn run(b: &OrgBuilder, cfg: &Config) -> Vec<Finding> {
-    let snap = b.clone().build(
-        d(8, 3),
-        as_of(),
-        Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap(),
-    );
+    let snap = b.clone().build(d(8, 3), as_of(), collected());
     analyze(&snap, cfg, as_of()).unwrap().findings
 }
 
@@ -49,10 +23,6 @@ fn fired(b: &OrgBuilder, rule: &str) -> Vec<Finding> {
         .into_iter()
         .filter(|f| f.rule == rule)
         .collect()
-}
-
-fn at(m: u32, day: u32) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, m, day, 12, 0, 0).unwrap()
 }
 
 #[test]

@@ -5,16 +5,17 @@
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
+use crate::support::fixtures::demo_config;
+
 use std::path::Path;
 
-use entitlement_audit::app::{analyze_and_report, DEMO_CONFIG};
-use entitlement_audit::config::Config;
+use entitlement_audit::app::analyze_and_report;
 use entitlement_audit::report::Options;
 
 #[test]
 fn sample_output_matches_the_demo() {
     let snap = entitlement_audit::inputs::demo::builtin();
-    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let cfg = demo_config();
     let dir = tempfile::tempdir().unwrap();
     let opts = Options::new(None).unwrap();
     analyze_and_report(
@@ -55,7 +56,7 @@ fn sample_output_matches_the_demo() {
 
 #[test]
 fn demo_output_is_identical_on_every_run() {
-    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let cfg = demo_config();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [&a, &b] {
         let snap = entitlement_audit::inputs::demo::builtin();

@@ -1,9 +1,9 @@
 //! A snapshot written to disk reads back identical, analyzes identically, and a broken one
 //! fails with an error naming the file and column.
 
+use crate::support::fixtures::demo_config;
+
 use entitlement_audit::analyze::analyze;
-use entitlement_audit::app::DEMO_CONFIG;
-use entitlement_audit::config::Config;
 use entitlement_audit::snapshot;
 
 #[test]
@@ -21,7 +21,7 @@ fn demo_snapshot_round_trips() {
     assert!(back.usage.equals_missing(&snap.usage));
     assert_eq!(back.manifest, snap.manifest);
 
-    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let cfg = demo_config();
     let as_of = snap.manifest.period_end;
     let a = analyze(&snap, &cfg, as_of).unwrap();
     let b = analyze(&back, &cfg, as_of).unwrap();
@@ -58,7 +58,7 @@ fn corrupt_table_is_named() {
 #[test]
 fn allocation_reconciles_with_usage_to_the_cent() {
     let snap = entitlement_audit::inputs::demo::builtin();
-    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let cfg = demo_config();
     let a = analyze(&snap, &cfg, snap.manifest.period_end).unwrap();
     let usage_total: f64 = snap
         .usage

@@ -1,9 +1,9 @@
 //! Shared test support: the fake AWS endpoint, a scenario organization and fast options
 //! (here), the field scenarios (`field`) and the demo's analysis and reports (`reports`).
-#![allow(dead_code)]
 
 pub mod fake_aws;
 pub mod field;
+pub mod fixtures;
 mod from_snapshot;
 pub mod reports;
 
