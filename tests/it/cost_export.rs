@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::support::cli::Bin;
 use crate::support::fixtures::*;
 
 use entitlement_audit::analyze::analyze;
@@ -473,21 +474,15 @@ fn run_reads_a_cost_export_in_place_of_cost_explorer() {
     let snap_dir = dir.path().join("snap");
     entitlement_audit::snapshot::write(&org_snapshot(), &snap_dir).unwrap();
     let out = dir.path().join("out");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+    let o = Bin::new()
         .args(["run", "--snapshot"])
         .arg(&snap_dir)
         .arg("--cost-export")
         .arg(&export)
         .arg("--out")
         .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let source = summary["run"]["source"].as_str().unwrap();
@@ -497,17 +492,16 @@ fn run_reads_a_cost_export_in_place_of_cost_explorer() {
 
     let missing = dir.path().join("nothing-here");
     std::fs::create_dir_all(&missing).unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+    let o = Bin::new()
         .args(["run", "--snapshot"])
         .arg(&snap_dir)
         .arg("--cost-export")
         .arg(&missing)
         .arg("--out")
         .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing-here"));
+        .run();
+    assert_eq!(o.code, 3);
+    assert!(o.stderr.contains("nothing-here"), "{}", o.stderr);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Finance: the overspend basis in each of its three cases, and `verify-cleanup` passing on a
 //! clean cancelled license and failing, with evidence, on each kind of leftover.
 
+use crate::support::cli::Bin;
 use crate::support::fixtures::*;
 
 use chrono::NaiveDate;
@@ -365,16 +366,15 @@ fn verify_cleanup_command_on_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+        Bin::new()
             .args(["verify-cleanup", "--demo", "--out", out])
             .args(args)
-            .output()
-            .unwrap()
+            .run()
     };
     // The demo's third product: cancelled with a grant left and spend after the cut-off.
     let o = run(&["--product", "Command R+"]);
-    assert_eq!(o.status.code(), Some(1));
-    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let text = o.stdout;
     assert!(text.starts_with("FAIL"), "{text}");
     assert!(text.contains("999900000002"), "{text}");
     let mut rdr = csv::Reader::from_path(dir.path().join("cleanup_verification.csv")).unwrap();
@@ -394,8 +394,8 @@ fn verify_cleanup_command_on_the_demo() {
     }
 
     let o = run(&["--product", "Claude Opus 9"]);
-    assert_eq!(o.status.code(), Some(3));
-    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.code, 3);
+    let err = o.stderr;
     assert!(
         err.contains("`Claude Opus 9`") && err.contains("`Command R+`"),
         "{err}"

@@ -14,14 +14,13 @@ use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use entitlement_audit::snapshot::{self, Snapshot};
 use serde_json::Value;
+use support::cli::Bin;
 use support::fake_aws::{FakeAws, Faults, Scenario};
 use support::{field, Shapes};
 
-const BIN: &str = env!("CARGO_BIN_EXE_entitlement-audit");
 const DEMO_CONFIG_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.toml");
 
 struct Outcome {
@@ -50,25 +49,24 @@ async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
 /// [`run`] with `env` set on top of the fake's environment.
 async fn run_with(fake: Option<&FakeAws>, args: Vec<String>, env: &[(&str, &str)]) -> Outcome {
     let out = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.arg("run").args(&args).arg("--no-history");
-    cmd.arg("--out").arg(out.path());
-    match fake {
-        Some(fake) => fake.point(&mut cmd),
-        None => {
-            for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
-                cmd.env_remove(k);
-            }
-        }
+    let mut bin = Bin::new()
+        .arg("run")
+        .args(&args)
+        .arg("--no-history")
+        .arg("--out")
+        .arg(out.path());
+    // Without a fake, [`Bin`] has dropped the test's `AWS_*` variables and sets none.
+    if let Some(fake) = fake {
+        bin = bin.aws(fake);
     }
-    cmd.envs(env.iter().copied());
+    let bin = bin.envs(env.iter().copied());
     // The fake answers on this runtime's other worker while the binary runs.
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    let output = tokio::task::spawn_blocking(move || bin.run())
         .await
         .unwrap();
     Outcome {
-        code: output.status.code().unwrap(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.code,
+        stderr: output.stderr,
         out,
     }
 }

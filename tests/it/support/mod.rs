@@ -1,6 +1,7 @@
 //! Shared test support: the fake AWS endpoint, a scenario organization and fast options
 //! (here), the field scenarios (`field`) and the demo's analysis and reports (`reports`).
 
+pub mod cli;
 pub mod fake_aws;
 pub mod field;
 pub mod fixtures;
