@@ -1,11 +1,13 @@
 //! Fixtures shared by the engine tests (rules, finance, cost exports, history): dates in 2026,
-//! the small example organization they build on, and the demo's configuration.
+//! the small example organization they build on, the demo's configuration, and the check that
+//! two snapshots are the same.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 // The one place the tests name where the demo configuration lives.
 use entitlement_audit::app::DEMO_CONFIG;
 use entitlement_audit::config::Config;
 use entitlement_audit::inputs::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::snapshot::Snapshot;
 
 /// The management account (the subscriber).
 pub const MGMT: &str = "123456789012";
@@ -53,4 +55,25 @@ pub fn org() -> (OrgBuilder, String) {
 /// The demo's configuration (`examples/config.toml`), parsed.
 pub fn demo_config() -> Config {
     Config::parse(DEMO_CONFIG).unwrap()
+}
+
+/// `got` holds what `want` holds, table by table (usage with nulls equal), and the same
+/// manifest; `what` names the snapshot in a failure.
+pub fn assert_same_snapshot(got: &Snapshot, want: &Snapshot, what: &str) {
+    assert_eq!(got.organization, want.organization, "{what}: organization");
+    assert_eq!(got.accounts, want.accounts, "{what}: accounts");
+    assert_eq!(
+        got.organizational_units, want.organizational_units,
+        "{what}: organizational units"
+    );
+    assert_eq!(got.licenses, want.licenses, "{what}: licenses");
+    assert_eq!(got.grants, want.grants, "{what}: grants");
+    assert_eq!(got.grant_events, want.grant_events, "{what}: grant events");
+    assert!(
+        got.usage.equals_missing(&want.usage),
+        "{what}: usage\n{}\nwant\n{}",
+        got.usage,
+        want.usage
+    );
+    assert_eq!(got.manifest, want.manifest, "{what}: manifest");
 }
