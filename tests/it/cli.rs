@@ -4,6 +4,8 @@ use crate::support::cli::Bin;
 
 use std::path::Path;
 
+use entitlement_audit::analyze::rules::RULES;
+use entitlement_audit::inputs::collect::permissions::{Op, OPERATIONS};
 use entitlement_audit::snapshot::{self, LedgerEntry};
 
 /// Runs the binary; `run` commands get their own empty history store (tests/it/history.rs tests
@@ -44,8 +46,9 @@ fn demo_writes_every_output_with_every_rule() {
     let mut rdr = csv::Reader::from_path(dir.path().join("findings.csv")).unwrap();
     let rules: std::collections::BTreeSet<String> =
         rdr.records().map(|r| r.unwrap()[1].to_string()).collect();
-    let want: std::collections::BTreeSet<String> = (1..=10).map(|i| format!("EA{i:03}")).collect();
-    assert_eq!(rules, want);
+    let want: std::collections::BTreeSet<String> =
+        RULES.iter().map(|r| r.code().to_string()).collect();
+    assert_eq!(rules, want, "the demo fires every rule of RULES");
 }
 
 #[test]
@@ -232,7 +235,12 @@ fn earlier_as_of_shows_the_demo_as_it_was() {
 #[test]
 fn rules_and_explain() {
     let text = Bin::new().arg("rules").run().stdout;
-    assert_eq!(text.lines().count(), 10);
+    // One line per rule of RULES, in order, each starting with its code and name.
+    assert_eq!(text.lines().count(), RULES.len(), "{text}");
+    for (line, r) in text.lines().zip(RULES) {
+        let start = format!("{}  {}", r.code(), r.name());
+        assert!(line.starts_with(&start), "{line:?} for {start:?}");
+    }
     assert!(text.contains("EA004  orphaned-grant"));
     let out = Bin::new().args(["explain", "ea005"]).run();
     assert!(out.stdout.contains("## How to fix"));
@@ -245,7 +253,12 @@ fn iam_policy_is_read_only_json() {
     assert_eq!(out.code, 0);
     let policy: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let actions = policy["Statement"][0]["Action"].as_array().unwrap();
-    assert!(actions.len() >= 10);
+    // Exactly the operations the collectors and `doctor` call, each once.
+    let mut want: Vec<String> = OPERATIONS.iter().map(Op::action).collect();
+    want.sort();
+    want.dedup();
+    let got: Vec<&str> = actions.iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(got, want);
     for a in actions {
         let op = a.as_str().unwrap().split(':').nth(1).unwrap();
         assert!(
