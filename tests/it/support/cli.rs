@@ -100,13 +100,13 @@ impl Bin {
         self
     }
 
-    /// Runs to the end (no stdin) and returns what it left; its stdout must be UTF-8.
+    /// Runs to the end (no stdin) and returns what it left; its stdout and stderr must be UTF-8.
     pub fn run(mut self) -> Outcome {
         let out = self.cmd.stdin(Stdio::null()).output().unwrap();
         Outcome {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8(out.stdout).expect("the binary's stdout is UTF-8"),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stderr: String::from_utf8(out.stderr).expect("the binary's stderr is UTF-8"),
         }
     }
 
