@@ -14,7 +14,7 @@
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
-use crate::common;
+use crate::support::reports;
 
 use std::io::ErrorKind;
 use std::net::TcpStream;
@@ -400,9 +400,9 @@ fn matches_search(a: &Analysis, q: &str) -> usize {
 #[test]
 fn demo_report_works_in_chromium() {
     let Some(bin) = chromium() else { return };
-    let (a, run) = common::demo();
+    let (a, run) = reports::demo();
     let dir = tempfile::tempdir().unwrap();
-    common::write(&a, &run, dir.path());
+    reports::write(&a, &run, dir.path());
     let mut browser = Browser::launch(&bin);
     let mut page = browser.page();
     let url = page.open(&dir.path().join("report.html"));
@@ -495,9 +495,9 @@ fn demo_report_works_in_chromium() {
 #[test]
 fn hostile_report_runs_nothing_and_keeps_its_width() {
     let Some(bin) = chromium() else { return };
-    let (a, run) = common::hostile();
+    let (a, run) = reports::hostile();
     let dir = tempfile::tempdir().unwrap();
-    common::write(&a, &run, dir.path());
+    reports::write(&a, &run, dir.path());
     let mut browser = Browser::launch(&bin);
     let mut page = browser.page();
     let url = page.open(&dir.path().join("report.html"));
@@ -509,7 +509,7 @@ fn hostile_report_runs_nothing_and_keeps_its_width() {
     assert!(names
         .iter()
         .any(|n| n.starts_with("<img src=x onerror=alert(5)>")));
-    assert!(names.iter().any(|n| n.starts_with(&common::long())));
+    assert!(names.iter().any(|n| n.starts_with(&reports::long())));
     // Nothing from the data became an element with a handler, a script or an image.
     let injected = page.eval(
         "document.querySelectorAll('img, iframe, object, embed, [onmouseover], [onerror], [onclick]').length \

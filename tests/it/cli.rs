@@ -1,28 +1,23 @@
 //! The binary end to end: outputs, exit codes, hostile strings.
 
+use crate::support::cli::Bin;
+
 use std::path::Path;
-use std::process::Command;
 
+use entitlement_audit::analyze::rules::RULES;
+use entitlement_audit::inputs::collect::permissions::{Op, OPERATIONS};
 use entitlement_audit::snapshot::{self, LedgerEntry};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
-}
 
 /// Runs the binary; `run` commands get their own empty history store (tests/it/history.rs tests
 /// the history), so tests neither share a store nor leave one in the checkout.
 fn run(args: &[&str]) -> (i32, String) {
     let state = tempfile::tempdir().unwrap();
-    let mut cmd = bin();
-    cmd.args(args);
+    let mut bin = Bin::new().args(args);
     if args.first() == Some(&"run") {
-        cmd.arg("--state").arg(state.path().join("history.sqlite"));
+        bin = bin.arg("--state").arg(state.path().join("history.sqlite"));
     }
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = bin.run();
+    (out.code, out.stderr)
 }
 
 fn out_dir() -> tempfile::TempDir {
@@ -51,8 +46,9 @@ fn demo_writes_every_output_with_every_rule() {
     let mut rdr = csv::Reader::from_path(dir.path().join("findings.csv")).unwrap();
     let rules: std::collections::BTreeSet<String> =
         rdr.records().map(|r| r.unwrap()[1].to_string()).collect();
-    let want: std::collections::BTreeSet<String> = (1..=10).map(|i| format!("EA{i:03}")).collect();
-    assert_eq!(rules, want);
+    let want: std::collections::BTreeSet<String> =
+        RULES.iter().map(|r| r.code().to_string()).collect();
+    assert_eq!(rules, want, "the demo fires every rule of RULES");
 }
 
 #[test]
@@ -204,8 +200,8 @@ fn usage_errors_exit_3_and_help_exits_0() {
     let (code, err) = run(&["run", "--demo", "--fail-on"]);
     assert_eq!(code, 3, "a flag without its value: {err}");
     for ok in [&["--help"][..], &["--version"], &["run", "--help"]] {
-        let out = bin().args(ok).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{ok:?}");
+        let out = Bin::new().args(ok).run();
+        assert_eq!(out.code, 0, "{ok:?}");
         assert!(!out.stdout.is_empty(), "{ok:?} prints to stdout");
     }
 }
@@ -241,24 +237,31 @@ fn earlier_as_of_shows_the_demo_as_it_was() {
 
 #[test]
 fn rules_and_explain() {
-    let out = bin().arg("rules").output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 10);
+    let text = Bin::new().arg("rules").run().stdout;
+    // One line per rule of RULES, in order, each starting with its code and name.
+    assert_eq!(text.lines().count(), RULES.len(), "{text}");
+    for (line, r) in text.lines().zip(RULES) {
+        let start = format!("{}  {}", r.code(), r.name());
+        assert!(line.starts_with(&start), "{line:?} for {start:?}");
+    }
     assert!(text.contains("EA004  orphaned-grant"));
-    let out = bin().args(["explain", "ea005"]).output().unwrap();
-    assert!(String::from_utf8(out.stdout)
-        .unwrap()
-        .contains("## How to fix"));
+    let out = Bin::new().args(["explain", "ea005"]).run();
+    assert!(out.stdout.contains("## How to fix"));
     assert_eq!(run(&["explain", "EA999"]).0, 3);
 }
 
 #[test]
 fn iam_policy_is_read_only_json() {
-    let out = bin().arg("iam-policy").output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let policy: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = Bin::new().arg("iam-policy").run();
+    assert_eq!(out.code, 0);
+    let policy: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let actions = policy["Statement"][0]["Action"].as_array().unwrap();
-    assert!(actions.len() >= 10);
+    // Exactly the operations the collectors and `doctor` call, each once.
+    let mut want: Vec<String> = OPERATIONS.iter().map(Op::action).collect();
+    want.sort();
+    want.dedup();
+    let got: Vec<&str> = actions.iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(got, want);
     for a in actions {
         let op = a.as_str().unwrap().split(':').nth(1).unwrap();
         assert!(
@@ -273,10 +276,9 @@ fn iam_policy_is_read_only_json() {
 #[test]
 fn iam_policy_covers_the_s3_locations_it_is_given() {
     let policy = |args: &[&str]| -> (i32, serde_json::Value, String) {
-        let out = bin().arg("iam-policy").args(args).output().unwrap();
-        let json = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        (out.status.code().unwrap(), json, err)
+        let out = Bin::new().arg("iam-policy").args(args).run();
+        let json = serde_json::from_str(&out.stdout).unwrap_or_default();
+        (out.code, json, out.stderr)
     };
     let (code, p, _) = policy(&[
         "--state",

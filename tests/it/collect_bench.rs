@@ -18,7 +18,6 @@ use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use entitlement_audit::inputs::collect::permissions::Service;
@@ -27,9 +26,8 @@ use entitlement_audit::inputs::demo::{generate, DemoParams};
 use entitlement_audit::model::usage::rows;
 use entitlement_audit::model::EventSource;
 use entitlement_audit::snapshot::{self, Snapshot};
+use support::cli::{Bin, BIN};
 use support::fake_aws::{Call, FakeAws, Faults, Scenario};
-
-const BIN: &str = env!("CARGO_BIN_EXE_entitlement-audit");
 
 fn pace_of(p: &PaceOptions, s: Service) -> Pace {
     match s {
@@ -183,21 +181,21 @@ async fn collect_bench() {
     let out = tempfile::tempdir().unwrap();
     let m = &snap.manifest;
     let days = (m.period_end - m.period_start).num_days() + 1;
-    let mut cmd = Command::new("/usr/bin/time");
     let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_string());
-    cmd.args(["-f", "maxrss_kb=%M", &bin, "collect", "--out"])
+    let mut cmd = Bin::wrapped(&["/usr/bin/time", "-f", "maxrss_kb=%M"], &bin)
+        .args(["collect", "--out"])
         .arg(out.path())
         .args(["--now", &m.collected_at.to_rfc3339()])
         .args(["--days", &days.to_string()])
         .args(["--max-cost-explorer-requests", "10000"]);
     for spec in &pace_args {
-        cmd.args(["--pace", spec]);
+        cmd = cmd.args(["--pace", spec]);
     }
-    fake.point(&mut cmd);
+    let cmd = cmd.aws(&fake);
     // The progress lines, each with the time it arrived: where the time goes.
     let t = Instant::now();
     let (status, lines) = tokio::task::spawn_blocking(move || {
-        let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = cmd.spawn();
         let lines: Vec<(f64, String)> = BufReader::new(child.stderr.take().unwrap())
             .lines()
             .map(|l| (t.elapsed().as_secs_f64(), l.unwrap()))

@@ -1,7 +1,8 @@
 //! The standard endpoint overrides reach the collector unchanged: `AWS_ENDPOINT_URL` for all
 //! services, `AWS_ENDPOINT_URL_LICENSE_MANAGER` for one. It sets the process environment,
 //! which the other tests of the binary never read: their in-process clients are built without
-//! it (`support::clients`) and every command they start drops the `AWS_*` variables first.
+//! it (`support::clients`) and every command they start (`support::cli::Bin`) drops the `AWS_*`
+//! variables first.
 
 use crate::support;
 

@@ -5,25 +5,18 @@
 use std::io::Write;
 use std::path::Path;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use crate::support::cli::Bin;
+use crate::support::fixtures::*;
+
 use entitlement_audit::analyze::analyze;
 use entitlement_audit::config::Config;
 use entitlement_audit::inputs::cost_export;
-use entitlement_audit::inputs::demo::{OrgBuilder, ROOT_ID};
 use entitlement_audit::model::usage::{self, UsageRow};
 use entitlement_audit::model::{EventKind, GrantStatus};
 use entitlement_audit::snapshot::Snapshot;
 use polars::prelude::*;
 
-const MGMT: &str = "123456789012";
-const PAYMENTS: &str = "111122223333";
-const SANDBOX: &str = "444455556666";
-const SONNET_CE: &str = "Claude 3.7 Sonnet (Amazon Bedrock Edition)";
 const INPUT: &str = "USE1-MP:USE1_InputTokenCount-Units";
-
-fn d(m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, m, day).unwrap()
-}
 
 /// One CUR 2.0 line item.
 struct Cur {
@@ -224,24 +217,11 @@ fn total(l: &cost_export::Loaded) -> f64 {
 /// Management (subscriber), payments (team tag `payments`, ACTIVE grant) and sandbox (under an
 /// OU rule), with the Claude 3.7 Sonnet license.
 fn org_snapshot() -> Snapshot {
-    let mut b = OrgBuilder::new("o-exampleorg1", MGMT);
-    b.ou("ou-ex01-work0001", "Workloads", ROOT_ID)
-        .ou("ou-ex01-sand0001", "Sandbox", ROOT_ID)
-        .account(MGMT, "management", ROOT_ID, d(1, 1))
-        .account(PAYMENTS, "payments-prod", "ou-ex01-work0001", d(1, 1))
-        .account(SANDBOX, "sandbox-alice", "ou-ex01-sand0001", d(1, 1))
-        .account_tag(PAYMENTS, "team", "payments");
-    let lic = b.license_arn("sonnet");
-    b.license(&lic, "Claude 3.7 Sonnet", "prod-sonnet", MGMT);
+    let (mut b, lic) = org();
     let g = b.grant_arn("payments");
-    let at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Active)
-        .event(&g, Some(PAYMENTS), EventKind::Activated, at);
-    b.build(
-        d(8, 3),
-        d(10, 31),
-        Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap(),
-    )
+        .event(&g, Some(PAYMENTS), EventKind::Activated, at(8, 1));
+    b.build(d(8, 3), d(10, 31), collected())
 }
 
 fn cfg() -> Config {
@@ -496,21 +476,15 @@ fn run_reads_a_cost_export_in_place_of_cost_explorer() {
     let snap_dir = dir.path().join("snap");
     entitlement_audit::snapshot::write(&org_snapshot(), &snap_dir).unwrap();
     let out = dir.path().join("out");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+    let o = Bin::new()
         .args(["run", "--snapshot"])
         .arg(&snap_dir)
         .arg("--cost-export")
         .arg(&export)
         .arg("--out")
         .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let source = summary["run"]["source"].as_str().unwrap();
@@ -520,17 +494,16 @@ fn run_reads_a_cost_export_in_place_of_cost_explorer() {
 
     let missing = dir.path().join("nothing-here");
     std::fs::create_dir_all(&missing).unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+    let o = Bin::new()
         .args(["run", "--snapshot"])
         .arg(&snap_dir)
         .arg("--cost-export")
         .arg(&missing)
         .arg("--out")
         .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing-here"));
+        .run();
+    assert_eq!(o.code, 3);
+    assert!(o.stderr.contains("nothing-here"), "{}", o.stderr);
 }
 
 #[test]
@@ -539,7 +512,7 @@ fn the_example_export_on_the_demo_organization() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cur2-sample.csv");
     let mut snap = entitlement_audit::inputs::demo::builtin();
     read(&path).replace_usage(&mut snap, &path);
-    let cfg = Config::parse(entitlement_audit::inputs::demo::CONFIG).unwrap();
+    let cfg = demo_config();
     let a = analyze(&snap, &cfg, snap.manifest.period_end).unwrap();
     assert!((a.totals.spend_usd - 66.25).abs() < 1e-9);
     assert!((a.totals.redistributed_usd - 25.75).abs() < 1e-9);

@@ -11,6 +11,58 @@ fn doc(name: &str) -> String {
     .unwrap()
 }
 
+/// The columns docs/report-schema.md documents for `file`, in order: the first cell of each
+/// row of the `| column | meaning |` table in the `## ` section whose title names `file` (a
+/// title may name several files, `## findings.csv / findings.json`); a cell may name several
+/// columns (`` `from`, `to` ``).
+fn documented_columns(schema: &str, file: &str) -> Vec<String> {
+    let mut sections = schema.split("\n## ").skip(1).filter(|s| {
+        let title = s.lines().next().unwrap_or_default();
+        title.split(" / ").any(|t| t.trim() == file)
+    });
+    let section = sections
+        .next()
+        .unwrap_or_else(|| panic!("docs/report-schema.md has no `## {file}` section"));
+    assert!(
+        sections.next().is_none(),
+        "docs/report-schema.md has two sections for {file}"
+    );
+    let mut lines = section
+        .lines()
+        .skip_while(|l| l.trim() != "| column | meaning |");
+    assert!(
+        lines.next().is_some(),
+        "the {file} section has no `| column | meaning |` table"
+    );
+    assert_eq!(
+        lines.next().map(str::trim),
+        Some("|---|---|"),
+        "the {file} column table"
+    );
+    let columns: Vec<String> = lines
+        .take_while(|l| l.starts_with('|'))
+        .flat_map(|row| {
+            let cell = row.split('|').nth(1).unwrap_or_default();
+            let names: Vec<String> = cell
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect();
+            assert!(!names.is_empty(), "{file}: a row names no column: {row}");
+            names
+        })
+        .collect();
+    let rest = section
+        .lines()
+        .filter(|l| l.trim() == "| column | meaning |")
+        .count();
+    assert_eq!(rest, 1, "the {file} section has {rest} column tables");
+    columns
+}
+
+/// Each report file's section of docs/report-schema.md lists exactly the code's columns, in
+/// the code's order.
 #[test]
 fn every_report_column_is_documented() {
     let schema = doc("report-schema.md");
@@ -22,17 +74,25 @@ fn every_report_column_is_documented() {
         ("cleanup_verification.csv", report::CLEANUP_COLUMNS),
         ("activation_history.csv", report::ACTIVATION_COLUMNS),
     ] {
-        assert!(
-            schema.contains(&format!("## {file}")) || schema.contains(file),
-            "{file} has no section"
+        assert_eq!(
+            documented_columns(&schema, file),
+            cols,
+            "docs/report-schema.md `## {file}` against the code's columns"
         );
-        for c in cols {
-            assert!(
-                schema.contains(&format!("`{c}`")),
-                "{file} column `{c}` is not in docs/report-schema.md"
-            );
-        }
     }
+}
+
+/// The section parser finds what the test relies on, and misses what it must.
+#[test]
+fn documented_columns_reads_one_section() {
+    let schema = "# T\n\n## a.csv / a.json\n\n| column | meaning |\n|---|---|\n\
+                  | `x` | the `y` here is text |\n| `u`, `v` | two |\n\nafter\n\n\
+                  ## b.csv\n\n| column | meaning |\n|---|---|\n| `z` | z |\n";
+    assert_eq!(documented_columns(schema, "a.csv"), ["x", "u", "v"]);
+    assert_eq!(documented_columns(schema, "a.json"), ["x", "u", "v"]);
+    assert_eq!(documented_columns(schema, "b.csv"), ["z"]);
+    let missing = std::panic::catch_unwind(|| documented_columns(schema, "c.csv"));
+    assert!(missing.is_err(), "a file without a section");
 }
 
 #[test]

@@ -1,29 +1,19 @@
 //! Finance: the overspend basis in each of its three cases, and `verify-cleanup` passing on a
 //! clean cancelled license and failing, with evidence, on each kind of leftover.
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use crate::support::cli::Bin;
+use crate::support::fixtures::*;
+
+use chrono::NaiveDate;
+
 use entitlement_audit::analyze::cleanup::{self, Outcome, Request, Target, Verdict, Verification};
 use entitlement_audit::analyze::context::Context;
 use entitlement_audit::analyze::{analyze, Analysis};
 use entitlement_audit::config::Config;
-use entitlement_audit::inputs::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::inputs::demo::OrgBuilder;
 use entitlement_audit::model::usage::{UsageBuilder, UsageRow};
 use entitlement_audit::model::{EventKind, GrantStatus, LicenseStatus};
 use entitlement_audit::snapshot::Snapshot;
-
-const MGMT: &str = "123456789012";
-const PAYMENTS: &str = "111122223333";
-const SANDBOX: &str = "444455556666";
-const SONNET: &str = "Claude 3.7 Sonnet";
-const SONNET_CE: &str = "Claude 3.7 Sonnet (Amazon Bedrock Edition)";
-
-fn d(m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, m, day).unwrap()
-}
-
-fn at(m: u32, day: u32) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, m, day, 12, 0, 0).unwrap()
-}
 
 /// Management account, a payments account with an ACTIVE grant since 08-01, an uncovered
 /// sandbox account, and the organization's license for Claude 3.7 Sonnet.
@@ -34,15 +24,7 @@ fn org() -> (OrgBuilder, String, String) {
 /// `org()` with the payments grant's collected status set (its events say when it became
 /// ACTIVE; later events may change it).
 fn org_with_status(status: GrantStatus) -> (OrgBuilder, String, String) {
-    let mut b = OrgBuilder::new("o-exampleorg1", MGMT);
-    b.ou("ou-ex01-work0001", "Workloads", ROOT_ID)
-        .ou("ou-ex01-sand0001", "Sandbox", ROOT_ID)
-        .account(MGMT, "management", ROOT_ID, d(1, 1))
-        .account(PAYMENTS, "payments-prod", "ou-ex01-work0001", d(1, 1))
-        .account(SANDBOX, "sandbox-alice", "ou-ex01-sand0001", d(1, 1))
-        .account_tag(PAYMENTS, "team", "payments");
-    let lic = b.license_arn("sonnet");
-    b.license(&lic, SONNET, "prod-sonnet", MGMT);
+    let (mut b, lic) = crate::support::fixtures::org();
     let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, status)
         .event(&g, Some(PAYMENTS), EventKind::Created, at(8, 1))
@@ -384,16 +366,15 @@ fn verify_cleanup_command_on_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+        Bin::new()
             .args(["verify-cleanup", "--demo", "--out", out])
             .args(args)
-            .output()
-            .unwrap()
+            .run()
     };
     // The demo's third product: cancelled with a grant left and spend after the cut-off.
     let o = run(&["--product", "Command R+"]);
-    assert_eq!(o.status.code(), Some(1));
-    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let text = o.stdout;
     assert!(text.starts_with("FAIL"), "{text}");
     assert!(text.contains("999900000002"), "{text}");
     let mut rdr = csv::Reader::from_path(dir.path().join("cleanup_verification.csv")).unwrap();
@@ -413,8 +394,8 @@ fn verify_cleanup_command_on_the_demo() {
     }
 
     let o = run(&["--product", "Claude Opus 9"]);
-    assert_eq!(o.status.code(), Some(3));
-    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.code, 3);
+    let err = o.stderr;
     assert!(
         err.contains("`Claude Opus 9`") && err.contains("`Command R+`"),
         "{err}"

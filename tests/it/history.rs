@@ -3,17 +3,16 @@
 //! a process killed inside the write, suppressions, replacement of a run, retention.
 
 use crate::support;
+use support::cli::Bin;
+use support::fixtures::demo_config;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use chrono::{Duration, NaiveDate};
 use entitlement_audit::analyze::{analyze, context::Context};
-use entitlement_audit::config::Config;
 use entitlement_audit::history::{observe::observed_at, Store};
-use entitlement_audit::inputs::demo::CONFIG as DEMO_CONFIG;
 use entitlement_audit::model::{EventKind, GrantStatus};
 use entitlement_audit::snapshot::{self, Snapshot};
 use serde_json::Value;
@@ -24,14 +23,21 @@ fn date(s: &str) -> NaiveDate {
 
 /// Runs the binary; returns the exit code and stderr.
 fn bin(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = Bin::new().args(args).run();
+    (out.code, out.stderr)
+}
+
+/// `run` on the demo without history, writing to `out`, with the suppressions file `file`.
+fn demo_suppressed_by(out: &Path, file: &Path) -> (i32, String) {
+    bin(&[
+        "run",
+        "--demo",
+        "--no-history",
+        "--out",
+        s(out),
+        "--suppressions",
+        s(file),
+    ])
 }
 
 struct Env {
@@ -115,10 +121,6 @@ impl Env {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn demo_config() -> Config {
-    Config::parse(DEMO_CONFIG).unwrap()
 }
 
 /// Finding ids of the pure analysis (no history) of the demo on `as_of`.
@@ -379,7 +381,7 @@ fn activation_between_runs_is_bounded_and_feeds_coverage() {
 /// Starts a run that pauses inside the history transaction, waits until it is there, kills it.
 fn kill_mid_write(env: &Env, as_of: &str) {
     let (state, out) = (env.state(), env.out(&format!("{as_of}-killed")));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+    let mut child = Bin::new()
         .args([
             "run",
             "--demo",
@@ -391,9 +393,7 @@ fn kill_mid_write(env: &Env, as_of: &str) {
             s(&out),
         ])
         .args(["--test-pause-in-history-write-ms", "120000"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let mut paused = false;
     for line in stderr.lines() {
@@ -585,30 +585,14 @@ fn suppressions_with_owner_and_expiry() {
     // Unknown keys are errors that name the key; a missing owner too.
     write("[[suppress]]\nrule = \"EA001\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2026-12-31\nticket = \"X\"\n".into());
     let out = env.out("bad");
-    let (code, err) = bin(&[
-        "run",
-        "--demo",
-        "--no-history",
-        "--out",
-        s(&out),
-        "--suppressions",
-        s(&file),
-    ]);
+    let (code, err) = demo_suppressed_by(&out, &file);
     assert_eq!(code, 3);
     assert!(
         err.contains("ticket") && err.contains("suppressions.toml"),
         "{err}"
     );
     write("[[suppress]]\nrule = \"EA001\"\nreason = \"r\"\nexpires = 2026-12-31\n".into());
-    let (code, err) = bin(&[
-        "run",
-        "--demo",
-        "--no-history",
-        "--out",
-        s(&out),
-        "--suppressions",
-        s(&file),
-    ]);
+    let (code, err) = demo_suppressed_by(&out, &file);
     assert_eq!(code, 3);
     assert!(err.contains("owner"), "{err}");
 }
@@ -619,11 +603,10 @@ fn history_commands_show_runs_and_timelines() {
     env.run(D2, None, &[]);
     env.run(D3, None, &[]);
     let state = env.state();
-    let out = Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+    let text = Bin::new()
         .args(["history", "runs", "--state", s(&state)])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+        .run()
+        .stdout;
     assert!(
         text.contains(D2) && text.contains(D3) && text.contains("2 runs"),
         "{text}"
@@ -639,16 +622,11 @@ fn history_commands_show_runs_and_timelines() {
         .grantee_id
         .clone();
     for target in [arn.as_str(), account.as_str()] {
-        let out = Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+        let out = Bin::new()
             .args(["history", "show", target, "--state", s(&state)])
-            .output()
-            .unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let text = out.stdout;
         assert!(text.contains("activated") && text.contains(&arn), "{text}");
     }
     let (code, err) = bin(&["history", "show", "000000000000", "--state", s(&state)]);
@@ -699,7 +677,7 @@ fn concurrent_runs_on_a_new_store_both_succeed() {
         .iter()
         .map(|d| {
             let (state, out) = (env.state(), env.out(d));
-            Command::new(env!("CARGO_BIN_EXE_entitlement-audit"))
+            Bin::new()
                 .args([
                     "run",
                     "--demo",
@@ -710,9 +688,7 @@ fn concurrent_runs_on_a_new_store_both_succeed() {
                     "--out",
                     s(&out),
                 ])
-                .stderr(Stdio::piped())
                 .spawn()
-                .unwrap()
         })
         .collect();
     for c in children {

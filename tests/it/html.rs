@@ -2,13 +2,13 @@
 //! in report.html (markup, SVG and the JSON block) and in summary.md, nothing from the data
 //! can add a script, an event handler or a link, and the page loads nothing from the network.
 
-use crate::common;
+use crate::support::reports;
 
 use std::collections::BTreeMap;
 use std::fs;
 
-use common::{hostile, long, HOSTILE};
 use entitlement_audit::analyze::Analysis;
+use reports::{hostile, long, HOSTILE};
 
 /// One start tag: name and attributes (names lowercased, values raw).
 #[derive(Debug)]
@@ -119,7 +119,7 @@ fn tags(html: &str) -> Vec<Tag> {
 fn render() -> (String, String, Analysis) {
     let (a, run) = hostile();
     let dir = tempfile::tempdir().unwrap();
-    common::write(&a, &run, dir.path());
+    reports::write(&a, &run, dir.path());
     let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
     let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
     (html, md, a)
@@ -283,9 +283,9 @@ fn summary_md_escapes_markup_links_and_pipes() {
 
 #[test]
 fn the_demo_report_has_every_section() {
-    let (a, run) = common::demo();
+    let (a, run) = reports::demo();
     let dir = tempfile::tempdir().unwrap();
-    common::write(&a, &run, dir.path());
+    reports::write(&a, &run, dir.path());
     let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
     for id in [
         "headline",
@@ -321,7 +321,7 @@ fn changes_render_when_history_provides_them() {
     use entitlement_audit::analyze::finding::{Change, FindingRef};
     use entitlement_audit::history::{self, PreviousRun, ResolvedFinding, RunHistory};
     use entitlement_audit::report::{self, Report, Templates};
-    let (mut a, run) = common::hostile();
+    let (mut a, run) = reports::hostile();
     let previous = chrono::NaiveDate::from_ymd_opt(2026, 10, 24).unwrap();
     for (i, f) in a.findings.iter_mut().enumerate() {
         f.tracking.change = Some(if i < 3 {
@@ -368,7 +368,7 @@ fn changes_render_when_history_provides_them() {
 #[test]
 fn an_overridden_template_is_used_and_its_hash_allowed() {
     use entitlement_audit::report;
-    let (a, run) = common::demo();
+    let (a, run) = reports::demo();
     let templates = tempfile::tempdir().unwrap();
     let brand = "body { border-top: 4px solid #6b2fbf; }\n";
     fs::write(templates.path().join("report.css"), brand).unwrap();
@@ -400,7 +400,7 @@ fn an_overridden_template_is_used_and_its_hash_allowed() {
 #[test]
 fn weekly_exposure_adds_up_to_the_total() {
     use entitlement_audit::report::{view::Page, Report};
-    let (a, run) = common::demo();
+    let (a, run) = reports::demo();
     let page = Page::new(&Report::of(&a, &run));
     let weeks = &page.timeline.weeks;
     let sum: f64 = weeks.iter().map(|w| w.exposure_usd).sum();
@@ -414,7 +414,7 @@ fn weekly_exposure_adds_up_to_the_total() {
 
     // summary.md shows the last six of those weeks, with the same dollars.
     let dir = tempfile::tempdir().unwrap();
-    common::write(&a, &run, dir.path());
+    reports::write(&a, &run, dir.path());
     let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
     let section = md
         .split("### Public-price exposure by week")

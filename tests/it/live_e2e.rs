@@ -14,15 +14,14 @@ use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use entitlement_audit::snapshot::{self, Snapshot};
 use serde_json::Value;
+use support::cli::Bin;
 use support::fake_aws::{FakeAws, Faults, Scenario};
 use support::{field, Shapes};
 
-const BIN: &str = env!("CARGO_BIN_EXE_entitlement-audit");
-const DEMO_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.toml");
+const DEMO_CONFIG_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.toml");
 
 struct Outcome {
     code: i32,
@@ -50,25 +49,24 @@ async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
 /// [`run`] with `env` set on top of the fake's environment.
 async fn run_with(fake: Option<&FakeAws>, args: Vec<String>, env: &[(&str, &str)]) -> Outcome {
     let out = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.arg("run").args(&args).arg("--no-history");
-    cmd.arg("--out").arg(out.path());
-    match fake {
-        Some(fake) => fake.point(&mut cmd),
-        None => {
-            for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
-                cmd.env_remove(k);
-            }
-        }
+    let mut bin = Bin::new()
+        .arg("run")
+        .args(&args)
+        .arg("--no-history")
+        .arg("--out")
+        .arg(out.path());
+    // Without a fake, [`Bin`] has dropped the test's `AWS_*` variables and sets none.
+    if let Some(fake) = fake {
+        bin = bin.aws(fake);
     }
-    cmd.envs(env.iter().copied());
+    let bin = bin.envs(env.iter().copied());
     // The fake answers on this runtime's other worker while the binary runs.
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    let output = tokio::task::spawn_blocking(move || bin.run())
         .await
         .unwrap();
     Outcome {
-        code: output.status.code().unwrap(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.code,
+        stderr: output.stderr,
         out,
     }
 }
@@ -209,7 +207,7 @@ fn totals_cents(o: &Outcome) -> BTreeMap<String, Option<i64>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
     let snap = entitlement_audit::inputs::demo::builtin();
-    let (live, fake) = run_live(&snap, Faults::default(), &["--config", DEMO_CONFIG]).await;
+    let (live, fake) = run_live(&snap, Faults::default(), &["--config", DEMO_CONFIG_FILE]).await;
     assert_eq!(live.code, 0, "{}", live.stderr);
     let engine = run(None, vec!["--demo".into()]).await;
     assert_eq!(engine.code, 0, "{}", engine.stderr);
@@ -269,7 +267,7 @@ async fn live_run_on_the_demo_finds_the_same_in_every_grant_shape() {
     want.remove("usage_rows");
     for shapes in Shapes::every_form() {
         let what = format!("demo, {shapes:?}");
-        let args = [FAST, &["--config", DEMO_CONFIG]].concat();
+        let args = [FAST, &["--config", DEMO_CONFIG_FILE]].concat();
         let (live, fake) = run_live_in(&snap, shapes, unneeded_parents_unreadable(), &args).await;
         assert_eq!(live.code, 0, "{what}: {}", live.stderr);
         assert_same_findings_in(&live, &engine, &what);
@@ -463,7 +461,7 @@ async fn a_recorded_live_run_replays_to_the_same_findings() {
     args.extend(FAST.iter().map(|s| s.to_string()));
     args.extend([
         "--config".into(),
-        DEMO_CONFIG.into(),
+        DEMO_CONFIG_FILE.into(),
         "--record".into(),
         p(&dir),
     ]);
@@ -619,7 +617,7 @@ async fn a_recorded_live_run_replays_to_the_same_findings() {
     // and teams, which the recording scrubbed (OU names; team names as tag values): the
     // replay's config names them as recorded.
     let replay = FakeAws::replay(&dir).await;
-    let config: String = std::fs::read_to_string(DEMO_CONFIG)
+    let config: String = std::fs::read_to_string(DEMO_CONFIG_FILE)
         .unwrap()
         .lines()
         .map(|line| {

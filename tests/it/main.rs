@@ -2,7 +2,6 @@
 //! instead of one per file. Each module was a test file of its own; `cargo test --test it
 //! cli::` runs one module, `cargo test --test it -- --list` lists them all.
 
-mod common;
 mod support;
 
 mod browser;

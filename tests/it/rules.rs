@@ -1,46 +1,25 @@
 //! Each rule fires on a small positive fixture and stays quiet on the matching negative one.
+//!
+//! Naming: every rule `EANNN` of `RULES` has at least one test `eaNNN_fires_...` (it fires,
+//! with what it reports) and one `eaNNN_quiet_...` (a fixture next to a firing one on which it
+//! must not); `every_rule_has_a_firing_and_a_quiet_test` holds this file to it.
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use crate::support::fixtures::*;
+
+use chrono::NaiveDate;
+
+use entitlement_audit::analyze::rules::RULES;
 use entitlement_audit::analyze::{analyze, finding::Finding};
 use entitlement_audit::config::Config;
-use entitlement_audit::inputs::demo::{OrgBuilder, ROOT_ID};
+use entitlement_audit::inputs::demo::OrgBuilder;
 use entitlement_audit::model::{AccountState, EventKind, GrantStatus, LicenseStatus};
-
-const MGMT: &str = "123456789012";
-const PAYMENTS: &str = "111122223333";
-const SANDBOX: &str = "444455556666";
-const SONNET: &str = "Claude 3.7 Sonnet";
-const SONNET_CE: &str = "Claude 3.7 Sonnet (Amazon Bedrock Edition)";
-
-fn d(m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, m, day).unwrap()
-}
 
 fn as_of() -> NaiveDate {
     d(10, 31)
 }
 
-/// Management account, one workload account (tagged `team=payments`), one sandbox account,
-/// and the organization's license for Claude 3.7 Sonnet.
-fn org() -> (OrgBuilder, String) {
-    let mut b = OrgBuilder::new("o-exampleorg1", MGMT);
-    b.ou("ou-ex01-work0001", "Workloads", ROOT_ID)
-        .ou("ou-ex01-sand0001", "Sandbox", ROOT_ID)
-        .account(MGMT, "management", ROOT_ID, d(1, 1))
-        .account(PAYMENTS, "payments-prod", "ou-ex01-work0001", d(1, 1))
-        .account(SANDBOX, "sandbox-alice", "ou-ex01-sand0001", d(1, 1))
-        .account_tag(PAYMENTS, "team", "payments");
-    let lic = b.license_arn("sonnet");
-    b.license(&lic, SONNET, "prod-sonnet", MGMT);
-    (b, lic)
-}
-
 fn run(b: &OrgBuilder, cfg: &Config) -> Vec<Finding> {
-    let snap = b.clone().build(
-        d(8, 3),
-        as_of(),
-        Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap(),
-    );
+    let snap = b.clone().build(d(8, 3), as_of(), collected());
     analyze(&snap, cfg, as_of()).unwrap().findings
 }
 
@@ -51,12 +30,8 @@ fn fired(b: &OrgBuilder, rule: &str) -> Vec<Finding> {
         .collect()
 }
 
-fn at(m: u32, day: u32) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, m, day, 12, 0, 0).unwrap()
-}
-
 #[test]
-fn ea001_fires_on_uncovered_spend_and_not_when_active_grant_covers() {
+fn ea001_fires_on_uncovered_spend() {
     let (mut b, lic) = org();
     b.spend(d(10, 1), PAYMENTS, SONNET_CE, 100.0, None, None);
     let f = fired(&b, "EA001");
@@ -69,14 +44,19 @@ fn ea001_fires_on_uncovered_spend_and_not_when_active_grant_covers() {
         "no price basis: unknown, not zero"
     );
     assert_eq!(f[0].overspend_basis.as_str(), "no-price-basis");
+}
 
+#[test]
+fn ea001_quiet_when_an_active_grant_covers() {
+    let (mut b, lic) = org();
+    b.spend(d(10, 1), PAYMENTS, SONNET_CE, 100.0, None, None);
     let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Active);
     assert!(fired(&b, "EA001").is_empty());
 }
 
 #[test]
-fn ea001_counts_days_before_activation_and_uses_configured_discount() {
+fn ea001_fires_on_days_before_activation_with_the_configured_discount() {
     let (mut b, lic) = org();
     let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Active)
@@ -104,14 +84,14 @@ fn ea001_counts_days_before_activation_and_uses_configured_discount() {
 }
 
 #[test]
-fn ea001_subscriber_is_never_exposed() {
+fn ea001_quiet_for_the_subscriber() {
     let (mut b, _) = org();
     b.spend(d(10, 1), MGMT, SONNET_CE, 100.0, None, None);
     assert!(fired(&b, "EA001").is_empty());
 }
 
 #[test]
-fn ea002_fires_on_old_disabled_grant_and_not_on_a_new_one() {
+fn ea002_fires_on_an_old_disabled_grant() {
     let (mut b, lic) = org();
     let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Disabled)
@@ -121,8 +101,12 @@ fn ea002_fires_on_old_disabled_grant_and_not_on_a_new_one() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].grant_arn, g);
     assert_eq!(f[0].severity.as_str(), "medium");
+}
 
+#[test]
+fn ea002_quiet_on_a_new_disabled_grant() {
     let (mut b, lic) = org();
+    let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Disabled)
         .event(&g, Some(PAYMENTS), EventKind::Created, at(10, 28))
         .event(&g, Some(PAYMENTS), EventKind::Accepted, at(10, 28));
@@ -130,7 +114,7 @@ fn ea002_fires_on_old_disabled_grant_and_not_on_a_new_one() {
 }
 
 #[test]
-fn ea002_is_high_when_the_account_spends_meanwhile() {
+fn ea002_fires_high_when_the_account_spends_meanwhile() {
     let (mut b, lic) = org();
     let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::PendingAccept)
@@ -142,18 +126,23 @@ fn ea002_is_high_when_the_account_spends_meanwhile() {
 }
 
 #[test]
-fn ea003_fires_on_rejected_grant_only() {
+fn ea003_fires_on_a_rejected_grant() {
     let (mut b, lic) = org();
     let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Rejected);
     assert_eq!(fired(&b, "EA003").len(), 1);
+}
+
+#[test]
+fn ea003_quiet_on_an_active_grant() {
     let (mut b, lic) = org();
+    let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Active);
     assert!(fired(&b, "EA003").is_empty());
 }
 
 #[test]
-fn ea004_fires_on_live_grant_of_cancelled_license() {
+fn ea004_fires_on_a_live_grant_of_a_cancelled_license() {
     let (mut b, lic) = org();
     let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Active)
@@ -161,19 +150,31 @@ fn ea004_fires_on_live_grant_of_cancelled_license() {
     let f = fired(&b, "EA004");
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].grant_arn, g);
-    // Before the cancellation the same grant was fine.
+}
+
+#[test]
+fn ea004_quiet_before_the_cancellation() {
+    // The grant of the firing fixture, seen as of a day before the license ended.
+    let (mut b, lic) = org();
+    let g = b.grant_arn("payments");
+    b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Active)
+        .license_ended(&lic, LicenseStatus::Deleted, d(10, 1));
     let snap = b.clone().build(d(8, 3), as_of(), at(11, 1));
     let earlier = analyze(&snap, &Config::default(), d(9, 15)).unwrap();
     assert!(earlier.findings.iter().all(|f| f.rule != "EA004"));
+}
 
+#[test]
+fn ea004_quiet_on_a_deleted_grant() {
     let (mut b, lic) = org();
+    let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Deleted)
         .license_ended(&lic, LicenseStatus::Deleted, d(10, 1));
     assert!(fired(&b, "EA004").is_empty());
 }
 
 #[test]
-fn ea005_fires_after_grace_only() {
+fn ea005_fires_after_the_grace_only() {
     let (mut b, lic) = org();
     b.license_ended(&lic, LicenseStatus::Deleted, d(10, 1))
         .spend(d(10, 3), PAYMENTS, SONNET_CE, 7.0, None, None)
@@ -187,11 +188,55 @@ fn ea005_fires_after_grace_only() {
 }
 
 #[test]
-fn ea006_fires_when_member_license_meets_a_grant() {
+fn ea005_quiet_on_spend_inside_the_grace() {
     let (mut b, lic) = org();
+    b.license_ended(&lic, LicenseStatus::Deleted, d(10, 1))
+        .spend(d(10, 2), PAYMENTS, SONNET_CE, 7.0, None, None)
+        .spend(d(10, 4), PAYMENTS, SONNET_CE, 9.0, None, None);
+    assert!(fired(&b, "EA005").is_empty());
+    // One day later is after the grace.
+    b.spend(d(10, 5), PAYMENTS, SONNET_CE, 1.0, None, None);
+    let f = fired(&b, "EA005");
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].cost_usd, f[0].first_day), (Some(1.0), Some(d(10, 5))));
+}
+
+/// EA005.md: a license whose status says ended but whose end date is unknown does not fire
+/// it (the day it ended cannot be proven).
+#[test]
+fn ea005_quiet_when_the_license_end_date_is_unknown() {
+    let (mut b, lic) = org();
+    b.license_ended(&lic, LicenseStatus::Deleted, d(10, 1))
+        .spend(d(10, 10), PAYMENTS, SONNET_CE, 9.0, None, None);
+    let mut snap = b.build(d(8, 3), as_of(), collected());
+    let ea005 = |snap: &entitlement_audit::snapshot::Snapshot| {
+        analyze(snap, &Config::default(), as_of())
+            .unwrap()
+            .findings
+            .into_iter()
+            .filter(|f| f.rule == "EA005")
+            .count()
+    };
+    assert_eq!(ea005(&snap), 1, "with its end date the license fires EA005");
+    let l = snap.licenses.iter_mut().find(|l| l.arn == lic).unwrap();
+    l.validity_end = None;
+    assert_eq!(l.status, LicenseStatus::Deleted);
+    assert_eq!(ea005(&snap), 0);
+}
+
+#[test]
+fn ea006_quiet_on_a_member_license_without_a_grant() {
+    let (mut b, _) = org();
     let own = b.license_arn("payments-own");
     b.license(&own, SONNET, "prod-sonnet", PAYMENTS);
     assert!(fired(&b, "EA006").is_empty());
+}
+
+#[test]
+fn ea006_fires_when_a_member_license_meets_a_grant() {
+    let (mut b, lic) = org();
+    let own = b.license_arn("payments-own");
+    b.license(&own, SONNET, "prod-sonnet", PAYMENTS);
     let g = b.grant_arn("payments");
     b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Disabled);
     let f = fired(&b, "EA006");
@@ -203,34 +248,52 @@ fn ea006_fires_when_member_license_meets_a_grant() {
 }
 
 #[test]
-fn ea007_fires_on_grant_to_suspended_account_or_missing_ou() {
+fn ea007_quiet_on_a_grant_to_an_active_account() {
     let (mut b, lic) = org();
     let g = b.grant_arn("sandbox");
     b.grant_account(&g, &lic, SANDBOX, GrantStatus::Active);
     assert!(fired(&b, "EA007").is_empty());
-    b.account_state(SANDBOX, AccountState::Suspended);
-    assert_eq!(fired(&b, "EA007").len(), 1);
+}
 
+#[test]
+fn ea007_fires_on_a_grant_to_a_suspended_account() {
     let (mut b, lic) = org();
+    let g = b.grant_arn("sandbox");
+    b.grant_account(&g, &lic, SANDBOX, GrantStatus::Active)
+        .account_state(SANDBOX, AccountState::Suspended);
+    assert_eq!(fired(&b, "EA007").len(), 1);
+}
+
+#[test]
+fn ea007_fires_on_a_grant_to_a_missing_ou() {
+    let (mut b, lic) = org();
+    let g = b.grant_arn("sandbox");
     b.grant_ou(&g, &lic, "ou-ex01-gone0001", GrantStatus::Active);
     assert_eq!(fired(&b, "EA007").len(), 1);
 }
 
 #[test]
-fn ea008_fires_on_second_live_grant_to_same_principal() {
+fn ea008_quiet_on_one_live_grant() {
+    let (mut b, lic) = org();
+    let g1 = b.grant_arn("a");
+    b.grant_account(&g1, &lic, PAYMENTS, GrantStatus::Active);
+    assert!(fired(&b, "EA008").is_empty());
+}
+
+#[test]
+fn ea008_fires_on_a_second_live_grant_to_the_same_principal() {
     let (mut b, lic) = org();
     let g1 = b.grant_arn("a");
     let g2 = b.grant_arn("b");
-    b.grant_account(&g1, &lic, PAYMENTS, GrantStatus::Active);
-    assert!(fired(&b, "EA008").is_empty());
-    b.grant_account(&g2, &lic, PAYMENTS, GrantStatus::Disabled);
+    b.grant_account(&g1, &lic, PAYMENTS, GrantStatus::Active)
+        .grant_account(&g2, &lic, PAYMENTS, GrantStatus::Disabled);
     let f = fired(&b, "EA008");
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].grant_arn, g2, "the ACTIVE grant is kept");
 }
 
-#[test]
-fn ea009_fires_on_unknown_product_and_explicit_mapping_silences_it() {
+/// Spend on a Bedrock service name no license or mapping names.
+fn unknown_product() -> OrgBuilder {
     let (mut b, _) = org();
     b.spend(
         d(10, 1),
@@ -240,23 +303,95 @@ fn ea009_fires_on_unknown_product_and_explicit_mapping_silences_it() {
         None,
         None,
     );
-    assert_eq!(fired(&b, "EA009").len(), 1);
+    b
+}
+
+#[test]
+fn ea009_fires_on_an_unknown_product() {
+    assert_eq!(fired(&unknown_product(), "EA009").len(), 1);
+}
+
+#[test]
+fn ea009_quiet_when_an_explicit_mapping_names_the_product() {
     let cfg = Config::parse(
         "[[product_mappings]]\nservice = \"Sonnet Special (Amazon Bedrock Edition)\"\nproduct = \"Claude 3.7 Sonnet\"",
     )
     .unwrap();
-    assert!(run(&b, &cfg).iter().all(|f| f.rule != "EA009"));
+    assert!(run(&unknown_product(), &cfg)
+        .iter()
+        .all(|f| f.rule != "EA009"));
 }
 
 #[test]
-fn ea010_fires_on_untagged_account_and_not_on_tagged_usage() {
+fn ea010_fires_on_an_untagged_account() {
     let (mut b, _) = org();
     b.spend(d(10, 1), SANDBOX, SONNET_CE, 4.0, None, None);
     let f = fired(&b, "EA010");
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].account_id, SANDBOX);
+}
 
+#[test]
+fn ea010_quiet_on_tagged_usage() {
     let (mut b, _) = org();
     b.spend(d(10, 1), SANDBOX, SONNET_CE, 4.0, None, Some("research"));
     assert!(fired(&b, "EA010").is_empty());
+}
+
+/// The naming convention above, checked on this file: every rule of `RULES` has a test
+/// `eaNNN_fires_...` and a test `eaNNN_quiet_...`, and every `eaNNN_` test names a rule there.
+#[test]
+fn every_rule_has_a_firing_and_a_quiet_test() {
+    let tests = test_names(include_str!("rules.rs"));
+    let codes: Vec<String> = RULES.iter().map(|r| r.code().to_lowercase()).collect();
+    let mut missing = Vec::new();
+    for code in &codes {
+        for kind in ["fires", "quiet"] {
+            let prefix = format!("{code}_{kind}_");
+            if !tests.iter().any(|t| t.starts_with(&prefix)) {
+                missing.push(format!("{}: no `{prefix}...` test", code.to_uppercase()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "tests/it/rules.rs: {missing:?}");
+    let is_rule_test = |t: &&String| {
+        t.len() > 5 && t.starts_with("ea") && t[2..5].bytes().all(|b| b.is_ascii_digit())
+    };
+    for t in tests.iter().filter(is_rule_test) {
+        let code = t.split('_').next().unwrap();
+        assert!(
+            codes.iter().any(|c| c == code),
+            "`{t}` names no rule of RULES"
+        );
+        let kind = t.split('_').nth(1).unwrap_or_default();
+        assert!(
+            kind == "fires" || kind == "quiet",
+            "`{t}` is neither `{code}_fires_...` nor `{code}_quiet_...`"
+        );
+    }
+}
+
+/// The names of the `#[test]` functions in `source`.
+fn test_names(source: &str) -> Vec<String> {
+    let lines: Vec<&str> = source.lines().map(str::trim).collect();
+    let mut names = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.strip_prefix("fn ") else {
+            continue;
+        };
+        let attrs = lines[..i]
+            .iter()
+            .rev()
+            .take_while(|l| l.starts_with("#[") || l.starts_with("///"));
+        if attrs.into_iter().any(|l| *l == "#[test]") {
+            names.push(rest.split('(').next().unwrap().to_string());
+        }
+    }
+    names
+}
+
+#[test]
+fn test_names_finds_only_tests() {
+    let source = "#[test]\nfn a_fires_x() {}\n\nfn helper() {}\n/// doc\n#[test]\n/// more\nfn b_quiet_y() {}\n";
+    assert_eq!(test_names(source), ["a_fires_x", "b_quiet_y"]);
 }

@@ -5,17 +5,17 @@
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
+use crate::support::fixtures::demo_config;
+
 use std::path::Path;
 
 use entitlement_audit::commands::run::analyze_and_report;
-use entitlement_audit::config::Config;
-use entitlement_audit::inputs::demo::CONFIG as DEMO_CONFIG;
 use entitlement_audit::report::Templates;
 
 #[test]
 fn sample_output_matches_the_demo() {
     let snap = entitlement_audit::inputs::demo::builtin();
-    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let cfg = demo_config();
     let dir = tempfile::tempdir().unwrap();
     let opts = Templates::new(None).unwrap();
     analyze_and_report(
@@ -35,7 +35,36 @@ fn sample_output_matches_the_demo() {
         .map(|e| e.unwrap().file_name())
         .collect();
     names.sort();
-    assert!(names.len() >= 6);
+    // What `run --demo --no-history` writes (docs/report-schema.md; activation_history.csv
+    // needs the history).
+    let written: Vec<String> = names
+        .iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        written,
+        [
+            "cost_allocation.csv",
+            "coverage.csv",
+            "findings.csv",
+            "findings.json",
+            "grants.csv",
+            "report.html",
+            "summary.json",
+            "summary.md",
+        ]
+    );
+    if !update {
+        // sample-output/ holds exactly those and the screenshot: nothing the demo no longer
+        // writes.
+        let mut kept: Vec<String> = std::fs::read_dir(&sample)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "report.png")
+            .collect();
+        kept.sort();
+        assert_eq!(kept, written, "sample-output/ against what the demo writes");
+    }
     for name in names {
         let fresh = std::fs::read(dir.path().join(&name)).unwrap();
         let kept = sample.join(&name);
@@ -56,7 +85,7 @@ fn sample_output_matches_the_demo() {
 
 #[test]
 fn demo_output_is_identical_on_every_run() {
-    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let cfg = demo_config();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [&a, &b] {
         let snap = entitlement_audit::inputs::demo::builtin();

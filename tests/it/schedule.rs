@@ -18,27 +18,30 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use crate::support::cli::Bin;
 use serde_json::Value;
 
-fn bin(cwd: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_entitlement-audit"));
-    c.current_dir(cwd)
-        .env_remove("ENTITLEMENT_AUDIT_WEBHOOK_URL");
-    c
+/// The binary in its own working directory (so that nothing lands in the checkout); like
+/// every [`Bin`], without the test's `AWS_*` variables or `ENTITLEMENT_AUDIT_WEBHOOK_URL`.
+fn bin(cwd: &Path) -> Bin {
+    Bin::new().current_dir(cwd)
 }
 
-/// One run of the binary in its own working directory (so that nothing lands in the
-/// checkout): exit code and stderr.
+/// One run of the binary in `cwd`: exit code and stderr.
 fn run(cwd: &Path, args: &[&str]) -> (i32, String) {
     run_with(bin(cwd).args(args))
 }
 
-fn run_with(c: &mut Command) -> (i32, String) {
-    let out = c.output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn run_with(c: Bin) -> (i32, String) {
+    let out = c.run();
+    (out.code, out.stderr)
+}
+
+/// `run` on the demo without history, reports in `reports`, notifying the webhook at `url`,
+/// with `extra` arguments: exit code and stderr.
+fn run_notifying(cwd: &Path, url: &str, extra: &[&str]) -> (i32, String) {
+    let demo = ["run", "--demo", "--out", "reports", "--notify-webhook", url];
+    run(cwd, &[&demo[..], extra].concat())
 }
 
 /// A request the local webhook received.
@@ -143,18 +146,10 @@ fn assert_reports_written(dir: &Path) {
 fn webhook_gets_the_summary_when_findings_are_new() {
     let work = tempfile::tempdir().unwrap();
     let hook = Hook::start(200);
-    let (code, err) = run(
+    let (code, err) = run_notifying(
         work.path(),
-        &[
-            "run",
-            "--demo",
-            "--out",
-            "reports",
-            "--notify-webhook",
-            &hook.url,
-            "--notify-link",
-            "https://ci.example/runs/7",
-        ],
+        &hook.url,
+        &["--notify-link", "https://ci.example/runs/7"],
     );
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -240,17 +235,7 @@ fn a_refused_connection_fails_the_run_but_keeps_the_reports() {
         l.local_addr().unwrap().port()
     };
     let url = format!("http://127.0.0.1:{port}/services/T000/B000/secret-token");
-    let (code, err) = run(
-        work.path(),
-        &[
-            "run",
-            "--demo",
-            "--out",
-            "reports",
-            "--notify-webhook",
-            &url,
-        ],
-    );
+    let (code, err) = run_notifying(work.path(), &url, &[]);
     assert_eq!(code, 3, "{err}");
     assert!(
         err.contains(&format!(
@@ -269,17 +254,7 @@ fn a_refused_connection_fails_the_run_but_keeps_the_reports() {
 fn a_rejecting_webhook_fails_the_run_with_its_answer() {
     let work = tempfile::tempdir().unwrap();
     let hook = Hook::start(500);
-    let (code, err) = run(
-        work.path(),
-        &[
-            "run",
-            "--demo",
-            "--out",
-            "reports",
-            "--notify-webhook",
-            &hook.url,
-        ],
-    );
+    let (code, err) = run_notifying(work.path(), &hook.url, &[]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("answered HTTP 500: no_service"), "{err}");
     assert!(
@@ -293,17 +268,7 @@ fn a_rejecting_webhook_fails_the_run_with_its_answer() {
 #[test]
 fn a_bad_webhook_url_is_refused_before_the_run() {
     let work = tempfile::tempdir().unwrap();
-    let (code, err) = run(
-        work.path(),
-        &[
-            "run",
-            "--demo",
-            "--out",
-            "reports",
-            "--notify-webhook",
-            "hooks.example/x",
-        ],
-    );
+    let (code, err) = run_notifying(work.path(), "hooks.example/x", &[]);
     assert_eq!(code, 3, "{err}");
     assert!(
         err.contains("`--notify-webhook`: the webhook URL must start with"),
@@ -438,24 +403,19 @@ impl Moto {
     }
 
     /// The binary, with credentials for moto and S3 pointed at it.
-    fn bin(&self, cwd: &Path) -> Command {
-        let mut c = bin(cwd);
-        // Nothing of the test process's AWS environment (another test may have set some).
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
-            c.env_remove(k);
-        }
-        c.env("AWS_ENDPOINT_URL_S3", &self.endpoint)
+    /// (Nothing of the test process's AWS environment reaches it: another test may have set
+    /// some; [`Bin`] drops it.)
+    fn bin(&self, cwd: &Path) -> Bin {
+        bin(cwd)
+            .env("AWS_ENDPOINT_URL_S3", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL")
             .env("AWS_CONFIG_FILE", cwd.join("no-aws-config"))
             .env(
                 "AWS_SHARED_CREDENTIALS_FILE",
                 cwd.join("no-aws-credentials"),
-            );
-        c
+            )
     }
 
     fn run(&self, cwd: &Path, args: &[&str]) -> (i32, String) {
@@ -506,14 +466,9 @@ impl Moto {
         let out = self
             .bin(cwd)
             .args(["history", "runs", "--state", STATE])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
             .lines()
             .filter(|l| l.starts_with("20"))
             .map(|l| l[..10].to_string())
@@ -581,9 +536,7 @@ fn overlapping_runs(seed_first: bool) {
         .bin(work.path())
         .args(demo_on("2026-10-24", "slow"))
         .args(["--test-wait-before-saving-history", gate.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn();
     // The slow run has downloaded the history and stopped before saving it.
     let mut slow_err = BufReader::new(slow.stderr.take().unwrap());
     let mut seen = String::new();

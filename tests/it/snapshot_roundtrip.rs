@@ -1,9 +1,10 @@
 //! A snapshot written to disk reads back identical, analyzes identically, and a broken one
 //! fails with an error naming the file and column.
 
+use crate::support::field;
+use crate::support::fixtures::{assert_same_snapshot, demo_config};
+
 use entitlement_audit::analyze::analyze;
-use entitlement_audit::config::Config;
-use entitlement_audit::inputs::demo::CONFIG as DEMO_CONFIG;
 use entitlement_audit::snapshot;
 
 #[test]
@@ -12,21 +13,24 @@ fn demo_snapshot_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     snapshot::write(&snap, dir.path()).unwrap();
     let back = snapshot::read(dir.path()).unwrap();
-    assert_eq!(back.accounts, snap.accounts);
-    assert_eq!(back.organizational_units, snap.organizational_units);
-    assert_eq!(back.licenses, snap.licenses);
-    assert_eq!(back.grants, snap.grants);
-    assert_eq!(back.grant_events, snap.grant_events);
-    assert_eq!(back.organization, snap.organization);
-    assert!(back.usage.equals_missing(&snap.usage));
-    assert_eq!(back.manifest, snap.manifest);
+    assert_same_snapshot(&back, &snap, "demo");
 
-    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let cfg = demo_config();
     let as_of = snap.manifest.period_end;
     let a = analyze(&snap, &cfg, as_of).unwrap();
     let b = analyze(&back, &cfg, as_of).unwrap();
     assert_eq!(a.findings, b.findings);
     assert_eq!(a.allocation, b.allocation);
+}
+
+#[test]
+fn every_field_scenario_round_trips() {
+    for (name, b) in field::every_scenario() {
+        let snap = field::snapshot(b);
+        let dir = tempfile::tempdir().unwrap();
+        snapshot::write(&snap, dir.path()).unwrap();
+        assert_same_snapshot(&snapshot::read(dir.path()).unwrap(), &snap, name);
+    }
 }
 
 #[test]
@@ -58,7 +62,7 @@ fn corrupt_table_is_named() {
 #[test]
 fn allocation_reconciles_with_usage_to_the_cent() {
     let snap = entitlement_audit::inputs::demo::builtin();
-    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let cfg = demo_config();
     let a = analyze(&snap, &cfg, snap.manifest.period_end).unwrap();
     let usage_total: f64 = snap
         .usage

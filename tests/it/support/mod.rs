@@ -1,12 +1,21 @@
-//! Shared test support: the fake AWS endpoint, a scenario organization and fast options.
-#![allow(dead_code)]
+//! Shared test support, one module for every test of the binary:
+//!
+//! - here: the documentation organization the collector tests read from the fake, fast
+//!   collect options and SDK clients pointed at the fake;
+//! - [`cli`]: the one way to run the binary ([`cli::Bin`]);
+//! - [`fixtures`]: the engine tests' dates, example organization and demo configuration;
+//! - [`fake_aws`]: the fake AWS endpoint, one file per service;
+//! - [`field`]: the field scenarios; `from_snapshot`: a fake scenario serving any snapshot;
+//! - [`reports`]: the demo's analysis and reports, and hostile strings for them.
 
+pub mod cli;
 pub mod fake_aws;
 pub mod field;
+pub mod fixtures;
 mod from_snapshot;
+pub mod reports;
 
-#[allow(unused_imports)]
-pub use from_snapshot::{AccountForm, ParentForm, Shapes};
+pub use from_snapshot::Shapes;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

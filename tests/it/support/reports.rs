@@ -1,19 +1,15 @@
 //! Helpers shared by the report tests: the demo's analysis and its rendered reports.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 
 use entitlement_audit::analyze::{analyze, Analysis};
-use entitlement_audit::config::Config;
-use entitlement_audit::inputs::demo::CONFIG as DEMO_CONFIG;
 use entitlement_audit::report::{self, RunInfo};
 use entitlement_audit::snapshot::LedgerEntry;
 
 /// The built-in demo organization, analyzed on its own last day.
 pub fn demo() -> (Analysis, RunInfo) {
     let snap = entitlement_audit::inputs::demo::builtin();
-    let cfg = Config::parse(DEMO_CONFIG).unwrap();
+    let cfg = super::fixtures::demo_config();
     let as_of = snap.manifest.period_end;
     let a = analyze(&snap, &cfg, as_of).unwrap();
     let run = RunInfo::new(&snap, &a, None);

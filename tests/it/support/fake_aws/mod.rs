@@ -3,6 +3,11 @@
 //! `X-Amz-Target`) and STS `GetCallerIdentity` (query protocol), over a scenario organization
 //! held in memory, with fault knobs. It records every operation called.
 //!
+//! Here: the server, the routing of a request to its service, the faults and pagination.
+//! Each service's operations are in the file named like its collector in
+//! `src/inputs/collect/`: [`organizations`], [`license_manager`], [`cost_explorer`],
+//! [`cloudtrail`], and [`sts`]; serving a recording is [`replay`].
+//!
 //! For the collection benchmark it can also behave like a distant, rate-limited service:
 //! a fixed latency per call and a request rate per service above which it answers the
 //! service's throttling error ([`Faults::latency`], [`Faults::rate_limits`]).
@@ -14,12 +19,22 @@
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+mod cloudtrail;
+mod cost_explorer;
+mod license_manager;
+mod organizations;
+mod replay;
+mod sts;
+
+pub use sts::ASSUMED_ACCESS_KEY;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use entitlement_audit::inputs::collect::permissions::Service;
+use replay::Replay;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -136,93 +151,10 @@ pub struct State {
     replay: Option<Replay>,
 }
 
-/// A recording's answers by (operation, request body), each list in recorded order.
-#[derive(Debug, Default)]
-struct Replay {
-    answers: HashMap<(String, String), VecDeque<(u16, String)>>,
-}
-
-/// A JSON value as text with every object's keys sorted, so that equal bodies match whatever
-/// order their keys were written in.
-fn canonical(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                Value::Object(
-                    keys.into_iter()
-                        .map(|k| (k.clone(), sorted(&m[k])))
-                        .collect(),
-                )
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    sorted(v).to_string()
-}
-
-impl Replay {
-    /// Reads `dir/manifest.json` and the response files it names.
-    fn read(dir: &Path) -> Replay {
-        let read = |name: &str| {
-            std::fs::read_to_string(dir.join(name))
-                .unwrap_or_else(|e| panic!("recording `{}`: {name}: {e}", dir.display()))
-        };
-        let manifest: Value = serde_json::from_str(&read("manifest.json")).expect("manifest JSON");
-        let mut replay = Replay::default();
-        for call in manifest["calls"].as_array().expect("manifest calls") {
-            let op = call["operation"].as_str().expect("operation").to_string();
-            let status = call["status"].as_u64().expect("status") as u16;
-            let body = call["response"].as_str().map(read).unwrap_or_default();
-            replay
-                .answers
-                .entry((op, canonical(&call["request"])))
-                .or_default()
-                .push_back((status, body));
-        }
-        replay
-    }
-
-    /// The next recorded answer to this request; a 400 naming the operation when there is
-    /// none (not recorded, or every recorded answer already given).
-    fn answer(&mut self, op: &str, req: &Value) -> (u16, &'static str, String) {
-        let key = (op.to_string(), canonical(req));
-        match self.answers.get_mut(&key).and_then(VecDeque::pop_front) {
-            Some((status, body)) => (status, JSON, body),
-            None => error(
-                "ReplayMismatchException",
-                &format!("the recording has no (more) answers to {op} with {req}"),
-            ),
-        }
-    }
-
-    /// Recorded answers not given yet, as (operation, request) and how many.
-    fn left(&self) -> Vec<(String, usize)> {
-        let mut left: Vec<(String, usize)> = self
-            .answers
-            .iter()
-            .filter(|(_, a)| !a.is_empty())
-            .map(|((op, req), a)| (format!("{op} {req}"), a.len()))
-            .collect();
-        left.sort();
-        left
-    }
-}
-
 impl Call {
     /// The service the call was for, from its target prefix (STS has none).
     pub fn service(&self) -> Service {
-        [
-            Service::Organizations,
-            Service::LicenseManager,
-            Service::CostExplorer,
-            Service::CloudTrail,
-        ]
-        .into_iter()
-        .find(|s| s.target_prefix() == Some(self.prefix.as_str()))
-        .unwrap_or(Service::Sts)
+        service_of(&self.prefix).unwrap_or(Service::Sts)
     }
 }
 
@@ -424,7 +356,10 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
 
 const JSON: &str = "application/x-amz-json-1.1";
 
-fn error(code: &str, message: &str) -> (u16, &'static str, String) {
+/// An answer: HTTP status, content type, body.
+type Answer = (u16, &'static str, String);
+
+fn error(code: &str, message: &str) -> Answer {
     (
         400,
         JSON,
@@ -444,7 +379,7 @@ fn handle(
     body: &[u8],
     signer: Signer,
     waited: Duration,
-) -> (u16, &'static str, String) {
+) -> Answer {
     let start = Instant::now();
     let (prefix, op, req) = match target {
         Some(t) => {
@@ -512,7 +447,20 @@ fn within_rate(st: &mut State, prefix: &str) -> bool {
     }
 }
 
-fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'static str, String) {
+/// The JSON services by `X-Amz-Target` prefix (STS has none).
+fn service_of(prefix: &str) -> Option<Service> {
+    [
+        Service::Organizations,
+        Service::LicenseManager,
+        Service::CostExplorer,
+        Service::CloudTrail,
+    ]
+    .into_iter()
+    .find(|s| s.target_prefix() == Some(prefix))
+}
+
+/// The faults first (rate, denial, throttling, server errors), then the service's answer.
+fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
     if !within_rate(st, prefix) {
         return error(throttling_code(prefix), "Rate exceeded");
     }
@@ -552,160 +500,69 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> (u16, &'stati
         }
     }
     if prefix == "STS" {
-        return sts(st, op);
+        return sts::respond(st, op);
     }
-    let s = &st.scenario;
-    let faults = &st.faults;
-    let str_of = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or_default();
-    let filter = |name: &str| -> Option<String> {
-        req.get("Filters")?
+    let st: &State = st;
+    let r = Request {
+        body: req,
+        faults: &st.faults,
+    };
+    match service_of(prefix) {
+        Some(Service::Organizations) => organizations::respond(st, &r, op),
+        Some(Service::LicenseManager) => license_manager::respond(st, &r, op),
+        Some(Service::CostExplorer) => cost_explorer::respond(st, &r, op),
+        Some(Service::CloudTrail) => cloudtrail::respond(st, &r, op),
+        Some(Service::Sts) | None => unknown(op),
+    }
+}
+
+/// A JSON request's body, with the lookups the services' handlers share.
+struct Request<'a> {
+    body: &'a Value,
+    faults: &'a Faults,
+}
+
+impl Request<'_> {
+    /// A string member of the body; empty when absent.
+    fn str(&self, key: &str) -> &str {
+        self.body
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The first value of the filter `name` in the body's `Filters`.
+    fn filter(&self, name: &str) -> Option<String> {
+        self.body
+            .get("Filters")?
             .as_array()?
             .iter()
             .find(|f| f["Name"] == name)
             .and_then(|f| f["Values"][0].as_str())
             .map(str::to_string)
-    };
-    let page = |key: &str, items: Vec<&Value>, default: usize| {
-        ok(paginate(req, key, &items, default, faults, "NextToken"))
-    };
-    match op {
-        // Organizations
-        "DescribeOrganization" => ok(json!({"Organization": s.organization})),
-        "ListRoots" => page("Roots", s.roots.iter().collect(), 20),
-        "ListOrganizationalUnitsForParent" => {
-            let parent = str_of("ParentId");
-            if parent.is_empty() {
-                return error("InvalidInputException", "ParentId is required");
-            }
-            let items = children(&s.ous, parent);
-            page("OrganizationalUnits", items, 20)
-        }
-        "ListAccounts" => page("Accounts", s.accounts.iter().map(|(_, a)| a).collect(), 20),
-        "ListAccountsForParent" => {
-            let items = children(&s.accounts, str_of("ParentId"));
-            page("Accounts", items, 20)
-        }
-        "ListTagsForResource" => {
-            let tags = s
-                .tags
-                .get(str_of("ResourceId"))
-                .map(|t| t.iter().collect())
-                .unwrap_or_default();
-            page("Tags", tags, 20)
-        }
-        // License Manager
-        "ListReceivedLicenses" => {
-            let issuer = filter("IssuerName");
-            let items = s
-                .received_licenses
-                .iter()
-                .filter(|l| issuer.as_deref().is_none_or(|i| l["Issuer"]["Name"] == i))
-                .collect();
-            page("Licenses", items, 100)
-        }
-        "ListReceivedLicensesForOrganization" => {
-            page("Licenses", s.organization_licenses.iter().collect(), 100)
-        }
-        "ListDistributedGrants" => {
-            let issuer = filter("LicenseIssuerName");
-            let issuer_of = |arn: &Value| {
-                s.received_licenses
-                    .iter()
-                    .find(|l| &l["LicenseArn"] == arn)
-                    .map(|l| l["Issuer"]["Name"].clone())
-            };
-            let items = s
-                .distributed_grants
-                .iter()
-                .filter(|g| {
-                    issuer
-                        .as_deref()
-                        .is_none_or(|i| issuer_of(&g["LicenseArn"]).is_some_and(|n| n == i))
-                })
-                .collect();
-            page("Grants", items, 100)
-        }
-        "ListReceivedGrantsForOrganization" => {
-            let license = str_of("LicenseArn");
-            if license.is_empty() {
-                return error("ValidationException", "LicenseArn is required");
-            }
-            let items = s
-                .organization_grants
-                .iter()
-                .filter(|g| g["LicenseArn"] == license)
-                .collect();
-            page("Grants", items, 100)
-        }
-        "GetGrant" => {
-            let arn = str_of("GrantArn");
-            let found = s
-                .distributed_grants
-                .iter()
-                .chain(&s.organization_grants)
-                .chain(&s.other_grants)
-                .find(|g| g["GrantArn"] == arn);
-            match found {
-                Some(g) => ok(json!({"Grant": g})),
-                None => error("InvalidParameterValueException", "no such grant"),
-            }
-        }
-        "GetServiceSettings" => ok(s.service_settings.clone()),
-        // Cost Explorer
-        "GetCostAndUsage" => cost_and_usage(s, &st.fact_days, req, faults),
-        "ListCostAllocationTags" => {
-            let keys: Vec<&str> = req["TagKeys"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let tags: Vec<Value> = s
-                .cost_allocation_tags
-                .iter()
-                .filter(|t| keys.is_empty() || keys.iter().any(|k| t["TagKey"] == *k))
-                .cloned()
-                .collect();
-            ok(json!({"CostAllocationTags": tags}))
-        }
-        // CloudTrail
-        "LookupEvents" => {
-            let attrs = req["LookupAttributes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            if attrs.len() > 1 {
-                return error("InvalidLookupAttributesException", "one attribute only");
-            }
-            let name = attrs.first().and_then(|a| a["AttributeValue"].as_str());
-            let start = req["StartTime"].as_f64().unwrap_or(f64::MIN);
-            let end = req["EndTime"].as_f64().unwrap_or(f64::MAX);
-            let all: Vec<usize> = match name {
-                Some(n) => st.event_names.get(n).cloned().unwrap_or_default(),
-                None => (0..s.events.len()).collect(),
-            };
-            let items = all
-                .iter()
-                .map(|&i| &s.events[i])
-                .filter(|e| {
-                    let t = e["EventTime"].as_f64().unwrap_or(0.0);
-                    t >= start && t <= end
-                })
-                .collect();
-            page("Events", items, 50)
-        }
-        other => error("UnknownOperationException", &format!("fake has no {other}")),
+    }
+
+    /// A page of `items` under `key` (`default` a page unless the faults or the request say
+    /// otherwise), paged by `NextToken`.
+    fn page(&self, key: &str, items: Vec<&Value>, default: usize) -> Answer {
+        ok(paginate(
+            self.body,
+            key,
+            &items,
+            default,
+            self.faults,
+            "NextToken",
+        ))
     }
 }
 
-fn ok(v: Value) -> (u16, &'static str, String) {
-    (200, JSON, v.to_string())
+/// The answer to an operation the fake does not serve.
+fn unknown(op: &str) -> Answer {
+    error("UnknownOperationException", &format!("fake has no {op}"))
 }
 
-fn children<'a>(items: &'a [(String, Value)], parent: &str) -> Vec<&'a Value> {
-    items
-        .iter()
-        .filter(|(p, _)| p == parent)
-        .map(|(_, v)| v)
-        .collect()
+fn ok(v: Value) -> Answer {
+    (200, JSON, v.to_string())
 }
 
 /// Where a page starts, from the request's token (see [`paginate`]).
@@ -775,196 +632,4 @@ fn paginate(
             page_answer(key, token_key, page, (offset, end, items.len()), faults)
         }
     }
-}
-
-fn cost_and_usage(
-    s: &Scenario,
-    fact_days: &BTreeMap<String, Vec<usize>>,
-    req: &Value,
-    faults: &Faults,
-) -> (u16, &'static str, String) {
-    let want_filter =
-        json!({"Dimensions": {"Key": "BILLING_ENTITY", "Values": ["AWS Marketplace"]}});
-    if req["Filter"] != want_filter {
-        return error(
-            "ValidationException",
-            "the fake expects the Marketplace filter",
-        );
-    }
-    if let Some(m) = &faults.reject_metric {
-        if req["Metrics"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x == m))
-        {
-            return error("ValidationException", &format!("unknown metric {m}"));
-        }
-    }
-    if req["Granularity"] != "DAILY" {
-        return error("ValidationException", "the fake serves DAILY only");
-    }
-    let start = req["TimePeriod"]["Start"].as_str().unwrap_or_default();
-    let end = req["TimePeriod"]["End"].as_str().unwrap_or_default();
-    let group_by = req["GroupBy"].as_array().cloned().unwrap_or_default();
-    if group_by.len() > 2 {
-        return error("ValidationException", "at most 2 GroupBy");
-    }
-    let metrics: Vec<String> = req["Metrics"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|m| m.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    // Every day of [start, end), each with its groups.
-    let mut days: Vec<String> = Vec::new();
-    let mut d = chrono::NaiveDate::parse_from_str(start, "%Y-%m-%d").expect("start");
-    let stop = chrono::NaiveDate::parse_from_str(end, "%Y-%m-%d").expect("end");
-    while d < stop {
-        days.push(d.to_string());
-        d += chrono::Duration::days(1);
-    }
-    // The groups of one day, in key order.
-    let day_groups = |day: &str| -> Vec<Value> {
-        let mut groups: BTreeMap<Vec<&str>, Vec<&Fact>> = BTreeMap::new();
-        let today = fact_days.get(day).map(Vec::as_slice).unwrap_or_default();
-        for f in today
-            .iter()
-            .map(|&i| &s.facts[i])
-            .filter(|f| f.billing_entity == "AWS Marketplace")
-        {
-            let keys = group_by
-                .iter()
-                .map(|g| match (g["Type"].as_str(), g["Key"].as_str()) {
-                    (Some("DIMENSION"), Some("LINKED_ACCOUNT")) => f.account.as_str(),
-                    (Some("DIMENSION"), Some("SERVICE")) => f.service.as_str(),
-                    (Some("TAG"), Some(_)) => f.team.as_deref().unwrap_or(""),
-                    other => panic!("the fake does not group by {other:?}"),
-                })
-                .collect();
-            groups.entry(keys).or_default().push(f);
-        }
-        groups
-            .into_iter()
-            .map(|(keys, facts)| {
-                let keys: Vec<String> = keys
-                    .iter()
-                    .zip(&group_by)
-                    .map(|(k, g)| match (g["Type"].as_str(), g["Key"].as_str()) {
-                        (Some("TAG"), Some(tag)) => format!("{tag}${k}"),
-                        _ => k.to_string(),
-                    })
-                    .collect();
-                let mut m = serde_json::Map::new();
-                for metric in &metrics {
-                    let amount = match metric.as_str() {
-                        "UnblendedCost" => Some(facts.iter().map(|f| f.cost).sum::<f64>()),
-                        "UsageQuantity" => Some(facts.iter().map(|f| f.qty).sum::<f64>()),
-                        "PublicOnDemandCost" => facts.iter().map(|f| f.public).sum::<Option<f64>>(),
-                        _ => None,
-                    };
-                    if let Some(a) = amount {
-                        m.insert(
-                            metric.clone(),
-                            json!({"Amount": a.to_string(), "Unit": "USD"}),
-                        );
-                    }
-                }
-                json!({"Keys": keys, "Metrics": m})
-            })
-            .collect()
-    };
-    let result = |day: &str, groups: Vec<Value>| {
-        json!({
-            "TimePeriod": {"Start": day, "End": day},
-            "Total": {},
-            "Groups": groups,
-            "Estimated": false,
-        })
-    };
-    let key = "ResultsByTime";
-    let token_key = "NextPageToken";
-    if let Some(budget) = faults.ce_groups_per_page {
-        // Tokens `g<day>:<groups of that day already sent>`.
-        let (mut day, mut skip) = req[token_key]
-            .as_str()
-            .and_then(|t| t.strip_prefix('g')?.split_once(':'))
-            .map(|(d, k)| {
-                (
-                    d.parse().expect("fake token"),
-                    k.parse().expect("fake token"),
-                )
-            })
-            .unwrap_or((0usize, 0usize));
-        let (mut page, mut sent) = (Vec::new(), 0);
-        while day < days.len() && sent < budget.max(1) {
-            let groups = day_groups(&days[day]);
-            let take = (budget.max(1) - sent).min(groups.len() - skip);
-            page.push(result(&days[day], groups[skip..skip + take].to_vec()));
-            sent += take;
-            if skip + take < groups.len() {
-                skip += take;
-            } else {
-                (day, skip) = (day + 1, 0);
-            }
-        }
-        return ok(if day < days.len() {
-            json!({key: page, token_key: format!("g{day}:{skip}")})
-        } else {
-            json!({key: page})
-        });
-    }
-    let answer = match page_start(req, 1000, faults, token_key) {
-        PageStart::Empty(offset) => json!({key: [], token_key: format!("e{offset}")}),
-        PageStart::Items { offset, max } => {
-            let offset = offset.min(days.len());
-            let page: Vec<Value> = days[offset..]
-                .iter()
-                .take(max)
-                .map(|d| result(d, day_groups(d)))
-                .collect();
-            let end = offset + page.len();
-            page_answer(key, token_key, page, (offset, end, days.len()), faults)
-        }
-    };
-    ok(answer)
-}
-
-/// The access key id of the credentials `AssumeRole` hands out.
-pub const ASSUMED_ACCESS_KEY: &str = "ASIAFAKEASSUMEDROLE";
-
-fn sts(st: &State, op: &str) -> (u16, &'static str, String) {
-    if op == "AssumeRole" {
-        let (account, _) = &st.scenario.caller;
-        return (
-            200,
-            "text/xml",
-            format!(
-                "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
-                 <AssumeRoleResult><Credentials><AccessKeyId>{ASSUMED_ACCESS_KEY}</AccessKeyId>\
-                 <SecretAccessKey>fake</SecretAccessKey><SessionToken>fake</SessionToken>\
-                 <Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>\
-                 <AssumedRoleUser><AssumedRoleId>AROAFAKE:entitlement-audit</AssumedRoleId>\
-                 <Arn>arn:aws:sts::{account}:assumed-role/Audit/entitlement-audit</Arn>\
-                 </AssumedRoleUser></AssumeRoleResult>\
-                 <ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata>\
-                 </AssumeRoleResponse>"
-            ),
-        );
-    }
-    if op != "GetCallerIdentity" {
-        return (400, "text/xml", format!("<ErrorResponse><Error><Code>InvalidAction</Code><Message>{op}</Message></Error></ErrorResponse>"));
-    }
-    let (account, arn) = &st.scenario.caller;
-    (
-        200,
-        "text/xml",
-        format!(
-            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
-             <GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDAEXAMPLE</UserId>\
-             <Account>{account}</Account></GetCallerIdentityResult>\
-             <ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata>\
-             </GetCallerIdentityResponse>"
-        ),
-    )
 }
