@@ -28,14 +28,22 @@ pub const TOP_TEAMS: usize = 25;
 /// Products shown by name in the spend chart; the rest are summed as "other products".
 pub const TOP_PRODUCTS: usize = 5;
 
+/// New and resolved findings listed by name in the change lists, gravest first; the counts
+/// say how many there are, findings.csv and summary.json have them all.
+pub const TOP_CHANGES: usize = 100;
+
 /// What changed since the previous run. Run history fills it; without history the reports
 /// say so instead of showing every finding as new.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Changes {
     /// The as-of date of the run compared with.
     pub previous_as_of: Option<NaiveDate>,
+    /// The gravest new findings, at most [`TOP_CHANGES`].
     pub new: Vec<ChangedFinding>,
+    pub new_total: usize,
+    /// The gravest resolved findings, at most [`TOP_CHANGES`].
     pub resolved: Vec<ChangedFinding>,
+    pub resolved_total: usize,
     pub persisting: usize,
 }
 
@@ -79,18 +87,32 @@ impl Changes {
     /// The change lists of the run's `history`: new findings in full (gravest first),
     /// resolved ones as last stored.
     pub fn new(history: &history::Changes, findings: &[Finding]) -> Changes {
-        Changes {
-            previous_as_of: history.previous_run.as_ref().map(|p| p.as_of),
-            new: findings
+        let gravest = |mut all: Vec<ChangedFinding>| {
+            let total = all.len();
+            all.sort_by(|a, b| a.gravity().order(&b.gravity()));
+            all.truncate(TOP_CHANGES);
+            (all, total)
+        };
+        let (new, new_total) = gravest(
+            findings
                 .iter()
                 .filter(|f| f.tracking.change == Some(Change::New))
                 .map(ChangedFinding::from)
                 .collect(),
-            resolved: history
+        );
+        let (resolved, resolved_total) = gravest(
+            history
                 .resolved_findings
                 .iter()
                 .map(ChangedFinding::from)
                 .collect(),
+        );
+        Changes {
+            previous_as_of: history.previous_run.as_ref().map(|p| p.as_of),
+            new,
+            new_total,
+            resolved,
+            resolved_total,
             persisting: history.persisting,
         }
     }

@@ -430,3 +430,64 @@ fn weekly_exposure_adds_up_to_the_total() {
     }
     assert!(!section.contains(&format!("| {} |", weeks[0].start)));
 }
+
+/// A first run with history marks every finding new; at 6,000 findings the change lists used
+/// to list them all (several MB of page). They list the gravest `TOP_CHANGES` with the counts.
+#[test]
+fn a_first_run_with_thousands_of_new_findings_keeps_the_page_small() {
+    use entitlement_audit::analyze::finding::Change;
+    use entitlement_audit::history::{self, RunHistory};
+    use entitlement_audit::report::view::TOP_CHANGES;
+    use entitlement_audit::report::{self, Report, Templates};
+    let (mut a, run) = reports::demo();
+    let base = a.findings.clone();
+    a.findings = (0..6000)
+        .map(|i| {
+            let mut f = base[i % base.len()].clone();
+            f.id = format!("{}-{i}", f.id);
+            f.tracking.change = Some(Change::New);
+            f
+        })
+        .collect();
+    let gravest = a
+        .findings
+        .iter()
+        .max_by(|x, y| y.gravity().order(&x.gravity()))
+        .unwrap()
+        .id
+        .clone();
+    let history = RunHistory {
+        changes: history::Changes {
+            new: a.findings.len(),
+            ..history::Changes::default()
+        },
+        activation: Vec::new(),
+    };
+    let r = Report {
+        history: Some(&history),
+        ..Report::of(&a, &run)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    report::write_all(&r, dir.path(), &Templates::new(None).unwrap()).unwrap();
+    let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(
+        html.len() < 1_000_000,
+        "report.html is {} bytes",
+        html.len()
+    );
+    let section = &html[html.find(r#"<section id="changes">"#).unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains("<strong>6000</strong> new"), "{section}");
+    assert!(
+        section.contains(&format!("The {TOP_CHANGES} gravest of 6000")),
+        "{section}"
+    );
+    assert_eq!(section.matches("<tr><td>").count(), TOP_CHANGES);
+    // The gravest finding is listed first.
+    let first_row = &section[section.find("<tr><td>").unwrap()..];
+    let gravest_rule = &gravest[..5];
+    assert!(first_row[..400.min(first_row.len())].contains(gravest_rule));
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains("6000 new, 0 resolved"), "{md}");
+    assert!(md.contains("5980 more new finding(s): all of them in findings.csv"));
+}
