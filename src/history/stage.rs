@@ -51,12 +51,13 @@ impl Recall {
     ) -> Result<Recall> {
         let store = Store::open(path)?;
         store.check_organization(&snap.organization.id)?;
-        let previous = store.previous(as_of)?;
-        let remembered = observe::feed(snap, store.events_until(as_of)?);
-        let observed = match &previous {
+        let previous = progress::timed("history read previous run", || store.previous(as_of))?;
+        let events = progress::timed("history read events", || store.events_until(as_of))?;
+        let remembered = observe::feed(snap, events);
+        let observed = progress::timed("history observe", || match &previous {
             Some(p) => observe::transitions(snap, config, as_of, p),
             None => Vec::new(),
-        };
+        });
         observe::feed(snap, observed.iter().map(|o| o.event.clone()));
         Ok(Recall {
             store,
@@ -102,7 +103,9 @@ impl Recall {
             new_findings: changes.new,
             resolved_findings: changes.resolved,
         };
-        self.store.record(&record, opts.keep_weeks, opts.pause)?;
+        progress::timed("history write", || {
+            self.store.record(&record, opts.keep_weeks, opts.pause)
+        })?;
         progress::line(&format!(
             "history `{}`: {}; {} new, {} persisting, {} resolved; {} events remembered, {} changes observed between runs",
             self.name,
@@ -115,7 +118,9 @@ impl Recall {
             self.remembered,
             self.observed.len()
         ));
-        let activation = activation::history(&self.store, self.as_of)?;
+        let activation = progress::timed("history activation", || {
+            activation::history(&self.store, self.as_of)
+        })?;
         Ok(RunHistory {
             changes,
             activation,
