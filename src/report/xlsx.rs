@@ -144,8 +144,9 @@ impl Book {
         })
     }
 
+    /// Assembles each sheet's XML and compresses it into the zip: most of the time.
     fn save<W: Write + Send>(mut self, out: W) -> Result<()> {
-        self.book.save_to_writer(out)?;
+        crate::progress::timed("report.xlsx: save", || self.book.save_to_writer(out))?;
         Ok(())
     }
 
@@ -281,6 +282,12 @@ impl Book {
     /// One sheet of `rows`, typed by `columns`: every row must serialize to an object with
     /// exactly those fields in that order (as for the CSV files).
     fn table<T: Serialize>(&mut self, sheet: &str, columns: &[Column], rows: &[T]) -> Result<()> {
+        crate::progress::timed(&format!("report.xlsx: {sheet}"), || {
+            self.rows(sheet, columns, rows)
+        })
+    }
+
+    fn rows<T: Serialize>(&mut self, sheet: &str, columns: &[Column], rows: &[T]) -> Result<()> {
         check_rows(sheet, rows.len())?;
         let Book { book, formats } = self;
         let ws = book.add_worksheet_with_low_memory()?;
