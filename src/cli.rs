@@ -293,6 +293,9 @@ pub struct DemoArgs {
     pub days: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Percentage of the generated accounts that spend at all (the named ones always do).
+    #[arg(long, value_name = "PERCENT", default_value_t = 100)]
+    pub spending_percent: u32,
     /// Snapshot directory to write.
     #[arg(long, value_name = "SNAPSHOT_DIR")]
     pub out: PathBuf,

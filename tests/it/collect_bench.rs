@@ -3,8 +3,9 @@
 //! service, and we count what it took against what the pacing allows.
 //!
 //! - `cargo test --release --test it collect_bench:: -- --ignored --nocapture` runs it at 10,000
-//!   accounts and 50 products (`BENCH_ACCOUNTS`, `BENCH_PRODUCTS`, `BENCH_LATENCY_MS`,
-//!   `BENCH_CE_GROUPS_PER_PAGE` change the setup; `BENCH_PACE=organizations=100/8,...` passes
+//!   accounts and 50 products, a fifth of the accounts spending (`BENCH_ACCOUNTS`,
+//!   `BENCH_PRODUCTS`, `BENCH_SPENDING_PERCENT`, `BENCH_LATENCY_MS`, `BENCH_CE_GROUPS_PER_PAGE`
+//!   change the setup; `BENCH_PACE=organizations=100/8,...` passes
 //!   `--pace` settings, and the fake's limits follow; `BENCH_BIN` measures another build) and
 //!   prints the table of docs/performance.md.
 //! - The smoke test (200 accounts, no latency, no pacing, in-process) runs in the normal
@@ -122,16 +123,19 @@ async fn collect_bench() {
     let products = env_or("BENCH_PRODUCTS", 50usize);
     let latency = Duration::from_millis(env_or("BENCH_LATENCY_MS", 50u64));
     let ce_groups = env_or("BENCH_CE_GROUPS_PER_PAGE", 5_000usize);
+    let spending_percent = env_or("BENCH_SPENDING_PERCENT", 20u32);
     let t = Instant::now();
     let snap = generate(&DemoParams {
         accounts,
         products,
+        spending_percent,
         ..DemoParams::builtin()
     });
     let scenario = Scenario::from_snapshot(&snap);
     println!(
-        "setup: {accounts} accounts, {products} products, {} grants, {} events, {} usage rows \
-         ({} Cost Explorer facts); generated and converted in {:.1} s",
+        "setup: {accounts} accounts ({} with spend), {products} products, {} grants, {} events, \
+         {} usage rows ({} Cost Explorer facts); generated and converted in {:.1} s",
+        spenders(&snap).len(),
         snap.grants.len(),
         snap.grant_events.len(),
         snap.usage.height(),
@@ -272,13 +276,14 @@ fn print_lock_table(calls: &[Call], wall: f64) {
     );
 }
 
-/// The smoke version for every `cargo test`: 200 accounts, 5 products, no latency, no pacing,
+/// The smoke version for every `cargo test`: 200 accounts (a fifth spending), 5 products, no latency, no pacing,
 /// the collector in-process. It reads back exactly what it was served, without throttling.
 #[tokio::test]
 async fn smoke_collects_a_generated_organization_exactly() {
     let snap = generate(&DemoParams {
         accounts: 200,
         products: 5,
+        spending_percent: 20,
         ..DemoParams::builtin()
     });
     let fake = FakeAws::start(Scenario::from_snapshot(&snap), Faults::default()).await;
