@@ -92,6 +92,12 @@ pub struct AwsArgs {
     /// 1/1 (gentle on the quotas the organization's own tooling shares).
     #[arg(long, value_name = "SERVICE=RATE[/N]")]
     pub pace: Vec<String>,
+    /// Whose account tags to read (one `ListTagsForResource` call each): `needed`, the accounts
+    /// with Marketplace spend (or named by `--cost-export`), every account when Cost Explorer's
+    /// answer is incomplete; or `all`, so that findings on accounts without spend carry the
+    /// team of their tag too.
+    #[arg(long, value_name = "WHICH", default_value = "needed", value_parser = ["needed", "all"])]
+    pub account_tags: String,
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +299,9 @@ pub struct DemoArgs {
     pub days: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Percentage of the generated accounts that spend at all (the named ones always do).
+    #[arg(long, value_name = "PERCENT", default_value_t = 100)]
+    pub spending_percent: u32,
     /// Snapshot directory to write.
     #[arg(long, value_name = "SNAPSHOT_DIR")]
     pub out: PathBuf,

@@ -326,3 +326,30 @@ pub fn unallocated(rows: &[AllocationRow]) -> BTreeMap<String, Spend> {
     }
     out
 }
+
+/// The billed accounts of unallocated rows whose using account's tags were not read, when the
+/// account tag is one of the methods: their team is not known rather than absent.
+pub fn unallocated_tags_unread(
+    cx: &Context,
+    rows: &[AllocationRow],
+) -> std::collections::BTreeSet<String> {
+    if !cx
+        .cfg
+        .allocation_precedence
+        .contains(&AllocationMethod::AccountTag)
+    {
+        return Default::default();
+    }
+    rows.iter()
+        .filter(|r| r.method == AllocationMethod::Unallocated)
+        .filter(|r| {
+            let user = if r.used_by_account_id.is_empty() {
+                &r.account_id
+            } else {
+                &r.used_by_account_id
+            };
+            cx.account(user).is_some_and(|a| !a.tags_read)
+        })
+        .map(|r| r.account_id.clone())
+        .collect()
+}

@@ -155,6 +155,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     let facts = Facts {
         price_basis: timed("price basis", || price_basis(&cx, &segments)),
         unallocated: allocation::unallocated(&allocation),
+        unallocated_tags_unread: allocation::unallocated_tags_unread(&cx, &allocation),
         segments,
         unmapped: placed.unmapped,
     };
@@ -174,7 +175,8 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
         }
         for f in &mut findings[start..] {
             f.id = finding_id(f.rule, &f.account_id, &f.license_arn, &f.grant_arn);
-            f.data_incomplete = incomplete;
+            // A rule may know its finding rests on data that was not read.
+            f.data_incomplete |= incomplete;
         }
     }
     mark_undecided(snap, &mut findings);

@@ -17,7 +17,13 @@ use crate::snapshot;
 /// read (the snapshot is written anyway, with the gaps in its ledger).
 pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<u8> {
     let config = load::config(args.config.as_deref(), false)?;
-    let snap = load::collect_live(&args.aws, &config, now, args.record.as_deref())?;
+    let snap = load::collect_live(
+        &args.aws,
+        &config,
+        now,
+        args.record.as_deref(),
+        Default::default(),
+    )?;
     snapshot::write(&snap, &args.out)?;
     progress::line(&format!("wrote snapshot `{}`", args.out.display()));
     for gap in &snap.manifest.completeness {

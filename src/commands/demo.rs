@@ -15,6 +15,7 @@ pub fn demo(args: &DemoArgs) -> Result<u8> {
         products: args.products,
         days: args.days,
         seed: args.seed,
+        spending_percent: args.spending_percent,
         ..demo::DemoParams::builtin()
     };
     progress::line(&format!(

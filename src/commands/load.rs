@@ -1,6 +1,7 @@
 //! What the commands share: the config, the organization from its source (the demo, a
 //! snapshot, AWS, with a cost export's usage), and the async runtime.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -29,6 +30,23 @@ pub fn snapshot(
     now: DateTime<Utc>,
     record: Option<&Path>,
 ) -> Result<(Snapshot, NaiveDate)> {
+    // Read first: a live collection reads the tags of the accounts the export names.
+    let export = match &source.cost_export {
+        Some(path) => {
+            progress::line(&format!("reading cost export `{}`", path.display()));
+            let loaded = cost_export::read(path, &config.team_tag_key)?;
+            for note in &loaded.notes {
+                progress::line(note);
+            }
+            progress::line(&format!(
+                "{} daily usage rows of Marketplace Bedrock spend from {} files",
+                loaded.usage.height(),
+                loaded.files.len()
+            ));
+            Some((path, loaded))
+        }
+        None => None,
+    };
     let mut snap = if source.demo {
         progress::line("building the demo organization");
         demo::builtin()
@@ -36,23 +54,33 @@ pub fn snapshot(
         progress::line(&format!("reading snapshot `{}`", dir.display()));
         progress::timed("read snapshot", || snapshot::read(dir))?
     } else {
-        collect_live(&source.aws, config, now, record)?
+        let named = match &export {
+            Some((_, loaded)) => accounts_named(&loaded.usage)?,
+            None => BTreeSet::new(),
+        };
+        collect_live(&source.aws, config, now, record, named)?
     };
-    if let Some(path) = &source.cost_export {
-        progress::line(&format!("reading cost export `{}`", path.display()));
-        let loaded = cost_export::read(path, &config.team_tag_key)?;
-        for note in &loaded.notes {
-            progress::line(note);
-        }
-        progress::line(&format!(
-            "{} daily usage rows of Marketplace Bedrock spend from {} files",
-            loaded.usage.height(),
-            loaded.files.len()
-        ));
+    if let Some((path, loaded)) = export {
         loaded.replace_usage(&mut snap, path);
     }
     let end = snap.manifest.period_end;
     Ok((snap, end))
+}
+
+/// The billed accounts and the callers of a usage table: the accounts that need a team.
+fn accounts_named(usage: &polars::prelude::DataFrame) -> Result<BTreeSet<String>> {
+    use crate::model::usage::{ACCOUNT_ID, CALLER_ACCOUNT_ID};
+    let mut out = BTreeSet::new();
+    for column in [ACCOUNT_ID, CALLER_ACCOUNT_ID] {
+        let values = usage.column(column)?.str()?;
+        for i in 0..values.len() {
+            let id = values.get(i).unwrap_or_default();
+            if !id.is_empty() && !out.contains(id) {
+                out.insert(id.to_string());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Collection options from the command line and the config.
@@ -71,6 +99,10 @@ pub fn collect_options(
     o.max_cost_explorer_requests = aws.max_cost_explorer_requests;
     o.page_size = aws.page_size;
     o.skip_cloudtrail = aws.skip_cloudtrail;
+    o.account_tags = match aws.account_tags.as_str() {
+        "all" => collect::AccountTags::All,
+        _ => collect::AccountTags::Needed,
+    };
     o.team_tag_key = config.team_tag_key.clone();
     Ok(o)
 }
@@ -83,14 +115,17 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Reads the organization from AWS, read-only; with `record`, keeps its responses there.
+/// `tags_also_for`: accounts whose tags are needed whatever Cost Explorer says.
 pub fn collect_live(
     aws: &AwsArgs,
     config: &Config,
     now: DateTime<Utc>,
     record: Option<&Path>,
+    tags_also_for: BTreeSet<String>,
 ) -> Result<Snapshot> {
     let mut opts = collect_options(aws, config, now)?;
     opts.record = record.map(Path::to_path_buf);
+    opts.tags_also_for = tags_also_for;
     progress::line(&format!(
         "collecting from AWS: usage {} to {}, at most {} Cost Explorer requests",
         opts.period_start, opts.period_end, opts.max_cost_explorer_requests

@@ -17,6 +17,7 @@ use super::schema;
 use crate::analyze::finding::Finding;
 use crate::analyze::GrantRow;
 use crate::model::{EventKind, EventSource, GrantEvent};
+use crate::progress;
 
 /// An open history store.
 pub struct Store {
@@ -142,6 +143,7 @@ impl Store {
                     "PRAGMA auto_vacuum = INCREMENTAL;
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
+                     PRAGMA temp_store = MEMORY;
                      PRAGMA foreign_keys = ON;",
                 )
             })
@@ -402,121 +404,122 @@ fn write_run(
     )?;
     let run_id = tx.last_insert_rowid();
 
-    let mut ids: HashMap<String, i64> = HashMap::new();
-    {
-        let mut upsert = tx.prepare_cached(
-            "INSERT INTO grants
-                 (arn, license_arn, product, parent_arn, grantee_kind, grantee_id, sub_grant)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (arn) DO UPDATE SET license_arn = excluded.license_arn,
-                 product = excluded.product, parent_arn = excluded.parent_arn,
-                 grantee_kind = excluded.grantee_kind, grantee_id = excluded.grantee_id,
-                 sub_grant = excluded.sub_grant
-             RETURNING id",
-        )?;
-        let mut observe = tx.prepare_cached(
-            "INSERT INTO grant_observations (run_id, grant_id, status, version)
-             VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for g in rec.grants {
-            let id: i64 = upsert.query_row(
-                params![
-                    g.grant_arn,
-                    g.license_arn,
-                    g.product,
-                    g.parent_arn,
-                    g.grantee_kind.as_str(),
-                    g.grantee_id,
-                    g.is_sub_grant
-                ],
-                |r| r.get(0),
-            )?;
-            observe.execute(params![run_id, id, g.status.as_str(), g.version])?;
-            ids.insert(g.grant_arn.clone(), id);
-        }
-    }
+    let mut ids = progress::timed("history write grants", || {
+        write_grants(tx, run_id, rec.grants)
+    })?;
     if let Some(p) = pause {
         eprintln!("entitlement-audit: test pause inside the history transaction");
         std::thread::sleep(p);
     }
+    progress::timed("history write events", || {
+        write_events(tx, run_id, rec, &mut ids)
+    })?;
+    progress::timed("history write findings", || write_findings(tx, run_id, rec))
+}
 
+/// One event row; snapshot events have no run (`observed` is `None`).
+struct EventRow<'a> {
+    grant_id: i64,
+    event: &'a GrantEvent,
+    observed: Option<&'a Observed>,
+}
+
+/// Stores the snapshot events not stored yet and the changes observed by this run, in the
+/// order of the table's key (a b-tree fills fastest in order).
+fn write_events(
+    tx: &Transaction,
+    run_id: i64,
+    rec: &RunRecord,
+    ids: &mut HashMap<String, i64>,
+) -> rusqlite::Result<()> {
     let mut grant_id = |arn: &str| -> rusqlite::Result<i64> {
         if let Some(id) = ids.get(arn) {
             return Ok(*id);
         }
-        let id = tx
-            .prepare_cached(
-                "INSERT INTO grants (arn) VALUES (?1)
-                 ON CONFLICT (arn) DO UPDATE SET arn = excluded.arn RETURNING id",
-            )?
-            .query_row([arn], |r| r.get(0))?;
+        // A grant only an event names (`ids` holds every stored one).
+        tx.prepare_cached("INSERT INTO grants (arn) VALUES (?1)")?
+            .execute([arn])?;
+        let id = tx.last_insert_rowid();
         ids.insert(arn.to_string(), id);
         Ok(id)
     };
     let end = observed_at(rec.as_of);
+    let stored = stored_snapshot_events(tx)?;
+    let mut rows = Vec::new();
+    for e in rec
+        .events
+        .iter()
+        .filter(|e| e.source != EventSource::Observed && e.time <= end)
     {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO grant_events
-                 (grant_id, account_id, kind, time, source, actor, run_id, observed_after, observed_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        for e in rec
-            .events
-            .iter()
-            .filter(|e| e.source != EventSource::Observed && e.time <= end)
-        {
-            insert.execute(params![
-                grant_id(&e.grant_arn)?,
-                e.account_id.as_deref().unwrap_or(""),
-                e.kind.as_str(),
-                e.time.timestamp(),
-                e.source.as_str(),
-                e.actor,
-                None::<i64>,
-                None::<String>,
-                None::<String>,
-            ])?;
-        }
-        for o in rec.observed {
-            let e = &o.event;
-            insert.execute(params![
-                grant_id(&e.grant_arn)?,
-                e.account_id.as_deref().unwrap_or(""),
-                e.kind.as_str(),
-                e.time.timestamp(),
-                e.source.as_str(),
-                e.actor,
-                run_id,
-                date_text(o.after),
-                date_text(o.by),
-            ])?;
+        let id = grant_id(&e.grant_arn)?;
+        let key = event_key(e);
+        let known = stored.get(&(id, key.1)).is_some_and(|same_instant| {
+            same_instant
+                .iter()
+                .any(|(a, k, s)| (a.as_str(), k.as_str(), s.as_str()) == (key.0, key.2, key.3))
+        });
+        if !known {
+            rows.push(EventRow {
+                grant_id: id,
+                event: e,
+                observed: None,
+            });
         }
     }
-
-    let mut key = tx.prepare_cached(
-        "INSERT INTO finding_keys (id, rule, account_id, account_name, product, license_arn, grant_arn)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (id) DO UPDATE SET account_name = excluded.account_name,
-             product = excluded.product
-         RETURNING key",
+    for o in rec.observed {
+        let id = grant_id(&o.event.grant_arn)?;
+        rows.push(EventRow {
+            grant_id: id,
+            event: &o.event,
+            observed: Some(o),
+        });
+    }
+    rows.sort_by(|a, b| {
+        let (ka, kb) = (event_key(a.event), event_key(b.event));
+        (a.grant_id, ka.0, ka.2, ka.1, ka.3).cmp(&(b.grant_id, kb.0, kb.2, kb.1, kb.3))
+    });
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO grant_events
+             (grant_id, account_id, kind, time, source, actor, run_id, observed_after, observed_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
+    for r in rows {
+        let (account, time, kind, source) = event_key(r.event);
+        insert.execute(params![
+            r.grant_id,
+            account,
+            kind,
+            time,
+            source,
+            r.event.actor,
+            r.observed.map(|_| run_id),
+            r.observed.map(|o| date_text(o.after)),
+            r.observed.map(|o| date_text(o.by)),
+        ])?;
+    }
+    Ok(())
+}
+
+/// An event's key columns but the grant: (account, time, kind, source).
+fn event_key(e: &GrantEvent) -> (&str, i64, &str, &str) {
+    (
+        e.account_id.as_deref().unwrap_or(""),
+        e.time.timestamp(),
+        e.kind.as_str(),
+        e.source.as_str(),
+    )
+}
+
+/// Stores the run's findings, and what each finding id stands for.
+fn write_findings(tx: &Transaction, run_id: i64, rec: &RunRecord) -> rusqlite::Result<()> {
+    let keys = write_finding_keys(tx, rec.findings)?;
+    let mut order: Vec<(i64, &Finding)> = keys.into_iter().zip(rec.findings).collect();
+    order.sort_unstable_by_key(|(k, _)| *k);
     let mut finding = tx.prepare_cached(
         "INSERT INTO findings (run_id, key, severity, first_seen, cost_usd, suppressed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    for f in rec.findings {
-        let k: i64 = key.query_row(
-            params![
-                f.id,
-                f.rule,
-                f.account_id,
-                f.account_name,
-                f.product,
-                f.license_arn,
-                f.grant_arn
-            ],
-            |r| r.get(0),
-        )?;
+    for (k, f) in order {
         finding.execute(params![
             run_id,
             k,
@@ -527,4 +530,258 @@ fn write_run(
         ])?;
     }
     Ok(())
+}
+
+/// What the store holds about a grant, as `write_grants` compares it.
+#[derive(PartialEq)]
+struct StoredGrant {
+    license_arn: String,
+    product: String,
+    parent_arn: String,
+    grantee_kind: String,
+    grantee_id: String,
+    sub_grant: bool,
+}
+
+/// Stores the run's grants and their status on the as-of date, and returns every grant's
+/// store id by ARN. Grants already stored as they are now are not written again; a grant
+/// whose attributes changed is updated in place.
+fn write_grants(
+    tx: &Transaction,
+    run_id: i64,
+    grants: &[GrantRow],
+) -> rusqlite::Result<HashMap<String, i64>> {
+    let mut stored: HashMap<String, (i64, StoredGrant)> = HashMap::new();
+    let mut read = tx.prepare(
+        "SELECT id, arn, license_arn, product, parent_arn, grantee_kind, grantee_id, sub_grant
+         FROM grants",
+    )?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let grant = StoredGrant {
+            license_arn: r.get(2)?,
+            product: r.get(3)?,
+            parent_arn: r.get(4)?,
+            grantee_kind: r.get(5)?,
+            grantee_id: r.get(6)?,
+            sub_grant: r.get(7)?,
+        };
+        stored.insert(r.get(1)?, (r.get(0)?, grant));
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO grants
+             (arn, license_arn, product, parent_arn, grantee_kind, grantee_id, sub_grant)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut update = tx.prepare_cached(
+        "UPDATE grants SET license_arn = ?2, product = ?3, parent_arn = ?4, grantee_kind = ?5,
+             grantee_id = ?6, sub_grant = ?7
+         WHERE id = ?1",
+    )?;
+    let mut observe = tx.prepare_cached(
+        "INSERT INTO grant_observations (run_id, grant_id, status, version)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut ids = HashMap::with_capacity(stored.len().max(grants.len()));
+    for g in grants {
+        let now = StoredGrant {
+            license_arn: g.license_arn.clone(),
+            product: g.product.clone(),
+            parent_arn: g.parent_arn.clone(),
+            grantee_kind: g.grantee_kind.as_str().to_string(),
+            grantee_id: g.grantee_id.clone(),
+            sub_grant: g.is_sub_grant,
+        };
+        let id = match stored.get(&g.grant_arn) {
+            Some((id, before)) if *before == now => *id,
+            Some((id, _)) => {
+                update.execute(params![
+                    id,
+                    now.license_arn,
+                    now.product,
+                    now.parent_arn,
+                    now.grantee_kind,
+                    now.grantee_id,
+                    now.sub_grant
+                ])?;
+                *id
+            }
+            None => {
+                insert.execute(params![
+                    g.grant_arn,
+                    now.license_arn,
+                    now.product,
+                    now.parent_arn,
+                    now.grantee_kind,
+                    now.grantee_id,
+                    now.sub_grant
+                ])?;
+                tx.last_insert_rowid()
+            }
+        };
+        observe.execute(params![run_id, id, g.status.as_str(), g.version])?;
+        ids.insert(g.grant_arn.clone(), id);
+    }
+    for (arn, (id, _)) in stored {
+        ids.entry(arn).or_insert(id);
+    }
+    Ok(ids)
+}
+
+/// Stored snapshot events by (grant id, time): (account, kind, source) of each.
+type StoredEvents = HashMap<(i64, i64), Vec<(String, String, String)>>;
+
+/// Snapshot events already stored (they are kept once, whichever run saw them).
+fn stored_snapshot_events(tx: &Transaction) -> rusqlite::Result<StoredEvents> {
+    let mut stored = StoredEvents::new();
+    let mut read = tx.prepare(
+        "SELECT grant_id, time, account_id, kind, source FROM grant_events WHERE run_id IS NULL",
+    )?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        stored
+            .entry((r.get(0)?, r.get(1)?))
+            .or_default()
+            .push((r.get(2)?, r.get(3)?, r.get(4)?));
+    }
+    Ok(stored)
+}
+
+/// Stores what each finding id stands for, and returns the store key of each finding in
+/// order. Keys already stored with the same account name and product are not written again.
+fn write_finding_keys(tx: &Transaction, findings: &[Finding]) -> rusqlite::Result<Vec<i64>> {
+    let mut stored: HashMap<String, (i64, String, String)> = HashMap::new();
+    let mut read = tx.prepare("SELECT id, key, account_name, product FROM finding_keys")?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        stored.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?));
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO finding_keys (id, rule, account_id, account_name, product, license_arn, grant_arn)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut update = tx
+        .prepare_cached("UPDATE finding_keys SET account_name = ?2, product = ?3 WHERE key = ?1")?;
+    let mut keys = Vec::with_capacity(findings.len());
+    for f in findings {
+        let key = match stored.get(&f.id) {
+            Some((key, name, product)) if *name == f.account_name && *product == f.product => *key,
+            Some((key, _, _)) => {
+                update.execute(params![key, f.account_name, f.product])?;
+                *key
+            }
+            None => {
+                insert.execute(params![
+                    f.id,
+                    f.rule,
+                    f.account_id,
+                    f.account_name,
+                    f.product,
+                    f.license_arn,
+                    f.grant_arn
+                ])?;
+                tx.last_insert_rowid()
+            }
+        };
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::Analysis;
+    use crate::snapshot::Snapshot;
+
+    fn demo() -> (Snapshot, Analysis) {
+        let snap = crate::inputs::demo::builtin();
+        let cfg = crate::config::Config::default();
+        let a = crate::analyze::analyze(&snap, &cfg, snap.manifest.period_end).unwrap();
+        (snap, a)
+    }
+
+    fn record(store: &mut Store, snap: &Snapshot, a: &Analysis, as_of: NaiveDate) {
+        let rec = RunRecord {
+            as_of,
+            organization_id: &snap.organization.id,
+            recorded_at: snap.manifest.collected_at,
+            tool_version: "test",
+            source: "demo",
+            collected_at: snap.manifest.collected_at,
+            complete: true,
+            incomplete_tables: &[],
+            grants: &a.grants,
+            events: &snap.grant_events,
+            observed: &[],
+            findings: &a.findings,
+            new_findings: 0,
+            resolved_findings: 0,
+        };
+        store.record(&rec, 104, None).unwrap();
+    }
+
+    fn count(store: &Store, sql: &str) -> i64 {
+        store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    fn text(store: &Store, sql: &str, arg: &str) -> String {
+        store.conn.query_row(sql, [arg], |r| r.get(0)).unwrap()
+    }
+
+    /// A later run writes again only what changed: unchanged grants, finding keys and
+    /// snapshot events are not duplicated, changed attributes are updated, and a grant only an
+    /// event names is added.
+    #[test]
+    fn a_later_run_stores_what_changed_and_nothing_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("h.sqlite")).unwrap();
+        let (mut snap, mut a) = demo();
+        let day = snap.manifest.period_end;
+        record(&mut store, &snap, &a, day);
+        let grants = count(&store, "SELECT count(*) FROM grants");
+        let events = count(&store, "SELECT count(*) FROM grant_events");
+        let keys = count(&store, "SELECT count(*) FROM finding_keys");
+        assert_eq!(grants, a.grants.len() as i64);
+        assert!(events > 0 && keys > 0);
+
+        a.grants[0].product = "Renamed product".into();
+        a.findings[0].account_name = "Renamed account".into();
+        let mut extra = snap.grant_events[0].clone();
+        extra.grant_arn = "arn:aws:license-manager::123456789012:grant:g-onlyinanevent".into();
+        snap.grant_events.push(extra);
+        record(&mut store, &snap, &a, day + Duration::days(7));
+
+        assert_eq!(count(&store, "SELECT count(*) FROM grants"), grants + 1);
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM grant_events"),
+            events + 1
+        );
+        assert_eq!(count(&store, "SELECT count(*) FROM finding_keys"), keys);
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM grant_observations"),
+            2 * a.grants.len() as i64
+        );
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM findings"),
+            2 * a.findings.len() as i64
+        );
+        let g = &a.grants[0].grant_arn;
+        assert_eq!(
+            text(&store, "SELECT product FROM grants WHERE arn = ?1", g),
+            "Renamed product"
+        );
+        let f = &a.findings[0].id;
+        assert_eq!(
+            text(
+                &store,
+                "SELECT account_name FROM finding_keys WHERE id = ?1",
+                f
+            ),
+            "Renamed account"
+        );
+        // Every event stored is read back once.
+        let back = store.events_until(day + Duration::days(7)).unwrap();
+        assert_eq!(back.len() as i64, events + 1);
+    }
 }

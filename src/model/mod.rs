@@ -41,6 +41,16 @@ pub struct Account {
     /// Names from the root down, e.g. `/Root/Workloads/Prod`.
     pub ou_path: String,
     pub tags: BTreeMap<String, String>,
+    /// Whether `tags` were read. A collection reads them only for the accounts that need a
+    /// team (docs/collect.md, "Account tags"); `false` means `tags` is empty because it was not
+    /// read, not because the account has none.
+    #[serde(default = "tags_were_read")]
+    pub tags_read: bool,
+}
+
+/// Snapshots before format 3 read every account's tags.
+fn tags_were_read() -> bool {
+    true
 }
 
 /// An organizational unit (roots are stored as OUs without a parent).

@@ -298,7 +298,7 @@ pub fn write_all(
         let path = dir.join(name);
         let out = File::create(&path)
             .with_context(|| format!("failed to create `{}`", path.display()))?;
-        crate::progress::timed(name, || f(BufWriter::new(out)))
+        crate::progress::timed(name, || f(BufWriter::with_capacity(1 << 18, out)))
             .with_context(|| format!("failed to write `{}`", path.display()))?;
         written.push(name.to_string());
         Ok(())

@@ -66,7 +66,7 @@ impl std::fmt::Display for Table {
 }
 
 /// Version of the on-disk layout; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// One organization's data, as read at one moment.
 #[derive(Debug, Clone)]

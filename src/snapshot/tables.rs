@@ -25,6 +25,7 @@ pub(super) const ACCOUNTS: &[&str] = &[
     "parent_id",
     "ou_path",
     "tags",
+    "tags_read",
 ];
 pub(super) const ORGANIZATIONAL_UNITS: &[&str] = &["id", "name", "parent_id", "path"];
 pub(super) const LICENSES: &[&str] = &[
@@ -70,6 +71,13 @@ pub(super) const GRANT_EVENTS: &[&str] = &[
 /// Columns added in format 2: a format-1 file has none of them, and its rows take each
 /// field's default (`snapshot::read` then derives the grants' relation).
 const ADDED_IN_2: &[&str] = &["seller_grant_arn", "relation", "not_before"];
+/// Columns added in format 3 (`accounts.tags_read`: absent means the tags were read).
+const ADDED_IN_3: &[&str] = &["tags_read"];
+
+/// A column an older format does not have: absent or empty, the field takes its default.
+fn optional(column: &str) -> bool {
+    ADDED_IN_2.contains(&column) || ADDED_IN_3.contains(&column)
+}
 
 /// Builds a frame of nullable text columns from serializable rows.
 pub(super) fn to_frame<T: Serialize>(
@@ -109,7 +117,7 @@ pub(super) fn from_frame<T: DeserializeOwned>(
 ) -> Result<Vec<T>> {
     let cols = columns
         .iter()
-        .filter(|name| !(ADDED_IN_2.contains(name) && df.column(name).is_err()))
+        .filter(|name| !(optional(name) && df.column(name).is_err()))
         .map(|name| {
             let c = df
                 .column(name)
@@ -130,7 +138,7 @@ pub(super) fn from_frame<T: DeserializeOwned>(
                 .map(|s| cell_value(name, s))
                 .unwrap_or(Value::Null);
             // An empty optional cell is the field's default, as when the column is absent.
-            if v.is_null() && ADDED_IN_2.contains(name) {
+            if v.is_null() && optional(name) {
                 continue;
             }
             map.insert((*name).to_string(), v);
@@ -142,12 +150,13 @@ pub(super) fn from_frame<T: DeserializeOwned>(
     Ok(out)
 }
 
-/// Columns that hold JSON text (maps) rather than plain text.
+/// Columns that hold JSON text (maps, booleans) rather than plain text.
 fn cell_value(column: &str, s: &str) -> Value {
-    if column == "tags" {
-        serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
-    } else {
-        Value::String(s.to_string())
+    match column {
+        "tags" | "tags_read" => {
+            serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
+        }
+        _ => Value::String(s.to_string()),
     }
 }
 

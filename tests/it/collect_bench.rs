@@ -3,8 +3,9 @@
 //! service, and we count what it took against what the pacing allows.
 //!
 //! - `cargo test --release --test it collect_bench:: -- --ignored --nocapture` runs it at 10,000
-//!   accounts and 50 products (`BENCH_ACCOUNTS`, `BENCH_PRODUCTS`, `BENCH_LATENCY_MS`,
-//!   `BENCH_CE_GROUPS_PER_PAGE` change the setup; `BENCH_PACE=organizations=100/8,...` passes
+//!   accounts and 50 products, a fifth of the accounts spending (`BENCH_ACCOUNTS`,
+//!   `BENCH_PRODUCTS`, `BENCH_SPENDING_PERCENT`, `BENCH_LATENCY_MS`, `BENCH_CE_GROUPS_PER_PAGE`
+//!   change the setup; `BENCH_PACE=organizations=100/8,...` passes
 //!   `--pace` settings, and the fake's limits follow; `BENCH_BIN` measures another build) and
 //!   prints the table of docs/performance.md.
 //! - The smoke test (200 accounts, no latency, no pacing, in-process) runs in the normal
@@ -16,7 +17,7 @@
 
 use crate::support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
@@ -122,16 +123,19 @@ async fn collect_bench() {
     let products = env_or("BENCH_PRODUCTS", 50usize);
     let latency = Duration::from_millis(env_or("BENCH_LATENCY_MS", 50u64));
     let ce_groups = env_or("BENCH_CE_GROUPS_PER_PAGE", 5_000usize);
+    let spending_percent = env_or("BENCH_SPENDING_PERCENT", 20u32);
     let t = Instant::now();
     let snap = generate(&DemoParams {
         accounts,
         products,
+        spending_percent,
         ..DemoParams::builtin()
     });
     let scenario = Scenario::from_snapshot(&snap);
     println!(
-        "setup: {accounts} accounts, {products} products, {} grants, {} events, {} usage rows \
-         ({} Cost Explorer facts); generated and converted in {:.1} s",
+        "setup: {accounts} accounts ({} with spend), {products} products, {} grants, {} events, \
+         {} usage rows ({} Cost Explorer facts); generated and converted in {:.1} s",
+        spenders(&snap).len(),
         snap.grants.len(),
         snap.grant_events.len(),
         snap.usage.height(),
@@ -272,13 +276,14 @@ fn print_lock_table(calls: &[Call], wall: f64) {
     );
 }
 
-/// The smoke version for every `cargo test`: 200 accounts, 5 products, no latency, no pacing,
+/// The smoke version for every `cargo test`: 200 accounts (a fifth spending), 5 products, no latency, no pacing,
 /// the collector in-process. It reads back exactly what it was served, without throttling.
 #[tokio::test]
 async fn smoke_collects_a_generated_organization_exactly() {
     let snap = generate(&DemoParams {
         accounts: 200,
         products: 5,
+        spending_percent: 20,
         ..DemoParams::builtin()
     });
     let fake = FakeAws::start(Scenario::from_snapshot(&snap), Faults::default()).await;
@@ -292,19 +297,48 @@ async fn smoke_collects_a_generated_organization_exactly() {
     assert_same_organization(&back, &snap);
     let counts = count_calls(&fake.calls());
     assert!(counts.values().all(|c| c.throttled == 0 && c.failed == 0));
+    // One tag call per account with spend, none for the others; no `ListAccounts` beside
+    // the per-parent listings.
+    let spenders = spenders(&snap);
+    assert!(spenders.len() < snap.accounts.len());
+    let asked: BTreeSet<String> = fake
+        .calls()
+        .iter()
+        .filter(|c| c.op == "ListTagsForResource")
+        .map(|c| c.body["ResourceId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(asked, spenders);
     let tags = &counts[&(Service::Organizations, "ListTagsForResource".to_string())];
-    assert_eq!(tags.ok, snap.accounts.len(), "one call per account");
+    assert_eq!(tags.ok, spenders.len(), "one call per account with spend");
+    assert!(!counts.contains_key(&(Service::Organizations, "ListAccounts".to_string())));
     let (ideal_max, ideal_sum) = ideal(&counts, &PaceOptions::default(), Duration::ZERO);
     assert!(ideal_max > 0.0 && ideal_sum >= ideal_max);
 }
 
+/// The accounts with at least one usage row: those whose tags the collector reads.
+fn spenders(snap: &Snapshot) -> BTreeSet<String> {
+    rows(&snap.usage)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.account_id)
+        .collect()
+}
+
 /// Every table the collector rebuilds equals the served snapshot's, up to what AWS does
-/// not return (see tests/it/live_e2e.rs): events are CloudTrail's, usage has no usage type.
+/// not return (see tests/it/live_e2e.rs): events are CloudTrail's, usage has no usage type;
+/// the tags are read for the accounts with spend only.
 fn assert_same_organization(back: &Snapshot, snap: &Snapshot) {
     assert_eq!(back.organization, snap.organization);
     assert_eq!(back.accounts.len(), snap.accounts.len());
+    let spenders = spenders(snap);
     let mut accounts = snap.accounts.clone();
     accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    for a in &mut accounts {
+        if !spenders.contains(&a.id) {
+            a.tags.clear();
+            a.tags_read = false;
+        }
+    }
     assert!(back.accounts == accounts, "accounts differ");
     let mut ous = snap.organizational_units.clone();
     ous.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));

@@ -51,7 +51,7 @@ async fn endpoint_overrides_from_the_environment_just_work() {
     assert_eq!(lm(&everything), 0, "License Manager used its own override");
     assert!(lm(&license_manager) > 0);
     assert_eq!(license_manager.calls().len(), lm(&license_manager));
-    assert!(everything.ok_calls("ListAccounts") > 0);
+    assert!(everything.ok_calls("ListAccountsForParent") > 0);
     assert!(everything.ok_calls("GetCostAndUsage") > 0);
     assert!(everything.ok_calls("LookupEvents") > 0);
     // Pinned to us-east-1 whatever `AWS_REGION` says.

@@ -237,7 +237,7 @@ async fn throttling_bursts_and_server_errors_are_retried() {
         ("ListDistributedGrants", 2),
         ("ListReceivedGrantsForOrganization", 2),
         ("ListReceivedLicenses", 1),
-        ("ListAccounts", 2),
+        ("ListAccountsForParent", 2),
         ("ListTagsForResource", 2),
         ("GetCostAndUsage", 1),
         ("LookupEvents", 1),
@@ -260,7 +260,7 @@ async fn throttling_bursts_and_server_errors_are_retried() {
         ("ListDistributedGrants", 2),
         ("ListReceivedGrantsForOrganization", 2),
         ("ListReceivedLicenses", 1),
-        ("ListAccounts", 2),
+        ("ListAccountsForParent", 2),
         ("ListTagsForResource", 2),
         ("GetCostAndUsage", 1),
         ("LookupEvents", 1),
@@ -415,7 +415,8 @@ async fn access_denied_on_account_tags_names_each_account() {
         .iter()
         .map(|e| e.scope.as_str())
         .collect();
-    assert_eq!(scopes, BTreeSet::from([MGMT, PROD, DEV, SANDBOX, LEGACY]));
+    // Only the accounts with spend need a team: only their tags were asked for.
+    assert_eq!(scopes, BTreeSet::from([PROD, DEV, SANDBOX]));
     for e in &s.manifest.completeness {
         assert_eq!(
             (
@@ -669,7 +670,175 @@ async fn the_permissions_list_is_exactly_what_collect_and_doctor_call() {
             .map(|o| o.name.to_string())
             .collect()
     };
+    // `ListAccounts` is read only when a listing of the tree fails.
+    let fallback = start(parent_listing_fails(OU_SANDBOX)).await;
+    run(&fallback, &opts).await;
+    let fallback_ops: BTreeSet<String> = fallback.calls().into_iter().map(|c| c.op).collect();
+    assert!(!collect_ops.contains("ListAccounts"));
+    assert!(fallback_ops.contains("ListAccounts"));
+    let collect_ops: BTreeSet<String> = collect_ops.union(&fallback_ops).cloned().collect();
     assert_eq!(collect_ops, listed(false));
     // Doctor re-reads what collect read: only the set matters here.
+    let all_ops: BTreeSet<String> = all_ops.union(&fallback_ops).cloned().collect();
     assert_eq!(all_ops, listed(true));
+}
+
+/// Faults under which `ListAccountsForParent` of `parent` fails after every retry.
+pub(crate) fn parent_listing_fails(parent: &str) -> Faults {
+    Faults {
+        throttle_always: vec![("ListAccountsForParent".into(), parent.into())],
+        ..Faults::default()
+    }
+}
+
+fn tags_asked(fake: &FakeAws) -> BTreeSet<String> {
+    fake.calls()
+        .iter()
+        .filter(|c| c.op == "ListTagsForResource")
+        .map(|c| c.body["ResourceId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn account_tags_are_read_only_for_the_accounts_with_spend() {
+    let fake = start(Faults::default()).await;
+    let s = run(&fake, &options()).await;
+
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    // PROD, DEV and SANDBOX spend in the window; MGMT and LEGACY do not (PROD's first-party
+    // spend and its spend before the window do not count).
+    let spenders = BTreeSet::from([PROD, DEV, SANDBOX].map(String::from));
+    assert_eq!(tags_asked(&fake), spenders);
+    for a in &s.accounts {
+        assert_eq!(a.tags_read, spenders.contains(&a.id), "{}", a.id);
+    }
+    let acct = |id: &str| s.accounts.iter().find(|a| a.id == id).unwrap();
+    assert_eq!(acct(PROD).tags["team"], "ml");
+    assert_eq!(acct(DEV).tags["team"], "search");
+    assert!(acct(MGMT).tags.is_empty() && !acct(MGMT).tags_read);
+    // The manifest says whose tags were read, and why.
+    let source = &s.manifest.tables["accounts"].source;
+    assert!(
+        source.contains("tags read for 3 of 5 accounts")
+            && source.contains("Marketplace spend in Cost Explorer"),
+        "{source}"
+    );
+    assert!(!source.contains("ListAccounts,"), "{source}");
+    // The accounts come from the per-parent listings alone.
+    assert_eq!(fake.ok_calls("ListAccounts"), 0);
+    assert_eq!(fake.ok_calls("ListAccountsForParent"), 5);
+}
+
+#[tokio::test]
+async fn the_accounts_a_cost_export_names_get_their_tags_read_too() {
+    let fake = start(Faults::default()).await;
+    let mut opts = options();
+    opts.tags_also_for = BTreeSet::from([MGMT.to_string(), "999900000000".to_string()]);
+    let s = run(&fake, &opts).await;
+
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    // An account named outside the organization is not asked for (it would be an error).
+    assert_eq!(
+        tags_asked(&fake),
+        BTreeSet::from([MGMT, PROD, DEV, SANDBOX].map(String::from))
+    );
+    assert!(s.manifest.tables["accounts"].source.contains("cost export"));
+}
+
+#[tokio::test]
+async fn every_account_tag_is_read_when_asked_or_when_cost_explorer_has_a_gap() {
+    let every = BTreeSet::from([MGMT, PROD, DEV, SANDBOX, LEGACY].map(String::from));
+
+    let fake = start(Faults::default()).await;
+    let mut opts = options();
+    opts.account_tags = entitlement_audit::inputs::collect::AccountTags::All;
+    let s = run(&fake, &opts).await;
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    assert_eq!(tags_asked(&fake), every);
+    assert!(s.accounts.iter().all(|a| a.tags_read));
+
+    // Cost Explorer cannot say who spends: the tags of everyone, and the gap in the ledger.
+    let mut faults = Faults::default();
+    faults.deny.insert("GetCostAndUsage".into());
+    let fake = start(faults).await;
+    let s = run(&fake, &options()).await;
+    assert!(s
+        .manifest
+        .completeness
+        .iter()
+        .any(|e| e.operation == "GetCostAndUsage"));
+    assert_eq!(tags_asked(&fake), every);
+    assert!(s.accounts.iter().all(|a| a.tags_read));
+    let source = &s.manifest.tables["accounts"].source;
+    assert!(
+        source.contains("Cost Explorer's answer is incomplete"),
+        "{source}"
+    );
+
+    // Stopped by the request cap partway: the same.
+    let fake = start(Faults {
+        page_size: Some(1),
+        ..Faults::default()
+    })
+    .await;
+    let mut opts = options();
+    opts.max_cost_explorer_requests = 1;
+    let s = run(&fake, &opts).await;
+    assert!(!s.is_complete());
+    assert_eq!(tags_asked(&fake), every);
+}
+
+#[tokio::test]
+async fn a_failed_parent_listing_falls_back_to_list_accounts_and_stays_a_gap() {
+    let fake = start(parent_listing_fails(OU_SANDBOX)).await;
+    let s = run(&fake, &options()).await;
+
+    // The sandbox OU's listing is the only gap; its account is still there, without OU path.
+    let gaps: Vec<(&str, &str)> = s
+        .manifest
+        .completeness
+        .iter()
+        .map(|e| (e.operation.as_str(), e.scope.as_str()))
+        .collect();
+    assert_eq!(gaps, [("ListAccountsForParent", OU_SANDBOX)]);
+    assert!(fake.ok_calls("ListAccounts") > 0);
+    assert_eq!(s.accounts.len(), 5);
+    let acct = |id: &str| s.accounts.iter().find(|a| a.id == id).unwrap();
+    assert_eq!(acct(SANDBOX).ou_path, "");
+    assert_eq!(acct(SANDBOX).parent_id, "");
+    assert_eq!(
+        acct(PROD).ou_path,
+        "/Root/Workloads/Prod",
+        "the others keep theirs"
+    );
+    // Still an account with spend: its tags were read.
+    assert!(acct(SANDBOX).tags_read);
+    assert!(s.manifest.tables["accounts"]
+        .source
+        .contains("organizations:ListAccounts,"));
+    // Each account once, though two listings returned it.
+    let ids: BTreeSet<&str> = s.accounts.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids.len(), s.accounts.len());
+}
+
+#[tokio::test]
+async fn a_failed_ou_listing_falls_back_to_list_accounts_for_the_accounts_below_it() {
+    let fake = start(Faults {
+        throttle_always: vec![(
+            "ListOrganizationalUnitsForParent".into(),
+            OU_WORKLOADS.into(),
+        )],
+        ..Faults::default()
+    })
+    .await;
+    let s = run(&fake, &options()).await;
+
+    // Prod and Dev were never found, so neither were their accounts' listings: ListAccounts
+    // returns them, without OU path.
+    assert!(!s.is_complete());
+    assert_eq!(s.accounts.len(), 5);
+    let acct = |id: &str| s.accounts.iter().find(|a| a.id == id).unwrap();
+    assert_eq!(acct(PROD).ou_path, "");
+    assert_eq!(acct(PROD).tags["team"], "ml");
+    assert_eq!(acct(SANDBOX).ou_path, "/Root/Sandbox");
 }

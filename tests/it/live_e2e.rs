@@ -12,7 +12,7 @@
 
 use crate::support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use entitlement_audit::snapshot::{self, Snapshot};
@@ -207,7 +207,14 @@ fn totals_cents(o: &Outcome) -> BTreeMap<String, Option<i64>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
     let snap = entitlement_audit::inputs::demo::builtin();
-    let (live, fake) = run_live(&snap, Faults::default(), &["--config", DEMO_CONFIG_FILE]).await;
+    // Every account's tags, so that even the findings on accounts without spend carry the
+    // team of their tag (the default reads only the accounts with spend: see the next test).
+    let (live, fake) = run_live(
+        &snap,
+        Faults::default(),
+        &["--config", DEMO_CONFIG_FILE, "--account-tags", "all"],
+    )
+    .await;
     assert_eq!(live.code, 0, "{}", live.stderr);
     let engine = run(None, vec!["--demo".into()]).await;
     assert_eq!(engine.code, 0, "{}", engine.stderr);
@@ -245,6 +252,78 @@ async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
     assert_eq!(summary["run"]["source"], "aws");
     assert!(fake.ok_calls("GetCostAndUsage") > 0);
     assert!(fake.calls().iter().all(|c| c.status == 200));
+}
+
+/// By default only the accounts with spend have their tags read: every figure and finding is
+/// the engine's, and the one difference is the team of findings on accounts without spend,
+/// which then comes from the OU rules alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_run_reading_only_the_needed_tags_differs_only_in_teams_of_accounts_without_spend() {
+    let snap = entitlement_audit::inputs::demo::builtin();
+    let (live, fake) = run_live(&snap, Faults::default(), &["--config", DEMO_CONFIG_FILE]).await;
+    assert_eq!(live.code, 0, "{}", live.stderr);
+    let engine = run(None, vec!["--demo".into()]).await;
+    assert_eq!(engine.code, 0, "{}", engine.stderr);
+
+    let spenders: BTreeSet<String> = entitlement_audit::model::usage::rows(&snap.usage)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.account_id)
+        .collect();
+    let asked: BTreeSet<String> = fake
+        .calls()
+        .iter()
+        .filter(|c| c.op == "ListTagsForResource")
+        .map(|c| c.body["ResourceId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(asked, spenders);
+    assert!(spenders.len() < snap.accounts.len());
+
+    assert_same_findings(&live, &engine);
+    let (mut l, mut e) = (totals_cents(&live), totals_cents(&engine));
+    assert!(l.remove("usage_rows") < e.remove("usage_rows"));
+    assert_eq!(l, e);
+    assert_eq!(
+        live.json("summary.json")["cost_by_team"],
+        engine.json("summary.json")["cost_by_team"]
+    );
+    for file in ["coverage.csv", "grants.csv"] {
+        assert!(live.text(file) == engine.text(file), "{file} differs");
+    }
+    let by_team = ["month", "team", "method", "account_id"];
+    assert_eq!(allocation(&live, &by_team), allocation(&engine, &by_team));
+    let table = |o: &Outcome| -> Vec<csv::StringRecord> {
+        let mut rdr = csv::Reader::from_path(o.out.path().join("findings.csv")).unwrap();
+        rdr.records().map(Result::unwrap).collect()
+    };
+    let headers = csv::Reader::from_path(live.out.path().join("findings.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (team, account) = (col("team"), col("account_id"));
+    let (l, e) = (table(&live), table(&engine));
+    assert_eq!(l.len(), e.len());
+    let mut differ = 0;
+    for (l, e) in l.iter().zip(&e) {
+        let others = |r: &csv::StringRecord| -> Vec<String> {
+            r.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != team)
+                .map(|(_, v)| v.to_string())
+                .collect()
+        };
+        assert_eq!(others(l), others(e));
+        if l[team] != e[team] {
+            differ += 1;
+            assert!(!spenders.contains(&l[account]), "{l:?}");
+        }
+    }
+    assert!(
+        differ > 0,
+        "the demo has findings on tagged accounts without spend"
+    );
 }
 
 /// Faults for the shape runs: `GetGrant` is refused, as a seller's grant or another

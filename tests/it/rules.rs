@@ -332,6 +332,27 @@ fn ea010_fires_on_an_untagged_account() {
 }
 
 #[test]
+fn ea010_fires_incomplete_when_the_account_tags_were_not_read() {
+    let (mut b, _) = org();
+    b.spend(d(10, 1), SANDBOX, SONNET_CE, 4.0, None, None);
+    let mut snap = b.clone().build(d(8, 3), as_of(), collected());
+    // Collected when the sandbox had no spend (the usage came later, from a cost export).
+    let sandbox = snap.accounts.iter_mut().find(|a| a.id == SANDBOX).unwrap();
+    sandbox.tags_read = false;
+    let f: Vec<Finding> = analyze(&snap, &Config::default(), as_of())
+        .unwrap()
+        .findings
+        .into_iter()
+        .filter(|f| f.rule == "EA010")
+        .collect();
+    assert_eq!(f.len(), 1);
+    assert!(f[0].data_incomplete, "its team is not known, not absent");
+    assert!(f[0].message.contains("were not read"), "{}", f[0].message);
+    // Read (and untagged): a plain finding.
+    assert!(!fired(&b, "EA010")[0].data_incomplete);
+}
+
+#[test]
 fn ea010_quiet_on_tagged_usage() {
     let (mut b, _) = org();
     b.spend(d(10, 1), SANDBOX, SONNET_CE, 4.0, None, Some("research"));

@@ -106,3 +106,29 @@ fn allocation_reconciles_with_usage_to_the_cent() {
         .collect()
     );
 }
+
+#[test]
+fn accounts_whose_tags_were_not_read_read_back_so_and_older_formats_read_as_read() {
+    use polars::prelude::*;
+    let mut snap = entitlement_audit::inputs::demo::builtin();
+    snap.accounts[1].tags_read = false;
+    snap.accounts[1].tags.clear();
+    let dir = tempfile::tempdir().unwrap();
+    snapshot::write(&snap, dir.path()).unwrap();
+    let back = snapshot::read(dir.path()).unwrap();
+    assert_eq!(back.accounts, snap.accounts);
+    assert!(!back.accounts[1].tags_read && back.accounts[0].tags_read);
+
+    // A format-2 file has no `tags_read`: every account's tags were read.
+    let path = dir.path().join("accounts.parquet");
+    let mut accounts = ParquetReader::new(std::fs::File::open(&path).unwrap())
+        .finish()
+        .unwrap()
+        .drop("tags_read")
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut accounts)
+        .unwrap();
+    let back = snapshot::read(dir.path()).unwrap();
+    assert!(back.accounts.iter().all(|a| a.tags_read));
+}

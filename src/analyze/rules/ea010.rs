@@ -34,6 +34,17 @@ impl Rule for UnallocatedSpend {
                 "tag the account with `{}`, activate the cost-allocation tag, or add a `[[team_rules]]` entry for its OU",
                 cx.cfg.team_tag_key
             );
+            if facts.unallocated_tags_unread.contains(account) {
+                // The snapshot did not read the tags of the account that used it (it had no
+                // spend when collected): its team is not known, not absent.
+                f.data_incomplete = true;
+                f.message = format!(
+                    "{} of Marketplace model spend has no team: no `{}` cost-allocation tag, no OU rule, and the account tags of its user were not read when the snapshot was collected",
+                    usd(spend.cost_usd),
+                    cx.cfg.team_tag_key
+                );
+                f.remediation = "collect again (the tags of every account with spend are read) or with `--account-tags all`, then run on that snapshot".to_string();
+            }
             out.push(f);
         }
     }

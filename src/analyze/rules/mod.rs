@@ -12,7 +12,7 @@ mod ea008;
 mod ea009;
 mod ea010;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::context::Context;
 use super::coverage::{Segment, Spend, State};
@@ -123,6 +123,10 @@ pub struct Facts {
     pub unmapped: Vec<Unmapped>,
     /// Account id -> spend no method could attribute to a team.
     pub unallocated: BTreeMap<String, Spend>,
+    /// Accounts of `unallocated` whose spend was used by an account whose tags were not read
+    /// (`tags_read` false) while `account-tag` is an allocation method: whether it has a team
+    /// is not known.
+    pub unallocated_tags_unread: BTreeSet<String>,
     /// Product key -> how overspend is estimated and the discount (fraction off public price).
     pub price_basis: BTreeMap<String, (OverspendBasis, f64)>,
 }

@@ -11,7 +11,7 @@
 //! estimate, exact whenever an account-day has a single team (the usual account-per-team
 //! layout).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_costexplorer::types::{
@@ -25,6 +25,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{Duration, NaiveDate};
 use polars::prelude::DataFrame;
+use tokio::sync::oneshot;
 
 use super::call::{CostBudget, Cx, Page, Paged};
 use super::permissions::GET_COST_AND_USAGE;
@@ -86,7 +87,13 @@ pub struct CeData {
     pub usage: DataFrame,
 }
 
-pub async fn collect(cx: &Cx<'_>) -> CeData {
+/// The accounts with at least one usage row in the SERVICE query's answer, or `None` when that
+/// answer is incomplete (then which accounts spend is not known).
+pub type Spenders = Option<BTreeSet<String>>;
+
+/// Reads the usage table. `spenders` receives the accounts with spend as soon as the SERVICE
+/// query is read, before the team query (the account tags wait for it, nothing else).
+pub async fn collect(cx: &Cx<'_>, spenders: oneshot::Sender<Spenders>) -> CeData {
     let start = cx.opts.period_start;
     let end = cx.opts.period_end;
     let tag_key = cx.opts.team_tag_key.as_str();
@@ -134,6 +141,8 @@ pub async fn collect(cx: &Cx<'_>) -> CeData {
         ),
         keys: by_service.1,
     };
+    // The receiver is gone when every account's tags are read anyway.
+    let _ = spenders.send((!service_failed).then(|| accounts_of(&by_service)));
 
     // Without the product rows there is nothing to attribute: spare the request.
     let by_team = if service_failed {
@@ -170,6 +179,20 @@ pub async fn collect(cx: &Cx<'_>) -> CeData {
     CeData {
         usage: combine(by_service, by_team, tag_key),
     }
+}
+
+/// The accounts of the rows that become usage rows (see [`combine`]), whatever their cost.
+fn accounts_of(by_service: &CeRows) -> BTreeSet<String> {
+    let k = &by_service.keys;
+    let mut ids: Vec<u32> = by_service
+        .rows
+        .iter()
+        .filter(|r| !k.name(r.keys[0]).is_empty() && !k.name(r.keys[1]).is_empty())
+        .map(|r| r.keys[0])
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().map(|i| k.name(i).to_string()).collect()
 }
 
 fn dimension(d: Dimension) -> GroupDefinition {

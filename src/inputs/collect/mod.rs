@@ -19,7 +19,7 @@ pub mod permissions;
 pub mod record;
 pub mod retry;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
@@ -58,11 +58,28 @@ pub struct CollectOptions {
     pub cloudtrail_days: i64,
     /// Skip CloudTrail altogether. Default `false`.
     pub skip_cloudtrail: bool,
+    /// Whose account tags to read. Default [`AccountTags::Needed`].
+    pub account_tags: AccountTags,
+    /// Accounts known from elsewhere to need a team (the billed accounts and callers of the
+    /// cost export that will replace the usage table): their tags are read too. Default empty.
+    pub tags_also_for: BTreeSet<String>,
     pub retry: RetryOptions,
     pub pace: PaceOptions,
     /// Keep every response body of the run, scrubbed, in this directory (`--record`; see
     /// [`record`]). Default `None`.
     pub record: Option<PathBuf>,
+}
+
+/// Whose tags `ListTagsForResource` reads (one call per account: Organizations has no bulk
+/// form). The tags give an account its team, which only spend needs (docs/collect.md,
+/// "Account tags").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountTags {
+    /// The accounts with Marketplace spend in Cost Explorer, and [`CollectOptions::tags_also_for`];
+    /// every account when Cost Explorer's answer is incomplete.
+    Needed,
+    /// Every account (findings on accounts without spend then carry the team of their tag).
+    All,
 }
 
 /// The default Cost Explorer window, in days.
@@ -87,6 +104,8 @@ impl CollectOptions {
             page_size: None,
             cloudtrail_days: 90,
             skip_cloudtrail: false,
+            account_tags: AccountTags::Needed,
+            tags_also_for: BTreeSet::new(),
             retry: RetryOptions::default(),
             pace: PaceOptions::default(),
             record: None,
@@ -146,11 +165,23 @@ pub async fn collect_with(
     progress: &dyn Progress,
 ) -> Snapshot {
     let cx = Cx::new(clients, opts, progress);
-    // The services are independent, and each has its own pacing: read them side by side.
+    // The services are independent, and each has its own pacing: read them side by side. The
+    // account tags alone wait for another service: for Cost Explorer to say which accounts
+    // spend (its first query; the team query goes on beside the tags).
+    let (spenders_tx, spenders_rx) = tokio::sync::oneshot::channel();
+    let org = async {
+        let mut org = organizations::collect(&cx).await;
+        let scope = match opts.account_tags {
+            AccountTags::All => organizations::TagScope::All("`--account-tags all`".to_string()),
+            AccountTags::Needed => tag_scope(spenders_rx.await.ok().flatten(), opts),
+        };
+        organizations::read_tags(&cx, &mut org, scope).await;
+        org
+    };
     let (org, lm, ce, events) = tokio::join!(
-        organizations::collect(&cx),
+        org,
         license_manager::collect(&cx),
-        cost_explorer::collect(&cx),
+        cost_explorer::collect(&cx, spenders_tx),
         async {
             if opts.skip_cloudtrail {
                 Vec::new()
@@ -216,15 +247,16 @@ pub async fn collect_with(
     };
     use permissions::*;
     info(Table::Organization, 1, &[&DESCRIBE_ORGANIZATION]);
-    info(
-        Table::Accounts,
-        org.accounts.len(),
+    let listings: &[&Op] = if org.listed_all {
         &[
-            &LIST_ACCOUNTS,
             &LIST_ACCOUNTS_FOR_PARENT,
+            &LIST_ACCOUNTS,
             &LIST_TAGS_FOR_RESOURCE,
-        ],
-    );
+        ]
+    } else {
+        &[&LIST_ACCOUNTS_FOR_PARENT, &LIST_TAGS_FOR_RESOURCE]
+    };
+    info(Table::Accounts, org.accounts.len(), listings);
     info(
         Table::OrganizationalUnits,
         org.organizational_units.len(),
@@ -257,6 +289,10 @@ pub async fn collect_with(
         );
     }
 
+    if let Some(t) = tables.get_mut(Table::Accounts.as_str()) {
+        t.source = format!("{} ({})", t.source, org.tags_scope);
+    }
+
     let mut snapshot = Snapshot {
         manifest: Manifest {
             format_version: FORMAT_VERSION,
@@ -282,6 +318,27 @@ pub async fn collect_with(
     snapshot.refresh_manifest();
     snapshot.manifest.completeness = cx.ledger.into_entries();
     snapshot
+}
+
+/// Whose tags to read when only the needed ones are: the accounts with spend, and those named
+/// by the options; every account when Cost Explorer could not say which spend (nothing is
+/// lost silently: the tags of an account that spends are always read).
+fn tag_scope(spenders: cost_explorer::Spenders, opts: &CollectOptions) -> organizations::TagScope {
+    match spenders {
+        None => organizations::TagScope::All(
+            "Cost Explorer's answer is incomplete, so which accounts spend is not known"
+                .to_string(),
+        ),
+        Some(mut ids) => {
+            let why = if opts.tags_also_for.is_empty() {
+                "the accounts with Marketplace spend in Cost Explorer (the others need no team; their `tags_read` is false)"
+            } else {
+                "the accounts with Marketplace spend in Cost Explorer or in the cost export, and the cost export's callers (the others need no team; their `tags_read` is false)"
+            };
+            ids.extend(opts.tags_also_for.iter().cloned());
+            organizations::TagScope::Only(ids, why.to_string())
+        }
+    }
 }
 
 /// The account holding the organization's Marketplace licenses: their most frequent

@@ -1,9 +1,11 @@
 //! AWS Organizations: the organization, its roots and OU tree, the accounts with their state,
 //! place in the tree and tags. SDK types become [`crate::model`] types right here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::future::{join, join_all};
+use aws_sdk_organizations::types::Account as SdkAccount;
+use futures_util::future::join_all;
 
 use super::call::{Cx, Page};
 use super::permissions::{
@@ -26,8 +28,13 @@ pub struct OrgData {
     pub organization: Organization,
     /// `ALL` or `CONSOLIDATED_BILLING`, when read.
     pub feature_set: Option<String>,
+    /// Every account, without tags until [`read_tags`].
     pub accounts: Vec<Account>,
     pub organizational_units: Vec<OrganizationalUnit>,
+    /// `ListAccounts` was read because a listing of the tree failed.
+    pub listed_all: bool,
+    /// Which accounts' tags were read and why (set by [`read_tags`]).
+    pub tags_scope: String,
 }
 
 pub async fn collect(cx: &Cx<'_>) -> OrgData {
@@ -48,6 +55,8 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
         feature_set: None,
         accounts: Vec::new(),
         organizational_units: Vec::new(),
+        listed_all: false,
+        tags_scope: String::new(),
     };
     if let Some(org) = cx
         .ok(
@@ -74,11 +83,13 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
             .await
             .map(|r| Page::new(r.roots().to_vec(), r.next_token()))
     });
+    let roots = roots.await;
+    let roots_complete = roots.error.is_none();
     let roots = cx.keep(
         &LIST_ROOTS,
         SCOPE,
         &[Table::OrganizationalUnits, Table::Accounts],
-        roots.await,
+        roots,
     );
     let ous: Vec<OrganizationalUnit> = roots
         .iter()
@@ -94,33 +105,53 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
         })
         .collect();
 
-    // The accounts and their tags do not depend on the OU tree: both chains run side by side
-    // (with fast pacing, `ListAccounts` is a chain of pages no pacing shortens).
-    let tree = async {
-        let ous = ou_tree(cx, ous).await;
-        let parent_of = placement(cx, &ous).await;
-        (ous, parent_of)
+    // The accounts come from one listing per root and OU: `ListAccounts` would return them
+    // again. Only when part of the tree or a listing could not be read (a ledger entry) is
+    // `ListAccounts` read too, so that no account is lost: those it alone returns are kept
+    // without OU path, and the gap stays in the ledger.
+    let (mut ous, tree_complete) = ou_tree(cx, ous).await;
+    let (placed, placement_complete) = placement(cx, &ous).await;
+    data.listed_all = !(roots_complete && tree_complete && placement_complete);
+    let unplaced = if data.listed_all {
+        cx.progress
+            .message("organizations: a listing failed; reading every account with ListAccounts");
+        let listed = cx.pages(&LIST_ACCOUNTS, |t| async move {
+            c.list_accounts()
+                .max_results(page)
+                .set_next_token(t)
+                .send()
+                .await
+                .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
+        });
+        cx.keep(&LIST_ACCOUNTS, SCOPE, &[Table::Accounts], listed.await)
+    } else {
+        Vec::new()
     };
-    let ((mut ous, parent_of), (listed, mut tags)) = join(tree, accounts_with_tags(cx)).await;
 
-    let mut accounts: Vec<Account> = listed
+    let placed = placed
         .iter()
-        .filter_map(|a| {
-            let id = a.id()?.to_string();
-            let parent = parent_of.get(&id);
+        .map(|(a, parent)| (a, Some(parent)))
+        .chain(unplaced.iter().map(|a| (a, None)));
+    let mut accounts: Vec<Account> = placed
+        .filter_map(|(a, parent)| {
             Some(Account {
+                id: a.id()?.to_string(),
                 name: a.name().unwrap_or_default().to_string(),
                 email: a.email().unwrap_or_default().to_string(),
                 state: account_state(a),
                 joined_at: a.joined_timestamp().and_then(to_chrono),
-                parent_id: parent.map(|p| p.0.clone()).unwrap_or_default(),
-                ou_path: parent.map(|p| p.1.clone()).unwrap_or_default(),
-                tags: tags.remove(id.as_str()).unwrap_or_default(),
-                id,
+                parent_id: parent.map(|p| p.id.clone()).unwrap_or_default(),
+                ou_path: parent.map(|p| p.path.clone()).unwrap_or_default(),
+                tags: BTreeMap::new(),
+                tags_read: false,
             })
         })
         .collect();
-    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    // Sorted by id, a placed account before the same account from `ListAccounts`.
+    accounts.sort_by(|a, b| {
+        a.id.cmp(&b.id)
+            .then(a.parent_id.is_empty().cmp(&b.parent_id.is_empty()))
+    });
     accounts.dedup_by(|a, b| a.id == b.id);
     ous.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
     data.accounts = accounts;
@@ -128,11 +159,14 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
     data
 }
 
-/// The roots' OU tree, breadth first: every OU below the given roots, with the roots.
-async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> Vec<OrganizationalUnit> {
+/// The roots' OU tree, breadth first: every OU below the given roots, with the roots; and
+/// whether every listing was read to its end.
+async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> (Vec<OrganizationalUnit>, bool) {
     let c = &cx.clients.organizations;
     let page = cx.page_size(MAX_PAGE);
     cx.progress.message("organizations: reading the OU tree");
+    let complete = AtomicBool::new(true);
+    let complete = &complete;
     let mut frontier: Vec<OrganizationalUnit> = ous.clone();
     for _ in 0..MAX_DEPTH {
         if frontier.is_empty() {
@@ -149,11 +183,15 @@ async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> Vec<Organizat
                     .await
                     .map(|r| Page::new(r.organizational_units().to_vec(), r.next_token()))
             });
+            let listed = listed.await;
+            if listed.error.is_some() {
+                complete.store(false, Ordering::Relaxed);
+            }
             let listed = cx.keep(
                 &LIST_OUS_FOR_PARENT,
                 id,
                 &[Table::OrganizationalUnits, Table::Accounts],
-                listed.await,
+                listed,
             );
             listed
                 .iter()
@@ -172,14 +210,22 @@ async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> Vec<Organizat
         frontier = children.into_iter().flatten().collect();
         ous.extend(frontier.iter().cloned());
     }
-    ous
+    (ous, complete.load(Ordering::Relaxed))
 }
 
-/// Account id -> (parent id, OU path), one listing per parent (fewer calls than `ListParents`
-/// per account).
-async fn placement(cx: &Cx<'_>, ous: &[OrganizationalUnit]) -> BTreeMap<String, (String, String)> {
+/// Every account with its parent, one listing per root and OU (fewer calls than `ListParents`
+/// per account, and no `ListAccounts` beside it); and whether every listing was read to its
+/// end.
+async fn placement<'o>(
+    cx: &Cx<'_>,
+    ous: &'o [OrganizationalUnit],
+) -> (Vec<(SdkAccount, &'o OrganizationalUnit)>, bool) {
     let c = &cx.clients.organizations;
     let page = cx.page_size(MAX_PAGE);
+    cx.progress
+        .message("organizations: reading the accounts of each root and OU");
+    let complete = AtomicBool::new(true);
+    let complete = &complete;
     let placed = join_all(ous.iter().map(|parent| async move {
         let id = parent.id.as_str();
         let listed = cx.pages(&LIST_ACCOUNTS_FOR_PARENT, |t| async move {
@@ -191,50 +237,64 @@ async fn placement(cx: &Cx<'_>, ous: &[OrganizationalUnit]) -> BTreeMap<String, 
                 .await
                 .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
         });
-        let listed = cx.keep(
-            &LIST_ACCOUNTS_FOR_PARENT,
-            id,
-            &[Table::Accounts],
-            listed.await,
-        );
-        listed
-            .iter()
-            .filter_map(|a| {
-                Some((
-                    a.id()?.to_string(),
-                    (parent.id.clone(), parent.path.clone()),
-                ))
-            })
-            .collect::<Vec<_>>()
+        let listed = listed.await;
+        if listed.error.is_some() {
+            complete.store(false, Ordering::Relaxed);
+        }
+        let listed = cx.keep(&LIST_ACCOUNTS_FOR_PARENT, id, &[Table::Accounts], listed);
+        listed.into_iter().map(|a| (a, parent)).collect::<Vec<_>>()
     }))
     .await;
-    placed.into_iter().flatten().collect()
+    (
+        placed.into_iter().flatten().collect(),
+        complete.load(Ordering::Relaxed),
+    )
 }
 
-/// Every account of the organization, then each one's tags.
-async fn accounts_with_tags(
-    cx: &Cx<'_>,
-) -> (
-    Vec<aws_sdk_organizations::types::Account>,
-    BTreeMap<String, BTreeMap<String, String>>,
-) {
-    let c = &cx.clients.organizations;
-    let page = cx.page_size(MAX_PAGE);
-    cx.progress.message("organizations: reading the accounts");
-    let listed = cx.pages(&LIST_ACCOUNTS, |t| async move {
-        c.list_accounts()
-            .max_results(page)
-            .set_next_token(t)
-            .send()
-            .await
-            .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
-    });
-    let listed = cx.keep(&LIST_ACCOUNTS, SCOPE, &[Table::Accounts], listed.await);
-    cx.progress.message("organizations: reading account tags");
-    let ids: Vec<&str> = listed.iter().filter_map(|a| a.id()).collect();
-    let tags = join_all(ids.iter().map(|id| account_tags(cx, id))).await;
-    let tags = ids.iter().map(|id| id.to_string()).zip(tags).collect();
-    (listed, tags)
+/// Which accounts' tags to read, and why (the accounts table's manifest `source` says it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TagScope {
+    /// Every account, for this reason.
+    All(String),
+    /// These accounts (those not in the organization are skipped), for this reason.
+    Only(BTreeSet<String>, String),
+}
+
+/// Reads the tags of the accounts in `scope` into `data.accounts` (`tags_read` set on each
+/// one read) and records the scope in `data.tags_scope`.
+pub async fn read_tags(cx: &Cx<'_>, data: &mut OrgData, scope: TagScope) {
+    let (wanted, why): (Vec<usize>, String) = match scope {
+        TagScope::All(why) => ((0..data.accounts.len()).collect(), why),
+        TagScope::Only(ids, why) => (
+            data.accounts
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| ids.contains(&a.id))
+                .map(|(i, _)| i)
+                .collect(),
+            why,
+        ),
+    };
+    cx.progress.message(&format!(
+        "organizations: reading the tags of {} of {} accounts",
+        wanted.len(),
+        data.accounts.len()
+    ));
+    let tags = join_all(
+        wanted
+            .iter()
+            .map(|&i| account_tags(cx, data.accounts[i].id.as_str())),
+    )
+    .await;
+    for (i, tags) in wanted.iter().zip(tags) {
+        data.accounts[*i].tags = tags;
+        data.accounts[*i].tags_read = true;
+    }
+    data.tags_scope = format!(
+        "tags read for {} of {} accounts: {why}",
+        wanted.len(),
+        data.accounts.len()
+    );
 }
 
 async fn account_tags(cx: &Cx<'_>, id: &str) -> BTreeMap<String, String> {
@@ -267,7 +327,7 @@ fn account_state(a: &aws_sdk_organizations::types::Account) -> AccountState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_organizations::types::{Account as SdkAccount, AccountState as S, AccountStatus};
+    use aws_sdk_organizations::types::{AccountState as S, AccountStatus};
 
     #[test]
     fn state_falls_back_to_retired_status() {

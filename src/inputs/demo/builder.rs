@@ -128,6 +128,7 @@ impl OrgBuilder {
             parent_id: ou_id.to_string(),
             ou_path: String::new(),
             tags: BTreeMap::new(),
+            tags_read: true,
         });
         self
     }

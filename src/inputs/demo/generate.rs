@@ -56,6 +56,11 @@ pub struct DemoParams {
     pub seed: u64,
     /// Last day of the period; the snapshot is collected at 06:00 UTC the day after.
     pub end: NaiveDate,
+    /// Percentage of the generated (unnamed) accounts that may spend at all, drawn per
+    /// account from a stream of its own; 100 (the default) draws nothing, so every seed's
+    /// organization is the same as before the option. The named accounts always spend, so
+    /// that every rule fires. The collection benchmark uses 20.
+    pub spending_percent: u32,
 }
 
 impl DemoParams {
@@ -67,6 +72,7 @@ impl DemoParams {
             days: 90,
             seed: BUILTIN_SEED,
             end: NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date"),
+            spending_percent: 100,
         }
     }
 }
@@ -116,6 +122,7 @@ struct Cx {
     days: i64,
     seed: u64,
     start: NaiveDate,
+    spending_share: f64,
 }
 
 impl Cx {
@@ -127,6 +134,7 @@ impl Cx {
             days,
             seed: p.seed,
             start: p.end - Duration::days(days - 1),
+            spending_share: f64::from(p.spending_percent.min(100)) / 100.0,
         }
     }
 
@@ -836,6 +844,8 @@ fn third_product_grants(b: &mut OrgBuilder, cx: &Cx, accounts: &[Acct], p: &Prod
 
 /// Salt of the usage streams, so an account's spend draws do not repeat its plan draws.
 const USAGE_STREAM: u64 = 0x05A6_E000;
+/// Salt of the draw that decides whether an account spends at all (`spending_percent`).
+const SPENDER_STREAM: u64 = 0x5BE4_D000;
 
 /// One model an account spends on, and until which day.
 struct Use<'a> {
@@ -859,6 +869,12 @@ fn usage(b: &mut OrgBuilder, cx: &Cx, ous: &[OuDef], accounts: &[Acct], products
         .collect();
     for (i, a) in accounts.iter().enumerate() {
         if a.state != AccountState::Active {
+            continue;
+        }
+        if i >= NAMED.len()
+            && cx.spending_share < 1.0
+            && !Rng::stream(cx.seed ^ SPENDER_STREAM, i as u64).chance(cx.spending_share)
+        {
             continue;
         }
         let mut rng = Rng::stream(cx.seed ^ USAGE_STREAM, i as u64);
@@ -1008,6 +1024,41 @@ mod tests {
             seed,
             ..DemoParams::builtin()
         }
+    }
+
+    #[test]
+    fn spending_percent_keeps_the_organization_and_drops_the_others_spend() {
+        let all = generate(&params(1000, 5, 7));
+        let some = generate(&DemoParams {
+            spending_percent: 20,
+            ..params(1000, 5, 7)
+        });
+        let spenders = |s: &Snapshot| -> BTreeSet<String> {
+            usage::rows(&s.usage)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.account_id)
+                .collect()
+        };
+        let (a, b) = (spenders(&all), spenders(&some));
+        assert!(b.is_subset(&a));
+        // About a fifth of the thousand accounts, and every named one.
+        assert!((150..260).contains(&b.len()), "{}", b.len());
+        for n in NAMED.iter().filter_map(|n| n.id) {
+            assert_eq!(a.contains(n), b.contains(n), "{n}");
+        }
+        assert_eq!(all.accounts, some.accounts);
+        assert_eq!(all.grants, some.grants);
+        // An account that still spends spends the same.
+        let rows_of = |s: &Snapshot, id: &str| -> Vec<usage::UsageRow> {
+            usage::rows(&s.usage)
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.account_id == id)
+                .collect()
+        };
+        let kept = b.iter().next_back().unwrap();
+        assert_eq!(rows_of(&all, kept), rows_of(&some, kept));
     }
 
     /// The samples every property is checked on: the built-in organization, the smallest
