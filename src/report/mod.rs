@@ -5,6 +5,7 @@
 //! the shared `view` through the overridable `templates`. Column lists here are the contract
 //! documented in docs/report-schema.md; a test keeps the two in step.
 
+pub mod cells;
 pub mod charts;
 pub mod csv;
 pub mod html;

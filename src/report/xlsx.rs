@@ -11,12 +11,12 @@
 
 use std::io::Write;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet};
 use serde::Serialize;
-use serde_json::Value;
 
+use super::cells::{self, Rows, Sink};
 use super::view::Page;
 use super::{Column, Kind, Report, RunInfo};
 use super::{ACTIVATION, ALLOCATION, CLEANUP, COVERAGE, FINDINGS, GRANTS};
@@ -293,24 +293,94 @@ impl Book {
         let ws = book.add_worksheet_with_low_memory()?;
         ws.set_name(sheet)?;
         let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
-        let mut widths = header(ws, formats, &names)?;
+        let widths = header(ws, formats, &names)?;
+        let mut walk = Rows::new(
+            Cells {
+                ws,
+                formats,
+                columns,
+                widths,
+                row: 1,
+            },
+            &names,
+        );
         for (i, row) in rows.iter().enumerate() {
-            let r = (i + 1) as u32;
-            let Value::Object(map) = serde_json::to_value(row)? else {
-                bail!("a row of sheet `{sheet}` is not an object");
-            };
-            ensure!(
-                map.len() == columns.len() && map.keys().zip(&names).all(|(k, n)| k == n),
-                "sheet `{sheet}` columns {names:?} do not match row fields {:?}",
-                map.keys().collect::<Vec<_>>()
-            );
-            for (c, (column, v)) in columns.iter().zip(map.values()).enumerate() {
-                cell(ws, formats, r, c as u16, column.kind, v, &mut widths[c]).with_context(
-                    || format!("sheet `{sheet}` row {} column `{}`", r + 1, column.name),
-                )?;
-            }
+            walk.row(row)
+                .with_context(|| format!("sheet `{sheet}` row {}", i + 2))?;
         }
+        let Cells { ws, widths, .. } = walk.sink;
         finish(ws, rows.len(), &widths)
+    }
+}
+
+/// A sheet as a [`Sink`]: each cell typed by its column's kind.
+struct Cells<'a> {
+    ws: &'a mut Worksheet,
+    formats: &'a Formats,
+    columns: &'a [Column],
+    /// The width each column needs so far.
+    widths: Vec<usize>,
+    /// The row being written (0 is the header).
+    row: u32,
+}
+
+impl Cells<'_> {
+    fn wrong(&self, c: usize, what: impl std::fmt::Display) -> cells::Error {
+        cells::Error::new(format!("a {:?} column holds {what}", self.columns[c].kind))
+    }
+}
+
+/// A writer's error as the walk's.
+fn put(r: Result<()>) -> Result<(), cells::Error> {
+    r.map_err(|e| cells::Error::new(format!("{e:#}")))
+}
+
+impl Sink for Cells<'_> {
+    fn text(&mut self, c: usize, s: &str) -> Result<(), cells::Error> {
+        let (ws, f, r, w) = (&mut *self.ws, self.formats, self.row, &mut self.widths[c]);
+        match self.columns[c].kind {
+            Kind::Text => put(text(ws, f, r, c as u16, s, w)),
+            Kind::Date => {
+                let d: NaiveDate = s
+                    .parse()
+                    .map_err(|_| cells::Error::new(format!("`{s}` is not a date (YYYY-MM-DD)")))?;
+                put(date(ws, &f.date, r, c as u16, d, w))
+            }
+            Kind::Month => {
+                let d = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
+                    .map_err(|_| cells::Error::new(format!("`{s}` is not a month (YYYY-MM)")))?;
+                put(date(ws, &f.month, r, c as u16, d, w))
+            }
+            _ => Err(self.wrong(c, format_args!("\"{s}\""))),
+        }
+    }
+    fn number(&mut self, c: usize, x: f64) -> Result<(), cells::Error> {
+        let (ws, f, r, w) = (&mut *self.ws, self.formats, self.row, &mut self.widths[c]);
+        match self.columns[c].kind {
+            Kind::Usd => put(usd(ws, f, r, c as u16, x, w)),
+            Kind::Count => put(count(ws, r, c as u16, x, w)),
+            _ => Err(self.wrong(c, x)),
+        }
+    }
+    fn integer(&mut self, c: usize, x: i128) -> Result<(), cells::Error> {
+        match self.columns[c].kind {
+            Kind::Usd | Kind::Count => self.number(c, x as f64),
+            _ => Err(self.wrong(c, x)),
+        }
+    }
+    fn boolean(&mut self, c: usize, b: bool) -> Result<(), cells::Error> {
+        match self.columns[c].kind {
+            Kind::Bool => put(boolean(self.ws, self.row, c as u16, b, &mut self.widths[c])),
+            _ => Err(self.wrong(c, b)),
+        }
+    }
+    /// An empty value leaves the cell blank.
+    fn none(&mut self, _: usize) -> Result<(), cells::Error> {
+        Ok(())
+    }
+    fn end_row(&mut self) -> Result<(), cells::Error> {
+        self.row += 1;
+        Ok(())
     }
 }
 
@@ -333,50 +403,12 @@ fn finish(ws: &mut Worksheet, rows: usize, widths: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// One cell of a table row; an empty value leaves the cell blank.
-fn cell(
-    ws: &mut Worksheet,
-    f: &Formats,
-    r: u32,
-    c: u16,
-    kind: Kind,
-    v: &Value,
-    width: &mut usize,
-) -> Result<()> {
-    match (kind, v) {
-        (_, Value::Null) => Ok(()),
-        (Kind::Text, Value::String(s)) => text(ws, f, r, c, s, width),
-        (Kind::Usd, Value::Number(n)) => usd(ws, f, r, c, number(n)?, width),
-        (Kind::Count, Value::Number(n)) => count(ws, r, c, number(n)?, width),
-        (Kind::Bool, Value::Bool(b)) => boolean(ws, r, c, *b, width),
-        (Kind::Date, Value::String(s)) => {
-            let d: NaiveDate = s
-                .parse()
-                .with_context(|| format!("`{s}` is not a date (YYYY-MM-DD)"))?;
-            date(ws, &f.date, r, c, d, width)
-        }
-        (Kind::Month, Value::String(s)) => {
-            let d = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
-                .with_context(|| format!("`{s}` is not a month (YYYY-MM)"))?;
-            date(ws, &f.month, r, c, d, width)?;
-            *width = (*width).max(MONTH_FORMAT.len());
-            Ok(())
-        }
-        (kind, v) => bail!("a {kind:?} column holds {v}"),
-    }
-}
-
-fn number(n: &serde_json::Number) -> Result<f64> {
-    n.as_f64()
-        .with_context(|| format!("`{n}` is not a finite number"))
-}
-
 fn text(ws: &mut Worksheet, f: &Formats, r: u32, c: u16, s: &str, width: &mut usize) -> Result<()> {
     if s.is_empty() {
         return Ok(());
     }
     // The same test as the CSV files' neutralization; the cell keeps the text as it is.
-    if super::csv::neutralize(s).len() != s.len() {
+    if super::csv::needs_quote_mark(s) {
         ws.write_string_with_format(r, c, s, &f.quoted)?;
     } else {
         ws.write_string(r, c, s)?;
@@ -465,7 +497,7 @@ mod tests {
             .table("U", cols, &[Row { month: "October" }])
             .unwrap_err();
         assert!(
-            format!("{e:#}").contains("sheet `U` row 2 column `month`"),
+            format!("{e:#}").contains("sheet `U` row 2: column `month`: `October` is not a month"),
             "{e:#}"
         );
     }
