@@ -150,6 +150,9 @@ pub struct RunArgs {
     /// report.css, report.js, summary.md).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Do not write `report.xlsx` (the CSV files hold the same tables).
+    #[arg(long)]
+    pub no_xlsx: bool,
     #[command(flatten)]
     pub common: CommonArgs,
     #[command(flatten)]
@@ -272,9 +275,12 @@ pub struct VerifyCleanupArgs {
     pub grace_days: Option<u32>,
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Directory for `cleanup_verification.csv`.
+    /// Directory for `cleanup_verification.csv` and `cleanup_verification.xlsx`.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Do not write `cleanup_verification.xlsx`.
+    #[arg(long)]
+    pub no_xlsx: bool,
     /// TOML options file.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -19,7 +19,7 @@ use crate::deliver::remote::{self, Location, Saved, StateFile, S3};
 use crate::history::{self, Recall, RecordOptions, RunHistory, SuppressionReport, Suppressions};
 use crate::model::Severity;
 use crate::progress;
-use crate::report::{self, Report, RunInfo, Templates};
+use crate::report::{self, Outputs, Report, RunInfo, Templates};
 use crate::snapshot::Snapshot;
 
 /// `run`: analyze the demo, a snapshot or the live organization, compare with the run
@@ -43,7 +43,10 @@ pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
         suppressions: suppressions.as_ref(),
         run: &run,
     };
-    let reported = report(&r, &args.out, &prepared.templates)?;
+    let outputs = Outputs {
+        xlsx: !args.no_xlsx,
+    };
+    let reported = report(&r, &args.out, &prepared.templates, &outputs)?;
     deliver(args, prepared, &r, &reported, now)?;
     Ok(reported.code)
 }
@@ -193,9 +196,9 @@ pub struct Reported {
 }
 
 /// Writes the reports and decides the exit code.
-fn report(r: &Report, out: &Path, templates: &Templates) -> Result<Reported> {
+fn report(r: &Report, out: &Path, templates: &Templates, outputs: &Outputs) -> Result<Reported> {
     let a = r.analysis;
-    let written = report::write_all(r, out, templates)?;
+    let written = report::write_all(r, out, templates, outputs)?;
     progress::line(&format!(
         "wrote {} to `{}`: {} findings, exposure ${:.2}",
         written.join(", "),
@@ -221,7 +224,7 @@ fn report(r: &Report, out: &Path, templates: &Templates) -> Result<Reported> {
     Ok(Reported { code, written })
 }
 
-/// Runs the analysis on a snapshot and writes the reports into `out`, without history.
+/// Runs the analysis on a snapshot and writes every report into `out`, without history.
 pub fn analyze_and_report(
     snap: &Snapshot,
     config: &Config,
@@ -232,7 +235,12 @@ pub fn analyze_and_report(
 ) -> Result<Reported> {
     let analysis = analyze_logged(snap, config, as_of)?;
     let run = RunInfo::new(snap, &analysis, fail_on);
-    report(&Report::of(&analysis, &run), out, templates)
+    report(
+        &Report::of(&analysis, &run),
+        out,
+        templates,
+        &Outputs::default(),
+    )
 }
 
 /// After the reports: the history saved, the reports published, the chat notified. Each

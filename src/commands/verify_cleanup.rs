@@ -44,9 +44,18 @@ pub fn verify_cleanup(
     let path = args.out.join(report::CLEANUP_FILE);
     let file =
         File::create(&path).with_context(|| format!("failed to create `{}`", path.display()))?;
-    report::csv::write(BufWriter::new(file), report::CLEANUP_COLUMNS, &v.rows())
+    let rows = v.rows();
+    report::csv::write(BufWriter::new(file), report::CLEANUP_COLUMNS, &rows)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     progress::line(&format!("wrote `{}`", path.display()));
+    if !args.no_xlsx {
+        let path = args.out.join(report::xlsx::CLEANUP_FILE);
+        let file = File::create(&path)
+            .with_context(|| format!("failed to create `{}`", path.display()))?;
+        report::xlsx::cleanup(BufWriter::new(file), snap.manifest.collected_at, &rows)
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
+        progress::line(&format!("wrote `{}`", path.display()));
+    }
     Ok(match v.verdict() {
         Verdict::Pass => exit::CLEAN,
         Verdict::Fail => exit::FINDINGS,

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use serde::ser::{self, Impossible, Serialize};
+use serde::Serialize;
+
+use super::cells::{self, Rows, Sink};
 
 /// Makes a text cell inert in spreadsheets.
 pub fn neutralize(s: &str) -> std::borrow::Cow<'_, str> {
@@ -19,7 +21,8 @@ pub fn neutralize(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn needs_quote_mark(s: &str) -> bool {
+/// Whether [`neutralize`] would change `s`.
+pub(super) fn needs_quote_mark(s: &str) -> bool {
     matches!(
         s.as_bytes().first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
@@ -49,433 +52,74 @@ fn push_number(out: &mut String, x: f64) {
 
 /// Writes `rows` with exactly `columns` as header; every row must serialize to a struct or
 /// map with those fields in that order, each a scalar (text, number, boolean, date, or none).
-/// Each row is serialized straight into the CSV writer: no row or cell is built as text or
-/// JSON first, and a clean text cell is written from the row's own string.
+/// Each row is serialized straight into the CSV writer ([`cells`]): no row or cell is built as
+/// text or JSON first, and a clean text cell is written from the row's own string.
 pub fn write<T: Serialize, W: Write>(out: W, columns: &[&str], rows: &[T]) -> Result<()> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(out);
     w.write_record(columns)?;
-    let mut row = Row {
-        w: &mut w,
+    let mut walk = Rows::new(
+        Fields {
+            w: &mut w,
+            cell: String::new(),
+        },
         columns,
-        next: 0,
-        cell: String::new(),
-    };
+    );
     for (i, r) in rows.iter().enumerate() {
-        row.next = 0;
-        r.serialize(&mut row)
+        walk.row(r)
             .with_context(|| format!("CSV row {} (of {})", i + 1, rows.len()))?;
-        anyhow::ensure!(
-            row.next == columns.len(),
-            "CSV row {} has {} fields, the columns are {columns:?}",
-            i + 1,
-            row.next
-        );
-        row.w.write_record(None::<&[u8]>)?;
     }
     w.flush()?;
     Ok(())
 }
 
-/// Serializer methods that fail with `self.error()`: scalars taking one argument each.
-macro_rules! refuse {
-    ($($f:ident($($t:ty),*)),* $(,)?) => {
-        $(fn $f(self, $(_: $t),*) -> Result<(), Error> { Err(self.error()) })*
-    };
-}
-
-/// Serializer methods that fail with `self.error()`: lists, tuples and enum variants.
-macro_rules! refuse_compound {
-    () => {
-        fn serialize_newtype_variant<T: Serialize + ?Sized>(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: &T,
-        ) -> Result<(), Error> {
-            Err(self.error())
-        }
-        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-            Err(self.error())
-        }
-        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-            Err(self.error())
-        }
-        fn serialize_tuple_struct(
-            self,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleStruct, Error> {
-            Err(self.error())
-        }
-        fn serialize_tuple_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleVariant, Error> {
-            Err(self.error())
-        }
-        fn serialize_struct_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeStructVariant, Error> {
-            Err(self.error())
-        }
-    };
-}
-
-/// Serializer methods that fail with `self.error()`: records (a cell or key is one value).
-macro_rules! refuse_records {
-    () => {
-        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-            Err(self.error())
-        }
-        fn serialize_struct(
-            self,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeStruct, Error> {
-            Err(self.error())
-        }
-    };
-}
-
-/// Error of the row serializer: a row that is not a flat record of the columns.
-#[derive(Debug)]
-struct Error(String);
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl ser::Error for Error {
-    fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        Error(msg.to_string())
-    }
-}
-
-impl From<csv::Error> for Error {
-    fn from(e: csv::Error) -> Self {
-        Error(e.to_string())
-    }
-}
-
-/// Serializes one row: checks each field's name against the columns and writes its cell.
-struct Row<'w, W: Write> {
+/// The CSV writer as a [`Sink`]: text neutralized, numbers plain.
+struct Fields<'w, W: Write> {
     w: &'w mut csv::Writer<W>,
-    columns: &'w [&'w str],
-    /// Index of the next column.
-    next: usize,
-    /// Reused for cells that are not a string of the row (numbers, dates, quoted text).
+    /// Reused for cells that are not a string of the row (numbers, quoted text).
     cell: String,
 }
 
-impl<W: Write> Row<'_, W> {
-    fn error(&self) -> Error {
-        Error("a CSV row is not a struct or map".into())
+impl<W: Write> Fields<'_, W> {
+    /// Writes the cell built in `self.cell`.
+    fn built(&mut self) -> Result<(), cells::Error> {
+        self.w.write_field(&self.cell).map_err(cells::Error::new)
     }
+}
 
-    fn expect(&mut self, field: &str) -> Result<(), Error> {
-        match self.columns.get(self.next) {
-            Some(c) if *c == field => Ok(()),
-            expected => Err(Error(format!(
-                "CSV columns {:?} do not match the row: field `{field}` where {} was expected",
-                self.columns,
-                expected.map_or("the end of the row".to_string(), |c| format!("`{c}`"))
-            ))),
-        }
-    }
-
-    fn cell<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        let column = self.columns[self.next];
-        self.next += 1;
-        value.serialize(Cell { row: self, column })
-    }
-
-    /// Writes a text cell, neutralized.
-    fn text(&mut self, s: &str) -> Result<(), Error> {
+impl<W: Write> Sink for Fields<'_, W> {
+    fn text(&mut self, _: usize, s: &str) -> Result<(), cells::Error> {
         if needs_quote_mark(s) {
             self.cell.clear();
             self.cell.push('\'');
             self.cell.push_str(s);
-            self.w.write_field(&self.cell)?;
+            self.built()
         } else {
-            self.w.write_field(s)?;
+            self.w.write_field(s).map_err(cells::Error::new)
         }
-        Ok(())
     }
-
-    /// Writes the cell built in `self.cell`.
-    fn built(&mut self) -> Result<(), Error> {
-        self.w.write_field(&self.cell)?;
-        Ok(())
+    fn number(&mut self, _: usize, x: f64) -> Result<(), cells::Error> {
+        self.cell.clear();
+        push_number(&mut self.cell, x);
+        self.built()
     }
-}
-
-impl<'a, 'w, W: Write> ser::Serializer for &'a mut Row<'w, W> {
-    type Ok = ();
-    type Error = Error;
-    type SerializeSeq = Impossible<(), Error>;
-    type SerializeTuple = Impossible<(), Error>;
-    type SerializeTupleStruct = Impossible<(), Error>;
-    type SerializeTupleVariant = Impossible<(), Error>;
-    type SerializeMap = Self;
-    type SerializeStruct = Self;
-    type SerializeStructVariant = Impossible<(), Error>;
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Error> {
-        Ok(self)
+    fn integer(&mut self, _: usize, x: i128) -> Result<(), cells::Error> {
+        self.cell.clear();
+        let _ = write!(self.cell, "{x}");
+        self.built()
     }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self, Error> {
-        Ok(self)
+    fn boolean(&mut self, c: usize, b: bool) -> Result<(), cells::Error> {
+        self.text(c, if b { "true" } else { "false" })
     }
-    refuse!(
-        serialize_bool(bool),
-        serialize_i8(i8),
-        serialize_i16(i16),
-        serialize_i32(i32),
-        serialize_i64(i64),
-        serialize_u8(u8),
-        serialize_u16(u16),
-        serialize_u32(u32),
-        serialize_u64(u64),
-        serialize_f32(f32),
-        serialize_f64(f64),
-        serialize_char(char),
-        serialize_str(&str),
-        serialize_bytes(&[u8]),
-        serialize_none(),
-        serialize_unit(),
-        serialize_unit_struct(&'static str),
-        serialize_unit_variant(&'static str, u32, &'static str)
-    );
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Error> {
-        v.serialize(self)
+    fn none(&mut self, c: usize) -> Result<(), cells::Error> {
+        self.text(c, "")
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        v.serialize(self)
+    fn end_row(&mut self) -> Result<(), cells::Error> {
+        self.w
+            .write_record(None::<&[u8]>)
+            .map_err(cells::Error::new)
     }
-    refuse_compound!();
-}
-
-impl<W: Write> ser::SerializeStruct for &mut Row<'_, W> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.expect(key)?;
-        self.cell(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-/// Flattened structs serialize as maps; their keys are field names.
-impl<W: Write> ser::SerializeMap for &mut Row<'_, W> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        key.serialize(Key(self))
-    }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.cell(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-/// Checks a map key against the next column.
-struct Key<'r, 'w, W: Write>(&'r mut Row<'w, W>);
-
-impl<W: Write> Key<'_, '_, W> {
-    fn error(&self) -> Error {
-        Error("a CSV row has a key that is not a string".into())
-    }
-}
-
-impl<W: Write> ser::Serializer for Key<'_, '_, W> {
-    type Ok = ();
-    type Error = Error;
-    type SerializeSeq = Impossible<(), Error>;
-    type SerializeTuple = Impossible<(), Error>;
-    type SerializeTupleStruct = Impossible<(), Error>;
-    type SerializeTupleVariant = Impossible<(), Error>;
-    type SerializeMap = Impossible<(), Error>;
-    type SerializeStruct = Impossible<(), Error>;
-    type SerializeStructVariant = Impossible<(), Error>;
-
-    fn serialize_str(self, v: &str) -> Result<(), Error> {
-        self.0.expect(v)
-    }
-    refuse!(
-        serialize_bool(bool),
-        serialize_i8(i8),
-        serialize_i16(i16),
-        serialize_i32(i32),
-        serialize_i64(i64),
-        serialize_u8(u8),
-        serialize_u16(u16),
-        serialize_u32(u32),
-        serialize_u64(u64),
-        serialize_f32(f32),
-        serialize_f64(f64),
-        serialize_char(char),
-        serialize_bytes(&[u8]),
-        serialize_none(),
-        serialize_unit(),
-        serialize_unit_struct(&'static str),
-        serialize_unit_variant(&'static str, u32, &'static str)
-    );
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Error> {
-        Err(self.error())
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        v.serialize(self)
-    }
-    refuse_compound!();
-    refuse_records!();
-}
-
-/// Writes one cell of a row.
-struct Cell<'r, 'w, W: Write> {
-    row: &'r mut Row<'w, W>,
-    column: &'r str,
-}
-
-impl<W: Write> Cell<'_, '_, W> {
-    fn error(&self) -> Error {
-        Error(format!(
-            "CSV column `{}` holds a list or record, not one value",
-            self.column
-        ))
-    }
-
-    fn number(self, x: f64) -> Result<(), Error> {
-        self.row.cell.clear();
-        // JSON has no NaN or infinity: such a number is no value, as in the JSON outputs.
-        if x.is_finite() {
-            push_number(&mut self.row.cell, x);
-        }
-        self.row.built()
-    }
-
-    fn integer(self, x: impl std::fmt::Display) -> Result<(), Error> {
-        self.row.cell.clear();
-        let _ = write!(self.row.cell, "{x}");
-        self.row.built()
-    }
-}
-
-impl<W: Write> ser::Serializer for Cell<'_, '_, W> {
-    type Ok = ();
-    type Error = Error;
-    type SerializeSeq = Impossible<(), Error>;
-    type SerializeTuple = Impossible<(), Error>;
-    type SerializeTupleStruct = Impossible<(), Error>;
-    type SerializeTupleVariant = Impossible<(), Error>;
-    type SerializeMap = Impossible<(), Error>;
-    type SerializeStruct = Impossible<(), Error>;
-    type SerializeStructVariant = Impossible<(), Error>;
-
-    fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.row.text(if v { "true" } else { "false" })
-    }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.number(f64::from(v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_char(self, v: char) -> Result<(), Error> {
-        self.row.text(v.encode_utf8(&mut [0; 4]))
-    }
-    fn serialize_str(self, v: &str) -> Result<(), Error> {
-        self.row.text(v)
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
-        Err(self.error())
-    }
-    fn serialize_none(self) -> Result<(), Error> {
-        self.row.text("")
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Error> {
-        v.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<(), Error> {
-        self.row.text("")
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
-        self.row.text("")
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, v: &'static str) -> Result<(), Error> {
-        self.row.text(v)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        v.serialize(self)
-    }
-    /// Dates and other `Display` values: formatted into the reused cell, then neutralized.
-    fn collect_str<T: std::fmt::Display + ?Sized>(self, v: &T) -> Result<(), Error> {
-        let mut text = std::mem::take(&mut self.row.cell);
-        text.clear();
-        let _ = write!(text, "{v}");
-        let out = self.row.text(&text);
-        self.row.cell = text;
-        out
-    }
-    refuse_compound!();
-    refuse_records!();
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! the shared `view` through the overridable `templates`. Column lists here are the contract
 //! documented in docs/report-schema.md; a test keeps the two in step.
 
+pub mod cells;
 pub mod charts;
 pub mod csv;
 pub mod html;
@@ -12,6 +13,7 @@ pub mod json;
 pub mod markdown;
 pub mod templates;
 pub mod view;
+pub mod xlsx;
 
 use std::fs::{self, File};
 use std::io::BufWriter;
@@ -70,132 +72,181 @@ fn fail_on_text<S: serde::Serializer>(v: &Option<Severity>, s: S) -> Result<S::O
     s.serialize_str(v.map_or("none", Severity::as_str))
 }
 
-pub const FINDINGS_COLUMNS: &[&str] = &[
-    "id",
-    "rule",
-    "name",
-    "severity",
-    "account_id",
-    "account_name",
-    "ou_path",
-    "team",
-    "product",
-    "license_arn",
-    "grant_arn",
-    "first_day",
-    "last_day",
-    "cost_usd",
-    "overspend_usd",
-    "overspend_basis",
-    "activation_unknown_usd",
-    "data_incomplete",
-    "message",
-    "remediation",
-    "change",
-    "first_seen",
-    "age_days",
-    "suppressed",
-    "suppression_reason",
-    "suppression_owner",
-    "suppression_expires",
+/// What a column holds. The CSV files write every kind as plain text; the workbook types its
+/// cells by it (docs/report-schema.md "report.xlsx").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text, identifiers included (account, OU, grant, license and finding ids stay text).
+    Text,
+    /// US dollars, full precision.
+    Usd,
+    /// A day, `YYYY-MM-DD`.
+    Date,
+    /// A month, `YYYY-MM`.
+    Month,
+    /// A whole number.
+    Count,
+    Bool,
+}
+
+/// One column of a report table: its name (the CSV header) and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+}
+
+const fn col(name: &'static str, kind: Kind) -> Column {
+    Column { name, kind }
+}
+
+/// The names of `columns`, for the `*_COLUMNS` lists the CSV writer takes.
+const fn names<const N: usize>(columns: &[Column]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = columns[i].name;
+        i += 1;
+    }
+    out
+}
+
+use Kind::{Bool, Count, Date, Month, Text, Usd};
+
+// Each report table once: the CSV files and the workbook's sheets take their columns from
+// here, in this order.
+pub const FINDINGS: &[Column] = &[
+    col("id", Text),
+    col("rule", Text),
+    col("name", Text),
+    col("severity", Text),
+    col("account_id", Text),
+    col("account_name", Text),
+    col("ou_path", Text),
+    col("team", Text),
+    col("product", Text),
+    col("license_arn", Text),
+    col("grant_arn", Text),
+    col("first_day", Date),
+    col("last_day", Date),
+    col("cost_usd", Usd),
+    col("overspend_usd", Usd),
+    col("overspend_basis", Text),
+    col("activation_unknown_usd", Usd),
+    col("data_incomplete", Bool),
+    col("message", Text),
+    col("remediation", Text),
+    col("change", Text),
+    col("first_seen", Date),
+    col("age_days", Count),
+    col("suppressed", Bool),
+    col("suppression_reason", Text),
+    col("suppression_owner", Text),
+    col("suppression_expires", Date),
 ];
-pub const COVERAGE_COLUMNS: &[&str] = &[
-    "account_id",
-    "account_name",
-    "ou_path",
-    "product",
-    "license_arn",
-    "state",
-    "grant_arn",
-    "sub_grant_arn",
-    "grant_status",
-    "activation_time_unknown",
-    "from",
-    "to",
-    "days",
-    "cost_usd",
-    "overspend_usd",
-    "overspend_basis",
+pub const FINDINGS_COLUMNS: &[&str] = &names::<{ FINDINGS.len() }>(FINDINGS);
+pub const COVERAGE: &[Column] = &[
+    col("account_id", Text),
+    col("account_name", Text),
+    col("ou_path", Text),
+    col("product", Text),
+    col("license_arn", Text),
+    col("state", Text),
+    col("grant_arn", Text),
+    col("sub_grant_arn", Text),
+    col("grant_status", Text),
+    col("activation_time_unknown", Bool),
+    col("from", Date),
+    col("to", Date),
+    col("days", Count),
+    col("cost_usd", Usd),
+    col("overspend_usd", Usd),
+    col("overspend_basis", Text),
 ];
-pub const GRANTS_COLUMNS: &[&str] = &[
-    "grant_arn",
-    "name",
-    "product",
-    "license_arn",
-    "parent_arn",
-    "is_sub_grant",
-    "relation",
-    "grantee_kind",
-    "grantee_id",
-    "grantee_name",
-    "status",
-    "status_reason",
-    "version",
-    "created_at",
-    "activated_at",
-    "activation_time_unknown",
-    "findings",
+pub const COVERAGE_COLUMNS: &[&str] = &names::<{ COVERAGE.len() }>(COVERAGE);
+pub const GRANTS: &[Column] = &[
+    col("grant_arn", Text),
+    col("name", Text),
+    col("product", Text),
+    col("license_arn", Text),
+    col("parent_arn", Text),
+    col("is_sub_grant", Bool),
+    col("relation", Text),
+    col("grantee_kind", Text),
+    col("grantee_id", Text),
+    col("grantee_name", Text),
+    col("status", Text),
+    col("status_reason", Text),
+    col("version", Text),
+    col("created_at", Date),
+    col("activated_at", Date),
+    col("activation_time_unknown", Bool),
+    col("findings", Text),
 ];
-pub const ALLOCATION_COLUMNS: &[&str] = &[
-    "month",
-    "team",
-    "method",
-    "product",
-    "account_id",
-    "account_name",
-    "cost_usd",
-    "rows",
-    "used_by_account_id",
-    "used_by_account_name",
-    "redistributed",
+pub const GRANTS_COLUMNS: &[&str] = &names::<{ GRANTS.len() }>(GRANTS);
+pub const ALLOCATION: &[Column] = &[
+    col("month", Month),
+    col("team", Text),
+    col("method", Text),
+    col("product", Text),
+    col("account_id", Text),
+    col("account_name", Text),
+    col("cost_usd", Usd),
+    col("rows", Count),
+    col("used_by_account_id", Text),
+    col("used_by_account_name", Text),
+    col("redistributed", Bool),
 ];
+pub const ALLOCATION_COLUMNS: &[&str] = &names::<{ ALLOCATION.len() }>(ALLOCATION);
 
 /// The file `verify-cleanup` writes.
 pub const CLEANUP_FILE: &str = "cleanup_verification.csv";
 
 /// `cleanup_verification.csv`, written by `verify-cleanup`.
-pub const CLEANUP_COLUMNS: &[&str] = &[
-    "check",
-    "result",
-    "license_arn",
-    "product",
-    "cut_off",
-    "checked_from",
-    "account_id",
-    "account_name",
-    "grant_arn",
-    "grant_status",
-    "grantee_kind",
-    "grantee_id",
-    "first_day",
-    "last_day",
-    "days",
-    "rows",
-    "cost_usd",
-    "public_cost_usd",
-    "detail",
+pub const CLEANUP: &[Column] = &[
+    col("check", Text),
+    col("result", Text),
+    col("license_arn", Text),
+    col("product", Text),
+    col("cut_off", Date),
+    col("checked_from", Date),
+    col("account_id", Text),
+    col("account_name", Text),
+    col("grant_arn", Text),
+    col("grant_status", Text),
+    col("grantee_kind", Text),
+    col("grantee_id", Text),
+    col("first_day", Date),
+    col("last_day", Date),
+    col("days", Count),
+    col("rows", Count),
+    col("cost_usd", Usd),
+    col("public_cost_usd", Usd),
+    col("detail", Text),
 ];
+pub const CLEANUP_COLUMNS: &[&str] = &names::<{ CLEANUP.len() }>(CLEANUP);
 
-pub const ACTIVATION_COLUMNS: &[&str] = &[
-    "scope",
-    "account_id",
-    "product",
-    "license_arn",
-    "grant_arn",
-    "parent_grant_arn",
-    "via",
-    "first_seen",
-    "created_at",
-    "accepted_at",
-    "activated_at",
-    "activated_after",
-    "activated_by",
-    "activation_source",
-    "disabled_at",
-    "deleted_at",
-    "status",
-    "days_to_activation",
+pub const ACTIVATION: &[Column] = &[
+    col("scope", Text),
+    col("account_id", Text),
+    col("product", Text),
+    col("license_arn", Text),
+    col("grant_arn", Text),
+    col("parent_grant_arn", Text),
+    col("via", Text),
+    col("first_seen", Date),
+    col("created_at", Date),
+    col("accepted_at", Date),
+    col("activated_at", Date),
+    col("activated_after", Date),
+    col("activated_by", Date),
+    col("activation_source", Text),
+    col("disabled_at", Date),
+    col("deleted_at", Date),
+    col("status", Text),
+    col("days_to_activation", Count),
 ];
+pub const ACTIVATION_COLUMNS: &[&str] = &names::<{ ACTIVATION.len() }>(ACTIVATION);
 
 /// What the reports show: the analysis, and what the history stage and the suppressions file
 /// added after it. Each writer derives what it needs (the change lists, say) from these.
@@ -221,8 +272,26 @@ impl<'a> Report<'a> {
     }
 }
 
+/// The reports a run may leave out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outputs {
+    /// `report.xlsx` (`--no-xlsx` leaves it out).
+    pub xlsx: bool,
+}
+
+impl Default for Outputs {
+    fn default() -> Outputs {
+        Outputs { xlsx: true }
+    }
+}
+
 /// Writes every report of a run into `dir`, the HTML and Markdown ones with `templates`.
-pub fn write_all(r: &Report, dir: &Path, templates: &Templates) -> Result<Vec<String>> {
+pub fn write_all(
+    r: &Report,
+    dir: &Path,
+    templates: &Templates,
+    outputs: &Outputs,
+) -> Result<Vec<String>> {
     let (a, run) = (r.analysis, r.run);
     fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
     let mut written = Vec::new();
@@ -255,5 +324,8 @@ pub fn write_all(r: &Report, dir: &Path, templates: &Templates) -> Result<Vec<St
     let page = crate::progress::timed("report view", || view::Page::new(r));
     file("report.html", &|w| html::write(w, templates, &page))?;
     file("summary.md", &|w| markdown::write(w, templates, &page))?;
+    if outputs.xlsx {
+        file(xlsx::FILE, &|w| xlsx::write(w, r, &page))?;
+    }
     Ok(written)
 }

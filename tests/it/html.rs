@@ -354,7 +354,13 @@ fn changes_render_when_history_provides_them() {
         ..Report::of(&a, &run)
     };
     let dir = tempfile::tempdir().unwrap();
-    report::write_all(&r, dir.path(), &Templates::new(None).unwrap()).unwrap();
+    report::write_all(
+        &r,
+        dir.path(),
+        &Templates::new(None).unwrap(),
+        &report::Outputs::default(),
+    )
+    .unwrap();
     let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(!html.contains(r#"id="no-history""#));
     assert!(html.contains("Compared with the run of 2026-10-24: <strong>3</strong> new, <strong>1</strong> resolved, 7 persisting."));
@@ -374,7 +380,13 @@ fn an_overridden_template_is_used_and_its_hash_allowed() {
     fs::write(templates.path().join("report.css"), brand).unwrap();
     let opts = report::Templates::new(Some(templates.path())).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    report::write_all(&report::Report::of(&a, &run), dir.path(), &opts).unwrap();
+    report::write_all(
+        &report::Report::of(&a, &run),
+        dir.path(),
+        &opts,
+        &report::Outputs::default(),
+    )
+    .unwrap();
     let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
     let tags = tags(&html);
     let style = tags
@@ -468,7 +480,13 @@ fn a_first_run_with_thousands_of_new_findings_keeps_the_page_small() {
         ..Report::of(&a, &run)
     };
     let dir = tempfile::tempdir().unwrap();
-    report::write_all(&r, dir.path(), &Templates::new(None).unwrap()).unwrap();
+    report::write_all(
+        &r,
+        dir.path(),
+        &Templates::new(None).unwrap(),
+        &report::Outputs::default(),
+    )
+    .unwrap();
     let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(
         html.len() < 1_000_000,

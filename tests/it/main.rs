@@ -21,3 +21,5 @@ mod scenarios;
 mod schedule;
 mod snapshot_roundtrip;
 mod sources;
+mod spreadsheet;
+mod xlsx;

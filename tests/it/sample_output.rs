@@ -50,6 +50,7 @@ fn sample_output_matches_the_demo() {
             "findings.json",
             "grants.csv",
             "report.html",
+            "report.xlsx",
             "summary.json",
             "summary.md",
         ]

@@ -236,7 +236,8 @@ fn g_member_side_activation_is_unknown_not_exposure() {
     };
     let templates = entitlement_audit::report::Templates::new(None).unwrap();
     let report = entitlement_audit::report::Report::of(&a, &run);
-    entitlement_audit::report::write_all(&report, dir.path(), &templates).unwrap();
+    let outputs = entitlement_audit::report::Outputs::default();
+    entitlement_audit::report::write_all(&report, dir.path(), &templates, &outputs).unwrap();
     let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
     let md = read("summary.md");
     assert!(

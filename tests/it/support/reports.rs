@@ -19,7 +19,8 @@ pub fn demo() -> (Analysis, RunInfo) {
 /// Writes every report of `a` into `dir` with the built-in templates.
 pub fn write(a: &Analysis, run: &RunInfo, dir: &Path) {
     let templates = report::Templates::new(None).unwrap();
-    report::write_all(&report::Report::of(a, run), dir, &templates).unwrap();
+    let outputs = report::Outputs::default();
+    report::write_all(&report::Report::of(a, run), dir, &templates, &outputs).unwrap();
 }
 
 pub const HOSTILE: &[&str] = &[

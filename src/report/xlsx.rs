@@ -1,0 +1,549 @@
+//! `report.xlsx`: the run's tables as one workbook with typed cells, for people who open the
+//! reports in a spreadsheet (a CSV cannot say that an account id is text).
+//!
+//! A Summary sheet first, then one sheet per CSV file with the same columns in the same order
+//! (the tables of `super`). Each column's [`Kind`] types its cells: identifiers and other text
+//! as text, money as numbers with a currency format (full precision kept), days as date cells,
+//! booleans as booleans. No formulas: text is always a string cell, never parsed, and text a
+//! spreadsheet would take for a formula when edited is stored with Excel's quote prefix (the
+//! value stays the same text). The data sheets are written row by row to temporary files
+//! (`rust_xlsxwriter`'s low-memory mode), so the workbook adds little to the run's memory.
+
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet};
+use serde::Serialize;
+
+use super::cells::{self, Rows, Sink};
+use super::view::Page;
+use super::{Column, Kind, Report, RunInfo};
+use super::{ACTIVATION, ALLOCATION, CLEANUP, COVERAGE, FINDINGS, GRANTS};
+
+/// The workbook `run` writes beside the CSV files.
+pub const FILE: &str = "report.xlsx";
+/// The workbook `verify-cleanup` writes beside `cleanup_verification.csv`.
+pub const CLEANUP_FILE: &str = "cleanup_verification.xlsx";
+
+/// Excel's limit: rows per sheet, the header row included.
+pub const MAX_ROWS: usize = 1_048_576;
+
+/// Sheet names, in workbook order.
+pub const SUMMARY_SHEET: &str = "Summary";
+pub const FINDINGS_SHEET: &str = "Findings";
+pub const ALLOCATION_SHEET: &str = "Cost by team";
+pub const COVERAGE_SHEET: &str = "Coverage";
+pub const GRANTS_SHEET: &str = "Grants";
+pub const ACTIVATION_SHEET: &str = "Activation history";
+pub const CLEANUP_SHEET: &str = "Clean-up";
+
+/// The columns of the Summary sheet.
+pub const SUMMARY_COLUMNS: &[&str] = &["figure", "value", "note"];
+
+/// Money: two decimals shown, the full value kept in the cell.
+const USD_FORMAT: &str = "$#,##0.00";
+const DATE_FORMAT: &str = "yyyy-mm-dd";
+const MONTH_FORMAT: &str = "yyyy-mm";
+const TIME_FORMAT: &str = "yyyy-mm-dd hh:mm:ss";
+/// The zip's deflate level (1 fastest to 9).
+const ZIP_LEVEL: u8 = 3;
+/// Column widths, in characters.
+const MIN_WIDTH: usize = 6;
+const MAX_WIDTH: usize = 60;
+
+/// Writes `report.xlsx`: the Summary, then Findings, Cost by team, Coverage, Grants and, when
+/// the run keeps history, Activation history.
+pub fn write<W: Write + Send>(out: W, r: &Report, page: &Page) -> Result<()> {
+    let a = r.analysis;
+    let mut book = Book::new(r.run)?;
+    book.summary(r, page)?;
+    book.table(FINDINGS_SHEET, FINDINGS, &a.findings)?;
+    book.table(ALLOCATION_SHEET, ALLOCATION, &a.allocation)?;
+    book.table(COVERAGE_SHEET, COVERAGE, &a.coverage)?;
+    book.table(GRANTS_SHEET, GRANTS, &a.grants)?;
+    if let Some(h) = r.history {
+        book.table(ACTIVATION_SHEET, ACTIVATION, &h.activation)?;
+    }
+    book.save(out)
+}
+
+/// Writes `cleanup_verification.xlsx`: the Clean-up sheet, the rows of
+/// `cleanup_verification.csv`.
+pub fn cleanup<W: Write + Send, T: Serialize>(
+    out: W,
+    collected_at: DateTime<Utc>,
+    rows: &[T],
+) -> Result<()> {
+    let mut book = Book::at(collected_at)?;
+    book.table(CLEANUP_SHEET, CLEANUP, rows)?;
+    book.save(out)
+}
+
+/// Fails when a sheet of `rows` data rows and a header would not fit in Excel.
+pub fn check_rows(sheet: &str, rows: usize) -> Result<()> {
+    if rows >= MAX_ROWS {
+        bail!(
+            "sheet `{sheet}` would have {} rows with its header, more than Excel's limit of {MAX_ROWS}: \
+             pass `--no-xlsx` and use the CSV files",
+            rows + 1
+        );
+    }
+    Ok(())
+}
+
+/// A figure of the Summary sheet.
+enum Figure<'a> {
+    Usd(f64),
+    Count(u64),
+    Day(NaiveDate),
+    Time(DateTime<Utc>),
+    Bool(bool),
+    Text(&'a str),
+}
+
+struct Formats {
+    header: Format,
+    usd: Format,
+    date: Format,
+    month: Format,
+    time: Format,
+    /// Text a spreadsheet would run as a formula if the cell were edited.
+    quoted: Format,
+}
+
+struct Book {
+    book: Workbook,
+    formats: Formats,
+}
+
+impl Book {
+    fn new(run: &RunInfo) -> Result<Book> {
+        Book::at(run.collected_at)
+    }
+
+    /// A workbook whose creation time is `created` (the data's collection time, so that the
+    /// same data gives the same file).
+    fn at(created: DateTime<Utc>) -> Result<Book> {
+        let mut book = Workbook::new();
+        // Deflate level 3 (Excel's own) instead of 6: at 10,000 accounts the save takes a
+        // third of the time for a file 16% larger (docs/performance.md "Workbook").
+        book.set_zip_compression_level(ZIP_LEVEL);
+        book.set_properties(
+            &DocProperties::new()
+                .set_creation_datetime(&excel_time(created)?)
+                .set_comment("entitlement-audit"),
+        );
+        Ok(Book {
+            book,
+            formats: Formats {
+                header: Format::new()
+                    .set_bold()
+                    .set_border_bottom(FormatBorder::Thin),
+                usd: Format::new().set_num_format(USD_FORMAT),
+                date: Format::new().set_num_format(DATE_FORMAT),
+                month: Format::new().set_num_format(MONTH_FORMAT),
+                time: Format::new().set_num_format(TIME_FORMAT),
+                quoted: Format::new().set_quote_prefix(),
+            },
+        })
+    }
+
+    /// Assembles each sheet's XML and compresses it into the zip: most of the time.
+    fn save<W: Write + Send>(mut self, out: W) -> Result<()> {
+        crate::progress::timed("report.xlsx: save", || self.book.save_to_writer(out))?;
+        Ok(())
+    }
+
+    /// The headline figures of summary.md, the completeness state and the run's dates.
+    fn summary(&mut self, r: &Report, page: &Page) -> Result<()> {
+        let (a, run) = (r.analysis, r.run);
+        let t = &a.totals;
+        let c = &a.completeness;
+        let mut rows: Vec<(&str, Figure, String)> = vec![
+            ("As of", Figure::Day(run.as_of), "The report date.".into()),
+            ("Window start", Figure::Day(run.window_start), String::new()),
+            ("Window end", Figure::Day(run.window_end), String::new()),
+            (
+                "Collected at",
+                Figure::Time(run.collected_at),
+                "When the data was read (UTC).".into(),
+            ),
+            ("Source", Figure::Text(&run.source), String::new()),
+            (
+                "Tool version",
+                Figure::Text(&run.tool_version),
+                String::new(),
+            ),
+        ];
+        for card in &page.headline {
+            let figure = match card.key {
+                "exposure" => Figure::Usd(t.exposure_usd),
+                "activation_unknown" => Figure::Usd(t.activation_unknown_usd),
+                "overspend" => Figure::Usd(t.overspend_usd),
+                "accounts_exposed" => Figure::Count(t.accounts_exposed),
+                "awaiting" => Figure::Count(t.grants_awaiting_activation),
+                "orphaned" => Figure::Count(t.orphaned_grants),
+                _ => Figure::Text(&card.value),
+            };
+            // An incomplete zero is not known; another incomplete figure is a lower bound.
+            let amount = match figure {
+                Figure::Usd(x) => Some(x),
+                Figure::Count(n) => Some(n as f64),
+                _ => None,
+            };
+            let (figure, note) = match (card.incomplete, amount) {
+                (true, Some(0.0)) => (Figure::Text("not known"), card.detail.clone()),
+                (true, Some(_)) => (figure, format!("At least this much. {}", card.detail)),
+                _ => (figure, card.detail.clone()),
+            };
+            rows.push((card.label, figure, note));
+        }
+        rows.extend([
+            (
+                "Spend in the window",
+                Figure::Usd(t.spend_usd),
+                "Marketplace model spend; the Cost by team sheet sums to it.".into(),
+            ),
+            (
+                "Findings",
+                Figure::Count(a.findings.len() as u64),
+                "Every finding is on the Findings sheet.".into(),
+            ),
+            (
+                "Findings at or above --fail-on",
+                Figure::Count(a.count_at_or_above(run.fail_on) as u64),
+                format!("--fail-on {}", run.fail_on.map_or("none", |s| s.as_str())),
+            ),
+            ("Data complete", Figure::Bool(c.complete), String::new()),
+            (
+                "Sources not read",
+                Figure::Count(c.missing.len() as u64),
+                "summary.json `completeness.missing` lists them.".into(),
+            ),
+            (
+                "Incomplete tables",
+                Figure::Text(""),
+                c.incomplete_tables
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            (
+                "Rules affected",
+                Figure::Text(""),
+                c.affected_rules.join(", "),
+            ),
+        ]);
+        if let Some(h) = r.history {
+            let ch = &h.changes;
+            rows.extend([
+                (
+                    "New findings",
+                    Figure::Count(ch.new as u64),
+                    match &ch.previous_run {
+                        Some(p) => format!("Since the run of {}.", p.as_of),
+                        None => "The first run: every finding is new.".into(),
+                    },
+                ),
+                (
+                    "Resolved findings",
+                    Figure::Count(ch.resolved as u64),
+                    String::new(),
+                ),
+                (
+                    "Persisting findings",
+                    Figure::Count(ch.persisting as u64),
+                    String::new(),
+                ),
+            ]);
+        }
+
+        let Book { book, formats } = self;
+        let ws = book.add_worksheet();
+        ws.set_name(SUMMARY_SHEET)?;
+        let mut widths = header(ws, formats, SUMMARY_COLUMNS)?;
+        for (i, (label, figure, note)) in rows.iter().enumerate() {
+            let r = (i + 1) as u32;
+            text(ws, formats, r, 0, label, &mut widths[0])?;
+            let w = &mut widths[1];
+            match *figure {
+                Figure::Usd(x) => usd(ws, formats, r, 1, x, w)?,
+                Figure::Count(n) => count(ws, r, 1, n as f64, w)?,
+                Figure::Day(d) => date(ws, &formats.date, r, 1, d, w)?,
+                Figure::Time(t) => {
+                    ws.write_datetime_with_format(r, 1, excel_time(t)?, &formats.time)?;
+                    *w = (*w).max(TIME_FORMAT.len());
+                }
+                Figure::Bool(b) => boolean(ws, r, 1, b, w)?,
+                Figure::Text(s) => text(ws, formats, r, 1, s, w)?,
+            }
+            text(ws, formats, r, 2, note, &mut widths[2])?;
+        }
+        finish(ws, rows.len(), &widths)
+    }
+
+    /// One sheet of `rows`, typed by `columns`: every row must serialize to an object with
+    /// exactly those fields in that order (as for the CSV files).
+    fn table<T: Serialize>(&mut self, sheet: &str, columns: &[Column], rows: &[T]) -> Result<()> {
+        crate::progress::timed(&format!("report.xlsx: {sheet}"), || {
+            self.rows(sheet, columns, rows)
+        })
+    }
+
+    fn rows<T: Serialize>(&mut self, sheet: &str, columns: &[Column], rows: &[T]) -> Result<()> {
+        check_rows(sheet, rows.len())?;
+        let Book { book, formats } = self;
+        let ws = book.add_worksheet_with_low_memory()?;
+        ws.set_name(sheet)?;
+        let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+        let widths = header(ws, formats, &names)?;
+        let mut walk = Rows::new(
+            Cells {
+                ws,
+                formats,
+                columns,
+                widths,
+                row: 1,
+            },
+            &names,
+        );
+        for (i, row) in rows.iter().enumerate() {
+            walk.row(row)
+                .with_context(|| format!("sheet `{sheet}` row {}", i + 2))?;
+        }
+        let Cells { ws, widths, .. } = walk.sink;
+        finish(ws, rows.len(), &widths)
+    }
+}
+
+/// A sheet as a [`Sink`]: each cell typed by its column's kind.
+struct Cells<'a> {
+    ws: &'a mut Worksheet,
+    formats: &'a Formats,
+    columns: &'a [Column],
+    /// The width each column needs so far.
+    widths: Vec<usize>,
+    /// The row being written (0 is the header).
+    row: u32,
+}
+
+impl Cells<'_> {
+    fn wrong(&self, c: usize, what: impl std::fmt::Display) -> cells::Error {
+        cells::Error::new(format!("a {:?} column holds {what}", self.columns[c].kind))
+    }
+}
+
+/// A writer's error as the walk's.
+fn put(r: Result<()>) -> Result<(), cells::Error> {
+    r.map_err(|e| cells::Error::new(format!("{e:#}")))
+}
+
+impl Sink for Cells<'_> {
+    fn text(&mut self, c: usize, s: &str) -> Result<(), cells::Error> {
+        let (ws, f, r, w) = (&mut *self.ws, self.formats, self.row, &mut self.widths[c]);
+        match self.columns[c].kind {
+            Kind::Text => put(text(ws, f, r, c as u16, s, w)),
+            Kind::Date => {
+                let d: NaiveDate = s
+                    .parse()
+                    .map_err(|_| cells::Error::new(format!("`{s}` is not a date (YYYY-MM-DD)")))?;
+                put(date(ws, &f.date, r, c as u16, d, w))
+            }
+            Kind::Month => {
+                let d = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
+                    .map_err(|_| cells::Error::new(format!("`{s}` is not a month (YYYY-MM)")))?;
+                put(date(ws, &f.month, r, c as u16, d, w))
+            }
+            _ => Err(self.wrong(c, format_args!("\"{s}\""))),
+        }
+    }
+    fn number(&mut self, c: usize, x: f64) -> Result<(), cells::Error> {
+        let (ws, f, r, w) = (&mut *self.ws, self.formats, self.row, &mut self.widths[c]);
+        match self.columns[c].kind {
+            Kind::Usd => put(usd(ws, f, r, c as u16, x, w)),
+            Kind::Count => put(count(ws, r, c as u16, x, w)),
+            _ => Err(self.wrong(c, x)),
+        }
+    }
+    fn integer(&mut self, c: usize, x: i128) -> Result<(), cells::Error> {
+        match self.columns[c].kind {
+            Kind::Usd | Kind::Count => self.number(c, x as f64),
+            _ => Err(self.wrong(c, x)),
+        }
+    }
+    fn boolean(&mut self, c: usize, b: bool) -> Result<(), cells::Error> {
+        match self.columns[c].kind {
+            Kind::Bool => put(boolean(self.ws, self.row, c as u16, b, &mut self.widths[c])),
+            _ => Err(self.wrong(c, b)),
+        }
+    }
+    /// An empty value leaves the cell blank.
+    fn none(&mut self, _: usize) -> Result<(), cells::Error> {
+        Ok(())
+    }
+    fn end_row(&mut self) -> Result<(), cells::Error> {
+        self.row += 1;
+        Ok(())
+    }
+}
+
+/// The header row; the widths its names need.
+fn header(ws: &mut Worksheet, f: &Formats, names: &[&str]) -> Result<Vec<usize>> {
+    for (c, name) in names.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *name, &f.header)?;
+    }
+    Ok(names.iter().map(|n| n.len() + 2).collect())
+}
+
+/// Header row frozen, autofilter over the table, column widths.
+fn finish(ws: &mut Worksheet, rows: usize, widths: &[usize]) -> Result<()> {
+    ws.set_freeze_panes(1, 0)?;
+    let last = widths.len().saturating_sub(1) as u16;
+    ws.autofilter(0, 0, rows as u32, last)?;
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, (*w + 1).clamp(MIN_WIDTH, MAX_WIDTH) as f64)?;
+    }
+    Ok(())
+}
+
+fn text(ws: &mut Worksheet, f: &Formats, r: u32, c: u16, s: &str, width: &mut usize) -> Result<()> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    // The same test as the CSV files' neutralization; the cell keeps the text as it is.
+    if super::csv::needs_quote_mark(s) {
+        ws.write_string_with_format(r, c, s, &f.quoted)?;
+    } else {
+        ws.write_string(r, c, s)?;
+    }
+    *width = (*width).max(s.chars().count());
+    Ok(())
+}
+
+fn usd(ws: &mut Worksheet, f: &Formats, r: u32, c: u16, x: f64, width: &mut usize) -> Result<()> {
+    ws.write_number_with_format(r, c, x, &f.usd)?;
+    // `$`, the digits with their separators, the cents.
+    let digits = whole_digits(x);
+    *width = (*width).max(1 + digits + (digits - 1) / 3 + 3 + usize::from(x < 0.0));
+    Ok(())
+}
+
+fn count(ws: &mut Worksheet, r: u32, c: u16, x: f64, width: &mut usize) -> Result<()> {
+    ws.write_number(r, c, x)?;
+    let shown = if x.fract() == 0.0 {
+        whole_digits(x) + usize::from(x < 0.0)
+    } else {
+        format!("{x}").len()
+    };
+    *width = (*width).max(shown);
+    Ok(())
+}
+
+/// How many digits the whole part of `x` has (without a sign), as `{:.0}` of it prints them;
+/// counted, not printed, below 10^19 (every cell of a run).
+fn whole_digits(x: f64) -> usize {
+    let whole = x.abs().trunc();
+    if whole < 1e19 {
+        (whole as u64)
+            .checked_ilog10()
+            .map_or(1, |d| d as usize + 1)
+    } else {
+        format!("{whole:.0}").len()
+    }
+}
+
+fn boolean(ws: &mut Worksheet, r: u32, c: u16, b: bool, width: &mut usize) -> Result<()> {
+    ws.write_boolean(r, c, b)?;
+    *width = (*width).max(5);
+    Ok(())
+}
+
+fn date(
+    ws: &mut Worksheet,
+    format: &Format,
+    r: u32,
+    c: u16,
+    d: NaiveDate,
+    width: &mut usize,
+) -> Result<()> {
+    ws.write_datetime_with_format(r, c, excel_date(d)?, format)?;
+    *width = (*width).max(DATE_FORMAT.len());
+    Ok(())
+}
+
+fn excel_date(d: NaiveDate) -> Result<ExcelDateTime> {
+    let year = u16::try_from(d.year()).with_context(|| format!("{d} is out of Excel's range"))?;
+    Ok(ExcelDateTime::from_ymd(
+        year,
+        d.month() as u8,
+        d.day() as u8,
+    )?)
+}
+
+fn excel_time(t: DateTime<Utc>) -> Result<ExcelDateTime> {
+    Ok(excel_date(t.date_naive())?.and_hms(
+        t.hour() as u16,
+        t.minute() as u8,
+        f64::from(t.second()),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sheet_over_excels_limit_is_an_error_naming_it() {
+        assert!(check_rows("Coverage", MAX_ROWS - 1).is_ok());
+        let e = check_rows("Coverage", MAX_ROWS).unwrap_err().to_string();
+        assert!(e.contains("`Coverage`"), "{e}");
+        assert!(e.contains("1048577 rows"), "{e}");
+        // The check comes before any row is written: a table that long fails at once.
+        let mut book = Book::at(DateTime::UNIX_EPOCH).unwrap();
+        let rows = vec![(); MAX_ROWS];
+        let e = book.table("Findings", FINDINGS, &rows).unwrap_err();
+        assert!(e.to_string().contains("`Findings`"), "{e}");
+    }
+
+    #[test]
+    fn widths_count_the_digits_as_printed() {
+        for x in [
+            0.0,
+            0.4,
+            9.99,
+            10.0,
+            999.5,
+            1e15,
+            123456789012.0,
+            -42.0,
+            1e19,
+            3e20,
+        ] {
+            assert_eq!(
+                whole_digits(x),
+                format!("{:.0}", x.abs().trunc()).len(),
+                "{x}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_is_an_error() {
+        #[derive(Serialize)]
+        struct Row {
+            month: &'static str,
+        }
+        let cols = &[super::super::col("month", Kind::Month)];
+        let mut book = Book::at(DateTime::UNIX_EPOCH).unwrap();
+        assert!(book.table("T", cols, &[Row { month: "2026-10" }]).is_ok());
+        let e = book
+            .table("U", cols, &[Row { month: "October" }])
+            .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("sheet `U` row 2: column `month`: `October` is not a month"),
+            "{e:#}"
+        );
+    }
+}
