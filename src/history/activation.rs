@@ -11,7 +11,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::observe::observed_at;
-use super::store::{date_text, parse_date, time_of, Store};
+use super::store::{date_text, parse_date, stored_grants, time_of, Store, StoredGrant};
 use crate::model::day;
 
 /// One row of activation_history.csv (columns in `crate::report::ACTIVATION_COLUMNS`).
@@ -58,13 +58,7 @@ impl ActivationRow {
 }
 
 struct GrantInfo {
-    arn: String,
-    license_arn: String,
-    product: String,
-    parent_arn: String,
-    sub_grant: bool,
-    kind: String,
-    grantee_id: String,
+    grant: StoredGrant,
     first_seen: Option<NaiveDate>,
     first_status: String,
     last_status: String,
@@ -91,33 +85,18 @@ pub fn history(store: &Store, as_of: NaiveDate) -> Result<Vec<ActivationRow>> {
 fn read(store: &Store, as_of: NaiveDate) -> rusqlite::Result<Vec<ActivationRow>> {
     let conn = store.conn();
     let day_text = date_text(as_of);
-    let mut grants: BTreeMap<i64, GrantInfo> = BTreeMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT g.id, g.arn, g.license_arn, g.product, g.parent_arn, g.grantee_kind, g.grantee_id,
-                g.sub_grant
-         FROM grants g",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            GrantInfo {
-                arn: r.get(1)?,
-                license_arn: r.get(2)?,
-                product: r.get(3)?,
-                parent_arn: r.get(4)?,
-                kind: r.get(5)?,
-                grantee_id: r.get(6)?,
-                sub_grant: r.get(7)?,
+    let mut grants: BTreeMap<i64, GrantInfo> = stored_grants(conn)?
+        .into_iter()
+        .map(|grant| {
+            let info = GrantInfo {
                 first_seen: None,
                 first_status: String::new(),
                 last_status: String::new(),
-            },
-        ))
-    })?;
-    for row in rows {
-        let (id, g) = row?;
-        grants.insert(id, g);
-    }
+                grant,
+            };
+            (info.grant.id, info)
+        })
+        .collect();
     // SQLite returns the other columns of the row that holds the min() / max().
     for (agg, first) in [("min", true), ("max", false)] {
         let mut stmt = conn.prepare(&format!(
@@ -170,15 +149,18 @@ fn read(store: &Store, as_of: NaiveDate) -> rusqlite::Result<Vec<ActivationRow>>
         events.entry(key).or_default().push(e);
     }
 
-    let by_arn: BTreeMap<&str, i64> = grants.iter().map(|(id, g)| (g.arn.as_str(), *id)).collect();
+    let by_arn: BTreeMap<&str, i64> = grants
+        .iter()
+        .map(|(id, g)| (g.grant.arn.as_str(), *id))
+        .collect();
     let mut out = Vec::new();
     for (id, g) in &grants {
-        let sub = g.sub_grant;
-        if g.first_seen.is_none() || !(sub || g.kind == "account") {
+        let sub = g.grant.sub_grant;
+        if g.first_seen.is_none() || !(sub || g.grant.grantee_kind == "account") {
             continue;
         }
         // Only a sub-grant's parent is an organization or OU grant that reaches the account.
-        let parent_id = by_arn.get(g.parent_arn.as_str()).filter(|_| sub);
+        let parent_id = by_arn.get(g.grant.parent_arn.as_str()).filter(|_| sub);
         let parent = parent_id.map(|p| &grants[p]);
         // The grant's own events, and its parent's events about this account.
         let mut own: Vec<&Event> = events
@@ -188,7 +170,7 @@ fn read(store: &Store, as_of: NaiveDate) -> rusqlite::Result<Vec<ActivationRow>>
         if let Some(pid) = parent_id {
             own.extend(
                 events
-                    .get(&(*pid, g.grantee_id.clone()))
+                    .get(&(*pid, g.grant.grantee_id.clone()))
                     .into_iter()
                     .flatten(),
             );
@@ -225,12 +207,15 @@ fn grant_row(g: &GrantInfo, parent: Option<&GrantInfo>, events: &[&Event]) -> Ac
     let last = |kind: &str| events.iter().rev().find(|e| e.kind == kind);
     let mut row = ActivationRow {
         scope: "grant",
-        account_id: g.grantee_id.clone(),
-        product: g.product.clone(),
-        license_arn: g.license_arn.clone(),
-        grant_arn: g.arn.clone(),
-        parent_grant_arn: parent.map(|p| p.arn.clone()).unwrap_or_default(),
-        via: parent.map_or_else(|| g.kind.clone(), |p| p.kind.clone()),
+        account_id: g.grant.grantee_id.clone(),
+        product: g.grant.product.clone(),
+        license_arn: g.grant.license_arn.clone(),
+        grant_arn: g.grant.arn.clone(),
+        parent_grant_arn: parent.map(|p| p.grant.arn.clone()).unwrap_or_default(),
+        via: parent.map_or_else(
+            || g.grant.grantee_kind.clone(),
+            |p| p.grant.grantee_kind.clone(),
+        ),
         first_seen: g.first_seen,
         created_at: first("created")
             .filter(|e| e.bounds.is_none())

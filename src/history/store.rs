@@ -532,15 +532,49 @@ fn write_findings(tx: &Transaction, run_id: i64, rec: &RunRecord) -> rusqlite::R
     Ok(())
 }
 
-/// What the store holds about a grant, as `write_grants` compares it.
-#[derive(PartialEq)]
-struct StoredGrant {
-    license_arn: String,
-    product: String,
-    parent_arn: String,
-    grantee_kind: String,
-    grantee_id: String,
-    sub_grant: bool,
+/// A grant as the store holds it (`grants` table).
+pub(crate) struct StoredGrant {
+    pub id: i64,
+    pub arn: String,
+    pub license_arn: String,
+    pub product: String,
+    pub parent_arn: String,
+    pub grantee_kind: String,
+    pub grantee_id: String,
+    pub sub_grant: bool,
+}
+
+impl StoredGrant {
+    /// Whether the store already holds `g` as it is now.
+    fn is(&self, g: &GrantRow) -> bool {
+        self.license_arn == g.license_arn
+            && self.product == g.product
+            && self.parent_arn == g.parent_arn
+            && self.grantee_kind == g.grantee_kind.as_str()
+            && self.grantee_id == g.grantee_id
+            && self.sub_grant == g.is_sub_grant
+    }
+}
+
+/// Every grant the store holds.
+pub(crate) fn stored_grants(conn: &Connection) -> rusqlite::Result<Vec<StoredGrant>> {
+    let mut read = conn.prepare(
+        "SELECT id, arn, license_arn, product, parent_arn, grantee_kind, grantee_id, sub_grant
+         FROM grants",
+    )?;
+    let rows = read.query_map([], |r| {
+        Ok(StoredGrant {
+            id: r.get(0)?,
+            arn: r.get(1)?,
+            license_arn: r.get(2)?,
+            product: r.get(3)?,
+            parent_arn: r.get(4)?,
+            grantee_kind: r.get(5)?,
+            grantee_id: r.get(6)?,
+            sub_grant: r.get(7)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// Stores the run's grants and their status on the as-of date, and returns every grant's
@@ -551,23 +585,10 @@ fn write_grants(
     run_id: i64,
     grants: &[GrantRow],
 ) -> rusqlite::Result<HashMap<String, i64>> {
-    let mut stored: HashMap<String, (i64, StoredGrant)> = HashMap::new();
-    let mut read = tx.prepare(
-        "SELECT id, arn, license_arn, product, parent_arn, grantee_kind, grantee_id, sub_grant
-         FROM grants",
-    )?;
-    let mut rows = read.query([])?;
-    while let Some(r) = rows.next()? {
-        let grant = StoredGrant {
-            license_arn: r.get(2)?,
-            product: r.get(3)?,
-            parent_arn: r.get(4)?,
-            grantee_kind: r.get(5)?,
-            grantee_id: r.get(6)?,
-            sub_grant: r.get(7)?,
-        };
-        stored.insert(r.get(1)?, (r.get(0)?, grant));
-    }
+    let stored: HashMap<String, StoredGrant> = stored_grants(tx)?
+        .into_iter()
+        .map(|g| (g.arn.clone(), g))
+        .collect();
     let mut insert = tx.prepare_cached(
         "INSERT INTO grants
              (arn, license_arn, product, parent_arn, grantee_kind, grantee_id, sub_grant)
@@ -576,54 +597,37 @@ fn write_grants(
     let mut update = tx.prepare_cached(
         "UPDATE grants SET license_arn = ?2, product = ?3, parent_arn = ?4, grantee_kind = ?5,
              grantee_id = ?6, sub_grant = ?7
-         WHERE id = ?1",
+         WHERE arn = ?1",
     )?;
     let mut observe = tx.prepare_cached(
         "INSERT INTO grant_observations (run_id, grant_id, status, version)
          VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut ids = HashMap::with_capacity(stored.len().max(grants.len()));
+    let mut ids: HashMap<String, i64> = stored.values().map(|g| (g.arn.clone(), g.id)).collect();
     for g in grants {
-        let now = StoredGrant {
-            license_arn: g.license_arn.clone(),
-            product: g.product.clone(),
-            parent_arn: g.parent_arn.clone(),
-            grantee_kind: g.grantee_kind.as_str().to_string(),
-            grantee_id: g.grantee_id.clone(),
-            sub_grant: g.is_sub_grant,
-        };
+        let row = params![
+            g.grant_arn,
+            g.license_arn,
+            g.product,
+            g.parent_arn,
+            g.grantee_kind.as_str(),
+            g.grantee_id,
+            g.is_sub_grant
+        ];
         let id = match stored.get(&g.grant_arn) {
-            Some((id, before)) if *before == now => *id,
-            Some((id, _)) => {
-                update.execute(params![
-                    id,
-                    now.license_arn,
-                    now.product,
-                    now.parent_arn,
-                    now.grantee_kind,
-                    now.grantee_id,
-                    now.sub_grant
-                ])?;
-                *id
+            Some(before) if before.is(g) => before.id,
+            Some(before) => {
+                update.execute(row)?;
+                before.id
             }
             None => {
-                insert.execute(params![
-                    g.grant_arn,
-                    now.license_arn,
-                    now.product,
-                    now.parent_arn,
-                    now.grantee_kind,
-                    now.grantee_id,
-                    now.sub_grant
-                ])?;
-                tx.last_insert_rowid()
+                insert.execute(row)?;
+                let id = tx.last_insert_rowid();
+                ids.insert(g.grant_arn.clone(), id);
+                id
             }
         };
         observe.execute(params![run_id, id, g.status.as_str(), g.version])?;
-        ids.insert(g.grant_arn.clone(), id);
-    }
-    for (arn, (id, _)) in stored {
-        ids.entry(arn).or_insert(id);
     }
     Ok(ids)
 }

@@ -120,6 +120,39 @@ macro_rules! refuse {
     };
 }
 
+/// Serializer methods that fail with `self.error()`: every scalar but a string (a row is a
+/// record, a key is a string).
+macro_rules! refuse_scalars {
+    () => {
+        refuse!(
+            serialize_bool(bool),
+            serialize_i8(i8),
+            serialize_i16(i16),
+            serialize_i32(i32),
+            serialize_i64(i64),
+            serialize_u8(u8),
+            serialize_u16(u16),
+            serialize_u32(u32),
+            serialize_u64(u64),
+            serialize_f32(f32),
+            serialize_f64(f64),
+            serialize_char(char),
+            serialize_bytes(&[u8]),
+            serialize_none(),
+            serialize_unit(),
+            serialize_unit_struct(&'static str),
+            serialize_unit_variant(&'static str, u32, &'static str)
+        );
+    };
+}
+
+/// Serializer methods that hand an integer of their type to `self.integer`.
+macro_rules! integers {
+    ($($f:ident($t:ty)),* $(,)?) => {
+        $(fn $f(self, v: $t) -> Result<(), Error> { self.integer(v) })*
+    };
+}
+
 /// Serializer methods that fail with `self.error()`: lists, tuples and enum variants.
 macro_rules! refuse_compound {
     () => {
@@ -199,26 +232,8 @@ impl<'a, 'c, S: Sink> ser::Serializer for &'a mut Rows<'c, S> {
     fn serialize_map(self, _: Option<usize>) -> Result<Self, Error> {
         Ok(self)
     }
-    refuse!(
-        serialize_bool(bool),
-        serialize_i8(i8),
-        serialize_i16(i16),
-        serialize_i32(i32),
-        serialize_i64(i64),
-        serialize_u8(u8),
-        serialize_u16(u16),
-        serialize_u32(u32),
-        serialize_u64(u64),
-        serialize_f32(f32),
-        serialize_f64(f64),
-        serialize_char(char),
-        serialize_str(&str),
-        serialize_bytes(&[u8]),
-        serialize_none(),
-        serialize_unit(),
-        serialize_unit_struct(&'static str),
-        serialize_unit_variant(&'static str, u32, &'static str)
-    );
+    refuse_scalars!();
+    refuse!(serialize_str(&str));
     fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Error> {
         v.serialize(self)
     }
@@ -286,25 +301,7 @@ impl<S: Sink> ser::Serializer for Key<'_, '_, S> {
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         self.0.expect(v)
     }
-    refuse!(
-        serialize_bool(bool),
-        serialize_i8(i8),
-        serialize_i16(i16),
-        serialize_i32(i32),
-        serialize_i64(i64),
-        serialize_u8(u8),
-        serialize_u16(u16),
-        serialize_u32(u32),
-        serialize_u64(u64),
-        serialize_f32(f32),
-        serialize_f64(f64),
-        serialize_char(char),
-        serialize_bytes(&[u8]),
-        serialize_none(),
-        serialize_unit(),
-        serialize_unit_struct(&'static str),
-        serialize_unit_variant(&'static str, u32, &'static str)
-    );
+    refuse_scalars!();
     fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Error> {
         Err(self.error())
     }
@@ -377,30 +374,16 @@ impl<S: Sink> ser::Serializer for Cell<'_, '_, S> {
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.put(|s, c| s.boolean(c, v))
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.integer(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.integer(v)
-    }
+    integers!(
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+    );
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.number(f64::from(v))
     }
@@ -440,14 +423,15 @@ impl<S: Sink> ser::Serializer for Cell<'_, '_, S> {
     }
     /// Dates and other `Display` values: formatted into a reused buffer, then text.
     fn collect_str<T: std::fmt::Display + ?Sized>(self, v: &T) -> Result<(), Error> {
-        let mut text = std::mem::take(&mut self.rows.text);
+        let Cell { rows, column } = self;
+        let mut text = std::mem::take(&mut rows.text);
         text.clear();
         let _ = write!(text, "{v}");
-        let Cell { rows, column } = self;
-        let out = rows
-            .sink
-            .text(column, &text)
-            .map_err(|e| rows.named(column, e));
+        let out = Cell {
+            rows: &mut *rows,
+            column,
+        }
+        .text(&text);
         rows.text = text;
         out
     }

@@ -17,7 +17,7 @@
 
 use crate::support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,7 @@ use entitlement_audit::model::EventSource;
 use entitlement_audit::snapshot::{self, Snapshot};
 use support::cli::{Bin, BIN};
 use support::fake_aws::{Call, FakeAws, Faults, Scenario};
+use support::fixtures::accounts_with_spend;
 
 fn pace_of(p: &PaceOptions, s: Service) -> Pace {
     match s {
@@ -135,7 +136,7 @@ async fn collect_bench() {
     println!(
         "setup: {accounts} accounts ({} with spend), {products} products, {} grants, {} events, \
          {} usage rows ({} Cost Explorer facts); generated and converted in {:.1} s",
-        spenders(&snap).len(),
+        accounts_with_spend(&snap).len(),
         snap.grants.len(),
         snap.grant_events.len(),
         snap.usage.height(),
@@ -299,15 +300,9 @@ async fn smoke_collects_a_generated_organization_exactly() {
     assert!(counts.values().all(|c| c.throttled == 0 && c.failed == 0));
     // One tag call per account with spend, none for the others; no `ListAccounts` beside
     // the per-parent listings.
-    let spenders = spenders(&snap);
+    let spenders = accounts_with_spend(&snap);
     assert!(spenders.len() < snap.accounts.len());
-    let asked: BTreeSet<String> = fake
-        .calls()
-        .iter()
-        .filter(|c| c.op == "ListTagsForResource")
-        .map(|c| c.body["ResourceId"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(asked, spenders);
+    assert_eq!(fake.tags_asked(), spenders);
     let tags = &counts[&(Service::Organizations, "ListTagsForResource".to_string())];
     assert_eq!(tags.ok, spenders.len(), "one call per account with spend");
     assert!(!counts.contains_key(&(Service::Organizations, "ListAccounts".to_string())));
@@ -316,21 +311,13 @@ async fn smoke_collects_a_generated_organization_exactly() {
 }
 
 /// The accounts with at least one usage row: those whose tags the collector reads.
-fn spenders(snap: &Snapshot) -> BTreeSet<String> {
-    rows(&snap.usage)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.account_id)
-        .collect()
-}
-
 /// Every table the collector rebuilds equals the served snapshot's, up to what AWS does
 /// not return (see tests/it/live_e2e.rs): events are CloudTrail's, usage has no usage type;
 /// the tags are read for the accounts with spend only.
 fn assert_same_organization(back: &Snapshot, snap: &Snapshot) {
     assert_eq!(back.organization, snap.organization);
     assert_eq!(back.accounts.len(), snap.accounts.len());
-    let spenders = spenders(snap);
+    let spenders = accounts_with_spend(snap);
     let mut accounts = snap.accounts.clone();
     accounts.sort_by(|a, b| a.id.cmp(&b.id));
     for a in &mut accounts {

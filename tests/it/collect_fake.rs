@@ -691,14 +691,6 @@ pub(crate) fn parent_listing_fails(parent: &str) -> Faults {
     }
 }
 
-fn tags_asked(fake: &FakeAws) -> BTreeSet<String> {
-    fake.calls()
-        .iter()
-        .filter(|c| c.op == "ListTagsForResource")
-        .map(|c| c.body["ResourceId"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn account_tags_are_read_only_for_the_accounts_with_spend() {
     let fake = start(Faults::default()).await;
@@ -708,7 +700,7 @@ async fn account_tags_are_read_only_for_the_accounts_with_spend() {
     // PROD, DEV and SANDBOX spend in the window; MGMT and LEGACY do not (PROD's first-party
     // spend and its spend before the window do not count).
     let spenders = BTreeSet::from([PROD, DEV, SANDBOX].map(String::from));
-    assert_eq!(tags_asked(&fake), spenders);
+    assert_eq!(fake.tags_asked(), spenders);
     for a in &s.accounts {
         assert_eq!(a.tags_read, spenders.contains(&a.id), "{}", a.id);
     }
@@ -739,7 +731,7 @@ async fn the_accounts_a_cost_export_names_get_their_tags_read_too() {
     assert!(s.is_complete(), "{:?}", s.manifest.completeness);
     // An account named outside the organization is not asked for (it would be an error).
     assert_eq!(
-        tags_asked(&fake),
+        fake.tags_asked(),
         BTreeSet::from([MGMT, PROD, DEV, SANDBOX].map(String::from))
     );
     assert!(s.manifest.tables["accounts"].source.contains("cost export"));
@@ -754,7 +746,7 @@ async fn every_account_tag_is_read_when_asked_or_when_cost_explorer_has_a_gap() 
     opts.account_tags = entitlement_audit::inputs::collect::AccountTags::All;
     let s = run(&fake, &opts).await;
     assert!(s.is_complete(), "{:?}", s.manifest.completeness);
-    assert_eq!(tags_asked(&fake), every);
+    assert_eq!(fake.tags_asked(), every);
     assert!(s.accounts.iter().all(|a| a.tags_read));
 
     // Cost Explorer cannot say who spends: the tags of everyone, and the gap in the ledger.
@@ -767,7 +759,7 @@ async fn every_account_tag_is_read_when_asked_or_when_cost_explorer_has_a_gap() 
         .completeness
         .iter()
         .any(|e| e.operation == "GetCostAndUsage"));
-    assert_eq!(tags_asked(&fake), every);
+    assert_eq!(fake.tags_asked(), every);
     assert!(s.accounts.iter().all(|a| a.tags_read));
     let source = &s.manifest.tables["accounts"].source;
     assert!(
@@ -785,7 +777,7 @@ async fn every_account_tag_is_read_when_asked_or_when_cost_explorer_has_a_gap() 
     opts.max_cost_explorer_requests = 1;
     let s = run(&fake, &opts).await;
     assert!(!s.is_complete());
-    assert_eq!(tags_asked(&fake), every);
+    assert_eq!(fake.tags_asked(), every);
 }
 
 #[tokio::test]

@@ -320,7 +320,7 @@ fn the_demo_report_has_every_section() {
 fn changes_render_when_history_provides_them() {
     use entitlement_audit::analyze::finding::{Change, FindingRef};
     use entitlement_audit::history::{self, PreviousRun, ResolvedFinding, RunHistory};
-    use entitlement_audit::report::{self, Report, Templates};
+    use entitlement_audit::report::Report;
     let (mut a, run) = reports::hostile();
     let previous = chrono::NaiveDate::from_ymd_opt(2026, 10, 24).unwrap();
     for (i, f) in a.findings.iter_mut().enumerate() {
@@ -354,13 +354,7 @@ fn changes_render_when_history_provides_them() {
         ..Report::of(&a, &run)
     };
     let dir = tempfile::tempdir().unwrap();
-    report::write_all(
-        &r,
-        dir.path(),
-        &Templates::new(None).unwrap(),
-        &report::Outputs::default(),
-    )
-    .unwrap();
+    reports::write_report(&r, dir.path());
     let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(!html.contains(r#"id="no-history""#));
     assert!(html.contains("Compared with the run of 2026-10-24: <strong>3</strong> new, <strong>1</strong> resolved, 7 persisting."));
@@ -450,7 +444,7 @@ fn a_first_run_with_thousands_of_new_findings_keeps_the_page_small() {
     use entitlement_audit::analyze::finding::Change;
     use entitlement_audit::history::{self, RunHistory};
     use entitlement_audit::report::view::TOP_CHANGES;
-    use entitlement_audit::report::{self, Report, Templates};
+    use entitlement_audit::report::Report;
     let (mut a, run) = reports::demo();
     let base = a.findings.clone();
     a.findings = (0..6000)
@@ -480,13 +474,7 @@ fn a_first_run_with_thousands_of_new_findings_keeps_the_page_small() {
         ..Report::of(&a, &run)
     };
     let dir = tempfile::tempdir().unwrap();
-    report::write_all(
-        &r,
-        dir.path(),
-        &Templates::new(None).unwrap(),
-        &report::Outputs::default(),
-    )
-    .unwrap();
+    reports::write_report(&r, dir.path());
     let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(
         html.len() < 1_000_000,

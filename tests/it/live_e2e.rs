@@ -12,7 +12,7 @@
 
 use crate::support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use entitlement_audit::snapshot::{self, Snapshot};
@@ -219,16 +219,7 @@ async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
     let engine = run(None, vec!["--demo".into()]).await;
     assert_eq!(engine.code, 0, "{}", engine.stderr);
 
-    assert_same_findings(&live, &engine);
-    // Cost Explorer has no usage type: the demo's input- and output-token rows of a day come
-    // back as one row, so only the row count differs.
-    let (mut l, mut e) = (totals_cents(&live), totals_cents(&engine));
-    assert!(l.remove("usage_rows") < e.remove("usage_rows"));
-    assert_eq!(l, e);
-    assert_eq!(
-        live.json("summary.json")["cost_by_team"],
-        engine.json("summary.json")["cost_by_team"]
-    );
+    assert_same_figures(&live, &engine);
     for file in ["findings.csv", "coverage.csv", "grants.csv"] {
         assert!(live.text(file) == engine.text(file), "{file} differs");
     }
@@ -254,6 +245,20 @@ async fn live_run_on_the_demo_organization_finds_what_the_demo_run_finds() {
     assert!(fake.calls().iter().all(|c| c.status == 200));
 }
 
+/// The live run's findings, totals and cost by team are the engine's. Cost Explorer has no
+/// usage type: the demo's input- and output-token rows of a day come back as one row, so only
+/// the row count differs.
+fn assert_same_figures(live: &Outcome, engine: &Outcome) {
+    assert_same_findings(live, engine);
+    let (mut l, mut e) = (totals_cents(live), totals_cents(engine));
+    assert!(l.remove("usage_rows") < e.remove("usage_rows"));
+    assert_eq!(l, e);
+    assert_eq!(
+        live.json("summary.json")["cost_by_team"],
+        engine.json("summary.json")["cost_by_team"]
+    );
+}
+
 /// By default only the accounts with spend have their tags read: every figure and finding is
 /// the engine's, and the one difference is the team of findings on accounts without spend,
 /// which then comes from the OU rules alone.
@@ -265,28 +270,11 @@ async fn live_run_reading_only_the_needed_tags_differs_only_in_teams_of_accounts
     let engine = run(None, vec!["--demo".into()]).await;
     assert_eq!(engine.code, 0, "{}", engine.stderr);
 
-    let spenders: BTreeSet<String> = entitlement_audit::model::usage::rows(&snap.usage)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.account_id)
-        .collect();
-    let asked: BTreeSet<String> = fake
-        .calls()
-        .iter()
-        .filter(|c| c.op == "ListTagsForResource")
-        .map(|c| c.body["ResourceId"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(asked, spenders);
+    let spenders = crate::support::fixtures::accounts_with_spend(&snap);
+    assert_eq!(fake.tags_asked(), spenders);
     assert!(spenders.len() < snap.accounts.len());
 
-    assert_same_findings(&live, &engine);
-    let (mut l, mut e) = (totals_cents(&live), totals_cents(&engine));
-    assert!(l.remove("usage_rows") < e.remove("usage_rows"));
-    assert_eq!(l, e);
-    assert_eq!(
-        live.json("summary.json")["cost_by_team"],
-        engine.json("summary.json")["cost_by_team"]
-    );
+    assert_same_figures(&live, &engine);
     for file in ["coverage.csv", "grants.csv"] {
         assert!(live.text(file) == engine.text(file), "{file} differs");
     }

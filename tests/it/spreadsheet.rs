@@ -150,14 +150,8 @@ fn libreoffice_reads_the_workbooks_as_the_csv_files() {
         .arg(&out)
         .run();
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let o = Bin::new()
-        .args([
-            "verify-cleanup",
-            "--demo",
-            "--product",
-            "Command R+",
-            "--out",
-        ])
+    let o = crate::support::reports::verify_cleanup_demo()
+        .arg("--out")
         .arg(&out)
         .run();
     assert_eq!(o.code, 1, "{}", o.stderr);

@@ -304,13 +304,7 @@ fn an_account_id_with_a_leading_zero_stays_text_in_every_sheet() {
         ..Report::of(&a, &run)
     };
     let dir = tempfile::tempdir().unwrap();
-    report::write_all(
-        &r,
-        dir.path(),
-        &report::Templates::new(None).unwrap(),
-        &report::Outputs::default(),
-    )
-    .unwrap();
+    reports::write_report(&r, dir.path());
     let path = dir.path().join(xlsx::FILE);
     let mut book = open(&path);
     for (sheet, file, columns) in SHEETS {
@@ -383,14 +377,8 @@ fn hostile_text_is_stored_as_the_same_text() {
 #[test]
 fn verify_cleanup_writes_its_sheet() {
     let dir = tempfile::tempdir().unwrap();
-    let o = Bin::new()
-        .args([
-            "verify-cleanup",
-            "--demo",
-            "--product",
-            "Command R+",
-            "--out",
-        ])
+    let o = reports::verify_cleanup_demo()
+        .arg("--out")
         .arg(dir.path())
         .run();
     assert_eq!(o.code, 1, "{}", o.stderr);
@@ -414,15 +402,8 @@ fn no_xlsx_leaves_the_workbook_out() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(dir.path().join("findings.csv").exists());
     assert!(!dir.path().join(xlsx::FILE).exists());
-    let o = Bin::new()
-        .args([
-            "verify-cleanup",
-            "--demo",
-            "--product",
-            "Command R+",
-            "--no-xlsx",
-        ])
-        .arg("--out")
+    let o = reports::verify_cleanup_demo()
+        .args(["--no-xlsx", "--out"])
         .arg(dir.path())
         .run();
     assert_eq!(o.code, 1, "{}", o.stderr);

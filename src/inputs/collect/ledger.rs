@@ -93,6 +93,15 @@ impl Ledger {
         self.entries.lock().expect("ledger lock").push(entry);
     }
 
+    /// Whether a call of one of `ops` could not be read so far.
+    pub fn has_gap(&self, ops: &[&Op]) -> bool {
+        let entries = self.entries.lock().expect("ledger lock");
+        entries.iter().any(|e| {
+            ops.iter()
+                .any(|op| e.operation == op.name && e.service == op.service.ledger_name())
+        })
+    }
+
     /// The entries so far, sorted and without duplicates.
     pub fn entries(&self) -> Vec<LedgerEntry> {
         let mut v = self.entries.lock().expect("ledger lock").clone();

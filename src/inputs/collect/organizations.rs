@@ -2,7 +2,6 @@
 //! place in the tree and tags. SDK types become [`crate::model`] types right here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_organizations::types::Account as SdkAccount;
 use futures_util::future::join_all;
@@ -83,13 +82,11 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
             .await
             .map(|r| Page::new(r.roots().to_vec(), r.next_token()))
     });
-    let roots = roots.await;
-    let roots_complete = roots.error.is_none();
     let roots = cx.keep(
         &LIST_ROOTS,
         SCOPE,
         &[Table::OrganizationalUnits, Table::Accounts],
-        roots,
+        roots.await,
     );
     let ous: Vec<OrganizationalUnit> = roots
         .iter()
@@ -109,9 +106,11 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
     // again. Only when part of the tree or a listing could not be read (a ledger entry) is
     // `ListAccounts` read too, so that no account is lost: those it alone returns are kept
     // without OU path, and the gap stays in the ledger.
-    let (mut ous, tree_complete) = ou_tree(cx, ous).await;
-    let (placed, placement_complete) = placement(cx, &ous).await;
-    data.listed_all = !(roots_complete && tree_complete && placement_complete);
+    let mut ous = ou_tree(cx, ous).await;
+    let placed = placement(cx, &ous).await;
+    data.listed_all =
+        cx.ledger
+            .has_gap(&[&LIST_ROOTS, &LIST_OUS_FOR_PARENT, &LIST_ACCOUNTS_FOR_PARENT]);
     let unplaced = if data.listed_all {
         cx.progress
             .message("organizations: a listing failed; reading every account with ListAccounts");
@@ -159,14 +158,11 @@ pub async fn collect(cx: &Cx<'_>) -> OrgData {
     data
 }
 
-/// The roots' OU tree, breadth first: every OU below the given roots, with the roots; and
-/// whether every listing was read to its end.
-async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> (Vec<OrganizationalUnit>, bool) {
+/// The roots' OU tree, breadth first: every OU below the given roots, with the roots.
+async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> Vec<OrganizationalUnit> {
     let c = &cx.clients.organizations;
     let page = cx.page_size(MAX_PAGE);
     cx.progress.message("organizations: reading the OU tree");
-    let complete = AtomicBool::new(true);
-    let complete = &complete;
     let mut frontier: Vec<OrganizationalUnit> = ous.clone();
     for _ in 0..MAX_DEPTH {
         if frontier.is_empty() {
@@ -183,15 +179,11 @@ async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> (Vec<Organiza
                     .await
                     .map(|r| Page::new(r.organizational_units().to_vec(), r.next_token()))
             });
-            let listed = listed.await;
-            if listed.error.is_some() {
-                complete.store(false, Ordering::Relaxed);
-            }
             let listed = cx.keep(
                 &LIST_OUS_FOR_PARENT,
                 id,
                 &[Table::OrganizationalUnits, Table::Accounts],
-                listed,
+                listed.await,
             );
             listed
                 .iter()
@@ -210,22 +202,19 @@ async fn ou_tree(cx: &Cx<'_>, mut ous: Vec<OrganizationalUnit>) -> (Vec<Organiza
         frontier = children.into_iter().flatten().collect();
         ous.extend(frontier.iter().cloned());
     }
-    (ous, complete.load(Ordering::Relaxed))
+    ous
 }
 
 /// Every account with its parent, one listing per root and OU (fewer calls than `ListParents`
-/// per account, and no `ListAccounts` beside it); and whether every listing was read to its
-/// end.
+/// per account, and no `ListAccounts` beside it).
 async fn placement<'o>(
     cx: &Cx<'_>,
     ous: &'o [OrganizationalUnit],
-) -> (Vec<(SdkAccount, &'o OrganizationalUnit)>, bool) {
+) -> Vec<(SdkAccount, &'o OrganizationalUnit)> {
     let c = &cx.clients.organizations;
     let page = cx.page_size(MAX_PAGE);
     cx.progress
         .message("organizations: reading the accounts of each root and OU");
-    let complete = AtomicBool::new(true);
-    let complete = &complete;
     let placed = join_all(ous.iter().map(|parent| async move {
         let id = parent.id.as_str();
         let listed = cx.pages(&LIST_ACCOUNTS_FOR_PARENT, |t| async move {
@@ -237,18 +226,16 @@ async fn placement<'o>(
                 .await
                 .map(|r| Page::new(r.accounts().to_vec(), r.next_token()))
         });
-        let listed = listed.await;
-        if listed.error.is_some() {
-            complete.store(false, Ordering::Relaxed);
-        }
-        let listed = cx.keep(&LIST_ACCOUNTS_FOR_PARENT, id, &[Table::Accounts], listed);
+        let listed = cx.keep(
+            &LIST_ACCOUNTS_FOR_PARENT,
+            id,
+            &[Table::Accounts],
+            listed.await,
+        );
         listed.into_iter().map(|a| (a, parent)).collect::<Vec<_>>()
     }))
     .await;
-    (
-        placed.into_iter().flatten().collect(),
-        complete.load(Ordering::Relaxed),
-    )
+    placed.into_iter().flatten().collect()
 }
 
 /// Which accounts' tags to read, and why (the accounts table's manifest `source` says it).

@@ -77,3 +77,12 @@ pub fn assert_same_snapshot(got: &Snapshot, want: &Snapshot, what: &str) {
     );
     assert_eq!(got.manifest, want.manifest, "{what}: manifest");
 }
+
+/// The accounts with a usage row in `snap`: those whose tags a collection reads.
+pub fn accounts_with_spend(snap: &Snapshot) -> std::collections::BTreeSet<String> {
+    entitlement_audit::model::usage::rows(&snap.usage)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.account_id)
+        .collect()
+}

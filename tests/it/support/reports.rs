@@ -18,9 +18,19 @@ pub fn demo() -> (Analysis, RunInfo) {
 
 /// Writes every report of `a` into `dir` with the built-in templates.
 pub fn write(a: &Analysis, run: &RunInfo, dir: &Path) {
+    write_report(&report::Report::of(a, run), dir);
+}
+
+/// Writes every report of `r` into `dir` with the built-in templates and default outputs.
+pub fn write_report(r: &report::Report, dir: &Path) {
     let templates = report::Templates::new(None).unwrap();
-    let outputs = report::Outputs::default();
-    report::write_all(&report::Report::of(a, run), dir, &templates, &outputs).unwrap();
+    report::write_all(r, dir, &templates, &report::Outputs::default()).unwrap();
+}
+
+/// `verify-cleanup` of the demo's cancelled product (exit 1: it fails), to which a test adds
+/// `--out DIR` and its own options.
+pub fn verify_cleanup_demo() -> super::cli::Bin {
+    super::cli::Bin::new().args(["verify-cleanup", "--demo", "--product", "Command R+"])
 }
 
 pub const HOSTILE: &[&str] = &[

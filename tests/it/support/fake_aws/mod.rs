@@ -273,6 +273,15 @@ impl FakeAws {
             .count()
     }
 
+    /// The accounts whose tags were asked for (`ListTagsForResource`).
+    pub fn tags_asked(&self) -> std::collections::BTreeSet<String> {
+        self.calls()
+            .iter()
+            .filter(|c| c.op == "ListTagsForResource")
+            .map(|c| c.body["ResourceId"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// Failed calls per operation.
     pub fn failed_calls(&self, op: &str) -> usize {
         self.calls()
