@@ -150,3 +150,42 @@ pub fn collect_live(
     }
     Ok(snap)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::usage::{UsageBuilder, UsageRow};
+
+    fn row(account: &str, caller: Option<&str>) -> UsageRow {
+        UsageRow {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            account_id: account.into(),
+            product: "Claude 3 Haiku (Amazon Bedrock Edition)".into(),
+            usage_type: String::new(),
+            cost_usd: 1.0,
+            usage_quantity: 1.0,
+            public_cost_usd: None,
+            team_tag: None,
+            caller_account_id: caller.map(str::to_string),
+        }
+    }
+
+    /// aws-apis.md (7), UNCONFIRMED: an export may bill the invoking member or the subscriber;
+    /// with the subscriber billed, the callers (from `line_item_iam_principal`) are the
+    /// members whose tags the collection must read. Both forms name every account involved.
+    #[test]
+    fn an_export_names_its_billed_accounts_and_its_callers() {
+        let mut b = UsageBuilder::with_capacity(4);
+        // The member billed itself, no caller column value.
+        b.push(row("111122223333", None));
+        // The subscriber billed, the members as callers (one twice, one empty).
+        b.push(row("123456789012", Some("444455556666")));
+        b.push(row("123456789012", Some("444455556666")));
+        b.push(row("123456789012", Some("")));
+        let named = accounts_named(&b.finish()).unwrap();
+        assert_eq!(
+            named,
+            BTreeSet::from(["111122223333", "123456789012", "444455556666"].map(String::from))
+        );
+    }
+}

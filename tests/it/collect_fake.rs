@@ -834,3 +834,33 @@ async fn a_failed_ou_listing_falls_back_to_list_accounts_for_the_accounts_below_
     assert_eq!(acct(PROD).tags["team"], "ml");
     assert_eq!(acct(SANDBOX).ou_path, "/Root/Sandbox");
 }
+
+/// aws-apis.md (7), UNCONFIRMED: Cost Explorer's `LINKED_ACCOUNT` may show the subscriber
+/// (the management account, billed for every granted account) instead of the invoking
+/// member. The member form is `account_tags_are_read_only_for_the_accounts_with_spend`; in
+/// this form the subscriber alone has spend, so its tags alone are read, and all the spend
+/// is still there (a cost export's callers add the members: `load::accounts_named`).
+#[tokio::test]
+async fn with_all_spend_billed_to_the_subscriber_only_its_tags_are_read() {
+    let mut scenario = scenario();
+    for f in &mut scenario.facts {
+        f.account = MGMT.to_string();
+    }
+    let fake = FakeAws::start(scenario, Faults::default()).await;
+    let s = run(&fake, &options()).await;
+
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    assert_eq!(fake.tags_asked(), BTreeSet::from([MGMT.to_string()]));
+    for a in &s.accounts {
+        assert_eq!(a.tags_read, a.id == MGMT, "{}", a.id);
+    }
+    let billed: BTreeSet<String> = rows(&s.usage)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.account_id)
+        .collect();
+    assert_eq!(billed, BTreeSet::from([MGMT.to_string()]));
+    assert!((total_cost(&s) - MARKETPLACE_TOTAL).abs() < 1e-9);
+    let source = &s.manifest.tables["accounts"].source;
+    assert!(source.contains("tags read for 1 of 5 accounts"), "{source}");
+}
