@@ -477,7 +477,7 @@ fn run_reads_a_cost_export_in_place_of_cost_explorer() {
     entitlement_audit::snapshot::write(&org_snapshot(), &snap_dir).unwrap();
     let out = dir.path().join("out");
     let o = Bin::new()
-        .args(["run", "--snapshot"])
+        .args(["run", "--no-history", "--snapshot"])
         .arg(&snap_dir)
         .arg("--cost-export")
         .arg(&export)
@@ -495,7 +495,7 @@ fn run_reads_a_cost_export_in_place_of_cost_explorer() {
     let missing = dir.path().join("nothing-here");
     std::fs::create_dir_all(&missing).unwrap();
     let o = Bin::new()
-        .args(["run", "--snapshot"])
+        .args(["run", "--no-history", "--snapshot"])
         .arg(&snap_dir)
         .arg("--cost-export")
         .arg(&missing)
