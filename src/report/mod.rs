@@ -294,38 +294,53 @@ pub fn write_all(
 ) -> Result<Vec<String>> {
     let (a, run) = (r.analysis, r.run);
     fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
-    let mut written = Vec::new();
-    let mut file = |name: &str, f: &dyn Fn(BufWriter<File>) -> Result<()>| -> Result<()> {
+    let file = |name: &str, f: &dyn Fn(BufWriter<File>) -> Result<()>| -> Result<String> {
         let path = dir.join(name);
         let out = File::create(&path)
             .with_context(|| format!("failed to create `{}`", path.display()))?;
         crate::progress::timed(name, || f(BufWriter::with_capacity(1 << 18, out)))
             .with_context(|| format!("failed to write `{}`", path.display()))?;
-        written.push(name.to_string());
-        Ok(())
+        Ok(name.to_string())
     };
-    file("findings.csv", &|w| {
-        csv::write(w, FINDINGS_COLUMNS, &a.findings)
-    })?;
-    file("coverage.csv", &|w| {
-        csv::write(w, COVERAGE_COLUMNS, &a.coverage)
-    })?;
-    file("grants.csv", &|w| csv::write(w, GRANTS_COLUMNS, &a.grants))?;
-    file("cost_allocation.csv", &|w| {
-        csv::write(w, ALLOCATION_COLUMNS, &a.allocation)
-    })?;
-    if let Some(h) = r.history {
-        file("activation_history.csv", &|w| {
-            csv::write(w, ACTIVATION_COLUMNS, &h.activation)
-        })?;
-    }
-    file("findings.json", &|w| json::findings(w, a, run))?;
-    file("summary.json", &|w| json::summary(w, r))?;
     let page = crate::progress::timed("report view", || view::Page::new(r));
-    file("report.html", &|w| html::write(w, templates, &page))?;
-    file("summary.md", &|w| markdown::write(w, templates, &page))?;
-    if outputs.xlsx {
-        file(xlsx::FILE, &|w| xlsx::write(w, r, &page))?;
+    // The workbook is the slowest writer: it runs beside the others (and its sheets beside
+    // each other), so a run on two cores waits for the longest of them, not their sum.
+    let (written, workbook) = std::thread::scope(|scope| {
+        let workbook = outputs
+            .xlsx
+            .then(|| scope.spawn(|| file(xlsx::FILE, &|w| xlsx::write(w, r, &page))));
+        let others = (|| {
+            let mut written = vec![
+                file("findings.csv", &|w| {
+                    csv::write(w, FINDINGS_COLUMNS, &a.findings)
+                })?,
+                file("coverage.csv", &|w| {
+                    csv::write(w, COVERAGE_COLUMNS, &a.coverage)
+                })?,
+                file("grants.csv", &|w| csv::write(w, GRANTS_COLUMNS, &a.grants))?,
+                file("cost_allocation.csv", &|w| {
+                    csv::write(w, ALLOCATION_COLUMNS, &a.allocation)
+                })?,
+            ];
+            if let Some(h) = r.history {
+                written.push(file("activation_history.csv", &|w| {
+                    csv::write(w, ACTIVATION_COLUMNS, &h.activation)
+                })?);
+            }
+            written.push(file("findings.json", &|w| json::findings(w, a, run))?);
+            written.push(file("summary.json", &|w| json::summary(w, r))?);
+            written.push(file("report.html", &|w| html::write(w, templates, &page))?);
+            written.push(file("summary.md", &|w| {
+                markdown::write(w, templates, &page)
+            })?);
+            Ok::<_, anyhow::Error>(written)
+        })();
+        let workbook = workbook.map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (others, workbook)
+    });
+    let mut written = written?;
+    if let Some(name) = workbook.transpose()? {
+        written.push(name);
     }
     Ok(written)
 }

@@ -6,8 +6,9 @@
 //! as text, money as numbers with a currency format (full precision kept), days as date cells,
 //! booleans as booleans. No formulas: text is always a string cell, never parsed, and text a
 //! spreadsheet would take for a formula when edited is stored with Excel's quote prefix (the
-//! value stays the same text). The data sheets are written row by row to temporary files
-//! (`rust_xlsxwriter`'s low-memory mode), so the workbook adds little to the run's memory.
+//! value stays the same text). The data sheets are filled at once, one thread each, row by
+//! row into temporary files (`rust_xlsxwriter`'s constant-memory mode), so the workbook adds
+//! little to the run's memory.
 
 use std::io::Write;
 
@@ -47,7 +48,7 @@ const DATE_FORMAT: &str = "yyyy-mm-dd";
 const MONTH_FORMAT: &str = "yyyy-mm";
 const TIME_FORMAT: &str = "yyyy-mm-dd hh:mm:ss";
 /// The zip's deflate level (1 fastest to 9).
-const ZIP_LEVEL: u8 = 3;
+const ZIP_LEVEL: u8 = 2;
 /// Column widths, in characters.
 const MIN_WIDTH: usize = 6;
 const MAX_WIDTH: usize = 60;
@@ -58,26 +59,57 @@ pub fn write<W: Write + Send>(out: W, r: &Report, page: &Page) -> Result<()> {
     let a = r.analysis;
     let mut book = Book::new(r.run)?;
     book.summary(r, page)?;
-    book.table(FINDINGS_SHEET, FINDINGS, &a.findings)?;
-    book.table(ALLOCATION_SHEET, ALLOCATION, &a.allocation)?;
-    book.table(COVERAGE_SHEET, COVERAGE, &a.coverage)?;
-    book.table(GRANTS_SHEET, GRANTS, &a.grants)?;
+    let mut sheets = vec![
+        Sheet::new(FINDINGS_SHEET, FINDINGS, &a.findings),
+        Sheet::new(ALLOCATION_SHEET, ALLOCATION, &a.allocation),
+        Sheet::new(COVERAGE_SHEET, COVERAGE, &a.coverage),
+        Sheet::new(GRANTS_SHEET, GRANTS, &a.grants),
+    ];
     if let Some(h) = r.history {
-        book.table(ACTIVATION_SHEET, ACTIVATION, &h.activation)?;
+        sheets.push(Sheet::new(ACTIVATION_SHEET, ACTIVATION, &h.activation));
     }
+    book.tables(sheets)?;
     book.save(out)
 }
 
 /// Writes `cleanup_verification.xlsx`: the Clean-up sheet, the rows of
 /// `cleanup_verification.csv`.
-pub fn cleanup<W: Write + Send, T: Serialize>(
+pub fn cleanup<W: Write + Send, T: Serialize + Sync>(
     out: W,
     collected_at: DateTime<Utc>,
     rows: &[T],
 ) -> Result<()> {
     let mut book = Book::at(collected_at)?;
-    book.table(CLEANUP_SHEET, CLEANUP, rows)?;
+    book.tables(vec![Sheet::new(CLEANUP_SHEET, CLEANUP, rows)])?;
     book.save(out)
+}
+
+/// A data sheet to fill: its name, columns and a writer of its rows.
+pub struct Sheet<'a> {
+    name: &'a str,
+    columns: &'a [Column],
+    rows: usize,
+    fill: Box<dyn FnOnce(Cells<'a>) -> Result<Cells<'a>> + Send + 'a>,
+}
+
+impl<'a> Sheet<'a> {
+    fn new<T: Serialize + Sync>(name: &'a str, columns: &'a [Column], rows: &'a [T]) -> Sheet<'a> {
+        let fill = move |cells: Cells<'a>| {
+            let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+            let mut walk = Rows::new(cells, &names);
+            for (i, row) in rows.iter().enumerate() {
+                walk.row(row)
+                    .with_context(|| format!("sheet `{name}` row {}", i + 2))?;
+            }
+            Ok(walk.sink)
+        };
+        Sheet {
+            name,
+            columns,
+            rows: rows.len(),
+            fill: Box::new(fill),
+        }
+    }
 }
 
 /// Fails when a sheet of `rows` data rows and a header would not fit in Excel.
@@ -112,6 +144,18 @@ struct Formats {
     quoted: Format,
 }
 
+impl Formats {
+    /// The column format of a kind of cell, if it has one.
+    fn of(&self, kind: Kind) -> Option<&Format> {
+        match kind {
+            Kind::Usd => Some(&self.usd),
+            Kind::Date => Some(&self.date),
+            Kind::Month => Some(&self.month),
+            _ => None,
+        }
+    }
+}
+
 struct Book {
     book: Workbook,
     formats: Formats,
@@ -126,8 +170,8 @@ impl Book {
     /// same data gives the same file).
     fn at(created: DateTime<Utc>) -> Result<Book> {
         let mut book = Workbook::new();
-        // Deflate level 3 (Excel's own) instead of 6: at 10,000 accounts the save takes a
-        // third of the time for a file 16% larger (docs/performance.md "Workbook").
+        // Deflate level 2 instead of 6: at 10,000 accounts the save takes a fifth of the time
+        // for a file about a third larger (docs/performance.md "Workbook").
         book.set_zip_compression_level(ZIP_LEVEL);
         book.set_properties(
             &DocProperties::new()
@@ -266,62 +310,84 @@ impl Book {
         let mut widths = header(ws, formats, SUMMARY_COLUMNS)?;
         for (i, (label, figure, note)) in rows.iter().enumerate() {
             let r = (i + 1) as u32;
-            text(ws, formats, r, 0, label, &mut widths[0])?;
+            text(ws, &formats.quoted, r, 0, label, &mut widths[0])?;
             let w = &mut widths[1];
             match *figure {
-                Figure::Usd(x) => usd(ws, formats, r, 1, x, w)?,
+                Figure::Usd(x) => usd(ws, Some(&formats.usd), r, 1, x, w)?,
                 Figure::Count(n) => count(ws, r, 1, n as f64, w)?,
-                Figure::Day(d) => date(ws, &formats.date, r, 1, d, w)?,
+                Figure::Day(d) => date(ws, Some(&formats.date), r, 1, d, w)?,
                 Figure::Time(t) => {
                     ws.write_datetime_with_format(r, 1, excel_time(t)?, &formats.time)?;
                     *w = (*w).max(TIME_FORMAT.len());
                 }
                 Figure::Bool(b) => boolean(ws, r, 1, b, w)?,
-                Figure::Text(s) => text(ws, formats, r, 1, s, w)?,
+                Figure::Text(s) => text(ws, &formats.quoted, r, 1, s, w)?,
             }
-            text(ws, formats, r, 2, note, &mut widths[2])?;
+            text(ws, &formats.quoted, r, 2, note, &mut widths[2])?;
         }
         finish(ws, rows.len(), &widths)
     }
 
-    /// One sheet of `rows`, typed by `columns`: every row must serialize to an object with
-    /// exactly those fields in that order (as for the CSV files).
-    fn table<T: Serialize>(&mut self, sheet: &str, columns: &[Column], rows: &[T]) -> Result<()> {
-        crate::progress::timed(&format!("report.xlsx: {sheet}"), || {
-            self.rows(sheet, columns, rows)
-        })
-    }
-
-    fn rows<T: Serialize>(&mut self, sheet: &str, columns: &[Column], rows: &[T]) -> Result<()> {
-        check_rows(sheet, rows.len())?;
+    /// The data sheets, in order, each typed by its columns: every row must serialize to an
+    /// object with exactly those fields in that order (as for the CSV files). The sheets are
+    /// filled at once, one thread each, row by row into temporary files (`rust_xlsxwriter`'s
+    /// constant-memory mode: text as inline strings, no shared table to lock).
+    fn tables(&mut self, sheets: Vec<Sheet>) -> Result<()> {
+        for s in &sheets {
+            check_rows(s.name, s.rows)?;
+        }
         let Book { book, formats } = self;
-        let ws = book.add_worksheet_with_low_memory()?;
-        ws.set_name(sheet)?;
-        let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
-        let widths = header(ws, formats, &names)?;
-        let mut walk = Rows::new(
-            Cells {
+        let mut filled = Vec::with_capacity(sheets.len());
+        for s in &sheets {
+            let mut ws = book.new_worksheet_with_constant_memory()?;
+            ws.set_name(s.name)?;
+            // Money and dates by column format, not one format lookup per cell.
+            for (c, col) in s.columns.iter().enumerate() {
+                if let Some(f) = formats.of(col.kind) {
+                    ws.set_column_format(c as u16, f)?;
+                }
+            }
+            let names: Vec<&str> = s.columns.iter().map(|c| c.name).collect();
+            let widths = header(&mut ws, formats, &names)?;
+            filled.push(Cells {
                 ws,
-                formats,
-                columns,
+                quoted: formats.quoted.clone(),
+                columns: s.columns,
                 widths,
                 row: 1,
-            },
-            &names,
-        );
-        for (i, row) in rows.iter().enumerate() {
-            walk.row(row)
-                .with_context(|| format!("sheet `{sheet}` row {}", i + 2))?;
+            });
         }
-        let Cells { ws, widths, .. } = walk.sink;
-        finish(ws, rows.len(), &widths)
+        let results: Vec<Result<Cells>> = std::thread::scope(|scope| {
+            let running: Vec<_> = sheets
+                .into_iter()
+                .zip(filled)
+                .map(|(s, cells)| {
+                    scope.spawn(move || {
+                        crate::progress::timed(&format!("report.xlsx: {}", s.name), || {
+                            let mut cells = (s.fill)(cells)?;
+                            finish(&mut cells.ws, s.rows, &cells.widths)?;
+                            Ok(cells)
+                        })
+                    })
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        for cells in results {
+            book.push_worksheet(cells?.ws);
+        }
+        Ok(())
     }
 }
 
 /// A sheet as a [`Sink`]: each cell typed by its column's kind.
-struct Cells<'a> {
-    ws: &'a mut Worksheet,
-    formats: &'a Formats,
+pub struct Cells<'a> {
+    ws: Worksheet,
+    /// For text a spreadsheet would run as a formula.
+    quoted: Format,
     columns: &'a [Column],
     /// The width each column needs so far.
     widths: Vec<usize>,
@@ -342,27 +408,28 @@ fn put(r: Result<()>) -> Result<(), cells::Error> {
 
 impl Sink for Cells<'_> {
     fn text(&mut self, c: usize, s: &str) -> Result<(), cells::Error> {
-        let (ws, f, r, w) = (&mut *self.ws, self.formats, self.row, &mut self.widths[c]);
+        let (ws, q, r, w) = (&mut self.ws, &self.quoted, self.row, &mut self.widths[c]);
+        // Money and date cells take their column's format (`Book::tables`).
         match self.columns[c].kind {
-            Kind::Text => put(text(ws, f, r, c as u16, s, w)),
+            Kind::Text => put(text(ws, q, r, c as u16, s, w)),
             Kind::Date => {
                 let d: NaiveDate = s
                     .parse()
                     .map_err(|_| cells::Error::new(format!("`{s}` is not a date (YYYY-MM-DD)")))?;
-                put(date(ws, &f.date, r, c as u16, d, w))
+                put(date(ws, None, r, c as u16, d, w))
             }
             Kind::Month => {
                 let d = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
                     .map_err(|_| cells::Error::new(format!("`{s}` is not a month (YYYY-MM)")))?;
-                put(date(ws, &f.month, r, c as u16, d, w))
+                put(date(ws, None, r, c as u16, d, w))
             }
             _ => Err(self.wrong(c, format_args!("\"{s}\""))),
         }
     }
     fn number(&mut self, c: usize, x: f64) -> Result<(), cells::Error> {
-        let (ws, f, r, w) = (&mut *self.ws, self.formats, self.row, &mut self.widths[c]);
+        let (ws, r, w) = (&mut self.ws, self.row, &mut self.widths[c]);
         match self.columns[c].kind {
-            Kind::Usd => put(usd(ws, f, r, c as u16, x, w)),
+            Kind::Usd => put(usd(ws, None, r, c as u16, x, w)),
             Kind::Count => put(count(ws, r, c as u16, x, w)),
             _ => Err(self.wrong(c, x)),
         }
@@ -375,7 +442,13 @@ impl Sink for Cells<'_> {
     }
     fn boolean(&mut self, c: usize, b: bool) -> Result<(), cells::Error> {
         match self.columns[c].kind {
-            Kind::Bool => put(boolean(self.ws, self.row, c as u16, b, &mut self.widths[c])),
+            Kind::Bool => put(boolean(
+                &mut self.ws,
+                self.row,
+                c as u16,
+                b,
+                &mut self.widths[c],
+            )),
             _ => Err(self.wrong(c, b)),
         }
     }
@@ -408,13 +481,20 @@ fn finish(ws: &mut Worksheet, rows: usize, widths: &[usize]) -> Result<()> {
     Ok(())
 }
 
-fn text(ws: &mut Worksheet, f: &Formats, r: u32, c: u16, s: &str, width: &mut usize) -> Result<()> {
+fn text(
+    ws: &mut Worksheet,
+    quoted: &Format,
+    r: u32,
+    c: u16,
+    s: &str,
+    width: &mut usize,
+) -> Result<()> {
     if s.is_empty() {
         return Ok(());
     }
     // The same test as the CSV files' neutralization; the cell keeps the text as it is.
     if super::csv::needs_quote_mark(s) {
-        ws.write_string_with_format(r, c, s, &f.quoted)?;
+        ws.write_string_with_format(r, c, s, quoted)?;
     } else {
         ws.write_string(r, c, s)?;
     }
@@ -422,8 +502,19 @@ fn text(ws: &mut Worksheet, f: &Formats, r: u32, c: u16, s: &str, width: &mut us
     Ok(())
 }
 
-fn usd(ws: &mut Worksheet, f: &Formats, r: u32, c: u16, x: f64, width: &mut usize) -> Result<()> {
-    ws.write_number_with_format(r, c, x, &f.usd)?;
+/// Money, with `format` or the column's.
+fn usd(
+    ws: &mut Worksheet,
+    format: Option<&Format>,
+    r: u32,
+    c: u16,
+    x: f64,
+    width: &mut usize,
+) -> Result<()> {
+    match format {
+        Some(f) => ws.write_number_with_format(r, c, x, f)?,
+        None => ws.write_number(r, c, x)?,
+    };
     // `$`, the digits with their separators, the cents.
     let digits = whole_digits(x);
     *width = (*width).max(1 + digits + (digits - 1) / 3 + 3 + usize::from(x < 0.0));
@@ -460,15 +551,20 @@ fn boolean(ws: &mut Worksheet, r: u32, c: u16, b: bool, width: &mut usize) -> Re
     Ok(())
 }
 
+/// A day as Excel's serial number, with `format` or the column's.
 fn date(
     ws: &mut Worksheet,
-    format: &Format,
+    format: Option<&Format>,
     r: u32,
     c: u16,
     d: NaiveDate,
     width: &mut usize,
 ) -> Result<()> {
-    ws.write_datetime_with_format(r, c, excel_date(d)?, format)?;
+    let serial = excel_date(d)?.to_excel();
+    match format {
+        Some(f) => ws.write_number_with_format(r, c, serial, f)?,
+        None => ws.write_number(r, c, serial)?,
+    };
     *width = (*width).max(DATE_FORMAT.len());
     Ok(())
 }
@@ -503,7 +599,9 @@ mod tests {
         // The check comes before any row is written: a table that long fails at once.
         let mut book = Book::at(DateTime::UNIX_EPOCH).unwrap();
         let rows = vec![(); MAX_ROWS];
-        let e = book.table("Findings", FINDINGS, &rows).unwrap_err();
+        let e = book
+            .tables(vec![Sheet::new("Findings", FINDINGS, &rows)])
+            .unwrap_err();
         assert!(e.to_string().contains("`Findings`"), "{e}");
     }
 
@@ -537,9 +635,11 @@ mod tests {
         }
         let cols = &[super::super::col("month", Kind::Month)];
         let mut book = Book::at(DateTime::UNIX_EPOCH).unwrap();
-        assert!(book.table("T", cols, &[Row { month: "2026-10" }]).is_ok());
+        assert!(book
+            .tables(vec![Sheet::new("T", cols, &[Row { month: "2026-10" }])])
+            .is_ok());
         let e = book
-            .table("U", cols, &[Row { month: "October" }])
+            .tables(vec![Sheet::new("U", cols, &[Row { month: "October" }])])
             .unwrap_err();
         assert!(
             format!("{e:#}").contains("sheet `U` row 2: column `month`: `October` is not a month"),
