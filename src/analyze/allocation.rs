@@ -131,7 +131,7 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
             r.team_tag.unwrap_or_default(),
         );
         match &mut run {
-            Some((k, acc)) if *k == key => {
+            Some((k, acc)) if same_key(k, &key) => {
                 acc.1 += r.cost_usd;
                 acc.2 += 1;
             }
@@ -227,6 +227,15 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
         .collect();
     reconcile(w, &out)?;
     Ok(out)
+}
+
+/// `a == b`, cheaply when the strings are the same bytes in memory (repeated values read from
+/// a Parquet dictionary page point at one copy): the run test of every row.
+fn same_key(a: &RowKey, b: &RowKey) -> bool {
+    fn same(a: &str, b: &str) -> bool {
+        (a.len() == b.len() && std::ptr::eq(a.as_ptr(), b.as_ptr())) || a == b
+    }
+    a.0 == b.0 && same(a.1, b.1) && same(a.2, b.2) && same(a.3, b.3) && same(a.4, b.4)
 }
 
 fn add<'a>(sums: &mut RowSums<'a>, key: RowKey<'a>, (product_key, cost, n): RowSum<'a>) {
