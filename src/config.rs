@@ -74,6 +74,23 @@ pub struct ProductMapping {
 pub struct Pricing {
     /// License product name -> private-offer discount off the public price, in percent.
     pub private_discount_pct: BTreeMap<String, f64>,
+    /// Rates a user knows better than the data: they win over the agreement terms and the
+    /// public offer for their product and dimension.
+    pub rates: Vec<RateOverride>,
+}
+
+/// `[[pricing.rates]]`: the public and/or private price of one dimension of one product, in
+/// USD per unit of the usage type's quantity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateOverride {
+    /// The license `product_name` (or the usage product name) it prices.
+    pub product: String,
+    /// The dimension key, e.g. `USE1_InputTokenCount` (the usage type
+    /// `USE1-MP:USE1_InputTokenCount-Units` without its region prefix and unit).
+    pub dimension: String,
+    pub public_usd: Option<f64>,
+    pub private_usd: Option<f64>,
 }
 
 impl Default for File {
@@ -174,6 +191,20 @@ impl File {
                 problems.push(format!(
                     "`pricing.private_discount_pct.\"{product}\"` must be in [0, 100) (got {pct})"
                 ));
+            }
+        }
+        for (i, r) in self.pricing.rates.iter().enumerate() {
+            let at = format!("`pricing.rates[{i}]`");
+            if r.product.trim().is_empty() || r.dimension.trim().is_empty() {
+                problems.push(format!("{at} needs a `product` and a `dimension`"));
+            }
+            if r.public_usd.is_none() && r.private_usd.is_none() {
+                problems.push(format!("{at} sets neither `public_usd` nor `private_usd`"));
+            }
+            for (name, v) in [("public_usd", r.public_usd), ("private_usd", r.private_usd)] {
+                if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                    problems.push(format!("{at}.{name} must be a price of 0 or more"));
+                }
             }
         }
         let mut severity = BTreeMap::new();

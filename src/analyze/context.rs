@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 
 use super::allocation::AllocationMethod;
 use super::products::Products;
+use super::rates::RateBook;
 use super::timeline::Timeline;
 use crate::config::Config;
 use crate::model::{
@@ -50,6 +51,8 @@ pub struct Context<'a> {
     all_accounts: FxHashMap<&'a str, &'a Account>,
     pub ous: BTreeMap<&'a str, &'a OrganizationalUnit>,
     pub products: Products,
+    /// The private and public rates of every license and product.
+    pub rates: RateBook,
     /// Grants that existed on the as-of date (top-level and sub-grants).
     pub grants: Vec<GrantView<'a>>,
     /// Top-level grant indexes by (license ARN, grantee id): account, OU or organization id;
@@ -88,6 +91,8 @@ impl<'a> Context<'a> {
             &snap.organization.subscriber_account_id,
             cfg,
         );
+
+        let rates = RateBook::new(snap, &products, cfg);
 
         let mut events: FxHashMap<&str, Vec<&GrantEvent>> = FxHashMap::default();
         for e in &snap.grant_events {
@@ -147,6 +152,7 @@ impl<'a> Context<'a> {
             all_accounts,
             ous,
             products,
+            rates,
             grants,
             top_by_target,
             sub_by_parent,

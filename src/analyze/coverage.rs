@@ -85,6 +85,12 @@ pub struct Spend {
     pub rows: u64,
     pub first_day: Option<NaiveDate>,
     pub last_day: Option<NaiveDate>,
+    /// Rows whose dimension has both a public and a private rate ([`super::rates`]), their
+    /// billed cost, and their quantity times (public - private): the exact overspend, were
+    /// they exposed.
+    pub rated_rows: u64,
+    pub rated_cost_usd: f64,
+    pub rated_overspend_usd: f64,
 }
 
 impl Spend {
@@ -93,6 +99,9 @@ impl Spend {
         self.public_cost_usd += o.public_cost_usd;
         self.cost_with_public_usd += o.cost_with_public_usd;
         self.rows += o.rows;
+        self.rated_rows += o.rated_rows;
+        self.rated_cost_usd += o.rated_cost_usd;
+        self.rated_overspend_usd += o.rated_overspend_usd;
         self.first_day = min_opt(self.first_day, o.first_day);
         self.last_day = self.last_day.max(o.last_day);
     }

@@ -17,6 +17,14 @@ pub enum OverspendBasis {
     ObservedPrivateRate,
     /// The configured private discount for the product.
     ConfiguredDiscount,
+    /// Exact: each row's quantity times its dimension's public minus private rate (the
+    /// agreement's terms and the public offer, or `[[pricing.rates]]`).
+    AgreementTerms,
+    /// Exact on the rows with both rates; the product's observed or configured discount on
+    /// the rest.
+    AgreementTermsAndDiscount,
+    /// Exact on the rows with both rates; the rest has no price basis and is not counted.
+    AgreementTermsPartial,
     /// Neither: the overspend is unknown, not zero.
     None,
 }
@@ -27,6 +35,9 @@ impl OverspendBasis {
             OverspendBasis::NotApplicable => "",
             OverspendBasis::ObservedPrivateRate => "observed-private-rate",
             OverspendBasis::ConfiguredDiscount => "configured-discount",
+            OverspendBasis::AgreementTerms => "agreement-terms",
+            OverspendBasis::AgreementTermsAndDiscount => "agreement-terms+discount",
+            OverspendBasis::AgreementTermsPartial => "agreement-terms-partial",
             OverspendBasis::None => "no-price-basis",
         }
     }

@@ -12,6 +12,7 @@ pub mod context;
 pub mod coverage;
 pub mod finding;
 pub mod products;
+pub mod rates;
 pub mod rules;
 pub mod spend;
 pub mod timeline;
@@ -149,7 +150,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     let pairs = timed("spend pairs", || spend::spend_pairs(&window))?;
     let mut segments = timed("segments", || coverage::segments(&cx, &pairs));
     let placed = timed("attribute spend", || {
-        spend::attribute(&window, &mut segments)
+        spend::attribute(&window, &cx.rates, &mut segments)
     })?;
     let allocation = timed("allocation", || allocation::allocate(&cx, &window))?;
     let facts = Facts {
@@ -313,10 +314,11 @@ fn totals(
         exposure_usd: sum_state(State::is_exposed),
         activation_unknown_usd: sum_state(|s| s == State::ActivationUnknown),
         overspend_usd: exposed.iter().filter_map(|f| f.overspend_usd).sum(),
-        exposure_without_price_basis_usd: exposed
+        exposure_without_price_basis_usd: facts
+            .segments
             .iter()
-            .filter(|f| f.overspend_basis == OverspendBasis::None)
-            .filter_map(|f| f.cost_usd)
+            .filter(|s| s.state.is_exposed())
+            .map(|s| facts.unpriced(&s.product_key, &s.spend))
             .sum(),
         after_cancellation_usd: sum_state(|s| s == State::AfterCancellation),
         unmapped_usd: facts.unmapped.iter().map(|u| u.spend.cost_usd).sum(),
@@ -346,7 +348,7 @@ fn coverage_rows(cx: &Context, facts: &Facts) -> Vec<CoverageRow> {
             let eff = s.effective_grant.map(|i| &cx.grants[i]);
             let (overspend_usd, overspend_basis) = if s.state.is_exposed() && s.spend.cost_usd > 0.0
             {
-                facts.overspend(&s.product_key, s.spend.cost_usd)
+                facts.overspend(&s.product_key, &s.spend)
             } else {
                 (None, OverspendBasis::NotApplicable)
             };

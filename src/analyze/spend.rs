@@ -13,6 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::context::Context;
 use super::coverage::{Segment, Spend};
+use super::rates::RateBook;
 use crate::model::usage::{self, epoch_days, from_epoch_days};
 
 /// Spend that matches no organization license, per (account, usage product).
@@ -134,7 +135,9 @@ pub struct Row<'a> {
     pub product_key: Option<&'a str>,
     /// Days since 1970-01-01.
     pub day: i32,
+    pub usage_type: &'a str,
     pub cost_usd: f64,
+    pub usage_quantity: f64,
     pub public_cost_usd: Option<f64>,
     pub team_tag: Option<&'a str>,
     pub caller_account_id: Option<&'a str>,
@@ -158,17 +161,24 @@ impl WindowUsage {
             .zip(text(usage::PRODUCT)?.iter())
             .zip(text(PRODUCT_KEY)?.iter())
             .zip(f.column(DAY)?.i32()?.iter())
+            .zip(text(usage::USAGE_TYPE)?.iter())
             .zip(number(usage::COST_USD)?.iter())
+            .zip(number(usage::USAGE_QUANTITY)?.iter())
             .zip(number(usage::PUBLIC_COST_USD)?.iter())
             .zip(text(usage::TEAM_TAG)?.iter())
             .zip(text(usage::CALLER_ACCOUNT_ID)?.iter());
         Ok(columns.map(
-            |(((((((account, product), key), day), cost), public), tag), caller)| Row {
+            |(
+                ((((((((account, product), key), day), usage_type), cost), qty), public), tag),
+                caller,
+            )| Row {
                 account_id: account.unwrap_or_default(),
                 product: product.unwrap_or_default(),
                 product_key: key,
                 day: day.unwrap_or_default(),
+                usage_type: usage_type.unwrap_or_default(),
                 cost_usd: cost.unwrap_or(0.0),
+                usage_quantity: qty.unwrap_or(0.0),
                 public_cost_usd: public,
                 team_tag: tag,
                 caller_account_id: caller,
@@ -209,7 +219,7 @@ pub struct Placed {
 /// segment is a hash lookup and a binary search (linear in rows; a polars join of the rows to
 /// the segments grew faster than linearly and held every joined row in memory). Checks that
 /// every row and cent of the window landed in exactly one place.
-pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Placed> {
+pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) -> Result<Placed> {
     let mut ranges: FxHashMap<(&str, &str), Range<usize>> = FxHashMap::default();
     let mut i = 0;
     while i < segments.len() {
@@ -235,12 +245,14 @@ pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Placed> {
     let first = epoch_days(w.start);
     let mut unmapped: BTreeMap<(&str, &str), Sums> = BTreeMap::new();
     let mut last: Option<((&str, &str), Range<usize>)> = None;
+    // (license, usage type) -> the rate gap: few pairs, looked up once each.
+    let mut gaps: FxHashMap<(&str, &str), Option<f64>> = FxHashMap::default();
     for r in w.rows()? {
         let Some(key) = r.product_key else {
             unmapped
                 .entry((r.account_id, r.product))
                 .or_default()
-                .add(&r);
+                .add(&r, None);
             continue;
         };
         let range = match &last {
@@ -263,7 +275,11 @@ pub fn attribute(w: &WindowUsage, segments: &mut [Segment]) -> Result<Placed> {
             from_epoch_days(r.day)
         );
         let i = range.start + at;
-        sums[i].add(&r);
+        let license = segments[i].license_arn.as_str();
+        let gap = *gaps
+            .entry((license, r.usage_type))
+            .or_insert_with(|| rates.gap(license, key, r.usage_type));
+        sums[i].add(&r, gap);
         if segments[i].state.is_exposed() {
             let day = usize::try_from(r.day - first).ok();
             if let Some(d) = day.and_then(|d| exposed_by_day.get_mut(d)) {
@@ -308,11 +324,23 @@ struct Sums {
     cost_with_public: f64,
     rows: u64,
     days: Option<(i32, i32)>,
+    rated_rows: u64,
+    rated_cost: f64,
+    rated_overspend_nanos: i64,
 }
 
 impl Sums {
-    fn add(&mut self, r: &Row) {
+    /// Adds a row; `gap` is its dimension's public minus private rate, when both are known.
+    fn add(&mut self, r: &Row, gap: Option<f64>) {
         let (cost, day) = (r.cost_usd, r.day);
+        if let Some(gap) = gap {
+            self.rated_rows += 1;
+            self.rated_cost += cost;
+            // In whole nano-dollars per row: an integer sum is the same in any row order
+            // (a float sum is not, and quantities of a millionth of a unit times a rate land
+            // on half a micro-dollar, where rounding flips with the last bit).
+            self.rated_overspend_nanos += (r.usage_quantity * gap * 1e9).round() as i64;
+        }
         self.cost += cost;
         // Only usage billed at some rate says what the rate was: a credit or refund (negative
         // cost, public cost often zero in CUR) would skew the private/public ratio.
@@ -333,6 +361,9 @@ impl Sums {
             public_cost_usd: self.public,
             cost_with_public_usd: self.cost_with_public,
             rows: self.rows,
+            rated_rows: self.rated_rows,
+            rated_cost_usd: self.rated_cost,
+            rated_overspend_usd: self.rated_overspend_nanos as f64 / 1e9,
             first_day: self.days.map(|(a, _)| from_epoch_days(a)),
             last_day: self.days.map(|(_, b)| from_epoch_days(b)),
         }

@@ -291,3 +291,46 @@ mod tests {
         }
     }
 }
+
+text_enum!(
+    /// Marketplace Agreement `AgreementStatus`.
+    AgreementStatus {
+        Active => "ACTIVE",
+        Archived => "ARCHIVED",
+        Cancelled => "CANCELLED",
+        Expired => "EXPIRED",
+        Renewed => "RENEWED",
+        Replaced => "REPLACED",
+        RolledBack => "ROLLED_BACK",
+        Superseded => "SUPERSEDED",
+        Terminated => "TERMINATED",
+    }
+);
+
+impl AgreementStatus {
+    /// The agreement's terms are no longer in force. Unknown values are not taken as ended:
+    /// a status this version does not know dates no cut-off.
+    pub fn has_ended(&self) -> bool {
+        matches!(
+            self,
+            Self::Archived
+                | Self::Cancelled
+                | Self::Expired
+                | Self::Renewed
+                | Self::Replaced
+                | Self::Terminated
+        )
+    }
+}
+
+text_enum!(
+    /// Where a rate of the `rates` table comes from: `agreement` (a usage-based pricing term
+    /// of the organization's own agreement: the private price), `public-offer` (the model's
+    /// public offer, Bedrock `ListFoundationModelAgreementOffers`), `price-list` (the AWS Price
+    /// List, `AmazonBedrockFoundationModels`).
+    RateSource {
+        Agreement => "agreement",
+        PublicOffer => "public-offer",
+        PriceList => "price-list",
+    }
+);

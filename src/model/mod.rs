@@ -4,6 +4,7 @@
 //! the one table that can be large (millions of rows), so it stays a columnar polars frame
 //! with the schema in [`usage`].
 
+mod agreements;
 mod enums;
 pub mod usage;
 
@@ -12,9 +13,10 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use agreements::{Agreement, LicenseLink, Rate};
 pub use enums::{
-    AccountState, EventKind, EventSource, GrantRelation, GrantStatus, LicenseStatus, PrincipalKind,
-    Severity,
+    AccountState, AgreementStatus, EventKind, EventSource, GrantRelation, GrantStatus,
+    LicenseStatus, PrincipalKind, RateSource, Severity,
 };
 
 /// The organization itself.

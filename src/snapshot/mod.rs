@@ -14,7 +14,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Account, Grant, GrantEvent, License, Organization, OrganizationalUnit};
+use crate::model::{
+    Account, Agreement, Grant, GrantEvent, License, Organization, OrganizationalUnit, Rate,
+};
 
 pub use read::read;
 pub use write::write;
@@ -30,18 +32,22 @@ pub enum Table {
     Licenses,
     Grants,
     GrantEvents,
+    Agreements,
+    Rates,
     Usage,
 }
 
 impl Table {
     /// Every table, in the order the snapshot's files are written.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 9] = [
         Table::Organization,
         Table::Accounts,
         Table::OrganizationalUnits,
         Table::Licenses,
         Table::Grants,
         Table::GrantEvents,
+        Table::Agreements,
+        Table::Rates,
         Table::Usage,
     ];
 
@@ -54,6 +60,8 @@ impl Table {
             Table::Licenses => "licenses",
             Table::Grants => "grants",
             Table::GrantEvents => "grant_events",
+            Table::Agreements => "agreements",
+            Table::Rates => "rates",
             Table::Usage => "usage",
         }
     }
@@ -66,7 +74,10 @@ impl std::fmt::Display for Table {
 }
 
 /// Version of the on-disk layout; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
+
+/// The first format with the `agreements` and `rates` tables; older snapshots read them empty.
+pub const AGREEMENTS_SINCE: u32 = 4;
 
 /// One organization's data, as read at one moment.
 #[derive(Debug, Clone)]
@@ -78,6 +89,8 @@ pub struct Snapshot {
     pub licenses: Vec<License>,
     pub grants: Vec<Grant>,
     pub grant_events: Vec<GrantEvent>,
+    pub agreements: Vec<Agreement>,
+    pub rates: Vec<Rate>,
     /// Schema in [`crate::model::usage`].
     pub usage: DataFrame,
 }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
 use super::Table;
-use super::{tables, Manifest, Snapshot, FORMAT_VERSION};
+use super::{tables, Manifest, Snapshot, AGREEMENTS_SINCE, FORMAT_VERSION};
 use crate::model::usage;
 
 /// Reads the snapshot in `dir`.
@@ -60,6 +60,18 @@ pub fn read(dir: &Path) -> Result<Snapshot> {
         // Format 1 stored no relation: every parent a sub-grant can have is in the file.
         crate::model::relate_grants(&mut grants);
     }
+    // Tables a format before `AGREEMENTS_SINCE` does not have: read as empty.
+    let old = manifest.format_version < AGREEMENTS_SINCE;
+    let frame =
+        |t: Table| -> Result<Option<DataFrame>> { (!old).then(|| table(t.as_str())).transpose() };
+    let agreements = match frame(Table::Agreements)? {
+        Some(df) => tables::from_frame(&in_file("agreements"), tables::AGREEMENTS, &df)?,
+        None => Vec::new(),
+    };
+    let rates = match frame(Table::Rates)? {
+        Some(df) => tables::from_frame(&in_file("rates"), tables::RATES, &df)?,
+        None => Vec::new(),
+    };
     let usage_path = dir.join("usage.parquet");
     let usage = usage::conform(table(Table::Usage.as_str())?)
         .with_context(|| format!("in `{}`", usage_path.display()))?;
@@ -86,6 +98,8 @@ pub fn read(dir: &Path) -> Result<Snapshot> {
             tables::GRANT_EVENTS,
             &table(Table::GrantEvents.as_str())?,
         )?,
+        agreements,
+        rates,
         usage,
         manifest,
     })

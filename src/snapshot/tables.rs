@@ -68,6 +68,31 @@ pub(super) const GRANT_EVENTS: &[&str] = &[
     "not_before",
 ];
 
+pub(super) const AGREEMENTS: &[&str] = &[
+    "id",
+    "status",
+    "acceptor_account_id",
+    "product_id",
+    "offer_id",
+    "license_arn",
+    "license_link",
+    "acceptance_time",
+    "start_time",
+    "end_time",
+    "last_update_time",
+    "end_time_behavior",
+    "auto_renew",
+];
+pub(super) const RATES: &[&str] = &[
+    "source",
+    "agreement_id",
+    "product",
+    "dimension_key",
+    "price",
+    "currency",
+    "unit",
+];
+
 /// Columns added in format 2: a format-1 file has none of them, and its rows take each
 /// field's default (`snapshot::read` then derives the grants' relation).
 const ADDED_IN_2: &[&str] = &["seller_grant_arn", "relation", "not_before"];
@@ -153,7 +178,7 @@ pub(super) fn from_frame<T: DeserializeOwned>(
 /// Columns that hold JSON text (maps, booleans) rather than plain text.
 fn cell_value(column: &str, s: &str) -> Value {
     match column {
-        "tags" | "tags_read" => {
+        "tags" | "tags_read" | "auto_renew" => {
             serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
         }
         _ => Value::String(s.to_string()),
@@ -181,6 +206,8 @@ pub(super) fn refresh_manifest(snap: &mut Snapshot) {
     set(Table::Licenses.as_str(), snap.licenses.len());
     set(Table::Grants.as_str(), snap.grants.len());
     set(Table::GrantEvents.as_str(), snap.grant_events.len());
+    set(Table::Agreements.as_str(), snap.agreements.len());
+    set(Table::Rates.as_str(), snap.rates.len());
     set(Table::Usage.as_str(), snap.usage.height());
 
     let mut unknown: BTreeMap<(&str, &str, String), u64> = BTreeMap::new();
@@ -233,6 +260,22 @@ pub(super) fn refresh_manifest(snap: &mut Snapshot) {
             "kind",
             e.kind.is_known(),
             e.kind.as_str(),
+        );
+    }
+    for a in &snap.agreements {
+        flag(
+            Table::Agreements,
+            "status",
+            a.status.is_known(),
+            a.status.as_str(),
+        );
+    }
+    for r in &snap.rates {
+        flag(
+            Table::Rates,
+            "source",
+            r.source.is_known(),
+            r.source.as_str(),
         );
     }
     snap.manifest.unknown_values = unknown

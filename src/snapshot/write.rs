@@ -51,6 +51,18 @@ pub fn write(snap: &Snapshot, dir: &Path) -> Result<()> {
                 &snap.grant_events,
             )?,
         ),
+        (
+            Table::Agreements.as_str(),
+            tables::to_frame(
+                Table::Agreements.as_str(),
+                tables::AGREEMENTS,
+                &snap.agreements,
+            )?,
+        ),
+        (
+            Table::Rates.as_str(),
+            tables::to_frame(Table::Rates.as_str(), tables::RATES, &snap.rates)?,
+        ),
         (Table::Usage.as_str(), snap.usage.clone()),
     ];
     for (name, mut df) in frames {

@@ -15,6 +15,7 @@ mod finance;
 mod history;
 mod html;
 mod live_e2e;
+mod rates;
 mod rules;
 mod sample_output;
 mod scenarios;

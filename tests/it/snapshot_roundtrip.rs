@@ -132,3 +132,30 @@ fn accounts_whose_tags_were_not_read_read_back_so_and_older_formats_read_as_read
     let back = snapshot::read(dir.path()).unwrap();
     assert!(back.accounts.iter().all(|a| a.tags_read));
 }
+
+#[test]
+fn agreements_and_rates_read_back_and_older_formats_read_them_empty() {
+    let snap = entitlement_audit::inputs::demo::builtin();
+    assert!(!snap.agreements.is_empty() && !snap.rates.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    snapshot::write(&snap, dir.path()).unwrap();
+    let back = snapshot::read(dir.path()).unwrap();
+    assert_eq!(back.agreements, snap.agreements);
+    assert_eq!(back.rates, snap.rates);
+
+    // A format-4 snapshot without its agreements file is broken, and said so.
+    std::fs::remove_file(dir.path().join("agreements.parquet")).unwrap();
+    let err = format!("{:#}", snapshot::read(dir.path()).unwrap_err());
+    assert!(err.contains("agreements.parquet"), "{err}");
+
+    // Format 3 had neither table: both read empty, the rest as written.
+    let manifest = dir.path().join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let old = text.replace("\"format_version\": 4", "\"format_version\": 3");
+    assert_ne!(old, text);
+    std::fs::write(&manifest, old).unwrap();
+    std::fs::remove_file(dir.path().join("rates.parquet")).unwrap();
+    let back = snapshot::read(dir.path()).unwrap();
+    assert!(back.agreements.is_empty() && back.rates.is_empty());
+    assert_eq!(back.grants, snap.grants);
+}

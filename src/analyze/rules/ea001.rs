@@ -44,7 +44,7 @@ impl Rule for PublicPriceExposure {
                 continue;
             };
             let mut f = product_spend(cx, self, account, key, spend, license);
-            let (overspend, basis) = facts.overspend(key, spend.cost_usd);
+            let (overspend, basis) = facts.overspend(key, spend);
             f.overspend_usd = overspend;
             f.overspend_basis = basis;
             f.activation_unknown_usd = unsure.map(|(s, _)| s.cost_usd);
@@ -62,7 +62,7 @@ impl Rule for PublicPriceExposure {
             };
             let estimate = match overspend {
                 Some(o) => format!("estimated overspend {} ({})", usd(o), basis.as_str()),
-                None => "overspend unknown: no price basis (set pricing.private_discount_pct)"
+                None => "overspend unknown: no price basis (no agreement and public rates; set pricing.rates or pricing.private_discount_pct)"
                     .to_string(),
             };
             let apart = match unsure {

@@ -64,7 +64,7 @@ impl Rule for GrantNotActivated {
                     if let Some(s) = spend.filter(|s| s.cost_usd > 0.0) {
                         f.severity = f.severity.max(Severity::High);
                         f.cost_usd = Some(s.cost_usd);
-                        (f.overspend_usd, f.overspend_basis) = facts.overspend(key, s.cost_usd);
+                        (f.overspend_usd, f.overspend_basis) = facts.overspend(key, s);
                     }
                     let age_text = match age {
                         Some(a) => format!("for {a} days"),

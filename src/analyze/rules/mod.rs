@@ -152,15 +152,36 @@ impl Facts {
         out
     }
 
-    /// Estimated overspend of exposed spend on a product, with its basis.
-    pub fn overspend(&self, product_key: &str, exposed_cost: f64) -> (Option<f64>, OverspendBasis) {
-        match self.price_basis.get(product_key) {
-            // From the cost as reported (to a millionth), so that last-bit noise of parallel
-            // sums cannot flip the rounding of the product.
-            Some((basis, discount)) if *basis != OverspendBasis::None => {
-                (Some(crate::money::round(exposed_cost) * discount), *basis)
-            }
-            _ => (None, OverspendBasis::None),
+    /// Overspend of exposed spend on a product, with its basis: exact on the rows whose
+    /// dimension has both rates, the product's discount (observed or configured) on the rest.
+    pub fn overspend(&self, product_key: &str, exposed: &Spend) -> (Option<f64>, OverspendBasis) {
+        use crate::money::round;
+        let discount = self
+            .price_basis
+            .get(product_key)
+            .filter(|(basis, _)| *basis != OverspendBasis::None);
+        // From the cost as reported (to a millionth), so that last-bit noise of parallel sums
+        // cannot flip the rounding of the product.
+        let rest = round(exposed.cost_usd - exposed.rated_cost_usd);
+        let exact = exposed.rated_overspend_usd;
+        match (exposed.rated_rows, discount) {
+            (0, Some((basis, d))) => (Some(round(exposed.cost_usd) * d), *basis),
+            (0, None) => (None, OverspendBasis::None),
+            _ if rest.abs() < 0.005 => (Some(exact), OverspendBasis::AgreementTerms),
+            (_, Some((_, d))) => (
+                Some(exact + rest * d),
+                OverspendBasis::AgreementTermsAndDiscount,
+            ),
+            (_, None) => (Some(exact), OverspendBasis::AgreementTermsPartial),
+        }
+    }
+
+    /// The part of exposed spend whose overspend is unknown: no rate and no discount.
+    pub fn unpriced(&self, product_key: &str, exposed: &Spend) -> f64 {
+        match self.overspend(product_key, exposed).1 {
+            OverspendBasis::None => exposed.cost_usd,
+            OverspendBasis::AgreementTermsPartial => exposed.cost_usd - exposed.rated_cost_usd,
+            _ => 0.0,
         }
     }
 }

@@ -289,6 +289,17 @@ pub async fn collect_with(
         );
     }
 
+    for t in [Table::Agreements, Table::Rates] {
+        tables.insert(
+            t.to_string(),
+            TableInfo {
+                rows: 0,
+                source: "not collected (this version does not read Marketplace agreements)"
+                    .to_string(),
+            },
+        );
+    }
+
     if let Some(t) = tables.get_mut(Table::Accounts.as_str()) {
         t.source = format!("{} ({})", t.source, org.tags_scope);
     }
@@ -312,6 +323,8 @@ pub async fn collect_with(
         licenses,
         grants,
         grant_events,
+        agreements: Vec::new(),
+        rates: Vec::new(),
         usage: ce.usage,
     };
     // Row counts and the unknown enum values, the same way for every snapshot source.

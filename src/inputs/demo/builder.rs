@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 
 use crate::model::usage;
 use crate::model::{
-    day_start, Account, AccountState, EventKind, EventSource, Grant, GrantEvent, GrantRelation,
-    GrantStatus, License, LicenseStatus, Organization, OrganizationalUnit, PrincipalKind,
+    day_start, Account, AccountState, Agreement, EventKind, EventSource, Grant, GrantEvent,
+    GrantRelation, GrantStatus, License, LicenseStatus, Organization, OrganizationalUnit,
+    PrincipalKind, Rate,
 };
 use crate::snapshot::Table;
 use crate::snapshot::{Manifest, Snapshot, TableInfo, FORMAT_VERSION};
@@ -52,6 +53,8 @@ pub struct OrgBuilder {
     grants: Vec<Grant>,
     grant_index: BTreeMap<String, usize>,
     events: Vec<GrantEvent>,
+    agreements: Vec<Agreement>,
+    rates: Vec<Rate>,
     usage: usage::UsageBuilder,
 }
 
@@ -77,8 +80,22 @@ impl OrgBuilder {
             grants: Vec::new(),
             grant_index: BTreeMap::new(),
             events: Vec::new(),
+            agreements: Vec::new(),
+            rates: Vec::new(),
             usage: usage::UsageBuilder::with_capacity(0),
         }
+    }
+
+    /// An agreement of the subscriber, as given.
+    pub fn agreement(&mut self, a: Agreement) -> &mut Self {
+        self.agreements.push(a);
+        self
+    }
+
+    /// One rate of a rate card, as given.
+    pub fn rate(&mut self, r: Rate) -> &mut Self {
+        self.rates.push(r);
+        self
     }
 
     /// Makes another account (a License Manager delegated administrator) the subscriber.
@@ -397,6 +414,8 @@ impl OrgBuilder {
             licenses,
             grants,
             mut events,
+            agreements,
+            rates,
             usage,
             ..
         } = self;
@@ -422,6 +441,8 @@ impl OrgBuilder {
             (Table::Licenses.as_str(), licenses.len()),
             (Table::Grants.as_str(), grants.len()),
             (Table::GrantEvents.as_str(), events.len()),
+            (Table::Agreements.as_str(), agreements.len()),
+            (Table::Rates.as_str(), rates.len()),
             (Table::Usage.as_str(), usage.height()),
         ];
         let tables = rows
@@ -453,6 +474,8 @@ impl OrgBuilder {
             licenses,
             grants,
             grant_events: events,
+            agreements,
+            rates,
             usage,
         }
     }

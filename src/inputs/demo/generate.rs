@@ -40,9 +40,66 @@ const PRODUCT_NAMES: &[&str] = &["Claude 3.7 Sonnet", "Claude 3 Haiku", "Command
 /// Spend on a Marketplace model the organization holds no license for (EA009).
 const UNMAPPED_PRODUCT: &str = "Jamba 1.5 Large (Amazon Bedrock Edition)";
 const INPUT_USAGE: &str = "USE1-MP:USE1_InputTokenCount-Units";
-const OUTPUT_USAGE: &str = "USE1-MP:USE1_OutputTokenCount-Units";
 /// The first product's private offer is 25% below its public price.
 const PRIVATE_PRICE_RATIO: f64 = 0.75;
+
+/// One dimension of a model's rate card: its usage type, its share of a day's spend, and its
+/// public and private price in USD per unit (a million tokens).
+struct Dimension {
+    usage_type: &'static str,
+    key: &'static str,
+    share: f64,
+    public: f64,
+    private: f64,
+}
+
+/// The first model's rate card (the older dimension keys) at 75% of public; the second
+/// model's in the newer keys at 80%; the others reuse the first card's keys and prices, and
+/// have no agreement terms.
+fn dimensions(product: Option<usize>) -> [Dimension; 2] {
+    let dim = |usage_type, key, share, public: f64, ratio: f64| Dimension {
+        usage_type,
+        key,
+        share,
+        public,
+        private: public * ratio,
+    };
+    if product == Some(1) {
+        [
+            dim(
+                "USE1-MP:USE1_input_tokens_standard-Units",
+                "USE1_input_tokens_standard",
+                0.3,
+                0.25,
+                0.8,
+            ),
+            dim(
+                "USE1-MP:USE1_output_tokens_standard-Units",
+                "USE1_output_tokens_standard",
+                0.7,
+                1.25,
+                0.8,
+            ),
+        ]
+    } else {
+        [
+            dim(
+                INPUT_USAGE,
+                "USE1_InputTokenCount",
+                0.3,
+                3.0,
+                PRIVATE_PRICE_RATIO,
+            ),
+            dim(
+                "USE1-MP:USE1_OutputTokenCount-Units",
+                "USE1_OutputTokenCount",
+                0.7,
+                15.0,
+                PRIVATE_PRICE_RATIO,
+            ),
+        ]
+    }
+}
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +168,7 @@ pub fn generate(p: &DemoParams) -> Snapshot {
     licenses(&mut b, &cx, &products);
     grants(&mut b, &cx, &ous, &mut accounts, &products);
     usage(&mut b, &cx, &ous, &accounts, &products);
+    agreements(&mut b, &cx, &products);
     let collected_at = day_start(p.end + Duration::days(1)) + Duration::hours(6);
     b.build(cx.start, p.end, collected_at)
 }
@@ -573,6 +631,77 @@ fn licenses(b: &mut OrgBuilder, cx: &Cx, products: &[Product]) {
     }
 }
 
+/// The subscriber's agreements and the rate cards: the first model's private offer is ACTIVE
+/// and ends 20 days after the period, falling back to the public offer (`REPLACE`); the
+/// second's renews; the third's was cancelled when its license ended, and names no license (it
+/// is found by product id). Public offers exist for the first two models only, so the third
+/// and later models keep the configured discount or no price basis.
+fn agreements(b: &mut OrgBuilder, cx: &Cx, products: &[Product]) {
+    use crate::model::{Agreement, AgreementStatus, LicenseLink, Rate, RateSource};
+    for (k, p) in products.iter().enumerate().take(3) {
+        let id = format!("agmt-{}", &hex32(&format!("agreement {}", p.name))[..24]);
+        let started = cx.time(-60 + 10 * k as i64, 11);
+        let (status, end, behavior, link) = match k {
+            0 => (
+                AgreementStatus::Active,
+                Some(cx.time(cx.days + 20, 0)),
+                Some("REPLACE"),
+                LicenseLink::Search,
+            ),
+            1 => (
+                AgreementStatus::Active,
+                Some(cx.time(cx.days + 300, 0)),
+                Some("RENEW"),
+                LicenseLink::Entitlements,
+            ),
+            _ => (
+                AgreementStatus::Cancelled,
+                Some(cx.time(cancel_day(cx), 0)),
+                None,
+                LicenseLink::ProductSku,
+            ),
+        };
+        b.agreement(Agreement {
+            id: id.clone(),
+            status,
+            acceptor_account_id: MANAGEMENT.to_string(),
+            product_id: p.sku.clone(),
+            offer_id: format!("offer-{}", &hex32(&format!("offer {}", p.name))[..13]),
+            license_arn: (link != LicenseLink::ProductSku).then(|| p.license_arn.clone()),
+            license_link: link.as_str().to_string(),
+            acceptance_time: Some(started),
+            start_time: Some(started),
+            end_time: end,
+            last_update_time: Some(if k == 2 {
+                cx.time(cancel_day(cx), 0)
+            } else {
+                started
+            }),
+            end_time_behavior: behavior.map(str::to_string),
+            auto_renew: Some(k == 1),
+        });
+        for d in dimensions(Some(k)) {
+            let rate = |source, agreement_id: Option<&str>, price: f64, unit: Option<&str>| Rate {
+                source,
+                agreement_id: agreement_id.map(str::to_string),
+                product: if agreement_id.is_some() {
+                    String::new()
+                } else {
+                    p.name.clone()
+                },
+                dimension_key: d.key.to_string(),
+                price: format!("{price}"),
+                currency: "USD".to_string(),
+                unit: unit.map(str::to_string),
+            };
+            b.rate(rate(RateSource::Agreement, Some(&id), d.private, None));
+            if k < 2 {
+                b.rate(rate(RateSource::PublicOffer, None, d.public, Some("Units")));
+            }
+        }
+    }
+}
+
 /// Day the third product's license ends.
 fn cancel_day(cx: &Cx) -> i64 {
     cx.day(0.667)
@@ -890,17 +1019,23 @@ fn usage(b: &mut OrgBuilder, cx: &Cx, ous: &[OuDef], accounts: &[Acct], products
                 let covered = a.role == Role::Subscriber
                     || a.p1.as_ref().is_some_and(|l| l.active_at(cx.time(day, 0)));
                 let team_tag = row_team_tag(a, &mut rng);
-                for (usage_type, share, usd_per_token) in
-                    [(INPUT_USAGE, 0.3, 3e-6), (OUTPUT_USAGE, 0.7, 15e-6)]
-                {
-                    let cost = crate::money::round(cost * share);
+                for d in dimensions(u.product) {
+                    let cost = crate::money::round(cost * d.share);
+                    // Units are millions of tokens, billed at the private price when covered;
+                    // only the first model's coverage is planned here, the other models'
+                    // quantities are at public price.
+                    let rate = if covered && u.product == Some(0) {
+                        d.private
+                    } else {
+                        d.public
+                    };
                     b.push_spend(Spend {
                         date: cx.date(day),
                         account_id: &a.id,
                         product: u.service,
-                        usage_type,
+                        usage_type: d.usage_type,
                         cost_usd: cost,
-                        usage_quantity: (cost / usd_per_token).round(),
+                        usage_quantity: (cost / rate * 1e6).round() / 1e6,
                         public_cost_usd: (u.product == Some(0)).then(|| public_cost(cost, covered)),
                         team_tag,
                     });

@@ -69,6 +69,8 @@ pub fn assert_same_snapshot(got: &Snapshot, want: &Snapshot, what: &str) {
     assert_eq!(got.licenses, want.licenses, "{what}: licenses");
     assert_eq!(got.grants, want.grants, "{what}: grants");
     assert_eq!(got.grant_events, want.grant_events, "{what}: grant events");
+    assert_eq!(got.agreements, want.agreements, "{what}: agreements");
+    assert_eq!(got.rates, want.rates, "{what}: rates");
     assert!(
         got.usage.equals_missing(&want.usage),
         "{what}: usage\n{}\nwant\n{}",
