@@ -44,10 +44,8 @@ pub enum LicenseLink {
     Search,
     /// `GetAgreementEntitlements` `agreementEntitlements[].licenseArn`.
     Entitlements,
-    /// The agreement's product id equals the license's `ProductSKU` (UNCONFIRMED that AWS
-    /// fills `ProductSKU` that way for Bedrock licenses): a guess, said so.
-    ProductSku,
-    /// No license found.
+    /// AWS named no license (the analysis may still link the agreement by its product id: see
+    /// `analyze::rates`).
     None,
 }
 
@@ -56,7 +54,6 @@ impl LicenseLink {
         match self {
             LicenseLink::Search => "search-agreements",
             LicenseLink::Entitlements => "agreement-entitlements",
-            LicenseLink::ProductSku => "product-sku",
             LicenseLink::None => "",
         }
     }

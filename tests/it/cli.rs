@@ -265,7 +265,7 @@ fn iam_policy_is_read_only_json() {
     for a in actions {
         let op = a.as_str().unwrap().split(':').nth(1).unwrap();
         assert!(
-            ["List", "Get", "Describe", "Lookup"]
+            ["List", "Get", "Describe", "Lookup", "Search"]
                 .iter()
                 .any(|p| op.starts_with(p)),
             "{op} is not a read"

@@ -37,6 +37,7 @@ fn pace_of(p: &PaceOptions, s: Service) -> Pace {
         Service::LicenseManager => p.license_manager,
         Service::CostExplorer => p.cost_explorer,
         Service::CloudTrail => p.cloudtrail,
+        Service::MarketplaceAgreement => p.marketplace_agreement,
     }
 }
 

@@ -530,10 +530,38 @@ async fn doctor_passes_on_a_ready_organization() {
             "cost-explorer",
             "cost-allocation-tag",
             "cloudtrail",
+            "marketplace-agreements",
             "aws-shapes",
         ]
     );
     assert_read_only_and_no_page_twice(&fake, true);
+}
+
+/// `doctor` on the agreements: denied is a failure naming the actions to allow; none found is
+/// a warning to run as the subscriber.
+#[tokio::test]
+async fn doctor_checks_the_marketplace_agreements() {
+    let opts = options();
+    let check = |checks: Vec<entitlement_audit::inputs::collect::Check>| {
+        checks
+            .into_iter()
+            .find(|c| c.name == "marketplace-agreements")
+            .unwrap()
+    };
+    let mut faults = Faults::default();
+    faults.deny.insert("SearchAgreements".into());
+    let fake = FakeAws::start(ready_scenario(), faults).await;
+    let c = check(doctor_with(&clients(&fake, &opts).await, &opts).await);
+    assert_eq!(c.status, CheckStatus::Fail, "{c:?}");
+    assert!(c.detail.contains("AccessDenied"), "{c:?}");
+    assert!(c.fix.unwrap().contains("aws-marketplace:SearchAgreements"));
+
+    let mut sc = ready_scenario();
+    sc.market = Default::default();
+    let fake = FakeAws::start(sc, Faults::default()).await;
+    let c = check(doctor_with(&clients(&fake, &opts).await, &opts).await);
+    assert_eq!(c.status, CheckStatus::Warn, "{c:?}");
+    assert!(c.fix.unwrap().contains("subscriber"));
 }
 
 /// `doctor` names each surprising shape with a count and an example ARN.
@@ -863,4 +891,170 @@ async fn with_all_spend_billed_to_the_subscriber_only_its_tags_are_read() {
     assert!((total_cost(&s) - MARKETPLACE_TOTAL).abs() < 1e-9);
     let source = &s.manifest.tables["accounts"].source;
     assert!(source.contains("tags read for 1 of 5 accounts"), "{source}");
+}
+
+/// The subscriber's agreements through the Marketplace Agreement API (Smithy RPC v2 CBOR):
+/// every page, the license from the search or from `GetAgreementEntitlements`, the rate card,
+/// the validity end and renewal from the terms, and a term kind the SDK does not know skipped.
+#[tokio::test]
+async fn agreements_and_their_rates_are_read_over_cbor_across_pages() {
+    use entitlement_audit::model::{AgreementStatus, RateSource};
+    let fake = start(Faults {
+        page_size: Some(1),
+        empty_pages: true,
+        throttle: [("SearchAgreements".to_string(), 2)].into_iter().collect(),
+        ..Faults::default()
+    })
+    .await;
+    let s = run(&fake, &options()).await;
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    assert_read_only_and_no_page_twice(&fake, false);
+    assert_eq!(
+        fake.failed_calls("SearchAgreements"),
+        2,
+        "throttling is retried"
+    );
+    // Every call was signed for us-east-1, the API's only region.
+    assert!(fake
+        .calls()
+        .iter()
+        .filter(|c| c.op.contains("Agreement"))
+        .all(|c| c.region.as_deref() == Some("us-east-1")));
+
+    assert_eq!(s.agreements.len(), 2);
+    let claude = s
+        .agreements
+        .iter()
+        .find(|a| a.id == AGREEMENT_CLAUDE)
+        .unwrap();
+    assert_eq!(claude.status, AgreementStatus::Active);
+    assert_eq!(claude.license_arn.as_deref(), Some(L_CLAUDE));
+    assert_eq!(claude.license_link, "search-agreements");
+    assert_eq!(claude.product_id, "prod-claude");
+    assert_eq!(claude.acceptor_account_id, MGMT);
+    assert_eq!(claude.end_time.unwrap().timestamp(), 1_800_000_000);
+    assert_eq!(
+        claude.start_time.unwrap().timestamp_millis(),
+        1_780_000_000_500
+    );
+    assert_eq!(claude.end_time_behavior.as_deref(), Some("REPLACE"));
+    assert_eq!(claude.auto_renew, Some(false));
+    let cohere = s
+        .agreements
+        .iter()
+        .find(|a| a.id == AGREEMENT_COHERE)
+        .unwrap();
+    assert_eq!(cohere.status, AgreementStatus::Cancelled);
+    assert_eq!(cohere.license_arn.as_deref(), Some(L_COHERE));
+    assert_eq!(cohere.license_link, "agreement-entitlements");
+    // No end in the summary: the validity term's end date.
+    assert_eq!(cohere.end_time.unwrap().timestamp(), 1_790_000_000);
+    assert!(fake.ok_calls("GetAgreementEntitlements") >= 1);
+
+    // A rate card item without a price is skipped; currencies are kept as sent.
+    let mut rates: Vec<(String, String, String, String)> = s
+        .rates
+        .iter()
+        .map(|r| {
+            assert_eq!(r.source, RateSource::Agreement);
+            assert_eq!(r.unit, None);
+            (
+                r.agreement_id.clone().unwrap(),
+                r.dimension_key.clone(),
+                r.price.clone(),
+                r.currency.clone(),
+            )
+        })
+        .collect();
+    rates.sort();
+    let row = |a: &str, d: &str, p: &str, c: &str| (a.into(), d.into(), p.into(), c.into());
+    assert_eq!(
+        rates,
+        [
+            row(AGREEMENT_CLAUDE, "USE1_InputTokenCount", "2.25", "USD"),
+            row(AGREEMENT_CLAUDE, "USE1_OutputTokenCount", "11.25", "USD"),
+            row(AGREEMENT_COHERE, "USE1_InputTokenCount", "2.00", "EUR"),
+        ]
+    );
+    assert_eq!(s.manifest.tables["agreements"].rows, 2);
+    assert_eq!(s.manifest.tables["rates"].rows, 3);
+}
+
+/// A denied agreement read is a gap naming the agreements and rates tables, and the rest of
+/// the organization is still read; terms denied for each agreement name that agreement.
+#[tokio::test]
+async fn denied_agreement_reads_are_gaps_and_the_run_goes_on() {
+    use entitlement_audit::snapshot::Table;
+    let mut faults = Faults::default();
+    faults.deny.insert("SearchAgreements".into());
+    let s = run(&start(faults).await, &options()).await;
+    assert_eq!(
+        s.manifest.completeness.len(),
+        1,
+        "{:?}",
+        s.manifest.completeness
+    );
+    let e = &s.manifest.completeness[0];
+    assert_eq!(
+        (
+            e.service.as_str(),
+            e.operation.as_str(),
+            e.error_code.as_str()
+        ),
+        (
+            "marketplace-agreement",
+            "SearchAgreements",
+            "AccessDeniedException"
+        )
+    );
+    assert_eq!(e.tables, [Table::Agreements, Table::Rates]);
+    assert!(s.agreements.is_empty());
+    assert_complete_data(&s);
+
+    let mut faults = Faults::default();
+    faults.deny.insert("GetAgreementTerms".into());
+    let s = run(&start(faults).await, &options()).await;
+    let scopes: BTreeSet<&str> = s
+        .manifest
+        .completeness
+        .iter()
+        .map(|e| e.scope.as_str())
+        .collect();
+    assert_eq!(
+        scopes,
+        [AGREEMENT_CLAUDE, AGREEMENT_COHERE].into_iter().collect()
+    );
+    assert_eq!(s.agreements.len(), 2, "the agreements themselves were read");
+    assert!(s.rates.is_empty());
+}
+
+/// Collected from the fake serving the demo organization, the agreements and their rates are
+/// the demo's, the license links included (the cancelled agreement names no license).
+#[tokio::test]
+async fn the_demo_agreements_read_back_as_collected() {
+    use entitlement_audit::model::RateSource;
+    let demo = entitlement_audit::inputs::demo::builtin();
+    let fake = FakeAws::start(
+        support::fake_aws::Scenario::from_snapshot(&demo),
+        Faults::default(),
+    )
+    .await;
+    let mut opts = options();
+    opts.period_start = demo.manifest.period_start;
+    opts.period_end = demo.manifest.period_end;
+    let s = run(&fake, &opts).await;
+    let mut want = demo.agreements.clone();
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(s.agreements, want);
+    let sorted = |rates: &[entitlement_audit::model::Rate]| {
+        let mut v: Vec<_> = rates
+            .iter()
+            .filter(|r| r.source == RateSource::Agreement)
+            .map(|r| format!("{r:?}"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&s.rates), sorted(&demo.rates));
+    assert!(!sorted(&demo.rates).is_empty());
 }

@@ -46,12 +46,12 @@ async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
     run_with(fake, args, &[]).await
 }
 
-/// `run` on the demo organization as a live collection reads it: without its agreements and
-/// rates, which the collector does not read yet (its snapshot says "not collected").
+/// `run` on the demo organization as a live collection reads it: without the public rates,
+/// which the collector does not read (it reads the agreements and their rates).
 async fn engine_on_demo() -> Outcome {
     let mut snap = entitlement_audit::inputs::demo::builtin();
-    snap.agreements.clear();
-    snap.rates.clear();
+    snap.rates
+        .retain(|r| r.source == entitlement_audit::model::RateSource::Agreement);
     snap.refresh_manifest();
     let dir = tempfile::tempdir().unwrap();
     entitlement_audit::snapshot::write(&snap, dir.path()).unwrap();

@@ -18,7 +18,16 @@ impl Rule for PublicPriceExposure {
         "public-price-exposure",
         Severity::High,
         "an account has Marketplace model spend on days no ACTIVE grant of the product's license covered it",
-        &[Table::Accounts, Table::Licenses, Table::Grants, Table::GrantEvents, Table::Usage]
+        &[
+            Table::Accounts,
+            Table::Licenses,
+            Table::Grants,
+            Table::GrantEvents,
+            Table::Usage,
+            // The overspend's rates: a gap leaves it to the discount, and says so.
+            Table::Agreements,
+            Table::Rates,
+        ]
     );
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {

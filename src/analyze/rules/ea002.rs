@@ -16,7 +16,16 @@ impl Rule for GrantNotActivated {
         "grant-not-activated",
         Severity::Medium,
         "a grant covering an account stays DISABLED, PENDING_ACCEPT or PENDING_WORKFLOW longer than the threshold",
-        &[Table::Accounts, Table::OrganizationalUnits, Table::Licenses, Table::Grants, Table::GrantEvents]
+        &[
+            Table::Accounts,
+            Table::OrganizationalUnits,
+            Table::Licenses,
+            Table::Grants,
+            Table::GrantEvents,
+            // The overspend of the spend while the grant waited.
+            Table::Agreements,
+            Table::Rates,
+        ]
     );
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {

@@ -114,6 +114,7 @@ pub struct Cx<'a> {
     license_manager: Throttle,
     cost_explorer: Throttle,
     cloudtrail: Throttle,
+    marketplace_agreement: Throttle,
     sts: Throttle,
 }
 
@@ -129,6 +130,7 @@ impl<'a> Cx<'a> {
             license_manager: Throttle::new(opts.pace.license_manager),
             cost_explorer: Throttle::new(opts.pace.cost_explorer),
             cloudtrail: Throttle::new(opts.pace.cloudtrail),
+            marketplace_agreement: Throttle::new(opts.pace.marketplace_agreement),
             sts: Throttle::new(opts.pace.organizations),
         }
     }
@@ -139,6 +141,7 @@ impl<'a> Cx<'a> {
             Service::LicenseManager => &self.license_manager,
             Service::CostExplorer => &self.cost_explorer,
             Service::CloudTrail => &self.cloudtrail,
+            Service::MarketplaceAgreement => &self.marketplace_agreement,
             Service::Sts => &self.sts,
         }
     }

@@ -34,9 +34,11 @@ pub struct Clients {
     pub license_manager: aws_sdk_licensemanager::Client,
     pub cost_explorer: aws_sdk_costexplorer::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// Pinned to `us-east-1`, the only region of the Marketplace Agreement API.
+    pub marketplace_agreement: aws_sdk_marketplaceagreement::Client,
     pub sts: aws_sdk_sts::Client,
-    /// Keeps every response of the JSON services when `opts.record` is set (STS, which only
-    /// `doctor` calls, is not recorded).
+    /// Keeps every response when `opts.record` is set (the Marketplace Agreement API's CBOR as
+    /// JSON; STS, which only `doctor` calls, is not recorded).
     pub recorder: Option<Arc<Recorder>>,
 }
 
@@ -108,6 +110,13 @@ impl Clients {
             .retry_partition(partition("cloudtrail"))
             .region(region.clone())
             .retry_config(retry.clone());
+        let mut marketplace_agreement = aws_sdk_marketplaceagreement::config::Builder::from(shared)
+            .retry_partition(partition("marketplace-agreement"))
+            .region(region.clone())
+            .retry_config(retry.clone());
+        if let Some(i) = record(Service::MarketplaceAgreement) {
+            marketplace_agreement.push_interceptor(i);
+        }
         if let Some(i) = record(Service::Organizations) {
             organizations.push_interceptor(i);
         }
@@ -125,6 +134,9 @@ impl Clients {
             license_manager: aws_sdk_licensemanager::Client::from_conf(license_manager.build()),
             cost_explorer: aws_sdk_costexplorer::Client::from_conf(cost_explorer.build()),
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail.build()),
+            marketplace_agreement: aws_sdk_marketplaceagreement::Client::from_conf(
+                marketplace_agreement.build(),
+            ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(shared)
                     .retry_partition(partition("sts"))

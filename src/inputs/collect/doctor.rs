@@ -11,7 +11,7 @@ use super::call::Cx;
 use super::ledger::CallError;
 use super::permissions::{
     Op, DESCRIBE_ORGANIZATION, GET_CALLER_IDENTITY, GET_SERVICE_SETTINGS,
-    LIST_COST_ALLOCATION_TAGS, LIST_RECEIVED_LICENSES, LOOKUP_EVENTS,
+    LIST_COST_ALLOCATION_TAGS, LIST_RECEIVED_LICENSES, LOOKUP_EVENTS, SEARCH_AGREEMENTS,
 };
 use super::{Clients, CollectOptions, NoProgress};
 
@@ -329,6 +329,45 @@ pub async fn doctor_with(clients: &Clients, opts: &CollectOptions) -> Vec<Check>
             &LOOKUP_EVENTS,
             &err,
             "grant activation times will be missing; check CloudTrail access in us-east-1",
+        )),
+    }
+    let filter = |name: &str, value: &str| {
+        aws_sdk_marketplaceagreement::types::Filter::builder()
+            .name(name)
+            .values(value)
+            .build()
+    };
+    let agreements = cx
+        .call(
+            &SEARCH_AGREEMENTS,
+            clients
+                .marketplace_agreement
+                .search_agreements()
+                .catalog("AWSMarketplace")
+                .filters(filter("PartyType", "Acceptor"))
+                .filters(filter("AgreementType", "PurchaseAgreement"))
+                .max_results(1)
+                .send(),
+        )
+        .await;
+    match agreements {
+        Ok(out) if out.agreement_view_summaries().is_empty() => checks.push(Check::warn(
+            "marketplace-agreements",
+            "no Marketplace agreement accepted by this account",
+            "run as the subscriber (the account that accepted the models' offers); without \
+             agreements the overspend falls back to `[pricing]` in the config",
+        )),
+        Ok(_) => checks.push(Check::pass(
+            "marketplace-agreements",
+            "Marketplace agreements are readable (private rates from their terms)",
+        )),
+        Err(err) => checks.push(Check::call_failed(
+            "marketplace-agreements",
+            &SEARCH_AGREEMENTS,
+            &err,
+            "allow aws-marketplace:SearchAgreements, GetAgreementTerms and \
+             GetAgreementEntitlements (`entitlement-audit iam-policy`); without them the \
+             overspend falls back to `[pricing]` in the config",
         )),
     }
     shapes(&cx, &mut checks).await;

@@ -14,6 +14,7 @@ mod cost_explorer;
 pub mod doctor;
 pub mod ledger;
 mod license_manager;
+mod marketplace_agreement;
 mod organizations;
 pub mod permissions;
 pub mod record;
@@ -178,7 +179,7 @@ pub async fn collect_with(
         organizations::read_tags(&cx, &mut org, scope).await;
         org
     };
-    let (org, lm, ce, events) = tokio::join!(
+    let (org, lm, ce, events, market) = tokio::join!(
         org,
         license_manager::collect(&cx),
         cost_explorer::collect(&cx, spenders_tx),
@@ -189,6 +190,7 @@ pub async fn collect_with(
                 cloudtrail::collect(&cx, now).await
             }
         },
+        marketplace_agreement::collect(&cx),
     );
     progress.message("collected; assembling the snapshot");
 
@@ -277,6 +279,12 @@ pub async fn collect_with(
         ],
     );
     info(Table::Usage, ce.usage.height(), &[&GET_COST_AND_USAGE]);
+    info(
+        Table::Agreements,
+        market.agreements.len(),
+        &[&SEARCH_AGREEMENTS, &GET_AGREEMENT_ENTITLEMENTS],
+    );
+    info(Table::Rates, market.rates.len(), &[&GET_AGREEMENT_TERMS]);
     if !opts.skip_cloudtrail {
         info(Table::GrantEvents, grant_events.len(), &[&LOOKUP_EVENTS]);
     } else {
@@ -285,17 +293,6 @@ pub async fn collect_with(
             TableInfo {
                 rows: 0,
                 source: "not collected (`skip_cloudtrail`)".to_string(),
-            },
-        );
-    }
-
-    for t in [Table::Agreements, Table::Rates] {
-        tables.insert(
-            t.to_string(),
-            TableInfo {
-                rows: 0,
-                source: "not collected (this version does not read Marketplace agreements)"
-                    .to_string(),
             },
         );
     }
@@ -323,8 +320,8 @@ pub async fn collect_with(
         licenses,
         grants,
         grant_events,
-        agreements: Vec::new(),
-        rates: Vec::new(),
+        agreements: market.agreements,
+        rates: market.rates,
         usage: ce.usage,
     };
     // Row counts and the unknown enum values, the same way for every snapshot source.

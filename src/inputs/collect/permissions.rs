@@ -14,6 +14,7 @@ pub enum Service {
     LicenseManager,
     CostExplorer,
     CloudTrail,
+    MarketplaceAgreement,
     Sts,
 }
 
@@ -25,6 +26,7 @@ impl Service {
             Self::LicenseManager => "license-manager",
             Self::CostExplorer => "ce",
             Self::CloudTrail => "cloudtrail",
+            Self::MarketplaceAgreement => "aws-marketplace",
             Self::Sts => "sts",
         }
     }
@@ -36,18 +38,22 @@ impl Service {
             Self::LicenseManager => "license-manager",
             Self::CostExplorer => "cost-explorer",
             Self::CloudTrail => "cloudtrail",
+            Self::MarketplaceAgreement => "marketplace-agreement",
             Self::Sts => "sts",
         }
     }
 
-    /// The `X-Amz-Target` prefix of the service's JSON protocol (`None` for STS, which speaks
-    /// the query protocol).
+    /// The `X-Amz-Target` prefix of the service's JSON protocol, or for the Marketplace
+    /// Agreement API (Smithy RPC v2 CBOR) the service name of its request paths
+    /// (`/service/AWSMPCommerceService_v20200301/operation/SearchAgreements`); `None` for STS,
+    /// which speaks the query protocol.
     pub fn target_prefix(self) -> Option<&'static str> {
         match self {
             Self::Organizations => Some("AWSOrganizationsV20161128"),
             Self::LicenseManager => Some("AWSLicenseManager"),
             Self::CostExplorer => Some("AWSInsightsIndexService"),
             Self::CloudTrail => Some("CloudTrail_20131101"),
+            Self::MarketplaceAgreement => Some("AWSMPCommerceService_v20200301"),
             Self::Sts => None,
         }
     }
@@ -109,6 +115,11 @@ pub const LIST_COST_ALLOCATION_TAGS: Op = Op::doctor(CostExplorer, "ListCostAllo
 
 pub const LOOKUP_EVENTS: Op = Op::collect(CloudTrail, "LookupEvents");
 
+pub const GET_AGREEMENT_ENTITLEMENTS: Op =
+    Op::collect(MarketplaceAgreement, "GetAgreementEntitlements");
+pub const GET_AGREEMENT_TERMS: Op = Op::collect(MarketplaceAgreement, "GetAgreementTerms");
+pub const SEARCH_AGREEMENTS: Op = Op::collect(MarketplaceAgreement, "SearchAgreements");
+
 pub const GET_CALLER_IDENTITY: Op = Op::doctor(Sts, "GetCallerIdentity");
 
 /// Every operation the binary may call, sorted by service then name.
@@ -128,11 +139,14 @@ pub const OPERATIONS: &[Op] = &[
     GET_COST_AND_USAGE,
     LIST_COST_ALLOCATION_TAGS,
     LOOKUP_EVENTS,
+    GET_AGREEMENT_ENTITLEMENTS,
+    GET_AGREEMENT_TERMS,
+    SEARCH_AGREEMENTS,
     GET_CALLER_IDENTITY,
 ];
 
 /// The name prefixes of read-only AWS operations.
-pub const READ_PREFIXES: &[&str] = &["List", "Get", "Describe", "Lookup"];
+pub const READ_PREFIXES: &[&str] = &["List", "Get", "Describe", "Lookup", "Search"];
 
 /// Looks an operation up by service and name (used by tests against the fake endpoint).
 pub fn find(service: Service, name: &str) -> Option<&'static Op> {

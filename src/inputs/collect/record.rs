@@ -193,12 +193,8 @@ impl Intercept for RecordInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let body = context
-            .request()
-            .body()
-            .bytes()
-            .unwrap_or_default()
-            .to_vec();
+        let body = context.request().body().bytes().unwrap_or_default();
+        let body = self.as_json(body);
         cfg.interceptor_state().store_put(SentBody(body));
         Ok(())
     }
@@ -223,10 +219,53 @@ impl Intercept for RecordInterceptor {
             operation,
             request,
             status: response.status().as_u16(),
-            response: response.body().bytes().unwrap_or_default().to_vec(),
+            response: self.as_json(response.body().bytes().unwrap_or_default()),
         });
         Ok(())
     }
+}
+
+impl RecordInterceptor {
+    /// A body as recorded: JSON as sent; the Marketplace Agreement API's CBOR as the same
+    /// value in JSON (see [`cbor_to_json`]), so that it is scrubbed and replayed like the rest.
+    fn as_json(&self, body: &[u8]) -> Vec<u8> {
+        match self.service {
+            Service::MarketplaceAgreement => cbor_to_json(body)
+                .map(|v| v.to_string().into_bytes())
+                .unwrap_or_default(),
+            _ => body.to_vec(),
+        }
+    }
+}
+
+/// A Smithy RPC v2 CBOR body as JSON: maps, arrays, text, numbers and booleans as they are,
+/// tags (timestamps: tag 1, epoch seconds) as their content; `None` for a body that is not
+/// CBOR. An empty body is the empty object.
+pub fn cbor_to_json(body: &[u8]) -> Option<Value> {
+    use ciborium::Value as Cbor;
+    fn convert(v: &Cbor) -> Value {
+        match v {
+            Cbor::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.as_text().unwrap_or_default().to_string(), convert(v)))
+                    .collect(),
+            ),
+            Cbor::Array(items) => Value::Array(items.iter().map(convert).collect()),
+            Cbor::Text(s) => Value::String(s.clone()),
+            Cbor::Integer(i) => i64::try_from(i128::from(*i)).map_or(Value::Null, Value::from),
+            Cbor::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            Cbor::Bool(b) => Value::Bool(*b),
+            Cbor::Tag(_, inner) => convert(inner),
+            _ => Value::Null,
+        }
+    }
+    if body.is_empty() {
+        return Some(Value::Object(Default::default()));
+    }
+    ciborium::from_reader::<Cbor, _>(body)
+        .ok()
+        .map(|v| convert(&v))
 }
 
 /// Scrubs a run's calls with one mapping that keeps each kind's order (see

@@ -88,6 +88,8 @@ pub struct PaceOptions {
     pub cost_explorer: Pace,
     /// Default 1/s, 1 in flight.
     pub cloudtrail: Pace,
+    /// Default 2/s, 2 in flight (AWS publishes no quota for the Marketplace Agreement API).
+    pub marketplace_agreement: Pace,
 }
 
 impl Default for PaceOptions {
@@ -97,6 +99,7 @@ impl Default for PaceOptions {
             license_manager: Pace::new(5.0, 4),
             cost_explorer: Pace::new(2.0, 1),
             cloudtrail: Pace::new(1.0, 1),
+            marketplace_agreement: Pace::new(2.0, 2),
         }
     }
 }
@@ -110,6 +113,7 @@ impl PaceOptions {
             license_manager: fast,
             cost_explorer: fast,
             cloudtrail: fast,
+            marketplace_agreement: fast,
         }
     }
 }
@@ -118,7 +122,7 @@ impl PaceOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not SERVICE=REQUESTS_PER_SECOND[/IN_FLIGHT] with SERVICE one of organizations, \
-     license-manager, cost-explorer, cloudtrail and positive numbers"
+     license-manager, cost-explorer, cloudtrail, marketplace-agreement and positive numbers"
 )]
 pub struct BadPace(pub String);
 
@@ -133,6 +137,7 @@ impl PaceOptions {
             "license-manager" => &mut self.license_manager,
             "cost-explorer" => &mut self.cost_explorer,
             "cloudtrail" => &mut self.cloudtrail,
+            "marketplace-agreement" => &mut self.marketplace_agreement,
             _ => return Err(bad()),
         };
         let (rate, in_flight) = match value.split_once('/') {

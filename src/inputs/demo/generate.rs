@@ -633,8 +633,8 @@ fn licenses(b: &mut OrgBuilder, cx: &Cx, products: &[Product]) {
 
 /// The subscriber's agreements and the rate cards: the first model's private offer is ACTIVE
 /// and ends 20 days after the period, falling back to the public offer (`REPLACE`); the
-/// second's renews; the third's was cancelled when its license ended, and names no license (it
-/// is found by product id). Public offers exist for the first two models only, so the third
+/// second's renews; the third's was cancelled when its license ended, and AWS names no license
+/// for it (the analysis finds it by product id). Public offers exist for the first two models only, so the third
 /// and later models keep the configured discount or no price basis.
 fn agreements(b: &mut OrgBuilder, cx: &Cx, products: &[Product]) {
     use crate::model::{Agreement, AgreementStatus, LicenseLink, Rate, RateSource};
@@ -658,7 +658,7 @@ fn agreements(b: &mut OrgBuilder, cx: &Cx, products: &[Product]) {
                 AgreementStatus::Cancelled,
                 Some(cx.time(cancel_day(cx), 0)),
                 None,
-                LicenseLink::ProductSku,
+                LicenseLink::None,
             ),
         };
         b.agreement(Agreement {
@@ -667,7 +667,7 @@ fn agreements(b: &mut OrgBuilder, cx: &Cx, products: &[Product]) {
             acceptor_account_id: MANAGEMENT.to_string(),
             product_id: p.sku.clone(),
             offer_id: format!("offer-{}", &hex32(&format!("offer {}", p.name))[..13]),
-            license_arn: (link != LicenseLink::ProductSku).then(|| p.license_arn.clone()),
+            license_arn: (link != LicenseLink::None).then(|| p.license_arn.clone()),
             license_link: link.as_str().to_string(),
             acceptance_time: Some(started),
             start_time: Some(started),

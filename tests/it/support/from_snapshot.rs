@@ -16,7 +16,7 @@ use entitlement_audit::model::{
 use entitlement_audit::snapshot::Snapshot;
 use serde_json::{json, Value};
 
-use super::fake_aws::{Fact, Scenario};
+use super::fake_aws::{Fact, Market, Scenario};
 
 /// The `BILLING_ENTITY` of every usage row: the snapshot's usage is Marketplace spend.
 const MARKETPLACE: &str = "AWS Marketplace";
@@ -244,8 +244,81 @@ impl Scenario {
                 org.subscriber_account_id.clone(),
                 format!("arn:aws:iam::{}:role/Audit", org.subscriber_account_id),
             ),
+            market: market(snap),
         }
     }
+}
+
+/// The snapshot's agreements as the Marketplace Agreement API answers them: the license in
+/// the search summary (`search-agreements`), in `GetAgreementEntitlements`
+/// (`agreement-entitlements`) or nowhere; the agreement's rates as its usage-based pricing
+/// term, beside a legal term, the renewal term and a term kind no SDK knows yet. Public rates
+/// are not the agreement API's: they are left out.
+fn market(snap: &Snapshot) -> Market {
+    let mut m = Market::default();
+    for a in &snap.agreements {
+        let mut summary = json!({
+            "agreementId": a.id, "agreementType": "PurchaseAgreement", "status": a.status.as_str(),
+            "acceptor": {"accountId": a.acceptor_account_id},
+            "proposer": {"accountId": "210987654321"},
+            "proposalSummary": {"offerId": a.offer_id,
+                                "resources": [{"id": a.product_id, "type": "SaaSProduct"}]},
+        });
+        for (key, t) in [
+            ("acceptanceTime", a.acceptance_time),
+            ("startTime", a.start_time),
+            ("endTime", a.end_time),
+            ("lastUpdateTime", a.last_update_time),
+        ] {
+            if let Some(t) = t {
+                summary[key] = epoch(t);
+            }
+        }
+        if let Some(b) = &a.end_time_behavior {
+            summary["endTimeBehaviorType"] = json!(b);
+        }
+        match (a.license_link.as_str(), &a.license_arn) {
+            ("search-agreements", Some(arn)) => {
+                summary["entitlements"] = json!([{"licenseArn": arn}]);
+            }
+            ("agreement-entitlements", Some(arn)) => {
+                m.entitlements.insert(
+                    a.id.clone(),
+                    vec![json!({"licenseArn": arn, "status": "PROVISIONED",
+                                "resource": {"id": a.product_id, "type": "SaaSProduct"}})],
+                );
+            }
+            _ => {}
+        }
+        m.agreements.push(summary);
+        let cards: Vec<Value> = snap
+            .rates
+            .iter()
+            .filter(|r| r.agreement_id.as_deref() == Some(a.id.as_str()))
+            .map(|r| json!({"dimensionKey": r.dimension_key, "price": r.price}))
+            .collect();
+        let currency = snap
+            .rates
+            .iter()
+            .find(|r| r.agreement_id.as_deref() == Some(a.id.as_str()))
+            .map_or("USD", |r| r.currency.as_str());
+        let mut terms = vec![
+            json!({"legalTerm": {"type": "LegalTerm", "id": "term-legal",
+                                 "documents": [{"type": "StandardEula", "url": "https://example.com/eula"}]}}),
+            json!({"futureKindOfTerm": {"type": "FutureKindOfTerm", "id": "term-future"}}),
+            json!({"usageBasedPricingTerm": {"type": "UsageBasedPricingTerm", "id": "term-usage",
+                                             "currencyCode": currency,
+                                             "rateCards": [{"rateCard": cards}]}}),
+        ];
+        if let Some(auto) = a.auto_renew {
+            terms.push(
+                json!({"renewalTerm": {"type": "RenewalTerm", "id": "term-renewal",
+                                              "configuration": {"enableAutoRenew": auto}}}),
+            );
+        }
+        m.terms.insert(a.id.clone(), terms);
+    }
+    m
 }
 
 fn organization(org: &Organization) -> Value {

@@ -148,6 +148,7 @@ pub fn scenario() -> Scenario {
     cohere["CreateTime"] = json!("2026-02-01T00:00:00Z");
     let t = 1_790_000_000; // 2026-09-21
     Scenario {
+        market: market(),
         organization: json!({"Id": ORG_ID, "Arn": org_arn, "FeatureSet": "ALL",
                              "MasterAccountId": MGMT, "MasterAccountArn": format!("arn:aws:organizations::{MGMT}:account/{ORG_ID}/{MGMT}"),
                              "MasterAccountEmail": "aws@example.com"}),
@@ -364,3 +365,68 @@ pub fn facts() -> Vec<Fact> {
 }
 
 pub const MARKETPLACE_TOTAL: f64 = 44.25;
+
+/// The Claude agreement (ACTIVE, license named by the search) and the Cohere one (CANCELLED,
+/// license named only by `GetAgreementEntitlements`, prices in another currency), with a
+/// term kind no SDK knows among their terms.
+pub const AGREEMENT_CLAUDE: &str = "agmt-claude0000000000000001";
+pub const AGREEMENT_COHERE: &str = "agmt-cohere0000000000000002";
+
+fn market() -> fake_aws::Market {
+    let summary = |id: &str, status: &str, product: &str| {
+        json!({"agreementId": id, "agreementType": "PurchaseAgreement", "status": status,
+               "acceptor": {"accountId": MGMT}, "proposer": {"accountId": LEGACY},
+               "proposalSummary": {"offerId": "offer-example0001",
+                                   "resources": [{"id": product, "type": "SaaSProduct"}]},
+               "acceptanceTime": 1_780_000_000, "startTime": 1_780_000_000.5})
+    };
+    let mut claude = summary(AGREEMENT_CLAUDE, "ACTIVE", "prod-claude");
+    claude["entitlements"] = json!([{"licenseArn": L_CLAUDE}]);
+    claude["endTime"] = json!(1_800_000_000);
+    claude["endTimeBehaviorType"] = json!("REPLACE");
+    let mut cohere = summary(AGREEMENT_COHERE, "CANCELLED", "prod-cohere");
+    cohere["lastUpdateTime"] = json!(1_790_000_000);
+    let usage = |currency: &str, cards: Value| {
+        json!({"usageBasedPricingTerm": {"type": "UsageBasedPricingTerm", "id": "term-1",
+                                         "currencyCode": currency, "rateCards": cards}})
+    };
+    fake_aws::Market {
+        agreements: vec![claude, cohere],
+        entitlements: [(
+            AGREEMENT_COHERE.to_string(),
+            vec![json!({"licenseArn": L_COHERE, "status": "DEPROVISIONED"})],
+        )]
+        .into_iter()
+        .collect(),
+        terms: [
+            (
+                AGREEMENT_CLAUDE.to_string(),
+                vec![
+                    json!({"brandNewTerm": {"type": "BrandNewTerm", "id": "term-0"}}),
+                    usage(
+                        "USD",
+                        json!([{"rateCard": [
+                            {"dimensionKey": "USE1_InputTokenCount", "price": "2.25"},
+                            {"dimensionKey": "USE1_OutputTokenCount", "price": "11.25"}]},
+                            {"rateCard": [{"dimensionKey": "USE1_input_tokens_batch"}]}]),
+                    ),
+                    json!({"renewalTerm": {"type": "RenewalTerm", "id": "term-2",
+                                           "configuration": {"enableAutoRenew": false}}}),
+                ],
+            ),
+            (
+                AGREEMENT_COHERE.to_string(),
+                vec![
+                    usage(
+                        "EUR",
+                        json!([{"rateCard": [{"dimensionKey": "USE1_InputTokenCount", "price": "2.00"}]}]),
+                    ),
+                    json!({"validityTerm": {"type": "ValidityTerm", "id": "term-3",
+                                            "agreementEndDate": 1_790_000_000}}),
+                ],
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    }
+}

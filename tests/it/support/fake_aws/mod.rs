@@ -22,10 +22,12 @@
 mod cloudtrail;
 mod cost_explorer;
 mod license_manager;
+mod marketplace_agreement;
 mod organizations;
 mod replay;
 mod sts;
 
+pub use marketplace_agreement::Market;
 pub use sts::ASSUMED_ACCESS_KEY;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,6 +133,8 @@ pub struct Scenario {
     pub cost_allocation_tags: Vec<Value>,
     /// (account, ARN) answered by `GetCallerIdentity`.
     pub caller: (String, String),
+    /// The subscriber's Marketplace agreements.
+    pub market: Market,
 }
 
 #[derive(Debug)]
@@ -191,6 +195,7 @@ impl FakeAws {
             service_settings: Value::Null,
             cost_allocation_tags: Vec::new(),
             caller: (String::new(), String::new()),
+            market: Market::default(),
         };
         Self::serve(empty, Faults::default(), Some(Replay::read(dir))).await
     }
@@ -324,6 +329,19 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
             .unwrap_or(0);
         let mut body = vec![0; len];
         reader.read_exact(&mut body).await?;
+        // Smithy RPC v2 CBOR names the service and operation in the path, not in a header.
+        let path = line.split_whitespace().nth(1).unwrap_or_default();
+        let rpc_v2 = path
+            .strip_prefix("/service/")
+            .and_then(|p| p.split_once("/operation/"))
+            .map(|(service, op)| format!("{service}.{op}"));
+        let target = rpc_v2
+            .clone()
+            .or_else(|| headers.get("x-amz-target").cloned());
+        let request = match &rpc_v2 {
+            Some(_) => marketplace_agreement::decode(&body),
+            None => serde_json::from_slice(&body).unwrap_or(Value::Null),
+        };
         let (status, content_type, out, latency) = {
             let asked = Instant::now();
             let mut st = state.lock().unwrap();
@@ -340,7 +358,7 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
                 region: scope(2),
             };
             let (status, content_type, out) =
-                handle(&mut st, headers.get("x-amz-target"), &body, signer, waited);
+                handle(&mut st, target.as_ref(), request, &body, signer, waited);
             (status, content_type, out, st.faults.latency)
         };
         if let Some(latency) = latency {
@@ -353,12 +371,20 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
             503 => "Service Unavailable",
             _ => "Error",
         };
+        let (content_type, out, protocol) = match rpc_v2 {
+            Some(_) => (
+                "application/cbor",
+                marketplace_agreement::encode(&out),
+                "smithy-protocol: rpc-v2-cbor\r\n",
+            ),
+            None => (content_type, out.into_bytes(), ""),
+        };
         let head = format!(
-            "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nx-amzn-requestid: fake\r\n\r\n",
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n{protocol}x-amzn-requestid: fake\r\n\r\n",
             out.len()
         );
         write.write_all(head.as_bytes()).await?;
-        write.write_all(out.as_bytes()).await?;
+        write.write_all(&out).await?;
         write.flush().await?;
     }
 }
@@ -382,9 +408,12 @@ struct Signer {
     region: Option<String>,
 }
 
+/// Answers one request: `target` is the JSON services' `X-Amz-Target` (or `service.op` from an
+/// RPC v2 path), `request` its body as JSON; STS's form is read from `body`.
 fn handle(
     st: &mut State,
     target: Option<&String>,
+    request: Value,
     body: &[u8],
     signer: Signer,
     waited: Duration,
@@ -394,8 +423,7 @@ fn handle(
         Some(t) => {
             let (prefix, op) = t.rsplit_once('.').unwrap_or(("", t));
             let prefix = prefix.rsplit('.').next().unwrap_or(prefix).to_string();
-            let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-            (prefix, op.to_string(), req)
+            (prefix, op.to_string(), request)
         }
         None => {
             let form = String::from_utf8_lossy(body).to_string();
@@ -456,13 +484,14 @@ fn within_rate(st: &mut State, prefix: &str) -> bool {
     }
 }
 
-/// The JSON services by `X-Amz-Target` prefix (STS has none).
+/// The services by `X-Amz-Target` prefix or RPC v2 service name (STS has none).
 fn service_of(prefix: &str) -> Option<Service> {
     [
         Service::Organizations,
         Service::LicenseManager,
         Service::CostExplorer,
         Service::CloudTrail,
+        Service::MarketplaceAgreement,
     ]
     .into_iter()
     .find(|s| s.target_prefix() == Some(prefix))
@@ -521,6 +550,7 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
         Some(Service::LicenseManager) => license_manager::respond(st, &r, op),
         Some(Service::CostExplorer) => cost_explorer::respond(st, &r, op),
         Some(Service::CloudTrail) => cloudtrail::respond(st, &r, op),
+        Some(Service::MarketplaceAgreement) => marketplace_agreement::respond(st, &r, op),
         Some(Service::Sts) | None => unknown(op),
     }
 }
@@ -585,7 +615,8 @@ enum PageStart {
 fn page_start(req: &Value, default: usize, faults: &Faults, token_key: &str) -> PageStart {
     let token = req.get(token_key).and_then(Value::as_str);
     let mut size = faults.page_size.unwrap_or(default);
-    if let Some(m) = req.get("MaxResults").and_then(Value::as_u64) {
+    let max = req.get("MaxResults").or_else(|| req.get("maxResults"));
+    if let Some(m) = max.and_then(Value::as_u64) {
         size = size.min(m as usize);
     }
     let (offset, real) = match token {
