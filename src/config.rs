@@ -19,6 +19,7 @@ pub struct Config {
     pub window_days: u32,
     pub grant_activation_threshold_days: u32,
     pub cancellation_grace_days: u32,
+    pub agreement_ending_days: u32,
     pub team_tag_key: String,
     /// Team attribution methods, in the order they are tried for each usage row.
     pub allocation_precedence: Vec<AllocationMethod>,
@@ -39,6 +40,8 @@ struct File {
     pub grant_activation_threshold_days: u32,
     /// Days after a license ends before spend on it is EA005.
     pub cancellation_grace_days: u32,
+    /// A private agreement ending within this many days without renewing is EA011.
+    pub agreement_ending_days: u32,
     /// Tag key naming the team, on accounts and as a cost-allocation tag.
     pub team_tag_key: String,
     /// Team attribution methods, tried in this order for each usage row (docs/finance.md);
@@ -99,6 +102,7 @@ impl Default for File {
             window_days: 90,
             grant_activation_threshold_days: 7,
             cancellation_grace_days: 3,
+            agreement_ending_days: 30,
             team_tag_key: "team".into(),
             allocation_precedence: AllocationMethod::CONFIGURABLE
                 .iter()
@@ -231,6 +235,7 @@ impl File {
             window_days: self.window_days,
             grant_activation_threshold_days: self.grant_activation_threshold_days,
             cancellation_grace_days: self.cancellation_grace_days,
+            agreement_ending_days: self.agreement_ending_days,
             team_tag_key: self.team_tag_key,
             allocation_precedence: precedence,
             team_rules: self.team_rules,

@@ -243,9 +243,9 @@ pub fn verify(cx: &Context, req: &Request) -> Result<Verification> {
     let license = resolve(cx, &req.target)?;
     let key = crate::analyze::products::product_key(&license.product_name);
     let status = cx.license_status(license);
-    let (cut_off, cut_off_source) = match (req.cancelled_on, license.end()) {
+    let (cut_off, cut_off_source) = match (req.cancelled_on, cx.license_end(license)) {
         (Some(d), _) => (d, "--cancelled-on"),
-        (None, Some(end)) if status.is_ended() => (day(end), "license end"),
+        (None, Some((end, source))) => (day(end), source.as_str()),
         (None, _) if status.is_ended() => bail!(
             "license `{}` is {status} but its end date is unknown: pass `--cancelled-on DATE`",
             license.arn

@@ -15,10 +15,28 @@ use super::rates::RateBook;
 use super::timeline::Timeline;
 use crate::config::Config;
 use crate::model::{
-    day_start, Account, Grant, GrantEvent, GrantStatus, License, LicenseStatus, OrganizationalUnit,
-    PrincipalKind,
+    day_start, Account, Agreement, AgreementStatus, Grant, GrantEvent, GrantStatus, License,
+    LicenseStatus, OrganizationalUnit, PrincipalKind,
 };
 use crate::snapshot::Snapshot;
+
+/// What dates the end of a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndSource {
+    /// The Marketplace agreement's end.
+    Agreement,
+    /// The license's validity end (no ended agreement is known).
+    License,
+}
+
+impl EndSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndSource::Agreement => "agreement end",
+            EndSource::License => "license end",
+        }
+    }
+}
 
 /// A grant as seen on the as-of date.
 #[derive(Debug)]
@@ -197,6 +215,44 @@ impl<'a> Context<'a> {
     /// A license's status on the as-of date.
     pub fn license_status(&self, l: &License) -> LicenseStatus {
         l.status_at(self.as_of_end)
+    }
+
+    /// The agreement that prices and entitles a license ([`RateBook`]: an ACTIVE one, else
+    /// the one that started last), if the snapshot has one.
+    pub fn agreement(&self, license_arn: &str) -> Option<&'a Agreement> {
+        let id = self.rates.agreement(license_arn)?;
+        self.snap.agreements.iter().find(|a| a.id == id)
+    }
+
+    /// When a license's subscription ended, if it had by the as-of date, and what says so:
+    /// its agreement's end once the agreement has ended (CANCELLED and TERMINATED end before
+    /// their defined end, so the earlier of `end_time` and `last_update_time`: right whether
+    /// AWS keeps the original end or writes the cancellation time), else the license's own end
+    /// once its status says it ended. `None` while alive, or when nothing dates the end.
+    pub fn license_end(&self, l: &License) -> Option<(DateTime<Utc>, EndSource)> {
+        if let Some(a) = self.agreement(&l.arn).filter(|a| a.status.has_ended()) {
+            let early = matches!(
+                a.status,
+                AgreementStatus::Cancelled | AgreementStatus::Terminated
+            );
+            let end = match (a.end_time, a.last_update_time) {
+                (Some(e), Some(u)) if early => Some(e.min(u)),
+                (e, u) => e.or(u),
+            };
+            if let Some(end) = end.filter(|e| *e < self.as_of_end) {
+                return Some((end, EndSource::Agreement));
+            }
+        }
+        if self.license_status(l).is_ended() {
+            return l.end().map(|e| (e, EndSource::License));
+        }
+        None
+    }
+
+    /// True when the license's subscription had ended by the as-of date: its agreement ended
+    /// then, or its status says so (even when nothing dates the end).
+    pub fn license_ended(&self, l: &License) -> bool {
+        self.license_end(l).is_some() || self.license_status(l).is_ended()
     }
 
     /// The license with this ARN, if the snapshot has it.

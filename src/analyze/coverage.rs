@@ -162,15 +162,13 @@ pub fn segments(cx: &Context, spend_pairs: &BTreeSet<(String, String)>) -> Vec<S
 }
 
 /// The last day of the product's organization licenses when all of them have ended by the
-/// as-of date and the end is known; `None` while any is alive or the end is unknown.
+/// as-of date and the end is known ([`Context::license_end`]: the agreement's end first);
+/// `None` while any is alive or the end is unknown.
 pub fn product_end(cx: &Context, key: &str) -> Option<(NaiveDate, String)> {
     let mut end: Option<(NaiveDate, String)> = None;
     for &i in cx.products.licenses.get(key)? {
         let l = &cx.snap.licenses[i];
-        if !cx.license_status(l).is_ended() {
-            return None;
-        }
-        let d = day(l.end()?);
+        let d = day(cx.license_end(l)?.0);
         if end.as_ref().is_none_or(|(e, _)| d > *e) {
             end = Some((d, l.arn.clone()));
         }
@@ -184,7 +182,7 @@ pub fn main_license(cx: &Context, key: &str) -> String {
     let ls = &cx.products.licenses[key];
     ls.iter()
         .map(|&i| &cx.snap.licenses[i])
-        .find(|l| !cx.license_status(l).is_ended())
+        .find(|l| !cx.license_ended(l))
         .or_else(|| ls.first().map(|&i| &cx.snap.licenses[i]))
         .map(|l| l.arn.clone())
         .unwrap_or_default()

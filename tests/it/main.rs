@@ -14,6 +14,7 @@ mod docs;
 mod finance;
 mod history;
 mod html;
+mod lifecycle;
 mod live_e2e;
 mod rates;
 mod rules;

@@ -416,3 +416,37 @@ fn test_names_finds_only_tests() {
     let source = "#[test]\nfn a_fires_x() {}\n\nfn helper() {}\n/// doc\n#[test]\n/// more\nfn b_quiet_y() {}\n";
     assert_eq!(test_names(source), ["a_fires_x", "b_quiet_y"]);
 }
+
+mod agreements {
+    use crate::lifecycle::{agreement, org_with, rules, run};
+    use crate::support::fixtures::{at, d};
+    use entitlement_audit::model::AgreementStatus;
+
+    fn ending(behavior: &str) -> Vec<&'static str> {
+        let mut a = agreement(AgreementStatus::Active, Some(at(11, 20)));
+        a.end_time_behavior = Some(behavior.into());
+        rules(&run(&org_with(a), d(10, 31)))
+    }
+
+    #[test]
+    fn ea011_fires_on_a_private_offer_ending_back_to_the_public_offer() {
+        assert_eq!(ending("REPLACE"), ["EA011"]);
+    }
+
+    #[test]
+    fn ea011_quiet_when_the_agreement_renews() {
+        assert!(ending("RENEW").is_empty());
+    }
+
+    #[test]
+    fn ea012_fires_when_the_license_outlives_its_agreement() {
+        let b = org_with(agreement(AgreementStatus::Terminated, Some(at(10, 1))));
+        assert!(rules(&run(&b, d(10, 31))).contains(&"EA012"));
+    }
+
+    #[test]
+    fn ea012_quiet_while_the_agreement_is_active() {
+        let b = org_with(agreement(AgreementStatus::Active, None));
+        assert!(!rules(&run(&b, d(10, 31))).contains(&"EA012"));
+    }
+}

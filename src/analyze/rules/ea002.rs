@@ -40,7 +40,7 @@ impl Rule for GrantNotActivated {
                     continue;
                 };
                 let license = &cx.snap.licenses[li];
-                if cx.license_status(license).is_ended() {
+                if cx.license_ended(license) {
                     continue;
                 }
                 let candidates = cx.candidates(id, &license.arn);

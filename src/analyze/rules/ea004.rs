@@ -1,7 +1,7 @@
 //! EA004 orphaned-grant: a live grant of a cancelled or ended license.
 
 use super::{grant_finding, meta, Facts, Rule};
-use crate::analyze::context::Context;
+use crate::analyze::context::{Context, EndSource};
 use crate::analyze::finding::Finding;
 use crate::model::{day, GrantStatus, Severity};
 use crate::snapshot::Table;
@@ -26,23 +26,23 @@ impl Rule for OrphanedGrant {
             let Some(license) = cx.license(&g.license_arn) else {
                 continue;
             };
-            let status = cx.license_status(license);
-            if !status.is_ended() {
+            if !cx.license_ended(license) {
                 continue;
             }
+            let status = cx.license_status(license);
+            let end = cx.license_end(license);
             let mut f = grant_finding(cx, self, g);
-            f.first_day = license.end().map(day);
+            f.first_day = end.map(|(e, _)| day(e));
+            let ended = match (end, cx.agreement(&license.arn)) {
+                (Some((e, EndSource::Agreement)), Some(a)) => {
+                    format!("its agreement `{}` is {} since {}", a.id, a.status, day(e))
+                }
+                (Some((e, _)), _) => format!("its license is {status} since {}", day(e)),
+                (None, _) => format!("its license is {status}"),
+            };
             f.message = format!(
-                "grant `{}` to {} `{}` is still {} but its license is {}{}",
-                g.name,
-                g.grantee_kind,
-                g.grantee_id,
-                v.status,
-                status,
-                license
-                    .end()
-                    .map(|e| format!(" since {}", day(e)))
-                    .unwrap_or_default()
+                "grant `{}` to {} `{}` is still {} but {ended}",
+                g.name, g.grantee_kind, g.grantee_id, v.status,
             );
             f.remediation = "delete the grant (License Manager > Granted licenses > Distributed grants); cancelling a subscription does not delete its grants".into();
             out.push(f);

@@ -11,6 +11,8 @@ mod ea007;
 mod ea008;
 mod ea009;
 mod ea010;
+mod ea011;
+mod ea012;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -80,6 +82,8 @@ pub mod code {
     pub const DUPLICATE_GRANT: &str = "EA008";
     pub const UNMAPPED_SPEND: &str = "EA009";
     pub const UNALLOCATED_SPEND: &str = "EA010";
+    pub const PRIVATE_OFFER_ENDING: &str = "EA011";
+    pub const LICENSE_OUTLIVES_AGREEMENT: &str = "EA012";
 
     /// (code, rule name) of every constant, for the test.
     pub const ALL: &[(&str, &str)] = &[
@@ -93,6 +97,8 @@ pub mod code {
         (DUPLICATE_GRANT, "duplicate-grant"),
         (UNMAPPED_SPEND, "unmapped-spend"),
         (UNALLOCATED_SPEND, "unallocated-spend"),
+        (PRIVATE_OFFER_ENDING, "private-offer-ending"),
+        (LICENSE_OUTLIVES_AGREEMENT, "license-outlives-agreement"),
     ];
 }
 
@@ -108,6 +114,8 @@ pub static RULES: &[&dyn Rule] = &[
     &ea008::DuplicateGrant,
     &ea009::UnmappedSpend,
     &ea010::UnallocatedSpend,
+    &ea011::PrivateOfferEnding,
+    &ea012::LicenseOutlivesAgreement,
 ];
 
 pub fn by_code(code: &str) -> Option<&'static dyn Rule> {

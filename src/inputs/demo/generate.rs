@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 
 use super::builder::{hex32, OrgBuilder, Spend, ROOT_ID};
 use super::rng::Rng;
-use crate::model::{day_start, AccountState, EventKind, GrantStatus, LicenseStatus};
+use crate::model::{day_start, AccountState, EventKind, GrantStatus};
 use crate::snapshot::Snapshot;
 
 /// Seed of the built-in demo organization.
@@ -605,19 +605,13 @@ fn plan_products(cx: &Cx, b: &OrgBuilder) -> Vec<Product> {
         .collect()
 }
 
-/// The organization's licenses (the third product's cancelled two thirds into the period)
-/// and the member license of the `OwnLicense` account.
+/// The organization's licenses and the member license of the `OwnLicense` account. The third
+/// product's subscription is cancelled two thirds into the period: its agreement says so
+/// ([`agreements`]) while its license stays AVAILABLE (EA012).
 fn licenses(b: &mut OrgBuilder, cx: &Cx, products: &[Product]) {
     for (k, p) in products.iter().enumerate() {
         b.license(&p.license_arn, &p.name, &p.sku, MANAGEMENT)
             .license_created(&p.license_arn, cx.time(-60 + 10 * k as i64, 12));
-        if k == 2 {
-            b.license_ended(
-                &p.license_arn,
-                LicenseStatus::Deleted,
-                cx.date(cancel_day(cx)),
-            );
-        }
     }
     if let Some(own) = NAMED
         .iter()
@@ -1443,16 +1437,39 @@ mod tests {
         let ea003 = [GrantStatus::Rejected, GrantStatus::FailedWorkflow]
             .iter()
             .all(|st| s.grants.iter().any(|g| &g.status == st));
-        let ended: Vec<_> = s.licenses.iter().filter(|l| l.status.is_ended()).collect();
+        // A license ends with its status, or with an ended agreement for its product.
+        let agreement_end = |l: &crate::model::License| {
+            s.agreements
+                .iter()
+                .filter(|a| a.status.has_ended() && a.product_id == l.product_sku)
+                .find_map(|a| a.end_time)
+        };
+        let ended: Vec<_> = s
+            .licenses
+            .iter()
+            .filter_map(|l| {
+                let end = agreement_end(l).or(l.validity_end.filter(|_| l.status.is_ended()));
+                end.map(|e| (l, e))
+            })
+            .collect();
         let ea004 = s
             .grants
             .iter()
             .filter(live)
-            .any(|g| ended.iter().any(|l| l.arn == g.license_arn));
-        let ea005 = ended.iter().any(|l| {
-            let grace = l.validity_end.unwrap() + Duration::days(3);
+            .any(|g| ended.iter().any(|(l, _)| l.arn == g.license_arn));
+        let ea005 = ended.iter().any(|(l, e)| {
+            let grace = *e + Duration::days(3);
             rows.iter()
                 .any(|r| r.product == service(l) && day_start(r.date) > grace)
+        });
+        let ea011 = s.agreements.iter().any(|a| {
+            a.status == crate::model::AgreementStatus::Active
+                && a.end_time_behavior.as_deref() == Some("REPLACE")
+                && a.end_time
+                    .is_some_and(|e| e > end && e < end + Duration::days(30))
+        });
+        let ea012 = ended.iter().any(|(l, e)| {
+            !l.status.is_ended() && agreement_end(l).is_some() && *e + Duration::days(3) < end
         });
         let ea006 = s
             .licenses
@@ -1499,6 +1516,8 @@ mod tests {
             ("EA008", ea008),
             ("EA009", ea009),
             ("EA010", ea010),
+            ("EA011", ea011),
+            ("EA012", ea012),
             ("credits", credits),
             ("public price on the first product only", public_only_first),
         ]
