@@ -16,7 +16,7 @@ impl Rule for UsageAfterCancellation {
         "usage-after-cancellation",
         Severity::High,
         "an account has spend for a product after its license ended plus the grace period",
-        &[Table::Licenses, Table::Usage]
+        &[Table::Agreements, Table::Licenses, Table::Usage]
     );
 
     fn check(&self, cx: &Context, facts: &Facts, out: &mut Vec<Finding>) {
