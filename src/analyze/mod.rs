@@ -116,6 +116,9 @@ pub struct Totals {
     pub activation_unknown_usd: f64,
     /// Estimated overspend where a price basis exists.
     pub overspend_usd: f64,
+    /// The part of `overspend_usd` computed exactly from rates (quantity x the public minus
+    /// private rate of each exposed row); the rest comes from discounts.
+    pub overspend_from_rates_usd: f64,
     /// Exposure for which no price basis exists (its overspend is unknown, not zero).
     pub exposure_without_price_basis_usd: f64,
     pub after_cancellation_usd: f64,
@@ -314,6 +317,12 @@ fn totals(
         exposure_usd: sum_state(State::is_exposed),
         activation_unknown_usd: sum_state(|s| s == State::ActivationUnknown),
         overspend_usd: exposed.iter().filter_map(|f| f.overspend_usd).sum(),
+        overspend_from_rates_usd: facts
+            .segments
+            .iter()
+            .filter(|s| s.state.is_exposed())
+            .map(|s| s.spend.rated_overspend_usd)
+            .sum(),
         exposure_without_price_basis_usd: facts
             .segments
             .iter()
@@ -459,6 +468,7 @@ impl Analysis {
             &mut t.exposure_usd,
             &mut t.activation_unknown_usd,
             &mut t.overspend_usd,
+            &mut t.overspend_from_rates_usd,
             &mut t.exposure_without_price_basis_usd,
             &mut t.after_cancellation_usd,
             &mut t.unmapped_usd,

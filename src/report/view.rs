@@ -367,13 +367,21 @@ fn headline(a: &Analysis) -> Vec<Card> {
             incomplete,
         }
     };
+    let exact = if t.overspend_from_rates_usd > 0.0 {
+        format!(
+            "{} of it exact, from agreement terms and public rates. ",
+            usd(t.overspend_from_rates_usd)
+        )
+    } else {
+        String::new()
+    };
     let without = if t.exposure_without_price_basis_usd > 0.0 {
         format!(
-            "Not included: {} of exposure has no price basis, so its overspend is unknown.",
+            "{exact}Not included: {} of exposure has no price basis, so its overspend is unknown.",
             usd(t.exposure_without_price_basis_usd)
         )
     } else {
-        "Every exposed product has a price basis.".to_string()
+        format!("{exact}Every exposed product has a price basis.")
     };
     let gaps = a.completeness.missing.len();
     let completeness = if a.completeness.complete {

@@ -147,6 +147,7 @@ fn overspend_is_quantity_times_the_rate_gap_of_each_dimension() {
     assert_eq!(c.overspend_basis.as_str(), "agreement-terms");
     assert!(close(c.overspend_usd, 15.0));
     assert!((a.totals.overspend_usd - 15.0).abs() < 1e-9);
+    assert!((a.totals.overspend_from_rates_usd - 15.0).abs() < 1e-9);
     assert_eq!(a.totals.exposure_without_price_basis_usd, 0.0);
 }
 
@@ -170,6 +171,8 @@ fn a_dimension_without_both_rates_is_left_to_the_discount_or_unpriced() {
     let (basis, overspend) = ea001(&a);
     assert_eq!(basis, "agreement-terms+discount");
     assert!(close(overspend, 10.5), "{overspend:?}");
+    // Of the 10.5, the 7.5 of the input row is exact; the 3 of the discount is not.
+    assert!((a.totals.overspend_from_rates_usd - 7.5).abs() < 1e-9);
     assert_eq!(a.totals.exposure_without_price_basis_usd, 0.0);
 }
 
@@ -422,4 +425,5 @@ fn demo_overspend_reconciles_with_the_rate_tables() {
         "{} vs {exact_total} + {other}",
         a.totals.overspend_usd
     );
+    assert!((a.totals.overspend_from_rates_usd - exact_total).abs() < 0.01);
 }

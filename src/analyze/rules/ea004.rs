@@ -14,7 +14,12 @@ impl Rule for OrphanedGrant {
         "orphaned-grant",
         Severity::High,
         "a grant not DELETED / PENDING_DELETE belongs to a license that is cancelled or ended",
-        &[Table::Agreements, Table::Licenses, Table::Grants, Table::GrantEvents]
+        &[
+            Table::Agreements,
+            Table::Licenses,
+            Table::Grants,
+            Table::GrantEvents
+        ]
     );
 
     fn check(&self, cx: &Context, _facts: &Facts, out: &mut Vec<Finding>) {
