@@ -38,6 +38,7 @@ fn pace_of(p: &PaceOptions, s: Service) -> Pace {
         Service::CostExplorer => p.cost_explorer,
         Service::CloudTrail => p.cloudtrail,
         Service::MarketplaceAgreement => p.marketplace_agreement,
+        Service::Bedrock => p.bedrock,
     }
 }
 

@@ -955,8 +955,8 @@ async fn agreements_and_their_rates_are_read_over_cbor_across_pages() {
     let mut rates: Vec<(String, String, String, String)> = s
         .rates
         .iter()
+        .filter(|r| r.source == RateSource::Agreement)
         .map(|r| {
-            assert_eq!(r.source, RateSource::Agreement);
             assert_eq!(r.unit, None);
             (
                 r.agreement_id.clone().unwrap(),
@@ -977,7 +977,11 @@ async fn agreements_and_their_rates_are_read_over_cbor_across_pages() {
         ]
     );
     assert_eq!(s.manifest.tables["agreements"].rows, 2);
-    assert_eq!(s.manifest.tables["rates"].rows, 3);
+    assert_eq!(
+        s.manifest.tables["rates"].rows,
+        3 + 3,
+        "and the public offer's three"
+    );
 }
 
 /// A denied agreement read is a gap naming the agreements and rates tables, and the rest of
@@ -1025,7 +1029,10 @@ async fn denied_agreement_reads_are_gaps_and_the_run_goes_on() {
         [AGREEMENT_CLAUDE, AGREEMENT_COHERE].into_iter().collect()
     );
     assert_eq!(s.agreements.len(), 2, "the agreements themselves were read");
-    assert!(s.rates.is_empty());
+    assert!(s
+        .rates
+        .iter()
+        .all(|r| r.source != entitlement_audit::model::RateSource::Agreement));
 }
 
 /// Collected from the fake serving the demo organization, the agreements and their rates are
@@ -1046,15 +1053,88 @@ async fn the_demo_agreements_read_back_as_collected() {
     let mut want = demo.agreements.clone();
     want.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(s.agreements, want);
-    let sorted = |rates: &[entitlement_audit::model::Rate]| {
+    let sorted = |rates: &[entitlement_audit::model::Rate], source: RateSource| {
         let mut v: Vec<_> = rates
             .iter()
-            .filter(|r| r.source == RateSource::Agreement)
+            .filter(|r| r.source == source)
             .map(|r| format!("{r:?}"))
             .collect();
         v.sort();
         v
     };
-    assert_eq!(sorted(&s.rates), sorted(&demo.rates));
-    assert!(!sorted(&demo.rates).is_empty());
+    for source in [RateSource::Agreement, RateSource::PublicOffer] {
+        assert_eq!(
+            sorted(&s.rates, source.clone()),
+            sorted(&demo.rates, source.clone())
+        );
+        assert!(!sorted(&demo.rates, source).is_empty());
+    }
+}
+
+/// The public rates from Bedrock (REST JSON): the licensed models only, found by name, their
+/// public offer's rate card with its unit, the first offer's price of a dimension standing; a
+/// denied model listing is a gap on the rates table.
+#[tokio::test]
+async fn public_rates_are_read_from_the_licensed_models_public_offers() {
+    use entitlement_audit::model::RateSource;
+    let fake = start(Faults::default()).await;
+    let s = run(&fake, &options()).await;
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    let mut public: Vec<(String, String, String, Option<String>)> = s
+        .rates
+        .iter()
+        .filter(|r| r.source == RateSource::PublicOffer)
+        .map(|r| {
+            assert_eq!(r.currency, "USD");
+            (
+                r.product.clone(),
+                r.dimension_key.clone(),
+                r.price.clone(),
+                r.unit.clone(),
+            )
+        })
+        .collect();
+    public.sort();
+    let row = |d: &str, p: &str| {
+        let product = "Claude Sonnet 4.6".to_string();
+        (
+            product,
+            d.to_string(),
+            p.to_string(),
+            Some("Units".to_string()),
+        )
+    };
+    assert_eq!(
+        public,
+        [
+            row("USE1_InputTokenCount", "3.00"),
+            row("USE1_OutputTokenCount", "15.00"),
+            row("USE1_input_tokens_batch", "1.50"),
+        ]
+    );
+    // One offers call, for the licensed model, its id escaped in the path and read back.
+    let offers: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == "ListFoundationModelAgreementOffers")
+        .collect();
+    assert_eq!(offers.len(), 1);
+    let escaped = CLAUDE_MODEL_ID.replace(':', "%3A");
+    assert_eq!(
+        offers[0].body["uri"],
+        format!("/list-foundation-model-agreement-offers/{escaped}?offerType=PUBLIC")
+    );
+    assert_eq!(offers[0].status, 200);
+
+    let mut faults = Faults::default();
+    faults.deny.insert("ListFoundationModels".into());
+    let s = run(&start(faults).await, &options()).await;
+    assert_eq!(s.manifest.completeness.len(), 1);
+    let e = &s.manifest.completeness[0];
+    assert_eq!(
+        (e.service.as_str(), e.operation.as_str()),
+        ("bedrock", "ListFoundationModels")
+    );
+    assert_eq!(e.tables, [entitlement_audit::snapshot::Table::Rates]);
+    assert!(s.rates.iter().all(|r| r.source == RateSource::Agreement));
 }

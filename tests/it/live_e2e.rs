@@ -46,8 +46,9 @@ async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
     run_with(fake, args, &[]).await
 }
 
-/// `run` on the demo organization as a live collection reads it: without the public rates,
-/// which the collector does not read (it reads the agreements and their rates).
+/// `run` on the demo organization as a live collection can use it: without the public rates.
+/// The collector reads them, but Cost Explorer's rows carry no usage type to price, so a live
+/// run prices nothing exactly, and neither may the engine for the findings to compare.
 async fn engine_on_demo() -> Outcome {
     let mut snap = entitlement_audit::inputs::demo::builtin();
     snap.rates

@@ -115,6 +115,7 @@ pub struct Cx<'a> {
     cost_explorer: Throttle,
     cloudtrail: Throttle,
     marketplace_agreement: Throttle,
+    bedrock: Throttle,
     sts: Throttle,
 }
 
@@ -131,6 +132,7 @@ impl<'a> Cx<'a> {
             cost_explorer: Throttle::new(opts.pace.cost_explorer),
             cloudtrail: Throttle::new(opts.pace.cloudtrail),
             marketplace_agreement: Throttle::new(opts.pace.marketplace_agreement),
+            bedrock: Throttle::new(opts.pace.bedrock),
             sts: Throttle::new(opts.pace.organizations),
         }
     }
@@ -142,6 +144,7 @@ impl<'a> Cx<'a> {
             Service::CostExplorer => &self.cost_explorer,
             Service::CloudTrail => &self.cloudtrail,
             Service::MarketplaceAgreement => &self.marketplace_agreement,
+            Service::Bedrock => &self.bedrock,
             Service::Sts => &self.sts,
         }
     }

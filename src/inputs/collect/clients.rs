@@ -36,6 +36,8 @@ pub struct Clients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     /// Pinned to `us-east-1`, the only region of the Marketplace Agreement API.
     pub marketplace_agreement: aws_sdk_marketplaceagreement::Client,
+    /// In `us-east-1`, whose public offers carry the `USE1_` dimensions.
+    pub bedrock: aws_sdk_bedrock::Client,
     pub sts: aws_sdk_sts::Client,
     /// Keeps every response when `opts.record` is set (the Marketplace Agreement API's CBOR as
     /// JSON; STS, which only `doctor` calls, is not recorded).
@@ -117,6 +119,13 @@ impl Clients {
         if let Some(i) = record(Service::MarketplaceAgreement) {
             marketplace_agreement.push_interceptor(i);
         }
+        let mut bedrock = aws_sdk_bedrock::config::Builder::from(shared)
+            .retry_partition(partition("bedrock"))
+            .region(region.clone())
+            .retry_config(retry.clone());
+        if let Some(i) = record(Service::Bedrock) {
+            bedrock.push_interceptor(i);
+        }
         if let Some(i) = record(Service::Organizations) {
             organizations.push_interceptor(i);
         }
@@ -137,6 +146,7 @@ impl Clients {
             marketplace_agreement: aws_sdk_marketplaceagreement::Client::from_conf(
                 marketplace_agreement.build(),
             ),
+            bedrock: aws_sdk_bedrock::Client::from_conf(bedrock.build()),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(shared)
                     .retry_partition(partition("sts"))

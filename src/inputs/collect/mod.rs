@@ -17,6 +17,7 @@ mod license_manager;
 mod marketplace_agreement;
 mod organizations;
 pub mod permissions;
+mod public_offers;
 pub mod record;
 pub mod retry;
 
@@ -216,6 +217,16 @@ pub async fn collect_with(
     }
     licenses.sort_by(|a, b| a.arn.cmp(&b.arn));
     let grants = lm.grants;
+    // The models' public rates, once the licenses say which models the organization has.
+    let subscriber = &organization.subscriber_account_id;
+    let own: Vec<crate::model::License> = licenses
+        .iter()
+        .filter(|l| &l.beneficiary == subscriber)
+        .cloned()
+        .collect();
+    let public = public_offers::collect(&cx, &own).await;
+    let mut rates = market.rates;
+    rates.extend(public);
 
     // CloudTrail names the account only for account grants it created; fill it in from the
     // grant itself wherever the grant is an account grant.
@@ -284,7 +295,15 @@ pub async fn collect_with(
         market.agreements.len(),
         &[&SEARCH_AGREEMENTS, &GET_AGREEMENT_ENTITLEMENTS],
     );
-    info(Table::Rates, market.rates.len(), &[&GET_AGREEMENT_TERMS]);
+    info(
+        Table::Rates,
+        rates.len(),
+        &[
+            &GET_AGREEMENT_TERMS,
+            &LIST_FOUNDATION_MODELS,
+            &LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS,
+        ],
+    );
     if !opts.skip_cloudtrail {
         info(Table::GrantEvents, grant_events.len(), &[&LOOKUP_EVENTS]);
     } else {
@@ -321,7 +340,7 @@ pub async fn collect_with(
         grants,
         grant_events,
         agreements: market.agreements,
-        rates: market.rates,
+        rates,
         usage: ce.usage,
     };
     // Row counts and the unknown enum values, the same way for every snapshot source.

@@ -15,6 +15,7 @@ pub enum Service {
     CostExplorer,
     CloudTrail,
     MarketplaceAgreement,
+    Bedrock,
     Sts,
 }
 
@@ -27,6 +28,7 @@ impl Service {
             Self::CostExplorer => "ce",
             Self::CloudTrail => "cloudtrail",
             Self::MarketplaceAgreement => "aws-marketplace",
+            Self::Bedrock => "bedrock",
             Self::Sts => "sts",
         }
     }
@@ -39,14 +41,16 @@ impl Service {
             Self::CostExplorer => "cost-explorer",
             Self::CloudTrail => "cloudtrail",
             Self::MarketplaceAgreement => "marketplace-agreement",
+            Self::Bedrock => "bedrock",
             Self::Sts => "sts",
         }
     }
 
     /// The `X-Amz-Target` prefix of the service's JSON protocol, or for the Marketplace
     /// Agreement API (Smithy RPC v2 CBOR) the service name of its request paths
-    /// (`/service/AWSMPCommerceService_v20200301/operation/SearchAgreements`); `None` for STS,
-    /// which speaks the query protocol.
+    /// (`/service/AWSMPCommerceService_v20200301/operation/SearchAgreements`), or for Bedrock
+    /// (REST JSON: the operation is in the path) the name the test fake files it under; `None`
+    /// for STS, which speaks the query protocol.
     pub fn target_prefix(self) -> Option<&'static str> {
         match self {
             Self::Organizations => Some("AWSOrganizationsV20161128"),
@@ -54,6 +58,7 @@ impl Service {
             Self::CostExplorer => Some("AWSInsightsIndexService"),
             Self::CloudTrail => Some("CloudTrail_20131101"),
             Self::MarketplaceAgreement => Some("AWSMPCommerceService_v20200301"),
+            Self::Bedrock => Some("AmazonBedrockControlPlaneService"),
             Self::Sts => None,
         }
     }
@@ -120,6 +125,10 @@ pub const GET_AGREEMENT_ENTITLEMENTS: Op =
 pub const GET_AGREEMENT_TERMS: Op = Op::collect(MarketplaceAgreement, "GetAgreementTerms");
 pub const SEARCH_AGREEMENTS: Op = Op::collect(MarketplaceAgreement, "SearchAgreements");
 
+pub const LIST_FOUNDATION_MODELS: Op = Op::collect(Bedrock, "ListFoundationModels");
+pub const LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS: Op =
+    Op::collect(Bedrock, "ListFoundationModelAgreementOffers");
+
 pub const GET_CALLER_IDENTITY: Op = Op::doctor(Sts, "GetCallerIdentity");
 
 /// Every operation the binary may call, sorted by service then name.
@@ -142,6 +151,8 @@ pub const OPERATIONS: &[Op] = &[
     GET_AGREEMENT_ENTITLEMENTS,
     GET_AGREEMENT_TERMS,
     SEARCH_AGREEMENTS,
+    LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS,
+    LIST_FOUNDATION_MODELS,
     GET_CALLER_IDENTITY,
 ];
 

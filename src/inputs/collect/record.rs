@@ -193,8 +193,14 @@ impl Intercept for RecordInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let body = context.request().body().bytes().unwrap_or_default();
-        let body = self.as_json(body);
+        let request = context.request();
+        let body = match self.service {
+            // REST: the input is in the path and query, not in a body.
+            Service::Bedrock => serde_json::json!({"uri": path_and_query(request.uri())})
+                .to_string()
+                .into_bytes(),
+            _ => self.as_json(request.body().bytes().unwrap_or_default()),
+        };
         cfg.interceptor_state().store_put(SentBody(body));
         Ok(())
     }
@@ -236,6 +242,12 @@ impl RecordInterceptor {
             _ => body.to_vec(),
         }
     }
+}
+
+/// `/path?query` of a request URI (`https://host/path?query`).
+fn path_and_query(uri: &str) -> &str {
+    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+    rest.find('/').map_or("/", |i| &rest[i..])
 }
 
 /// A Smithy RPC v2 CBOR body as JSON: maps, arrays, text, numbers and booleans as they are,

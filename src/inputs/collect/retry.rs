@@ -90,6 +90,8 @@ pub struct PaceOptions {
     pub cloudtrail: Pace,
     /// Default 2/s, 2 in flight (AWS publishes no quota for the Marketplace Agreement API).
     pub marketplace_agreement: Pace,
+    /// Default 2/s, 2 in flight (one offers call per licensed model).
+    pub bedrock: Pace,
 }
 
 impl Default for PaceOptions {
@@ -100,6 +102,7 @@ impl Default for PaceOptions {
             cost_explorer: Pace::new(2.0, 1),
             cloudtrail: Pace::new(1.0, 1),
             marketplace_agreement: Pace::new(2.0, 2),
+            bedrock: Pace::new(2.0, 2),
         }
     }
 }
@@ -114,6 +117,7 @@ impl PaceOptions {
             cost_explorer: fast,
             cloudtrail: fast,
             marketplace_agreement: fast,
+            bedrock: fast,
         }
     }
 }
@@ -122,7 +126,7 @@ impl PaceOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not SERVICE=REQUESTS_PER_SECOND[/IN_FLIGHT] with SERVICE one of organizations, \
-     license-manager, cost-explorer, cloudtrail, marketplace-agreement and positive numbers"
+     license-manager, cost-explorer, cloudtrail, marketplace-agreement, bedrock and positive numbers"
 )]
 pub struct BadPace(pub String);
 
@@ -138,6 +142,7 @@ impl PaceOptions {
             "cost-explorer" => &mut self.cost_explorer,
             "cloudtrail" => &mut self.cloudtrail,
             "marketplace-agreement" => &mut self.marketplace_agreement,
+            "bedrock" => &mut self.bedrock,
             _ => return Err(bad()),
         };
         let (rate, in_flight) = match value.split_once('/') {

@@ -249,11 +249,43 @@ impl Scenario {
     }
 }
 
+/// The snapshot's public rates as Bedrock answers them: one model per product that has some
+/// (named like its license), with one public offer holding its rate card.
+fn public_offers(snap: &Snapshot, m: &mut Market) {
+    use entitlement_audit::model::RateSource;
+    let mut products: Vec<&str> = snap
+        .rates
+        .iter()
+        .filter(|r| r.source == RateSource::PublicOffer)
+        .map(|r| r.product.as_str())
+        .collect();
+    products.sort();
+    products.dedup();
+    for (i, product) in products.into_iter().enumerate() {
+        let id = format!("example.model-{i}-v1:0");
+        m.models.push(json!({"modelId": id, "modelName": product, "providerName": "Example",
+                             "modelArn": format!("arn:aws:bedrock:us-east-1::foundation-model/{id}")}));
+        let card: Vec<Value> = snap
+            .rates
+            .iter()
+            .filter(|r| r.source == RateSource::PublicOffer && r.product == product)
+            .map(|r| json!({"dimension": r.dimension_key, "price": r.price, "unit": r.unit}))
+            .collect();
+        m.offers.insert(
+            id,
+            vec![
+                json!({"offerId": format!("offer-public{i}"), "offerToken": "token",
+                        "termDetails": {"usageBasedPricingTerm": {"rateCard": card}}}),
+            ],
+        );
+    }
+}
+
 /// The snapshot's agreements as the Marketplace Agreement API answers them: the license in
 /// the search summary (`search-agreements`), in `GetAgreementEntitlements`
 /// (`agreement-entitlements`) or nowhere; the agreement's rates as its usage-based pricing
-/// term, beside a legal term, the renewal term and a term kind no SDK knows yet. Public rates
-/// are not the agreement API's: they are left out.
+/// term, beside a legal term, the renewal term and a term kind no SDK knows yet; the public
+/// rates as Bedrock's models and offers ([`public_offers`]).
 fn market(snap: &Snapshot) -> Market {
     let mut m = Market::default();
     for a in &snap.agreements {
@@ -318,6 +350,7 @@ fn market(snap: &Snapshot) -> Market {
         }
         m.terms.insert(a.id.clone(), terms);
     }
+    public_offers(snap, &mut m);
     m
 }
 

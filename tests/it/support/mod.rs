@@ -371,6 +371,8 @@ pub const MARKETPLACE_TOTAL: f64 = 44.25;
 /// term kind no SDK knows among their terms.
 pub const AGREEMENT_CLAUDE: &str = "agmt-claude0000000000000001";
 pub const AGREEMENT_COHERE: &str = "agmt-cohere0000000000000002";
+/// The Bedrock model id of the Claude license's model (it has `:`, escaped in request paths).
+pub const CLAUDE_MODEL_ID: &str = "example.claude-sonnet-4-6-v1:0";
 
 fn market() -> fake_aws::Market {
     let summary = |id: &str, status: &str, product: &str| {
@@ -390,7 +392,34 @@ fn market() -> fake_aws::Market {
         json!({"usageBasedPricingTerm": {"type": "UsageBasedPricingTerm", "id": "term-1",
                                          "currencyCode": currency, "rateCards": cards}})
     };
+    let model = |id: &str, name: &str| {
+        json!({"modelId": id, "modelName": name, "providerName": "Example",
+               "modelArn": format!("arn:aws:bedrock:us-east-1::foundation-model/{id}")})
+    };
+    let rate = |dimension: &str, price: &str, unit: &str| json!({"dimension": dimension, "price": price, "unit": unit, "description": "tokens"});
     fake_aws::Market {
+        // The licensed Claude model (its name, not its usage name), and one nobody licensed.
+        models: vec![
+            model(CLAUDE_MODEL_ID, "Claude Sonnet 4.6"),
+            model("example.unlicensed-v1:0", "Unlicensed Model"),
+        ],
+        offers: [(
+            CLAUDE_MODEL_ID.to_string(),
+            vec![
+                json!({"offerId": "offer-public01", "offerToken": "token-1",
+                       "termDetails": {"usageBasedPricingTerm": {"rateCard": [
+                           rate("USE1_InputTokenCount", "3.00", "Units"),
+                           rate("USE1_OutputTokenCount", "15.00", "Units")]},
+                                       "legalTerm": {"url": "https://example.com/eula"}}}),
+                // A second offer repeating a dimension: the first price stands.
+                json!({"offerId": "offer-public02", "offerToken": "token-2",
+                       "termDetails": {"usageBasedPricingTerm": {"rateCard": [
+                           rate("USE1_InputTokenCount", "9.99", "Units"),
+                           rate("USE1_input_tokens_batch", "1.50", "Units")]}}}),
+            ],
+        )]
+        .into_iter()
+        .collect(),
         agreements: vec![claude, cohere],
         entitlements: [(
             AGREEMENT_COHERE.to_string(),

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{ok, paginate, unknown, Answer, Request, State};
 
 /// The agreements the subscriber accepted, as the API answers them (camelCase members,
-/// timestamps as epoch seconds).
+/// timestamps as epoch seconds), and the models' public offers as Bedrock answers them.
 #[derive(Debug, Clone, Default)]
 pub struct Market {
     /// `SearchAgreements` summaries.
@@ -19,6 +19,10 @@ pub struct Market {
     pub entitlements: std::collections::BTreeMap<String, Vec<Value>>,
     /// Agreement id -> `GetAgreementTerms` accepted terms.
     pub terms: std::collections::BTreeMap<String, Vec<Value>>,
+    /// Bedrock `ListFoundationModels` summaries.
+    pub models: Vec<Value>,
+    /// Model id -> Bedrock `ListFoundationModelAgreementOffers` public offers.
+    pub offers: std::collections::BTreeMap<String, Vec<Value>>,
 }
 
 /// Members the protocol sends as timestamps.

@@ -19,6 +19,7 @@
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
+mod bedrock;
 mod cloudtrail;
 mod cost_explorer;
 mod license_manager;
@@ -335,12 +336,21 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
             .strip_prefix("/service/")
             .and_then(|p| p.split_once("/operation/"))
             .map(|(service, op)| format!("{service}.{op}"));
+        // REST JSON (Bedrock) names the operation and its input in the path and query.
+        let rest = bedrock::route(path);
+        let bedrock_target = || {
+            let prefix = Service::Bedrock.target_prefix().expect("a fake name");
+            rest.as_ref().map(|(op, _)| format!("{prefix}.{op}"))
+        };
         let target = rpc_v2
             .clone()
+            .or_else(bedrock_target)
             .or_else(|| headers.get("x-amz-target").cloned());
-        let request = match &rpc_v2 {
-            Some(_) => marketplace_agreement::decode(&body),
-            None => serde_json::from_slice(&body).unwrap_or(Value::Null),
+        let request = match (&rpc_v2, &rest) {
+            (Some(_), _) => marketplace_agreement::decode(&body),
+            // Filed as the recorder files it: the path and query.
+            (None, Some(_)) => serde_json::json!({ "uri": path }),
+            (None, None) => serde_json::from_slice(&body).unwrap_or(Value::Null),
         };
         let (status, content_type, out, latency) = {
             let asked = Instant::now();
@@ -492,6 +502,7 @@ fn service_of(prefix: &str) -> Option<Service> {
         Service::CostExplorer,
         Service::CloudTrail,
         Service::MarketplaceAgreement,
+        Service::Bedrock,
     ]
     .into_iter()
     .find(|s| s.target_prefix() == Some(prefix))
@@ -551,6 +562,7 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
         Some(Service::CostExplorer) => cost_explorer::respond(st, &r, op),
         Some(Service::CloudTrail) => cloudtrail::respond(st, &r, op),
         Some(Service::MarketplaceAgreement) => marketplace_agreement::respond(st, &r, op),
+        Some(Service::Bedrock) => bedrock::respond(st, &r, op),
         Some(Service::Sts) | None => unknown(op),
     }
 }
