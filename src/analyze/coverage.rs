@@ -85,9 +85,9 @@ pub struct Spend {
     pub rows: u64,
     pub first_day: Option<NaiveDate>,
     pub last_day: Option<NaiveDate>,
-    /// Rows whose dimension has both a public and a private rate ([`super::rates`]), their
-    /// billed cost, and their quantity times (public - private): the exact overspend, were
-    /// they exposed.
+    /// Rows of an exposed segment whose dimension has both a public and a private rate
+    /// ([`super::rates`]), their billed cost, and their quantity times (public - private): the
+    /// exact overspend. Zero in segments that are not exposed (their rows are not priced).
     pub rated_rows: u64,
     pub rated_cost_usd: f64,
     pub rated_overspend_usd: f64,

@@ -87,13 +87,6 @@ impl RateBook {
         book
     }
 
-    /// True when no rate of any kind is known: nothing can be priced exactly.
-    pub fn is_empty(&self) -> bool {
-        self.private.values().all(BTreeMap::is_empty)
-            && self.public.is_empty()
-            && self.config.is_empty()
-    }
-
     /// The agreement whose terms give a license its private rates, if any.
     pub fn agreement(&self, license_arn: &str) -> Option<&str> {
         self.agreement_of.get(license_arn).map(String::as_str)

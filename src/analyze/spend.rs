@@ -275,10 +275,16 @@ pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) ->
             from_epoch_days(r.day)
         );
         let i = range.start + at;
-        let license = segments[i].license_arn.as_str();
-        let gap = *gaps
-            .entry((license, r.usage_type))
-            .or_insert_with(|| rates.gap(license, key, r.usage_type));
+        // Only exposed spend has an overspend: covered rows are not priced (the lookup is on
+        // every row's path otherwise).
+        let gap = if segments[i].state.is_exposed() {
+            let license = segments[i].license_arn.as_str();
+            *gaps
+                .entry((license, r.usage_type))
+                .or_insert_with(|| rates.gap(license, key, r.usage_type))
+        } else {
+            None
+        };
         sums[i].add(&r, gap);
         if segments[i].state.is_exposed() {
             let day = usize::try_from(r.day - first).ok();

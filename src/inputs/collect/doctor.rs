@@ -331,21 +331,10 @@ pub async fn doctor_with(clients: &Clients, opts: &CollectOptions) -> Vec<Check>
             "grant activation times will be missing; check CloudTrail access in us-east-1",
         )),
     }
-    let filter = |name: &str, value: &str| {
-        aws_sdk_marketplaceagreement::types::Filter::builder()
-            .name(name)
-            .values(value)
-            .build()
-    };
     let agreements = cx
         .call(
             &SEARCH_AGREEMENTS,
-            clients
-                .marketplace_agreement
-                .search_agreements()
-                .catalog("AWSMarketplace")
-                .filters(filter("PartyType", "Acceptor"))
-                .filters(filter("AgreementType", "PurchaseAgreement"))
+            super::marketplace_agreement::search(&clients.marketplace_agreement)
                 .max_results(1)
                 .send(),
         )

@@ -28,17 +28,26 @@ pub struct Collected {
     pub rates: Vec<Rate>,
 }
 
+/// The search for the caller's purchase agreements as acceptor, every status (`collect` pages
+/// it, `doctor` asks for one).
+pub(super) fn search(
+    client: &aws_sdk_marketplaceagreement::Client,
+) -> aws_sdk_marketplaceagreement::operation::search_agreements::builders::SearchAgreementsFluentBuilder
+{
+    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+    client
+        .search_agreements()
+        .catalog(CATALOG)
+        .filters(filter("PartyType", "Acceptor"))
+        .filters(filter("AgreementType", "PurchaseAgreement"))
+}
+
 pub async fn collect(cx: &Cx<'_>) -> Collected {
     cx.progress.message("reading Marketplace agreements");
     let client = &cx.clients.marketplace_agreement;
-    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
     let paged = cx
         .pages(&SEARCH_AGREEMENTS, |token| {
-            let request = client
-                .search_agreements()
-                .catalog(CATALOG)
-                .filters(filter("PartyType", "Acceptor"))
-                .filters(filter("AgreementType", "PurchaseAgreement"))
+            let request = search(client)
                 .max_results(cx.page_size(MAX_RESULTS))
                 .set_next_token(token);
             async move {

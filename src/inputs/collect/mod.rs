@@ -219,10 +219,9 @@ pub async fn collect_with(
     let grants = lm.grants;
     // The models' public rates, once the licenses say which models the organization has.
     let subscriber = &organization.subscriber_account_id;
-    let own: Vec<crate::model::License> = licenses
+    let own: Vec<&crate::model::License> = licenses
         .iter()
         .filter(|l| &l.beneficiary == subscriber)
-        .cloned()
         .collect();
     let public = public_offers::collect(&cx, &own).await;
     let mut rates = market.rates;

@@ -23,12 +23,8 @@ use crate::snapshot::Table;
 const OFFER_CURRENCY: &str = "USD";
 
 /// The public rates of the models of `licenses`.
-pub async fn collect(cx: &Cx<'_>, licenses: &[License]) -> Vec<Rate> {
-    let names: BTreeSet<String> = licenses
-        .iter()
-        .map(|l| product_key(&l.product_name))
-        .collect();
-    if names.is_empty() {
+pub async fn collect(cx: &Cx<'_>, licenses: &[&License]) -> Vec<Rate> {
+    if licenses.is_empty() {
         return Vec::new();
     }
     cx.progress.message("reading the models' public offers");
