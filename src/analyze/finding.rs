@@ -27,6 +27,11 @@ pub enum OverspendBasis {
     AgreementTermsPartial,
     /// Neither: the overspend is unknown, not zero.
     None,
+    /// `ObservedPrivateRate`, `ConfiguredDiscount` and `None` when the agreements or the rates
+    /// could not be read (a ledger gap): the exact basis may exist but was not seen.
+    ObservedPrivateRateRatesUnread,
+    ConfiguredDiscountRatesUnread,
+    NoneRatesUnread,
 }
 
 impl OverspendBasis {
@@ -39,7 +44,25 @@ impl OverspendBasis {
             OverspendBasis::AgreementTermsAndDiscount => "agreement-terms+discount",
             OverspendBasis::AgreementTermsPartial => "agreement-terms-partial",
             OverspendBasis::None => "no-price-basis",
+            OverspendBasis::ObservedPrivateRateRatesUnread => "observed-private-rate+rates-unread",
+            OverspendBasis::ConfiguredDiscountRatesUnread => "configured-discount+rates-unread",
+            OverspendBasis::NoneRatesUnread => "no-price-basis+rates-unread",
         }
+    }
+
+    /// The same fallback, saying that the agreements or rates were not read.
+    pub fn rates_unread(self) -> OverspendBasis {
+        match self {
+            OverspendBasis::ObservedPrivateRate => OverspendBasis::ObservedPrivateRateRatesUnread,
+            OverspendBasis::ConfiguredDiscount => OverspendBasis::ConfiguredDiscountRatesUnread,
+            OverspendBasis::None => OverspendBasis::NoneRatesUnread,
+            other => other,
+        }
+    }
+
+    /// No price basis: the overspend is unknown.
+    pub fn is_unknown(self) -> bool {
+        matches!(self, OverspendBasis::None | OverspendBasis::NoneRatesUnread)
     }
 }
 

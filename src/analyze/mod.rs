@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::model::{day, Severity};
 use crate::money;
 use crate::progress::timed;
-use crate::snapshot::{LedgerEntry, Snapshot};
+use crate::snapshot::{LedgerEntry, Snapshot, Table};
 use allocation::AllocationRow;
 use context::Context;
 use coverage::{Spend, State};
@@ -245,11 +245,17 @@ fn mark_undecided(snap: &Snapshot, findings: &mut [Finding]) {
 }
 
 /// How overspend is estimated per product: the private/public ratio seen on its covered spend
-/// when the data carries public-price cost, else the configured discount, else none.
+/// when the data carries public-price cost, else the configured discount, else none; each
+/// saying so when the agreements or rates could not be read.
 fn price_basis(
     cx: &Context,
     segments: &[coverage::Segment],
 ) -> BTreeMap<String, (OverspendBasis, f64)> {
+    let rates_unread = cx
+        .snap
+        .incomplete_tables()
+        .iter()
+        .any(|t| matches!(t, Table::Agreements | Table::Rates));
     let mut observed: BTreeMap<&str, Spend> = BTreeMap::new();
     for s in segments
         .iter()
@@ -276,6 +282,10 @@ fn price_basis(
                 ),
                 (_, Some(d)) => (OverspendBasis::ConfiguredDiscount, d),
                 _ => (OverspendBasis::None, 0.0),
+            };
+            let basis = match rates_unread {
+                true => (basis.0.rates_unread(), basis.1),
+                false => basis,
             };
             (key.clone(), basis)
         })

@@ -1014,6 +1014,26 @@ async fn denied_agreement_reads_are_gaps_and_the_run_goes_on() {
     assert_eq!(e.tables, [Table::Agreements, Table::Rates]);
     assert!(s.agreements.is_empty());
     assert_complete_data(&s);
+    // The overspend of every exposed finding says the agreement terms were not seen.
+    let collected = s.clone();
+    let a = tokio::task::spawn_blocking(move || {
+        let cfg = entitlement_audit::config::Config::default();
+        entitlement_audit::analyze::analyze(&collected, &cfg, collected.manifest.period_end)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let bases: BTreeSet<&str> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "EA001")
+        .map(|f| f.overspend_basis.as_str())
+        .collect();
+    // (The fake's Cost Explorer gives public-price cost: the observed ratio is the fallback.)
+    assert_eq!(
+        bases,
+        ["observed-private-rate+rates-unread"].into_iter().collect()
+    );
 
     let mut faults = Faults::default();
     faults.deny.insert("GetAgreementTerms".into());

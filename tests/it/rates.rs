@@ -427,3 +427,49 @@ fn demo_overspend_reconciles_with_the_rate_tables() {
     );
     assert!((a.totals.overspend_from_rates_usd - exact_total).abs() < 0.01);
 }
+
+/// Agreements that could not be read (a ledger gap on the agreements and rates tables): the
+/// overspend falls back to the configured discount, or stays unknown, and the basis says that
+/// the exact one was not seen.
+#[test]
+fn unread_agreements_leave_the_discount_with_the_basis_saying_so() {
+    use entitlement_audit::snapshot::{LedgerEntry, Table};
+    let analysis_unread = |cfg: &str| {
+        let mut snap = org_with_rates(true).build(d(8, 3), d(10, 31), at(11, 1));
+        snap.agreements.clear();
+        snap.rates.retain(|r| r.source != RateSource::Agreement);
+        snap.manifest.completeness.push(LedgerEntry {
+            service: "marketplace-agreement".into(),
+            operation: "SearchAgreements".into(),
+            scope: "organization".into(),
+            error_code: "AccessDeniedException".into(),
+            message: "not authorized".into(),
+            tables: vec![Table::Agreements, Table::Rates],
+        });
+        analyze(&snap, &Config::parse(cfg).unwrap(), d(10, 31)).unwrap()
+    };
+    let a = analysis_unread(DISCOUNT_10);
+    let (basis, overspend) = ea001(&a);
+    assert_eq!(basis, "configured-discount+rates-unread");
+    assert!(close(overspend, 6.0), "{overspend:?}");
+    let f = a.findings.iter().find(|f| f.rule == "EA001").unwrap();
+    assert!(f.data_incomplete);
+    assert_eq!(a.totals.overspend_from_rates_usd, 0.0);
+
+    let a = analysis_unread("");
+    let (basis, overspend) = ea001(&a);
+    assert_eq!(basis, "no-price-basis+rates-unread");
+    assert_eq!(overspend, None);
+    let f = a.findings.iter().find(|f| f.rule == "EA001").unwrap();
+    assert!(f.message.contains("could not be read"), "{}", f.message);
+    assert!((a.totals.exposure_without_price_basis_usd - 60.0).abs() < 1e-9);
+    let c = a.coverage.iter().find(|c| c.account_id == SANDBOX).unwrap();
+    assert_eq!(c.overspend_basis.as_str(), "no-price-basis+rates-unread");
+
+    // Read and simply absent, the same discount is the plain basis.
+    let mut snap = org_with_rates(true).build(d(8, 3), d(10, 31), at(11, 1));
+    snap.agreements.clear();
+    snap.rates.retain(|r| r.source != RateSource::Agreement);
+    let a = analyze(&snap, &Config::parse(DISCOUNT_10).unwrap(), d(10, 31)).unwrap();
+    assert_eq!(ea001(&a).0, "configured-discount");
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::{meta, product_spend, spend_days, Facts, Rule};
 use crate::analyze::context::Context;
 use crate::analyze::coverage::{Spend, State};
-use crate::analyze::finding::Finding;
+use crate::analyze::finding::{Finding, OverspendBasis};
 use crate::model::Severity;
 use crate::money::usd;
 use crate::snapshot::Table;
@@ -71,6 +71,8 @@ impl Rule for PublicPriceExposure {
             };
             let estimate = match overspend {
                 Some(o) => format!("estimated overspend {} ({})", usd(o), basis.as_str()),
+                None if basis == OverspendBasis::NoneRatesUnread => "overspend unknown: the agreements or rates could not be read (see the ledger) and no discount is configured"
+                    .to_string(),
                 None => "overspend unknown: no price basis (no agreement and public rates; set pricing.rates or pricing.private_discount_pct)"
                     .to_string(),
             };

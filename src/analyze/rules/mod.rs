@@ -164,17 +164,16 @@ impl Facts {
     /// dimension has both rates, the product's discount (observed or configured) on the rest.
     pub fn overspend(&self, product_key: &str, exposed: &Spend) -> (Option<f64>, OverspendBasis) {
         use crate::money::round;
-        let discount = self
-            .price_basis
-            .get(product_key)
-            .filter(|(basis, _)| *basis != OverspendBasis::None);
+        let basis = self.price_basis.get(product_key);
+        let discount = basis.filter(|(basis, _)| !basis.is_unknown());
+        let unknown = basis.map_or(OverspendBasis::None, |(b, _)| *b);
         // From the cost as reported (to a millionth), so that last-bit noise of parallel sums
         // cannot flip the rounding of the product.
         let rest = round(exposed.cost_usd - exposed.rated_cost_usd);
         let exact = exposed.rated_overspend_usd;
         match (exposed.rated_rows, discount) {
             (0, Some((basis, d))) => (Some(round(exposed.cost_usd) * d), *basis),
-            (0, None) => (None, OverspendBasis::None),
+            (0, None) => (None, unknown),
             _ if rest.abs() < 0.005 => (Some(exact), OverspendBasis::AgreementTerms),
             (_, Some((_, d))) => (
                 Some(exact + rest * d),
@@ -187,8 +186,8 @@ impl Facts {
     /// The part of exposed spend whose overspend is unknown: no rate and no discount.
     pub fn unpriced(&self, product_key: &str, exposed: &Spend) -> f64 {
         match self.overspend(product_key, exposed).1 {
-            OverspendBasis::None => exposed.cost_usd,
             OverspendBasis::AgreementTermsPartial => exposed.cost_usd - exposed.rated_cost_usd,
+            b if b.is_unknown() => exposed.cost_usd,
             _ => 0.0,
         }
     }
