@@ -91,6 +91,32 @@ pub struct Spend {
     pub rated_rows: u64,
     pub rated_cost_usd: f64,
     pub rated_overspend_usd: f64,
+    /// Rows whose dimension has both rates and whose billed rate (cost over quantity) is
+    /// clearly the public one, or the private one ([`super::rates::Prices::billed_at`]):
+    /// evidence of what AWS's billing took the coverage to be.
+    pub billed_public: Billed,
+    pub billed_private: Billed,
+}
+
+/// Usage rows billed at one of the two prices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Billed {
+    pub rows: u64,
+    pub cost_usd: f64,
+    /// Their quantity x (public - private).
+    pub gap_usd: f64,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+}
+
+impl Billed {
+    fn add(&mut self, o: &Billed) {
+        self.rows += o.rows;
+        self.cost_usd += o.cost_usd;
+        self.gap_usd += o.gap_usd;
+        self.first_day = min_opt(self.first_day, o.first_day);
+        self.last_day = self.last_day.max(o.last_day);
+    }
 }
 
 impl Spend {
@@ -102,6 +128,8 @@ impl Spend {
         self.rated_rows += o.rated_rows;
         self.rated_cost_usd += o.rated_cost_usd;
         self.rated_overspend_usd += o.rated_overspend_usd;
+        self.billed_public.add(&o.billed_public);
+        self.billed_private.add(&o.billed_private);
         self.first_day = min_opt(self.first_day, o.first_day);
         self.last_day = self.last_day.max(o.last_day);
     }

@@ -92,10 +92,10 @@ impl RateBook {
         self.agreement_of.get(license_arn).map(String::as_str)
     }
 
-    /// Public minus private price per unit of a usage row's quantity, for a row of `usage_type`
-    /// under `license_arn` (product `product_key`); `None` unless both prices are known in the
-    /// quantity's unit.
-    pub fn gap(&self, license_arn: &str, product_key: &str, usage_type: &str) -> Option<f64> {
+    /// The public and private price per unit of a usage row's quantity, for a row of
+    /// `usage_type` under `license_arn` (product `product_key`); `None` unless both are known in
+    /// the quantity's unit.
+    pub fn prices(&self, license_arn: &str, product_key: &str, usage_type: &str) -> Option<Prices> {
         let (dim, unit) = dimension(usage_type);
         let configured = self.config.get(&(product_key.to_string(), dim.to_string()));
         let card_price = |card: Option<&Card>| -> Option<f64> {
@@ -113,7 +113,52 @@ impl RateBook {
         let private = configured
             .and_then(|c| c.1)
             .or_else(|| card_price(self.private.get(license_arn)))?;
-        Some(public - private)
+        Some(Prices { public, private })
+    }
+}
+
+/// The two prices of a dimension, in USD per unit of the quantity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prices {
+    pub public: f64,
+    pub private: f64,
+}
+
+/// Which price a usage row was billed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BilledAt {
+    Public,
+    Private,
+}
+
+/// How close the billed rate must be to a price to count as billed at it, as a fraction of
+/// the price: a day's row may mix hours at both prices, and cost and quantity are rounded.
+const BILLED_TOLERANCE: f64 = 0.01;
+
+impl Prices {
+    /// Public minus private: what each unit billed at public price lost.
+    pub fn gap(&self) -> f64 {
+        self.public - self.private
+    }
+
+    /// The price a row of `cost_usd` for `quantity` units was billed at (the CUR
+    /// `line_item_unblended_rate` of a usage line is its cost over its amount), when it is
+    /// clearly one of the two: `None` for credits, empty quantities, a rate between the two (a
+    /// day that mixes both) or prices too close to tell apart.
+    pub fn billed_at(&self, cost_usd: f64, quantity: f64) -> Option<BilledAt> {
+        if cost_usd <= 0.0 || quantity <= 0.0 {
+            return None;
+        }
+        let rate = cost_usd / quantity;
+        let near = |price: f64| (rate - price).abs() <= BILLED_TOLERANCE * price;
+        if self.gap() <= 2.0 * BILLED_TOLERANCE * self.public {
+            return None;
+        }
+        match (near(self.public), near(self.private)) {
+            (true, false) => Some(BilledAt::Public),
+            (false, true) => Some(BilledAt::Private),
+            _ => None,
+        }
     }
 }
 
@@ -185,6 +230,27 @@ mod tests {
             ("input_tokens_standard", None)
         );
         assert_eq!(dimension("USE1-MP:odd-"), ("odd-", None));
+    }
+
+    #[test]
+    fn billed_at_the_price_the_rate_is_within_one_percent_of() {
+        let p = Prices {
+            public: 3.0,
+            private: 2.25,
+        };
+        assert_eq!(p.billed_at(30.0, 10.0), Some(BilledAt::Public));
+        assert_eq!(p.billed_at(22.5, 10.0), Some(BilledAt::Private));
+        assert_eq!(p.billed_at(22.6, 10.0), Some(BilledAt::Private));
+        // A day of both prices, a credit, no quantity: no evidence.
+        assert_eq!(p.billed_at(26.0, 10.0), None);
+        assert_eq!(p.billed_at(-3.0, 1.0), None);
+        assert_eq!(p.billed_at(3.0, 0.0), None);
+        // Prices too close to tell apart.
+        let close = Prices {
+            public: 3.0,
+            private: 2.97,
+        };
+        assert_eq!(close.billed_at(3.0, 1.0), None);
     }
 
     #[test]

@@ -12,8 +12,8 @@ use polars::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::context::Context;
-use super::coverage::{Segment, Spend};
-use super::rates::RateBook;
+use super::coverage::{Billed, Segment, Spend};
+use super::rates::{BilledAt, Prices, RateBook};
 use crate::model::usage::{self, epoch_days, from_epoch_days};
 
 /// Spend that matches no organization license, per (account, usage product).
@@ -245,14 +245,14 @@ pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) ->
     let first = epoch_days(w.start);
     let mut unmapped: BTreeMap<(&str, &str), Sums> = BTreeMap::new();
     let mut last: Option<((&str, &str), Range<usize>)> = None;
-    // (license, usage type) -> the rate gap: few pairs, looked up once each.
-    let mut gaps: FxHashMap<(&str, &str), Option<f64>> = FxHashMap::default();
+    // (license, usage type) -> the prices: few pairs, looked up once each.
+    let mut prices: FxHashMap<(&str, &str), Option<Prices>> = FxHashMap::default();
     for r in w.rows()? {
         let Some(key) = r.product_key else {
             unmapped
                 .entry((r.account_id, r.product))
                 .or_default()
-                .add(&r, None);
+                .add(&r, None, false);
             continue;
         };
         let range = match &last {
@@ -275,17 +275,11 @@ pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) ->
             from_epoch_days(r.day)
         );
         let i = range.start + at;
-        // Only exposed spend has an overspend: covered rows are not priced (the lookup is on
-        // every row's path otherwise).
-        let gap = if segments[i].state.is_exposed() {
-            let license = segments[i].license_arn.as_str();
-            *gaps
-                .entry((license, r.usage_type))
-                .or_insert_with(|| rates.gap(license, key, r.usage_type))
-        } else {
-            None
-        };
-        sums[i].add(&r, gap);
+        let license = segments[i].license_arn.as_str();
+        let row_prices = *prices
+            .entry((license, r.usage_type))
+            .or_insert_with(|| rates.prices(license, key, r.usage_type));
+        sums[i].add(&r, row_prices, segments[i].state.is_exposed());
         if segments[i].state.is_exposed() {
             let day = usize::try_from(r.day - first).ok();
             if let Some(d) = day.and_then(|d| exposed_by_day.get_mut(d)) {
@@ -333,19 +327,72 @@ struct Sums {
     rated_rows: u64,
     rated_cost: f64,
     rated_overspend_nanos: i64,
+    billed_public: Tally,
+    billed_private: Tally,
+}
+
+/// Running sums of the rows billed at one price.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    rows: u64,
+    cost: f64,
+    /// Quantity x (public - private), in nano-dollars.
+    gap_nanos: i64,
+    days: Option<(i32, i32)>,
+}
+
+impl Tally {
+    fn add(&mut self, cost: f64, gap_nanos: i64, day: i32) {
+        self.rows += 1;
+        self.cost += cost;
+        self.gap_nanos += gap_nanos;
+        self.days = span(self.days, day);
+    }
+
+    fn billed(&self) -> Billed {
+        Billed {
+            rows: self.rows,
+            cost_usd: self.cost,
+            gap_usd: self.gap_nanos as f64 / 1e9,
+            first_day: self.days.map(|(a, _)| from_epoch_days(a)),
+            last_day: self.days.map(|(_, b)| from_epoch_days(b)),
+        }
+    }
+}
+
+/// The day range `days` widened to `day`.
+fn span(days: Option<(i32, i32)>, day: i32) -> Option<(i32, i32)> {
+    Some(match days {
+        Some((a, b)) => (a.min(day), b.max(day)),
+        None => (day, day),
+    })
 }
 
 impl Sums {
-    /// Adds a row; `gap` is its dimension's public minus private rate, when both are known.
-    fn add(&mut self, r: &Row, gap: Option<f64>) {
+    /// Adds a row; `prices` are its dimension's public and private rates, when both are known.
+    /// Only a row of an exposed segment has an overspend.
+    fn add(&mut self, r: &Row, prices: Option<Prices>, exposed: bool) {
         let (cost, day) = (r.cost_usd, r.day);
-        if let Some(gap) = gap {
-            self.rated_rows += 1;
-            self.rated_cost += cost;
-            // In whole nano-dollars per row: an integer sum is the same in any row order
-            // (a float sum is not, and quantities of a millionth of a unit times a rate land
-            // on half a micro-dollar, where rounding flips with the last bit).
-            self.rated_overspend_nanos += (r.usage_quantity * gap * 1e9).round() as i64;
+        // In whole nano-dollars per row: an integer sum is the same in any row order (a float
+        // sum is not, and quantities of a millionth of a unit times a rate land on half a
+        // micro-dollar, where rounding flips with the last bit).
+        let lost = |p: Prices| (r.usage_quantity * p.gap() * 1e9).round() as i64;
+        if let Some(p) = prices {
+            let billed_at = p.billed_at(cost, r.usage_quantity);
+            match billed_at {
+                Some(BilledAt::Public) => self.billed_public.add(cost, lost(p), day),
+                Some(BilledAt::Private) => self.billed_private.add(cost, lost(p), day),
+                None => {}
+            }
+            if exposed {
+                self.rated_rows += 1;
+                self.rated_cost += cost;
+                // A row the bill shows at the private rate lost nothing, whatever the
+                // coverage model says (EA014 names it).
+                if billed_at != Some(BilledAt::Private) {
+                    self.rated_overspend_nanos += lost(p);
+                }
+            }
         }
         self.cost += cost;
         // Only usage billed at some rate says what the rate was: a credit or refund (negative
@@ -355,10 +402,7 @@ impl Sums {
             self.cost_with_public += cost;
         }
         self.rows += 1;
-        self.days = Some(match self.days {
-            Some((a, b)) => (a.min(day), b.max(day)),
-            None => (day, day),
-        });
+        self.days = span(self.days, day);
     }
 
     fn spend(&self) -> Spend {
@@ -370,6 +414,8 @@ impl Sums {
             rated_rows: self.rated_rows,
             rated_cost_usd: self.rated_cost,
             rated_overspend_usd: self.rated_overspend_nanos as f64 / 1e9,
+            billed_public: self.billed_public.billed(),
+            billed_private: self.billed_private.billed(),
             first_day: self.days.map(|(a, _)| from_epoch_days(a)),
             last_day: self.days.map(|(_, b)| from_epoch_days(b)),
         }

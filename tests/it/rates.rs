@@ -13,7 +13,7 @@ use entitlement_audit::inputs::demo::{self, OrgBuilder, Spend};
 use entitlement_audit::model::usage;
 use entitlement_audit::model::{Agreement, AgreementStatus, Rate, RateSource};
 
-const INPUT: &str = "USE1-MP:USE1_InputTokenCount-Units";
+pub(crate) const INPUT: &str = "USE1-MP:USE1_InputTokenCount-Units";
 const OUTPUT: &str = "USE1-MP:USE1_OutputTokenCount-Units";
 const DISCOUNT_10: &str = "[pricing.private_discount_pct]\n\"Claude 3.7 Sonnet\" = 10.0";
 
@@ -58,7 +58,7 @@ fn rate(source: RateSource, agreement_id: Option<&str>, dim: &str, price: &str) 
 /// The fixture organization with an ACTIVE agreement for its Sonnet license (private 2.25 and
 /// 11.25 per unit), the public offer (3 and 15) when `public_output` (else input only), and
 /// the sandbox account exposed: 10 input units for $30, 2 output units for $30.
-fn org_with_rates(public_output: bool) -> OrgBuilder {
+pub(crate) fn org_with_rates(public_output: bool) -> OrgBuilder {
     priced_org(true, public_output)
 }
 
@@ -387,7 +387,13 @@ fn demo_overspend_reconciles_with_the_rate_tables() {
                     .unwrap();
                 let p = public[&(c.product.as_str(), dim)];
                 let q = private[&(c.license_arn.as_str(), dim)];
-                r.usage_quantity * (p - q)
+                // A row the bill shows at the private rate (within 1%) lost nothing (EA014).
+                let billed = r.cost_usd / r.usage_quantity;
+                if (billed - q).abs() <= 0.01 * q {
+                    0.0
+                } else {
+                    r.usage_quantity * (p - q)
+                }
             })
             .sum();
         let got = c.overspend_usd.unwrap();
@@ -472,4 +478,150 @@ fn unread_agreements_leave_the_discount_with_the_basis_saying_so() {
     snap.rates.retain(|r| r.source != RateSource::Agreement);
     let a = analyze(&snap, &Config::parse(DISCOUNT_10).unwrap(), d(10, 31)).unwrap();
     assert_eq!(ea001(&a).0, "configured-discount");
+}
+
+/// A row's billed rate (cost over quantity) is evidence of the price AWS applied: covered
+/// usage billed at the public rate (EA013, with what it lost) and exposed usage billed at the
+/// private rate (EA014) are findings; a day between the two prices is no evidence.
+#[test]
+fn billing_that_contradicts_coverage_is_a_finding_both_ways() {
+    use entitlement_audit::model::GrantStatus;
+    let mut b = org_with_rates(true);
+    let lic = b.license_arn("sonnet");
+    let grant = b.grant_arn("payments");
+    b.grant_account(&grant, &lic, PAYMENTS, GrantStatus::Active);
+    let row = |account, day, cost_usd, usage_quantity| Spend {
+        date: d(9, day),
+        account_id: account,
+        product: SONNET_CE,
+        usage_type: INPUT,
+        cost_usd,
+        usage_quantity,
+        public_cost_usd: None,
+        team_tag: None,
+    };
+    // Covered by the grant, billed at 3.00 a unit: public.
+    b.push_spend(row(PAYMENTS, 10, 30.0, 10.0));
+    // Covered, billed at 2.25: as it should be.
+    b.push_spend(row(PAYMENTS, 11, 22.5, 10.0));
+    // The subscriber itself, billed at 3.00.
+    b.push_spend(row(MGMT, 10, 6.0, 2.0));
+    // Exposed, billed at 2.25: private; and at 2.60: both prices in one day, no evidence.
+    b.push_spend(row(SANDBOX, 12, 22.5, 10.0));
+    b.push_spend(row(SANDBOX, 13, 26.0, 10.0));
+    let a = analysis(&b, "");
+    let of = |rule: &str| -> Vec<(&str, Option<f64>, Option<f64>)> {
+        a.findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| (f.account_id.as_str(), f.cost_usd, f.overspend_usd))
+            .collect()
+    };
+    let mut ea013 = of("EA013");
+    ea013.sort_by(|x, y| x.0.cmp(y.0));
+    assert_eq!(
+        ea013,
+        [
+            (PAYMENTS, Some(30.0), Some(7.5)),
+            (MGMT, Some(6.0), Some(1.5))
+        ]
+    );
+    let f = a
+        .findings
+        .iter()
+        .find(|f| f.rule == "EA013" && f.account_id == PAYMENTS)
+        .unwrap();
+    assert_eq!(f.grant_arn, grant);
+    assert_eq!(f.overspend_basis.as_str(), "agreement-terms");
+    assert_eq!(of("EA014"), [(SANDBOX, Some(22.5), None)]);
+    let f = a.findings.iter().find(|f| f.rule == "EA014").unwrap();
+    assert!(f.message.contains("overstated"), "{}", f.message);
+    assert_eq!((f.first_day, f.last_day), (Some(d(9, 12)), Some(d(9, 12))));
+
+    // Without the public rate nothing can be judged.
+    let mut snap = b.build(d(8, 3), d(10, 31), at(11, 1));
+    snap.rates.retain(|r| r.source != RateSource::PublicOffer);
+    let a = analyze(&snap, &Config::default(), d(10, 31)).unwrap();
+    assert!(a
+        .findings
+        .iter()
+        .all(|f| f.rule != "EA013" && f.rule != "EA014"));
+}
+
+/// The demo bills each row at the price its coverage gives, except five days of two planned
+/// accounts: EA013 and EA014 fire for those alone. Re-billing one more covered Sonnet row at
+/// the public rate, and one more exposed row at the private rate, makes each fire for exactly
+/// that account too.
+#[test]
+fn the_demo_billing_agrees_with_its_coverage_except_where_planned() {
+    use polars::prelude::*;
+    let snap = demo::builtin();
+    let cfg = demo_config();
+    let a = analyze(&snap, &cfg, d(10, 31)).unwrap();
+    let contrary = |a: &Analysis| -> Vec<(&'static str, String)> {
+        let mut v: Vec<_> = a
+            .findings
+            .iter()
+            .filter(|f| f.rule == "EA013" || f.rule == "EA014")
+            .map(|f| (f.rule, f.account_id.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    let planned = contrary(&a);
+    assert_eq!(
+        planned,
+        [
+            ("EA013", "777788889999".to_string()),
+            ("EA014", "210987654321".to_string())
+        ]
+    );
+
+    // The first usage row of a covered and of an exposed Sonnet coverage row of another
+    // account, billed at the other price (Sonnet's input: 3.00 public, 2.25 private).
+    let rows = usage::rows(&snap.usage).unwrap();
+    let first_row = |state: &str| -> (usize, String) {
+        a.coverage
+            .iter()
+            .filter(|c| c.state.as_str() == state && c.product == "Claude 3.7 Sonnet")
+            .filter(|c| planned.iter().all(|(_, id)| *id != c.account_id))
+            .find_map(|c| {
+                rows.iter().position(|r| {
+                    r.account_id == c.account_id
+                        && r.product == "Claude 3.7 Sonnet (Amazon Bedrock Edition)"
+                        && r.usage_type == "USE1-MP:USE1_InputTokenCount-Units"
+                        && r.cost_usd > 1.0
+                        && (c.from..=c.to).contains(&r.date)
+                })
+            })
+            .map(|i| (i, rows[i].account_id.clone()))
+            .unwrap()
+    };
+    let (covered, covered_account) = first_row("covered");
+    let (exposed, exposed_account) = first_row("not-covered");
+    let mut quantity: Vec<Option<f64>> = rows.iter().map(|r| Some(r.usage_quantity)).collect();
+    quantity[covered] = Some(rows[covered].cost_usd / 3.0);
+    quantity[exposed] = Some(rows[exposed].cost_usd / 2.25);
+    let mut changed = snap.clone();
+    changed
+        .usage
+        .with_column(Column::new(usage::USAGE_QUANTITY.into(), quantity))
+        .unwrap();
+    let a = analyze(&changed, &cfg, d(10, 31)).unwrap();
+    let mut want = planned.clone();
+    want.extend([
+        ("EA013", covered_account.clone()),
+        ("EA014", exposed_account),
+    ]);
+    want.sort();
+    assert_eq!(contrary(&a), want);
+    let f = a
+        .findings
+        .iter()
+        .find(|f| f.rule == "EA013" && f.account_id == covered_account)
+        .unwrap();
+    let lost = rows[covered].cost_usd / 3.0 * 0.75;
+    assert!((f.overspend_usd.unwrap() - lost).abs() < 0.005, "{f:?}");
+    assert_eq!(f.first_day, Some(rows[covered].date));
+    assert_eq!(f.last_day, Some(rows[covered].date));
 }

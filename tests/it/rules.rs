@@ -450,3 +450,66 @@ mod agreements {
         assert!(!rules(&run(&b, d(10, 31))).contains(&"EA012"));
     }
 }
+
+/// EA013 and EA014: the billed rate (cost over quantity) against the coverage, on the rates
+/// fixture (Sonnet input: 3.00 public, 2.25 private; the sandbox exposed at public price).
+mod billing {
+    use crate::rates::{org_with_rates, INPUT};
+    use crate::support::fixtures::*;
+    use entitlement_audit::inputs::demo::{OrgBuilder, Spend};
+    use entitlement_audit::model::GrantStatus;
+
+    fn billed(b: &mut OrgBuilder, account: &'static str, cost_usd: f64) {
+        b.push_spend(Spend {
+            date: d(9, 20),
+            account_id: account,
+            product: SONNET_CE,
+            usage_type: INPUT,
+            cost_usd,
+            usage_quantity: 10.0,
+            public_cost_usd: None,
+            team_tag: None,
+        });
+    }
+
+    fn covered_payments() -> OrgBuilder {
+        let mut b = org_with_rates(true);
+        let lic = b.license_arn("sonnet");
+        let grant = b.grant_arn("payments");
+        b.grant_account(&grant, &lic, PAYMENTS, GrantStatus::Active);
+        b
+    }
+
+    #[test]
+    fn ea013_fires_on_covered_usage_billed_at_the_public_rate() {
+        let mut b = covered_payments();
+        billed(&mut b, PAYMENTS, 30.0);
+        let f = super::fired(&b, "EA013");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].account_id, PAYMENTS);
+    }
+
+    #[test]
+    fn ea013_quiet_when_covered_usage_is_billed_at_the_private_rate() {
+        let mut b = covered_payments();
+        billed(&mut b, PAYMENTS, 22.5);
+        assert!(super::fired(&b, "EA013").is_empty());
+    }
+
+    #[test]
+    fn ea014_fires_on_exposed_usage_billed_at_the_private_rate() {
+        let mut b = org_with_rates(true);
+        billed(&mut b, SANDBOX, 22.5);
+        let f = super::fired(&b, "EA014");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].cost_usd, Some(22.5));
+    }
+
+    #[test]
+    fn ea014_quiet_when_exposed_usage_is_billed_at_the_public_rate() {
+        let mut b = org_with_rates(true);
+        billed(&mut b, SANDBOX, 30.0);
+        assert!(super::fired(&b, "EA014").is_empty());
+        assert!(!super::fired(&b, "EA001").is_empty());
+    }
+}

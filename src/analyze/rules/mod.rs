@@ -13,6 +13,8 @@ mod ea009;
 mod ea010;
 mod ea011;
 mod ea012;
+mod ea013;
+mod ea014;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -84,6 +86,8 @@ pub mod code {
     pub const UNALLOCATED_SPEND: &str = "EA010";
     pub const PRIVATE_OFFER_ENDING: &str = "EA011";
     pub const LICENSE_OUTLIVES_AGREEMENT: &str = "EA012";
+    pub const COVERED_BILLED_PUBLIC: &str = "EA013";
+    pub const EXPOSED_BILLED_PRIVATE: &str = "EA014";
 
     /// (code, rule name) of every constant, for the test.
     pub const ALL: &[(&str, &str)] = &[
@@ -99,8 +103,31 @@ pub mod code {
         (UNALLOCATED_SPEND, "unallocated-spend"),
         (PRIVATE_OFFER_ENDING, "private-offer-ending"),
         (LICENSE_OUTLIVES_AGREEMENT, "license-outlives-agreement"),
+        (
+            COVERED_BILLED_PUBLIC,
+            "covered-usage-billed-at-public-price",
+        ),
+        (
+            EXPOSED_BILLED_PRIVATE,
+            "uncovered-usage-billed-at-private-price",
+        ),
     ];
 }
+
+/// What EA013 and EA014 read: the coverage (accounts, grants, events, licenses), the usage
+/// rows and both rates of their dimension.
+const BILLED_RATE_TABLES: &[crate::snapshot::Table] = {
+    use crate::snapshot::Table;
+    &[
+        Table::Accounts,
+        Table::Licenses,
+        Table::Grants,
+        Table::GrantEvents,
+        Table::Usage,
+        Table::Agreements,
+        Table::Rates,
+    ]
+};
 
 /// All rules, sorted by code.
 pub static RULES: &[&dyn Rule] = &[
@@ -116,6 +143,8 @@ pub static RULES: &[&dyn Rule] = &[
     &ea010::UnallocatedSpend,
     &ea011::PrivateOfferEnding,
     &ea012::LicenseOutlivesAgreement,
+    &ea013::CoveredUsageBilledAtPublicPrice,
+    &ea014::UncoveredUsageBilledAtPrivatePrice,
 ];
 
 pub fn by_code(code: &str) -> Option<&'static dyn Rule> {
@@ -154,6 +183,28 @@ impl Facts {
         {
             out.entry((s.account_id.as_str(), s.product_key.as_str()))
                 .or_insert_with(|| (Spend::default(), s.license_arn.as_str()))
+                .0
+                .add(&s.spend);
+        }
+        out
+    }
+
+    /// The segments in the kept states with rows billed against their state (`billed_rows` of
+    /// their spend above zero), summed per (account, product key), with the first such
+    /// segment: the evidence of EA013 and EA014.
+    pub fn billed_against(
+        &self,
+        keep: impl Fn(State) -> bool,
+        billed_rows: impl Fn(&Spend) -> u64,
+    ) -> BTreeMap<(&str, &str), (Spend, &Segment)> {
+        let mut out: BTreeMap<(&str, &str), (Spend, &Segment)> = BTreeMap::new();
+        for s in self
+            .segments
+            .iter()
+            .filter(|s| keep(s.state) && billed_rows(&s.spend) > 0)
+        {
+            out.entry((s.account_id.as_str(), s.product_key.as_str()))
+                .or_insert_with(|| (Spend::default(), s))
                 .0
                 .add(&s.spend);
         }
