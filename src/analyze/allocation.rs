@@ -17,8 +17,11 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::context::Context;
-use super::coverage::Spend;
-use super::spend::WindowUsage;
+use super::coverage::{Segment, Spend};
+use super::finding::OverspendBasis;
+use super::rates::RateBook;
+use super::rules::overspend;
+use super::spend::{lost_nanos, Placement, WindowUsage};
 use crate::model::usage::epoch_days;
 
 /// Spend of one (month, team, method, product, billed account, using account).
@@ -41,6 +44,12 @@ pub struct AllocationRow {
     pub used_by_account_name: String,
     /// Moved from the subscriber to the caller named by the line item.
     pub redistributed: bool,
+    /// The part of `cost_usd` on days no ACTIVE grant covered the using account (public-price
+    /// exposure), and what it lost to public pricing with its basis, as in the findings.
+    pub exposed_usd: f64,
+    pub overspend_usd: Option<f64>,
+    #[serde(serialize_with = "super::finding::basis_text")]
+    pub overspend_basis: OverspendBasis,
 }
 
 /// How a row's team was found (docs/finance.md). Declared in the order of the names, so that
@@ -92,6 +101,13 @@ impl std::fmt::Display for AllocationMethod {
 }
 
 impl AllocationRow {
+    /// Some of its exposed spend has no price basis: its overspend is unknown or a lower bound.
+    pub fn has_unpriced_exposure(&self) -> bool {
+        self.exposed_usd != 0.0
+            && (self.overspend_basis.is_unknown()
+                || self.overspend_basis == OverspendBasis::AgreementTermsPartial)
+    }
+
     /// Who the spend went to, in one word: `team` when a team was found, else `shared-pool`
     /// (the subscriber's own spend naming no caller) or `unallocated`. Reports keep the two
     /// team-less kinds apart.
@@ -108,17 +124,60 @@ impl AllocationRow {
 }
 
 /// The sums of one pass over the rows: (month, billed account, caller or "", usage product,
-/// cost-allocation tag or "") -> (product key, cost, rows). Everything an allocation row says
-/// is a function of these five.
+/// cost-allocation tag or "") -> their sums. Everything an allocation row says is a function
+/// of these five.
 type RowKey<'a> = (usize, &'a str, &'a str, &'a str, &'a str);
-type RowSum<'a> = (Option<&'a str>, f64, u64);
 type RowSums<'a> = FxHashMap<RowKey<'a>, RowSum<'a>>;
 
-/// Allocates the window's usage. The rows' total equals the window's usage total to the cent,
-/// and so does each billed account's.
-pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
+/// What the rows of one key add up to.
+#[derive(Debug, Clone, Copy, Default)]
+struct RowSum<'a> {
+    product_key: Option<&'a str>,
+    cost: f64,
+    rows: u64,
+    /// Exposed cost, and of it the rows with both rates: their cost and what they lost.
+    exposed: f64,
+    rated_rows: u64,
+    rated_cost: f64,
+    lost_nanos: i64,
+}
+
+impl RowSum<'_> {
+    fn add(&mut self, o: &RowSum) {
+        self.cost += o.cost;
+        self.rows += o.rows;
+        self.exposed += o.exposed;
+        self.rated_rows += o.rated_rows;
+        self.rated_cost += o.rated_cost;
+        self.lost_nanos += o.lost_nanos;
+    }
+
+    /// The exposed part as a spend, for [`overspend`].
+    fn exposed_spend(&self) -> Spend {
+        Spend {
+            cost_usd: self.exposed,
+            rated_rows: self.rated_rows,
+            rated_cost_usd: self.rated_cost,
+            rated_overspend_usd: self.lost_nanos as f64 / 1e9,
+            ..Spend::default()
+        }
+    }
+}
+
+/// Allocates the window's usage, each row with its exposed part and overspend (the segments
+/// say which rows were exposed; `price_basis` is the findings' fallback where rates are
+/// missing). The rows' total equals the window's usage total to the cent, and so does each
+/// billed account's.
+pub fn allocate(
+    cx: &Context,
+    w: &WindowUsage,
+    segments: &[Segment],
+    rates: &RateBook,
+    price_basis: &BTreeMap<String, (OverspendBasis, f64)>,
+) -> Result<Vec<AllocationRow>> {
     let months = Months::of_window(cx);
     let mut sums: RowSums = FxHashMap::default();
+    let mut placement = Placement::new(segments, rates)?;
     // Consecutive rows of one key (an account's days of one product, as collectors and
     // exports often write them) are summed before touching the map.
     let mut run: Option<(RowKey, RowSum)> = None;
@@ -130,13 +189,27 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
             r.product,
             r.team_tag.unwrap_or_default(),
         );
-        match &mut run {
-            Some((k, acc)) if same_key(k, &key) => {
-                acc.1 += r.cost_usd;
-                acc.2 += 1;
+        let mut sum = RowSum {
+            product_key: r.product_key,
+            cost: r.cost_usd,
+            rows: 1,
+            ..RowSum::default()
+        };
+        if let Some(product_key) = r.product_key {
+            let at = placement.place(&r, product_key)?;
+            if segments[at.segment].state.is_exposed() {
+                sum.exposed = r.cost_usd;
+                if let Some(p) = at.prices {
+                    sum.rated_rows = 1;
+                    sum.rated_cost = r.cost_usd;
+                    sum.lost_nanos = lost_nanos(p, r.cost_usd, r.usage_quantity);
+                }
             }
+        }
+        match &mut run {
+            Some((k, acc)) if same_key(k, &key) => acc.add(&sum),
             _ => {
-                if let Some((k, acc)) = run.replace((key, (r.product_key, r.cost_usd, 1))) {
+                if let Some((k, acc)) = run.replace((key, sum)) {
                     add(&mut sums, k, acc);
                 }
             }
@@ -161,8 +234,8 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
         })
         .collect();
     let subscriber = cx.subscriber();
-    let mut rows: Vec<(OutKey, (f64, u64))> = Vec::with_capacity(sums.len());
-    for ((month, billed, caller, product, tag), (key, cost, n)) in sums {
+    let mut rows: Vec<(OutKey, RowSum)> = Vec::with_capacity(sums.len());
+    for ((month, billed, caller, product, tag), sum) in sums {
         let to_subscriber = billed == subscriber;
         let redistributed = to_subscriber && !caller.is_empty() && caller != subscriber;
         let used_by = if redistributed { caller } else { billed };
@@ -187,10 +260,10 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
             AllocationMethod::SharedPool => "",
             _ => used_by,
         };
-        let product = key.map_or(product, |k| cx.products.name(k));
+        let product = sum.product_key.map_or(product, |k| cx.products.name(k));
         rows.push((
             (month, team, method, product, billed, used_by, redistributed),
-            (cost, n),
+            sum,
         ));
     }
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -198,8 +271,7 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
     rows.dedup_by(|later, kept| {
         let same = later.0 == kept.0;
         if same {
-            kept.1 .0 += later.1 .0;
-            kept.1 .1 += later.1 .1;
+            kept.1.add(&later.1);
         }
         same
     });
@@ -208,7 +280,13 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
     let out: Vec<AllocationRow> = rows
         .into_iter()
         .map(
-            |((month, team, method, product, billed, used_by, redistributed), (cost, n))| {
+            |((month, team, method, product, billed, used_by, redistributed), sum)| {
+                let (overspend_usd, overspend_basis) = match sum.product_key {
+                    Some(k) if sum.exposed != 0.0 => {
+                        overspend(price_basis, k, &sum.exposed_spend())
+                    }
+                    _ => (None, OverspendBasis::NotApplicable),
+                };
                 AllocationRow {
                     month: months.labels[month].clone(),
                     team: team.to_string(),
@@ -216,11 +294,14 @@ pub fn allocate(cx: &Context, w: &WindowUsage) -> Result<Vec<AllocationRow>> {
                     product: product.to_string(),
                     account_id: billed.to_string(),
                     account_name: name(billed),
-                    cost_usd: cost,
-                    rows: n,
+                    cost_usd: sum.cost,
+                    rows: sum.rows,
                     used_by_account_id: used_by.to_string(),
                     used_by_account_name: name(used_by),
                     redistributed,
+                    exposed_usd: sum.exposed,
+                    overspend_usd,
+                    overspend_basis,
                 }
             },
         )
@@ -238,10 +319,13 @@ fn same_key(a: &RowKey, b: &RowKey) -> bool {
     a.0 == b.0 && same(a.1, b.1) && same(a.2, b.2) && same(a.3, b.3) && same(a.4, b.4)
 }
 
-fn add<'a>(sums: &mut RowSums<'a>, key: RowKey<'a>, (product_key, cost, n): RowSum<'a>) {
-    let e = sums.entry(key).or_insert((product_key, 0.0, 0));
-    e.1 += cost;
-    e.2 += n;
+fn add<'a>(sums: &mut RowSums<'a>, key: RowKey<'a>, sum: RowSum<'a>) {
+    sums.entry(key)
+        .or_insert(RowSum {
+            product_key: sum.product_key,
+            ..RowSum::default()
+        })
+        .add(&sum);
 }
 
 /// (month, team, method, product, billed account, used by, redistributed): one output row.

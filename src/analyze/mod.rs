@@ -155,9 +155,12 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     let placed = timed("attribute spend", || {
         spend::attribute(&window, &cx.rates, &mut segments)
     })?;
-    let allocation = timed("allocation", || allocation::allocate(&cx, &window))?;
+    let price_basis = timed("price basis", || price_basis(&cx, &segments));
+    let allocation = timed("allocation", || {
+        allocation::allocate(&cx, &window, &segments, &cx.rates, &price_basis)
+    })?;
     let facts = Facts {
-        price_basis: timed("price basis", || price_basis(&cx, &segments)),
+        price_basis,
         unallocated: allocation::unallocated(&allocation),
         unallocated_tags_unread: allocation::unallocated_tags_unread(&cx, &allocation),
         segments,
@@ -466,9 +469,13 @@ impl Analysis {
             money::round_in_place(&mut c.cost_usd);
             c.overspend_usd.iter_mut().for_each(money::round_in_place);
         });
-        self.allocation
-            .iter_mut()
-            .for_each(|r| money::round_in_place(&mut r.cost_usd));
+        for r in &mut self.allocation {
+            money::round_in_place(&mut r.cost_usd);
+            money::round_in_place(&mut r.exposed_usd);
+            if let Some(o) = &mut r.overspend_usd {
+                money::round_in_place(o);
+            }
+        }
         self.exposure_by_day
             .iter_mut()
             .for_each(|d| money::round_in_place(&mut d.cost_usd));

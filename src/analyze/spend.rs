@@ -214,39 +214,117 @@ pub struct Placed {
     pub exposed_by_day: Vec<f64>,
 }
 
-/// Fills each segment's spend and returns the rest of the placement, in one pass over the window's
-/// rows: the segments of an (account, product) are consecutive and ordered by day, so a row's
-/// segment is a hash lookup and a binary search (linear in rows; a polars join of the rows to
-/// the segments grew faster than linearly and held every joined row in memory). Checks that
-/// every row and cent of the window landed in exactly one place.
-pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) -> Result<Placed> {
-    let mut ranges: FxHashMap<(&str, &str), Range<usize>> = FxHashMap::default();
-    let mut i = 0;
-    while i < segments.len() {
-        let key = (
-            segments[i].account_id.as_str(),
-            segments[i].product_key.as_str(),
-        );
-        let end = i + segments[i..]
-            .iter()
-            .take_while(|s| (s.account_id.as_str(), s.product_key.as_str()) == key)
-            .count();
-        ensure!(
-            ranges.insert(key, i..end).is_none(),
-            "coverage segments of account `{}` and product `{}` are not consecutive",
-            key.0,
-            key.1
-        );
-        i = end;
+/// Finds each usage row's coverage segment and the prices of its dimension: the segments of an
+/// (account, product) are consecutive and ordered by day, so a row's segment is a hash lookup
+/// (skipped while rows stay on one pair) and a binary search, linear in rows where a polars
+/// join of the rows to the segments grew faster than linearly. Used by the spend pass and
+/// the allocation pass alike.
+pub struct Placement<'a> {
+    segments: &'a [Segment],
+    rates: &'a RateBook,
+    ranges: FxHashMap<(&'a str, &'a str), Range<usize>>,
+    last: Option<((&'a str, &'a str), Range<usize>)>,
+    /// (license, usage type) -> the prices: few pairs, looked up once each.
+    prices: FxHashMap<(&'a str, &'a str), Option<Prices>>,
+}
+
+/// Where one usage row of a mapped product lands.
+#[derive(Debug, Clone, Copy)]
+pub struct RowPlace {
+    /// Index of its segment.
+    pub segment: usize,
+    /// Its dimension's public and private rates, when both are known.
+    pub prices: Option<Prices>,
+}
+
+impl<'a> Placement<'a> {
+    pub fn new(segments: &'a [Segment], rates: &'a RateBook) -> Result<Placement<'a>> {
+        let mut ranges: FxHashMap<(&str, &str), Range<usize>> = FxHashMap::default();
+        let mut i = 0;
+        while i < segments.len() {
+            let key = (
+                segments[i].account_id.as_str(),
+                segments[i].product_key.as_str(),
+            );
+            let end = i + segments[i..]
+                .iter()
+                .take_while(|s| (s.account_id.as_str(), s.product_key.as_str()) == key)
+                .count();
+            ensure!(
+                ranges.insert(key, i..end).is_none(),
+                "coverage segments of account `{}` and product `{}` are not consecutive",
+                key.0,
+                key.1
+            );
+            i = end;
+        }
+        Ok(Placement {
+            segments,
+            rates,
+            ranges,
+            last: None,
+            prices: FxHashMap::default(),
+        })
     }
 
+    /// The segment and prices of a row of product `key` (a row with a product key).
+    pub fn place(&mut self, r: &Row<'a>, key: &'a str) -> Result<RowPlace> {
+        let range = match &self.last {
+            Some((k, range)) if *k == (r.account_id, key) => range.clone(),
+            _ => {
+                let range = self
+                    .ranges
+                    .get(&(r.account_id, key))
+                    .cloned()
+                    .unwrap_or_default();
+                self.last = Some(((r.account_id, key), range.clone()));
+                range
+            }
+        };
+        let pair = &self.segments[range.clone()];
+        let at = pair.partition_point(|s| epoch_days(s.to) < r.day);
+        ensure!(
+            pair.get(at).is_some_and(|s| epoch_days(s.from) <= r.day),
+            "usage of account `{}` for product `{key}` on {} falls in no coverage segment",
+            r.account_id,
+            from_epoch_days(r.day)
+        );
+        let segment = range.start + at;
+        let license = self.segments[segment].license_arn.as_str();
+        let rates = self.rates;
+        let prices = *self
+            .prices
+            .entry((license, r.usage_type))
+            .or_insert_with(|| rates.prices(license, key, r.usage_type));
+        Ok(RowPlace { segment, prices })
+    }
+}
+
+/// What a row of an exposed segment lost to public pricing, in nano-dollars: its quantity x
+/// (public - private), or nothing when the bill shows it at the private rate (EA014 names
+/// it). Whole nano-dollars per row: an integer sum is the same in any row order (a float sum
+/// is not, and quantities of a millionth of a unit times a rate land on half a micro-dollar,
+/// where rounding flips with the last bit).
+pub fn lost_nanos(p: Prices, cost_usd: f64, quantity: f64) -> i64 {
+    match p.billed_at(cost_usd, quantity) {
+        Some(BilledAt::Private) => 0,
+        _ => gap_nanos(p, quantity),
+    }
+}
+
+fn gap_nanos(p: Prices, quantity: f64) -> i64 {
+    (quantity * p.gap() * 1e9).round() as i64
+}
+
+/// Fills each segment's spend and returns the rest of the placement, in one pass over the
+/// window's rows ([`Placement`]). Checks that every row and cent of the window landed in
+/// exactly one place.
+pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) -> Result<Placed> {
     let mut sums = vec![Sums::default(); segments.len()];
     let mut exposed_by_day = vec![0.0; w.days];
     let first = epoch_days(w.start);
     let mut unmapped: BTreeMap<(&str, &str), Sums> = BTreeMap::new();
-    let mut last: Option<((&str, &str), Range<usize>)> = None;
-    // (license, usage type) -> the prices: few pairs, looked up once each.
-    let mut prices: FxHashMap<(&str, &str), Option<Prices>> = FxHashMap::default();
+    let mut placement = Placement::new(segments, rates)?;
     for r in w.rows()? {
         let Some(key) = r.product_key else {
             unmapped
@@ -255,38 +333,17 @@ pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) ->
                 .add(&r, None, false);
             continue;
         };
-        let range = match &last {
-            Some((k, range)) if *k == (r.account_id, key) => range.clone(),
-            _ => {
-                let range = ranges
-                    .get(&(r.account_id, key))
-                    .cloned()
-                    .unwrap_or_default();
-                last = Some(((r.account_id, key), range.clone()));
-                range
-            }
-        };
-        let pair = &segments[range.clone()];
-        let at = pair.partition_point(|s| epoch_days(s.to) < r.day);
-        ensure!(
-            pair.get(at).is_some_and(|s| epoch_days(s.from) <= r.day),
-            "usage of account `{}` for product `{key}` on {} falls in no coverage segment",
-            r.account_id,
-            from_epoch_days(r.day)
-        );
-        let i = range.start + at;
-        let license = segments[i].license_arn.as_str();
-        let row_prices = *prices
-            .entry((license, r.usage_type))
-            .or_insert_with(|| rates.prices(license, key, r.usage_type));
-        sums[i].add(&r, row_prices, segments[i].state.is_exposed());
-        if segments[i].state.is_exposed() {
+        let at = placement.place(&r, key)?;
+        let exposed = segments[at.segment].state.is_exposed();
+        sums[at.segment].add(&r, at.prices, exposed);
+        if exposed {
             let day = usize::try_from(r.day - first).ok();
             if let Some(d) = day.and_then(|d| exposed_by_day.get_mut(d)) {
                 *d += r.cost_usd;
             }
         }
     }
+    drop(placement);
     for (segment, s) in segments.iter_mut().zip(sums) {
         segment.spend = s.spend();
     }
@@ -373,25 +430,17 @@ impl Sums {
     /// Only a row of an exposed segment has an overspend.
     fn add(&mut self, r: &Row, prices: Option<Prices>, exposed: bool) {
         let (cost, day) = (r.cost_usd, r.day);
-        // In whole nano-dollars per row: an integer sum is the same in any row order (a float
-        // sum is not, and quantities of a millionth of a unit times a rate land on half a
-        // micro-dollar, where rounding flips with the last bit).
-        let lost = |p: Prices| (r.usage_quantity * p.gap() * 1e9).round() as i64;
         if let Some(p) = prices {
-            let billed_at = p.billed_at(cost, r.usage_quantity);
-            match billed_at {
-                Some(BilledAt::Public) => self.billed_public.add(cost, lost(p), day),
-                Some(BilledAt::Private) => self.billed_private.add(cost, lost(p), day),
+            let gap = gap_nanos(p, r.usage_quantity);
+            match p.billed_at(cost, r.usage_quantity) {
+                Some(BilledAt::Public) => self.billed_public.add(cost, gap, day),
+                Some(BilledAt::Private) => self.billed_private.add(cost, gap, day),
                 None => {}
             }
             if exposed {
                 self.rated_rows += 1;
                 self.rated_cost += cost;
-                // A row the bill shows at the private rate lost nothing, whatever the
-                // coverage model says (EA014 names it).
-                if billed_at != Some(BilledAt::Private) {
-                    self.rated_overspend_nanos += lost(p);
-                }
+                self.rated_overspend_nanos += lost_nanos(p, cost, r.usage_quantity);
             }
         }
         self.cost += cost;

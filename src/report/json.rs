@@ -34,6 +34,11 @@ pub struct TeamCost {
     /// `team`, or for the empty team `shared-pool` or `unallocated` (kept apart).
     pub owner: &'static str,
     pub cost_usd: f64,
+    /// The part of `cost_usd` at public price, and what it lost (over the rows with a price
+    /// basis; `overspend_complete` false when some exposed spend has none).
+    pub exposed_usd: f64,
+    pub overspend_usd: f64,
+    pub overspend_complete: bool,
 }
 
 #[derive(Serialize)]
@@ -69,16 +74,26 @@ pub fn counts(a: &Analysis, fail_on: Option<Severity>) -> Counts {
 /// Spend per team over the window; the spend of no team as two rows with the empty team,
 /// the shared pool and the unallocated.
 pub fn cost_by_team(a: &Analysis) -> Vec<TeamCost> {
-    let mut by: BTreeMap<(&str, &'static str), f64> = BTreeMap::new();
+    let mut by: BTreeMap<(&str, &'static str), (f64, f64, f64, bool)> = BTreeMap::new();
     for r in &a.allocation {
-        *by.entry((r.team.as_str(), r.owner())).or_default() += r.cost_usd;
+        let t = by.entry((r.team.as_str(), r.owner())).or_default();
+        t.0 += r.cost_usd;
+        t.1 += r.exposed_usd;
+        t.2 += r.overspend_usd.unwrap_or(0.0);
+        t.3 |= r.has_unpriced_exposure();
     }
+    let round = crate::money::round;
     by.into_iter()
-        .map(|((team, owner), cost)| TeamCost {
-            team: team.to_string(),
-            owner,
-            cost_usd: crate::money::round(cost),
-        })
+        .map(
+            |((team, owner), (cost, exposed, overspend, unpriced))| TeamCost {
+                team: team.to_string(),
+                owner,
+                cost_usd: round(cost),
+                exposed_usd: round(exposed),
+                overspend_usd: round(overspend),
+                overspend_complete: !unpriced,
+            },
+        )
         .collect()
 }
 

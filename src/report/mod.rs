@@ -196,6 +196,9 @@ pub const ALLOCATION: &[Column] = &[
     col("used_by_account_id", Text),
     col("used_by_account_name", Text),
     col("redistributed", Bool),
+    col("exposed_usd", Usd),
+    col("overspend_usd", Usd),
+    col("overspend_basis", Text),
 ];
 pub const ALLOCATION_COLUMNS: &[&str] = &names::<{ ALLOCATION.len() }>(ALLOCATION);
 

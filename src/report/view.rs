@@ -274,6 +274,10 @@ pub struct TeamCost {
     pub cost_usd: f64,
     pub share: f64,
     pub by_product: Vec<f64>,
+    /// What its exposed spend lost to public pricing, over the rows with a price basis.
+    pub overspend_usd: f64,
+    /// Some exposed spend of the team has no price basis: `overspend_usd` is a lower bound.
+    pub overspend_unknown: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -691,6 +695,8 @@ fn allocation(a: &Analysis) -> Allocation {
 
     struct Acc<'a> {
         cost: f64,
+        overspend: f64,
+        overspend_unknown: bool,
         methods: BTreeSet<&'a str>,
         accounts: BTreeSet<&'a str>,
         by_product: Vec<f64>,
@@ -701,11 +707,15 @@ fn allocation(a: &Analysis) -> Allocation {
             .entry((r.team.as_str(), r.owner()))
             .or_insert_with(|| Acc {
                 cost: 0.0,
+                overspend: 0.0,
+                overspend_unknown: false,
                 methods: BTreeSet::new(),
                 accounts: BTreeSet::new(),
                 by_product: vec![0.0; columns],
             });
         t.cost += r.cost_usd;
+        t.overspend += r.overspend_usd.unwrap_or(0.0);
+        t.overspend_unknown |= r.has_unpriced_exposure();
         t.methods.insert(r.method.as_str());
         t.accounts.insert(r.account_id.as_str());
         let col = named
@@ -724,6 +734,8 @@ fn allocation(a: &Analysis) -> Allocation {
             cost_usd: t.cost,
             share: if total > 0.0 { t.cost / total } else { 0.0 },
             by_product: t.by_product,
+            overspend_usd: t.overspend,
+            overspend_unknown: t.overspend_unknown,
         })
         .collect();
     teams.sort_by(|x, y| {

@@ -625,3 +625,55 @@ fn the_demo_billing_agrees_with_its_coverage_except_where_planned() {
     assert_eq!(f.first_day, Some(rows[covered].date));
     assert_eq!(f.last_day, Some(rows[covered].date));
 }
+
+/// Every allocation row carries its exposed part and overspend with the findings' basis: on
+/// the demo, summed per billed account and product they are each EA001 finding's figures to
+/// the cent, and over all rows the totals'; summary.json's teams add them up.
+#[test]
+fn allocation_rows_carry_the_exposure_and_overspend_of_the_findings() {
+    let snap = demo::builtin();
+    let a = analyze(&snap, &demo_config(), d(10, 31)).unwrap();
+    let mut by_pair: BTreeMap<(&str, &str), (f64, f64, std::collections::BTreeSet<&str>)> =
+        BTreeMap::new();
+    for r in &a.allocation {
+        let e = by_pair
+            .entry((r.account_id.as_str(), r.product.as_str()))
+            .or_default();
+        e.0 += r.exposed_usd;
+        e.1 += r.overspend_usd.unwrap_or(0.0);
+        if r.exposed_usd != 0.0 {
+            e.2.insert(r.overspend_basis.as_str());
+        } else {
+            assert_eq!(r.overspend_basis.as_str(), "", "{r:?}");
+        }
+    }
+    let mut checked = 0;
+    for f in a.findings.iter().filter(|f| f.rule == "EA001") {
+        let (exposed, overspend, bases) = &by_pair[&(f.account_id.as_str(), f.product.as_str())];
+        assert!((exposed - f.cost_usd.unwrap()).abs() < 0.01, "{f:?}");
+        assert!(
+            (overspend - f.overspend_usd.unwrap_or(0.0)).abs() < 0.01,
+            "{f:?}: {overspend}"
+        );
+        assert!(
+            bases.contains(f.overspend_basis.as_str()),
+            "{f:?} {bases:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 10);
+    let exposed: f64 = a.allocation.iter().map(|r| r.exposed_usd).sum();
+    let overspend: f64 = a.allocation.iter().filter_map(|r| r.overspend_usd).sum();
+    assert!((exposed - a.totals.exposure_usd).abs() < 0.01);
+    assert!((overspend - a.totals.overspend_usd).abs() < 0.01);
+    assert!(a.totals.overspend_usd > 1000.0);
+
+    let teams = entitlement_audit::report::json::cost_by_team(&a);
+    let team_overspend: f64 = teams.iter().map(|t| t.overspend_usd).sum();
+    assert!((team_overspend - a.totals.overspend_usd).abs() < 0.01);
+    // Command R+'s exposure has no price basis: its teams' figures are lower bounds.
+    assert!(teams.iter().any(|t| !t.overspend_complete));
+    assert!(teams
+        .iter()
+        .any(|t| t.overspend_complete && t.overspend_usd > 0.0));
+}

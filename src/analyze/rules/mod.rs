@@ -211,27 +211,9 @@ impl Facts {
         out
     }
 
-    /// Overspend of exposed spend on a product, with its basis: exact on the rows whose
-    /// dimension has both rates, the product's discount (observed or configured) on the rest.
+    /// Overspend of exposed spend on a product, with its basis ([`overspend`]).
     pub fn overspend(&self, product_key: &str, exposed: &Spend) -> (Option<f64>, OverspendBasis) {
-        use crate::money::round;
-        let basis = self.price_basis.get(product_key);
-        let discount = basis.filter(|(basis, _)| !basis.is_unknown());
-        let unknown = basis.map_or(OverspendBasis::None, |(b, _)| *b);
-        // From the cost as reported (to a millionth), so that last-bit noise of parallel sums
-        // cannot flip the rounding of the product.
-        let rest = round(exposed.cost_usd - exposed.rated_cost_usd);
-        let exact = exposed.rated_overspend_usd;
-        match (exposed.rated_rows, discount) {
-            (0, Some((basis, d))) => (Some(round(exposed.cost_usd) * d), *basis),
-            (0, None) => (None, unknown),
-            _ if rest.abs() < 0.005 => (Some(exact), OverspendBasis::AgreementTerms),
-            (_, Some((_, d))) => (
-                Some(exact + rest * d),
-                OverspendBasis::AgreementTermsAndDiscount,
-            ),
-            (_, None) => (Some(exact), OverspendBasis::AgreementTermsPartial),
-        }
+        overspend(&self.price_basis, product_key, exposed)
     }
 
     /// The part of exposed spend whose overspend is unknown: no rate and no discount.
@@ -241,6 +223,34 @@ impl Facts {
             b if b.is_unknown() => exposed.cost_usd,
             _ => 0.0,
         }
+    }
+}
+
+/// Overspend of exposed spend on a product, with its basis: exact on the rows whose
+/// dimension has both rates, the product's discount (observed or configured, from
+/// `price_basis`) on the rest.
+pub fn overspend(
+    price_basis: &BTreeMap<String, (OverspendBasis, f64)>,
+    product_key: &str,
+    exposed: &Spend,
+) -> (Option<f64>, OverspendBasis) {
+    use crate::money::round;
+    let basis = price_basis.get(product_key);
+    let discount = basis.filter(|(basis, _)| !basis.is_unknown());
+    let unknown = basis.map_or(OverspendBasis::None, |(b, _)| *b);
+    // From the cost as reported (to a millionth), so that last-bit noise of parallel sums
+    // cannot flip the rounding of the product.
+    let rest = round(exposed.cost_usd - exposed.rated_cost_usd);
+    let exact = exposed.rated_overspend_usd;
+    match (exposed.rated_rows, discount) {
+        (0, Some((basis, d))) => (Some(round(exposed.cost_usd) * d), *basis),
+        (0, None) => (None, unknown),
+        _ if rest.abs() < 0.005 => (Some(exact), OverspendBasis::AgreementTerms),
+        (_, Some((_, d))) => (
+            Some(exact + rest * d),
+            OverspendBasis::AgreementTermsAndDiscount,
+        ),
+        (_, None) => (Some(exact), OverspendBasis::AgreementTermsPartial),
     }
 }
 
