@@ -806,3 +806,120 @@ async fn a_recorded_live_run_replays_to_the_same_findings() {
     assert_eq!(want, got);
     assert_eq!(totals_cents(&recorded), totals_cents(&replayed));
 }
+
+/// The demo's usage table as a CUR 2.0 CSV export: one `Usage` line per row (a `Credit` line
+/// for a negative cost), with its usage type, amount, team tag and calling principal.
+fn demo_usage_as_cur(snap: &Snapshot, path: &Path) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record([
+        "bill_billing_entity",
+        "bill_payer_account_id",
+        "line_item_line_item_type",
+        "line_item_usage_start_date",
+        "line_item_usage_account_id",
+        "line_item_iam_principal",
+        "product_product_name",
+        "line_item_usage_type",
+        "line_item_unblended_cost",
+        "line_item_usage_amount",
+        "pricing_public_on_demand_cost",
+        "resource_tags",
+    ])
+    .unwrap();
+    for r in entitlement_audit::model::usage::rows(&snap.usage).unwrap() {
+        let kind = if r.cost_usd < 0.0 { "Credit" } else { "Usage" };
+        let caller = r
+            .caller_account_id
+            .as_deref()
+            .map(|a| format!("arn:aws:sts::{a}:assumed-role/BedrockApp/session"))
+            .unwrap_or_default();
+        let tags = r
+            .team_tag
+            .as_deref()
+            .map(|t| serde_json::json!({ "user_team": t }).to_string())
+            .unwrap_or_default();
+        w.write_record([
+            "AWS Marketplace".to_string(),
+            snap.organization.management_account_id.clone(),
+            kind.to_string(),
+            format!("{}T00:00:00Z", r.date),
+            r.account_id,
+            caller,
+            r.product,
+            r.usage_type,
+            r.cost_usd.to_string(),
+            r.usage_quantity.to_string(),
+            r.public_cost_usd.map(|p| p.to_string()).unwrap_or_default(),
+            tags,
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// A live run over the fake with a CUR 2.0 export of the demo's usage prices the exposure
+/// exactly: the agreements and public offers it collects give every exposed row of the two
+/// rate-carded products its overspend, the same to the cent as the demo run's, with the
+/// billed-rate findings (EA013, EA014) the demo plans; and every finding is what the engine
+/// finds on the demo snapshot with the same export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_run_with_a_cur_export_prices_the_exposure_from_the_collected_rates() {
+    let snap = entitlement_audit::inputs::demo::builtin();
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("cur2.csv");
+    demo_usage_as_cur(&snap, &export);
+    let export_arg = export.display().to_string();
+    let (live, fake) = run_live(
+        &snap,
+        Faults::default(),
+        &[
+            "--config",
+            DEMO_CONFIG_FILE,
+            "--account-tags",
+            "all",
+            "--cost-export",
+            &export_arg,
+        ],
+    )
+    .await;
+    assert_eq!(live.code, 0, "{}", live.stderr);
+    assert!(fake.ok_calls("GetAgreementTerms") > 0);
+    assert!(fake.ok_calls("ListFoundationModelAgreementOffers") > 0);
+
+    let snap_dir = tempfile::tempdir().unwrap();
+    snapshot::write(&snap, snap_dir.path()).unwrap();
+    let snap_arg = snap_dir.path().display().to_string();
+    let engine_args = ["--snapshot", &snap_arg, "--config", DEMO_CONFIG_FILE];
+    let mut with_export: Vec<String> = engine_args.iter().map(|a| a.to_string()).collect();
+    with_export.extend(["--cost-export".to_string(), export_arg.clone()]);
+    let engine = run(None, with_export).await;
+    assert_eq!(engine.code, 0, "{}", engine.stderr);
+    assert_same_findings_in(&live, &engine, "live + export vs engine + export");
+
+    // The demo run itself (its own usage table, not the export): the same exact money.
+    let demo = run(None, engine_args.iter().map(|a| a.to_string()).collect()).await;
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    let totals = |o: &Outcome| o.json("summary.json")["totals"].clone();
+    for field in ["exposure_usd", "overspend_usd", "overspend_from_rates_usd"] {
+        assert_eq!(
+            cents(&totals(&live)[field]),
+            cents(&totals(&demo)[field]),
+            "{field}"
+        );
+    }
+    assert!(totals(&live)["overspend_from_rates_usd"].as_f64().unwrap() > 1000.0);
+    let doc = live.json("findings.json");
+    let findings = doc["findings"].as_array().unwrap();
+    for f in findings.iter().filter(|f| f["rule"] == "EA001") {
+        let product = f["product"].as_str().unwrap();
+        if product == "Claude 3.7 Sonnet" || product == "Claude 3 Haiku" {
+            assert_eq!(f["overspend_basis"], "agreement-terms", "{f}");
+        }
+    }
+    let billed: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .filter(|r| *r == "EA013" || *r == "EA014")
+        .collect();
+    assert_eq!(billed.len(), 2, "{billed:?}");
+}
