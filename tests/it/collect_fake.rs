@@ -531,37 +531,67 @@ async fn doctor_passes_on_a_ready_organization() {
             "cost-allocation-tag",
             "cloudtrail",
             "marketplace-agreements",
+            "public-offers",
             "aws-shapes",
         ]
     );
     assert_read_only_and_no_page_twice(&fake, true);
 }
 
+/// The check named `name` of `doctor` against a fake serving `sc` with `faults`.
+async fn doctor_check(
+    sc: support::fake_aws::Scenario,
+    faults: Faults,
+    name: &str,
+) -> entitlement_audit::inputs::collect::Check {
+    let opts = options();
+    let fake = FakeAws::start(sc, faults).await;
+    doctor_with(&clients(&fake, &opts).await, &opts)
+        .await
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap()
+}
+
 /// `doctor` on the agreements: denied is a failure naming the actions to allow; none found is
 /// a warning to run as the subscriber.
 #[tokio::test]
 async fn doctor_checks_the_marketplace_agreements() {
-    let opts = options();
-    let check = |checks: Vec<entitlement_audit::inputs::collect::Check>| {
-        checks
-            .into_iter()
-            .find(|c| c.name == "marketplace-agreements")
-            .unwrap()
-    };
+    let name = "marketplace-agreements";
     let mut faults = Faults::default();
     faults.deny.insert("SearchAgreements".into());
-    let fake = FakeAws::start(ready_scenario(), faults).await;
-    let c = check(doctor_with(&clients(&fake, &opts).await, &opts).await);
+    let c = doctor_check(ready_scenario(), faults, name).await;
     assert_eq!(c.status, CheckStatus::Fail, "{c:?}");
     assert!(c.detail.contains("AccessDenied"), "{c:?}");
     assert!(c.fix.unwrap().contains("aws-marketplace:SearchAgreements"));
 
     let mut sc = ready_scenario();
     sc.market = Default::default();
-    let fake = FakeAws::start(sc, Faults::default()).await;
-    let c = check(doctor_with(&clients(&fake, &opts).await, &opts).await);
+    let c = doctor_check(sc, Faults::default(), name).await;
     assert_eq!(c.status, CheckStatus::Warn, "{c:?}");
     assert!(c.fix.unwrap().contains("subscriber"));
+}
+
+/// `doctor` on Bedrock's model list (the public offers): readable passes with the count,
+/// denied fails naming the actions, an empty list warns to configure the rates.
+#[tokio::test]
+async fn doctor_checks_the_public_offers() {
+    let name = "public-offers";
+    let c = doctor_check(ready_scenario(), Faults::default(), name).await;
+    assert_eq!(c.status, CheckStatus::Pass, "{c:?}");
+    assert!(c.detail.contains("2 models"), "{c:?}");
+
+    let mut faults = Faults::default();
+    faults.deny.insert("ListFoundationModels".into());
+    let c = doctor_check(ready_scenario(), faults, name).await;
+    assert_eq!(c.status, CheckStatus::Fail, "{c:?}");
+    assert!(c.fix.unwrap().contains("bedrock:ListFoundationModels"));
+
+    let mut sc = ready_scenario();
+    sc.market.models.clear();
+    let c = doctor_check(sc, Faults::default(), name).await;
+    assert_eq!(c.status, CheckStatus::Warn, "{c:?}");
+    assert!(c.fix.unwrap().contains("pricing.rates"));
 }
 
 /// `doctor` names each surprising shape with a count and an example ARN.

@@ -11,7 +11,8 @@ use super::call::Cx;
 use super::ledger::CallError;
 use super::permissions::{
     Op, DESCRIBE_ORGANIZATION, GET_CALLER_IDENTITY, GET_SERVICE_SETTINGS,
-    LIST_COST_ALLOCATION_TAGS, LIST_RECEIVED_LICENSES, LOOKUP_EVENTS, SEARCH_AGREEMENTS,
+    LIST_COST_ALLOCATION_TAGS, LIST_FOUNDATION_MODELS, LIST_RECEIVED_LICENSES, LOOKUP_EVENTS,
+    SEARCH_AGREEMENTS,
 };
 use super::{Clients, CollectOptions, NoProgress};
 
@@ -357,6 +358,35 @@ pub async fn doctor_with(clients: &Clients, opts: &CollectOptions) -> Vec<Check>
             "allow aws-marketplace:SearchAgreements, GetAgreementTerms and \
              GetAgreementEntitlements (`entitlement-audit iam-policy`); without them the \
              overspend falls back to `[pricing]` in the config",
+        )),
+    }
+    let models = cx
+        .call(
+            &LIST_FOUNDATION_MODELS,
+            clients.bedrock.list_foundation_models().send(),
+        )
+        .await;
+    match models {
+        Ok(out) if out.model_summaries().is_empty() => checks.push(Check::warn(
+            "public-offers",
+            "Bedrock lists no foundation model in us-east-1",
+            "the models' public rates cannot be found; give them as `[[pricing.rates]]` in \
+             the config",
+        )),
+        Ok(out) => checks.push(Check::pass(
+            "public-offers",
+            format!(
+                "Bedrock's model list is readable ({} models; public rates from their offers)",
+                out.model_summaries().len()
+            ),
+        )),
+        Err(err) => checks.push(Check::call_failed(
+            "public-offers",
+            &LIST_FOUNDATION_MODELS,
+            &err,
+            "allow bedrock:ListFoundationModels and ListFoundationModelAgreementOffers \
+             (`entitlement-audit iam-policy`); without them the overspend has no public \
+             rates and falls back to `[pricing]` in the config",
         )),
     }
     shapes(&cx, &mut checks).await;
