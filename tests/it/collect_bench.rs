@@ -39,6 +39,7 @@ fn pace_of(p: &PaceOptions, s: Service) -> Pace {
         Service::CloudTrail => p.cloudtrail,
         Service::MarketplaceAgreement => p.marketplace_agreement,
         Service::Bedrock => p.bedrock,
+        Service::Pricing => p.pricing,
     }
 }
 

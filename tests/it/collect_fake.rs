@@ -1009,8 +1009,8 @@ async fn agreements_and_their_rates_are_read_over_cbor_across_pages() {
     assert_eq!(s.manifest.tables["agreements"].rows, 2);
     assert_eq!(
         s.manifest.tables["rates"].rows,
-        3 + 3,
-        "and the public offer's three"
+        3 + 3 + 2,
+        "and the public offer's three, and the Price List's two for Command R+"
     );
 }
 
@@ -1186,5 +1186,115 @@ async fn public_rates_are_read_from_the_licensed_models_public_offers() {
         ("bedrock", "ListFoundationModels")
     );
     assert_eq!(e.tables, [entitlement_audit::snapshot::Table::Rates]);
-    assert!(s.rates.iter().all(|r| r.source == RateSource::Agreement));
+    // Without the offers, the Price List is asked for every licensed model: it has Command R+.
+    let public: BTreeSet<(&str, &str)> = s
+        .rates
+        .iter()
+        .filter(|r| r.source != RateSource::Agreement)
+        .map(|r| (r.source.as_str(), r.product.as_str()))
+        .collect();
+    assert_eq!(public, [("price-list", "Command R+")].into_iter().collect());
+}
+
+/// The Price List (JSON 1.1) for the licensed models without a public offer: one
+/// `GetProducts` per such model, filtered by its billing name, each item's usage type giving
+/// the dimension and its unit kept; a malformed item is a gap naming the model, the others
+/// still read; a denied read is a gap on the rates.
+#[tokio::test]
+async fn models_without_a_public_offer_take_their_public_rates_from_the_price_list() {
+    use entitlement_audit::model::RateSource;
+    let fake = start(Faults::default()).await;
+    let s = run(&fake, &options()).await;
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    let mut listed: Vec<(String, String, String, String, Option<String>)> = s
+        .rates
+        .iter()
+        .filter(|r| r.source == RateSource::PriceList)
+        .map(|r| {
+            (
+                r.product.clone(),
+                r.dimension_key.clone(),
+                r.price.clone(),
+                r.currency.clone(),
+                r.unit.clone(),
+            )
+        })
+        .collect();
+    listed.sort();
+    let row = |d: &str, p: &str| {
+        let units = Some("Units".to_string());
+        ("Command R+".into(), d.into(), p.into(), "USD".into(), units)
+    };
+    assert_eq!(
+        listed,
+        [
+            row("USE1_InputTokenCount", "3.0000000000"),
+            row("USE1_OutputTokenCount", "15.0000000000"),
+        ]
+    );
+    let asked: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == "GetProducts")
+        .collect();
+    assert_eq!(
+        asked.len(),
+        1,
+        "Claude has a public offer: only Command R+ is looked up"
+    );
+    assert_eq!(
+        asked[0].body["ServiceCode"],
+        "AmazonBedrockFoundationModels"
+    );
+    assert_eq!(
+        asked[0].body["Filters"][0],
+        serde_json::json!({"Type": "TERM_MATCH", "Field": "servicename",
+                           "Value": "Command R+ (Amazon Bedrock Edition)"})
+    );
+
+    let mut sc = scenario();
+    sc.market
+        .price_list
+        .insert(0, serde_json::Value::String("{not json".into()));
+    let mut item = support::price_item(COMMAND, "x", "1", "Units");
+    item["terms"] = serde_json::json!({});
+    sc.market.price_list.push(item);
+    let s = run(&FakeAws::start(sc, Faults::default()).await, &options()).await;
+    let gaps: Vec<(&str, &str, &str)> = s
+        .manifest
+        .completeness
+        .iter()
+        .map(|e| {
+            (
+                e.operation.as_str(),
+                e.scope.as_str(),
+                e.error_code.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(gaps.len(), 1, "{:?}", s.manifest.completeness);
+    assert_eq!(
+        gaps[0],
+        ("GetProducts", COMMAND, "MalformedPriceListItem"),
+        "{:?}",
+        s.manifest.completeness
+    );
+    assert!(s.manifest.completeness[0].message.contains("OnDemand"));
+    assert_eq!(
+        s.rates
+            .iter()
+            .filter(|r| r.source == RateSource::PriceList)
+            .count(),
+        2
+    );
+
+    let mut faults = Faults::default();
+    faults.deny.insert("GetProducts".into());
+    let s = run(&start(faults).await, &options()).await;
+    let e = &s.manifest.completeness[0];
+    assert_eq!(
+        (e.service.as_str(), e.operation.as_str()),
+        ("pricing", "GetProducts")
+    );
+    assert_eq!(e.tables, [entitlement_audit::snapshot::Table::Rates]);
 }

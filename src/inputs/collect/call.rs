@@ -116,6 +116,7 @@ pub struct Cx<'a> {
     cloudtrail: Throttle,
     marketplace_agreement: Throttle,
     bedrock: Throttle,
+    pricing: Throttle,
     sts: Throttle,
 }
 
@@ -133,6 +134,7 @@ impl<'a> Cx<'a> {
             cloudtrail: Throttle::new(opts.pace.cloudtrail),
             marketplace_agreement: Throttle::new(opts.pace.marketplace_agreement),
             bedrock: Throttle::new(opts.pace.bedrock),
+            pricing: Throttle::new(opts.pace.pricing),
             sts: Throttle::new(opts.pace.organizations),
         }
     }
@@ -145,6 +147,7 @@ impl<'a> Cx<'a> {
             Service::CloudTrail => &self.cloudtrail,
             Service::MarketplaceAgreement => &self.marketplace_agreement,
             Service::Bedrock => &self.bedrock,
+            Service::Pricing => &self.pricing,
             Service::Sts => &self.sts,
         }
     }

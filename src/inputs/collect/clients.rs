@@ -38,6 +38,7 @@ pub struct Clients {
     pub marketplace_agreement: aws_sdk_marketplaceagreement::Client,
     /// In `us-east-1`, whose public offers carry the `USE1_` dimensions.
     pub bedrock: aws_sdk_bedrock::Client,
+    pub pricing: aws_sdk_pricing::Client,
     pub sts: aws_sdk_sts::Client,
     /// Keeps every response when `opts.record` is set (the Marketplace Agreement API's CBOR as
     /// JSON; STS, which only `doctor` calls, is not recorded).
@@ -126,6 +127,13 @@ impl Clients {
         if let Some(i) = record(Service::Bedrock) {
             bedrock.push_interceptor(i);
         }
+        let mut pricing = aws_sdk_pricing::config::Builder::from(shared)
+            .retry_partition(partition("pricing"))
+            .region(region.clone())
+            .retry_config(retry.clone());
+        if let Some(i) = record(Service::Pricing) {
+            pricing.push_interceptor(i);
+        }
         if let Some(i) = record(Service::Organizations) {
             organizations.push_interceptor(i);
         }
@@ -147,6 +155,7 @@ impl Clients {
                 marketplace_agreement.build(),
             ),
             bedrock: aws_sdk_bedrock::Client::from_conf(bedrock.build()),
+            pricing: aws_sdk_pricing::Client::from_conf(pricing.build()),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(shared)
                     .retry_partition(partition("sts"))

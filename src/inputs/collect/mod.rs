@@ -17,6 +17,7 @@ mod license_manager;
 mod marketplace_agreement;
 mod organizations;
 pub mod permissions;
+mod price_list;
 mod public_offers;
 pub mod record;
 pub mod retry;
@@ -224,8 +225,20 @@ pub async fn collect_with(
         .filter(|l| &l.beneficiary == subscriber)
         .collect();
     let public = public_offers::collect(&cx, &own).await;
+    // The Price List for the models whose public offer gave no rate.
+    let offered: BTreeSet<String> = public
+        .iter()
+        .map(|r| crate::analyze::products::product_key(&r.product))
+        .collect();
+    let unoffered: Vec<&crate::model::License> = own
+        .iter()
+        .filter(|l| !offered.contains(&crate::analyze::products::product_key(&l.product_name)))
+        .copied()
+        .collect();
+    let listed = price_list::collect(&cx, &unoffered).await;
     let mut rates = market.rates;
     rates.extend(public);
+    rates.extend(listed);
 
     // CloudTrail names the account only for account grants it created; fill it in from the
     // grant itself wherever the grant is an account grant.
@@ -301,6 +314,7 @@ pub async fn collect_with(
             &GET_AGREEMENT_TERMS,
             &LIST_FOUNDATION_MODELS,
             &LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS,
+            &GET_PRODUCTS,
         ],
     );
     if !opts.skip_cloudtrail {

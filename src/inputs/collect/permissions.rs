@@ -16,6 +16,7 @@ pub enum Service {
     CloudTrail,
     MarketplaceAgreement,
     Bedrock,
+    Pricing,
     Sts,
 }
 
@@ -29,6 +30,7 @@ impl Service {
             Self::CloudTrail => "cloudtrail",
             Self::MarketplaceAgreement => "aws-marketplace",
             Self::Bedrock => "bedrock",
+            Self::Pricing => "pricing",
             Self::Sts => "sts",
         }
     }
@@ -42,6 +44,7 @@ impl Service {
             Self::CloudTrail => "cloudtrail",
             Self::MarketplaceAgreement => "marketplace-agreement",
             Self::Bedrock => "bedrock",
+            Self::Pricing => "pricing",
             Self::Sts => "sts",
         }
     }
@@ -59,6 +62,7 @@ impl Service {
             Self::CloudTrail => Some("CloudTrail_20131101"),
             Self::MarketplaceAgreement => Some("AWSMPCommerceService_v20200301"),
             Self::Bedrock => Some("AmazonBedrockControlPlaneService"),
+            Self::Pricing => Some("AWSPriceListService"),
             Self::Sts => None,
         }
     }
@@ -129,6 +133,8 @@ pub const LIST_FOUNDATION_MODELS: Op = Op::collect(Bedrock, "ListFoundationModel
 pub const LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS: Op =
     Op::collect(Bedrock, "ListFoundationModelAgreementOffers");
 
+pub const GET_PRODUCTS: Op = Op::collect(Pricing, "GetProducts");
+
 pub const GET_CALLER_IDENTITY: Op = Op::doctor(Sts, "GetCallerIdentity");
 
 /// Every operation the binary may call, sorted by service then name.
@@ -153,6 +159,7 @@ pub const OPERATIONS: &[Op] = &[
     SEARCH_AGREEMENTS,
     LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS,
     LIST_FOUNDATION_MODELS,
+    GET_PRODUCTS,
     GET_CALLER_IDENTITY,
 ];
 

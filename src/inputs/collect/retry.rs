@@ -92,6 +92,8 @@ pub struct PaceOptions {
     pub marketplace_agreement: Pace,
     /// Default 2/s, 2 in flight (one offers call per licensed model).
     pub bedrock: Pace,
+    /// Default 2/s, 2 in flight (the Price List, for models without a public offer).
+    pub pricing: Pace,
 }
 
 impl Default for PaceOptions {
@@ -103,6 +105,7 @@ impl Default for PaceOptions {
             cloudtrail: Pace::new(1.0, 1),
             marketplace_agreement: Pace::new(2.0, 2),
             bedrock: Pace::new(2.0, 2),
+            pricing: Pace::new(2.0, 2),
         }
     }
 }
@@ -118,6 +121,7 @@ impl PaceOptions {
             cloudtrail: fast,
             marketplace_agreement: fast,
             bedrock: fast,
+            pricing: fast,
         }
     }
 }
@@ -126,7 +130,7 @@ impl PaceOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not SERVICE=REQUESTS_PER_SECOND[/IN_FLIGHT] with SERVICE one of organizations, \
-     license-manager, cost-explorer, cloudtrail, marketplace-agreement, bedrock and positive numbers"
+     license-manager, cost-explorer, cloudtrail, marketplace-agreement, bedrock, pricing and positive numbers"
 )]
 pub struct BadPace(pub String);
 
@@ -143,6 +147,7 @@ impl PaceOptions {
             "cloudtrail" => &mut self.cloudtrail,
             "marketplace-agreement" => &mut self.marketplace_agreement,
             "bedrock" => &mut self.bedrock,
+            "pricing" => &mut self.pricing,
             _ => return Err(bad()),
         };
         let (rate, in_flight) = match value.split_once('/') {

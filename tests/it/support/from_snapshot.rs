@@ -281,6 +281,27 @@ fn public_offers(snap: &Snapshot, m: &mut Market) {
     }
 }
 
+/// The snapshot's Price List rates as `GetProducts` items (the usage type rebuilt from the
+/// dimension key, as `USE1-MP:<key>-<unit>`).
+fn price_list(snap: &Snapshot, m: &mut Market) {
+    use entitlement_audit::model::RateSource;
+    for r in snap
+        .rates
+        .iter()
+        .filter(|r| r.source == RateSource::PriceList)
+    {
+        let unit = r.unit.as_deref().unwrap_or("Units");
+        let usage_type = format!("USE1-MP:{}-{unit}", r.dimension_key);
+        let service = format!("{} (Amazon Bedrock Edition)", r.product);
+        m.price_list.push(crate::support::price_item(
+            &service,
+            &usage_type,
+            &r.price,
+            unit,
+        ));
+    }
+}
+
 /// The snapshot's agreements as the Marketplace Agreement API answers them: the license in
 /// the search summary (`search-agreements`), in `GetAgreementEntitlements`
 /// (`agreement-entitlements`) or nowhere; the agreement's rates as its usage-based pricing
@@ -351,6 +372,7 @@ fn market(snap: &Snapshot) -> Market {
         m.terms.insert(a.id.clone(), terms);
     }
     public_offers(snap, &mut m);
+    price_list(snap, &mut m);
     m
 }
 

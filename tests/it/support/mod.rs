@@ -374,6 +374,14 @@ pub const AGREEMENT_COHERE: &str = "agmt-cohere0000000000000002";
 /// The Bedrock model id of the Claude license's model (it has `:`, escaped in request paths).
 pub const CLAUDE_MODEL_ID: &str = "example.claude-sonnet-4-6-v1:0";
 
+/// A Price List item of `service_name` for `usage_type`: one on-demand price in USD per `unit`.
+pub fn price_item(service_name: &str, usage_type: &str, usd: &str, unit: &str) -> Value {
+    json!({"product": {"productFamily": "Amazon Bedrock", "sku": "SKU-EXAMPLE",
+                       "attributes": {"servicename": service_name, "usagetype": usage_type}},
+           "terms": {"OnDemand": {"SKU-EXAMPLE.TERM": {"priceDimensions": {"SKU-EXAMPLE.TERM.DIM": {
+               "unit": unit, "pricePerUnit": {"USD": usd}, "description": "per unit"}}}}}})
+}
+
 fn market() -> fake_aws::Market {
     let summary = |id: &str, status: &str, product: &str| {
         json!({"agreementId": id, "agreementType": "PurchaseAgreement", "status": status,
@@ -420,6 +428,17 @@ fn market() -> fake_aws::Market {
         )]
         .into_iter()
         .collect(),
+        // The Price List: Command R+ (no public offer) and a model nobody licensed.
+        price_list: vec![
+            price_item(COMMAND, "USE1-MP:USE1_InputTokenCount-Units", "3.0000000000", "Units"),
+            price_item(COMMAND, "USE1-MP:USE1_OutputTokenCount-Units", "15.0000000000", "Units"),
+            price_item(
+                "Unlicensed Model (Amazon Bedrock Edition)",
+                "USE1-MP:USE1_InputTokenCount-Units",
+                "1.0",
+                "Units",
+            ),
+        ],
         agreements: vec![claude, cohere],
         entitlements: [(
             AGREEMENT_COHERE.to_string(),

@@ -23,6 +23,9 @@ pub struct Market {
     pub models: Vec<Value>,
     /// Model id -> Bedrock `ListFoundationModelAgreementOffers` public offers.
     pub offers: std::collections::BTreeMap<String, Vec<Value>>,
+    /// Price List `GetProducts` items (`product.attributes`, `terms.OnDemand`), sent as JSON
+    /// text; a string item is sent as it is (a malformed one).
+    pub price_list: Vec<Value>,
 }
 
 /// Members the protocol sends as timestamps.

@@ -25,6 +25,7 @@ mod cost_explorer;
 mod license_manager;
 mod marketplace_agreement;
 mod organizations;
+mod pricing;
 mod replay;
 mod sts;
 
@@ -503,6 +504,7 @@ fn service_of(prefix: &str) -> Option<Service> {
         Service::CloudTrail,
         Service::MarketplaceAgreement,
         Service::Bedrock,
+        Service::Pricing,
     ]
     .into_iter()
     .find(|s| s.target_prefix() == Some(prefix))
@@ -563,6 +565,7 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
         Some(Service::CloudTrail) => cloudtrail::respond(st, &r, op),
         Some(Service::MarketplaceAgreement) => marketplace_agreement::respond(st, &r, op),
         Some(Service::Bedrock) => bedrock::respond(st, &r, op),
+        Some(Service::Pricing) => pricing::respond(st, &r, op),
         Some(Service::Sts) | None => unknown(op),
     }
 }
