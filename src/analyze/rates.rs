@@ -65,8 +65,13 @@ impl RateBook {
                 .insert(license_arn.to_string(), agreement.id.clone());
             book.private.insert(license_arn.to_string(), card);
         }
-        // The public offer first; the Price List only where the offer has no such dimension.
-        for source in [RateSource::PublicOffer, RateSource::PriceList] {
+        // The public offer first; the Price List only where the offer has no such dimension;
+        // a rate remembered by the history store last.
+        for source in [
+            RateSource::PublicOffer,
+            RateSource::PriceList,
+            RateSource::History,
+        ] {
             for r in snap.rates.iter().filter(|r| r.source == source) {
                 let Some(p) = price(&r.price, &r.currency, &r.unit) else {
                     continue;

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Migrations in order; the store's version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
@@ -101,6 +101,22 @@ ALTER TABLE grants ADD COLUMN sub_grant INTEGER NOT NULL DEFAULT 0;
 UPDATE grants SET sub_grant = 1
 WHERE grantee_kind = 'account'
   AND parent_arn IN (SELECT arn FROM grants WHERE grantee_kind IN ('ou', 'organization'));
+";
+
+/// Version 3: the public rates each run read (Bedrock's offers, the Price List), the latest per
+/// product, dimension and source, with when they were read: a run that cannot read them uses
+/// these.
+const V3: &str = "
+CREATE TABLE public_rates (
+    product       TEXT NOT NULL,
+    dimension_key TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    price         TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    unit          TEXT,
+    read_at       TEXT NOT NULL, -- collection time of the run that read it
+    PRIMARY KEY (product, dimension_key, source)
+) WITHOUT ROWID;
 ";
 
 /// Brings the store at `conn` up to [`VERSION`], one transaction per migration. Each step

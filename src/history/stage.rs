@@ -38,6 +38,52 @@ pub struct RecordOptions {
     pub pause: Option<Duration>,
 }
 
+/// When the snapshot could not read its rates (a ledger gap on `rates`), the public rates an
+/// earlier run read are given back, as `history` rates, for the products the snapshot has
+/// none for; returns what was given, for the progress line.
+fn remember_public_rates(
+    snap: &mut Snapshot,
+    stored: Vec<(crate::model::Rate, chrono::DateTime<chrono::Utc>)>,
+) -> Option<String> {
+    use crate::analyze::products::product_key;
+    use crate::model::RateSource;
+    if !snap
+        .incomplete_tables()
+        .contains(&crate::snapshot::Table::Rates)
+    {
+        return None;
+    }
+    let public = |s: &RateSource| matches!(s, RateSource::PublicOffer | RateSource::PriceList);
+    let known: std::collections::BTreeSet<String> = snap
+        .rates
+        .iter()
+        .filter(|r| public(&r.source))
+        .map(|r| product_key(&r.product))
+        .collect();
+    let mut given: std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>> =
+        Default::default();
+    for (mut rate, read_at) in stored {
+        if known.contains(&product_key(&rate.product)) {
+            continue;
+        }
+        let oldest = given.entry(rate.product.clone()).or_insert(read_at);
+        *oldest = (*oldest).min(read_at);
+        rate.source = RateSource::History;
+        snap.rates.push(rate);
+    }
+    if given.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = given
+        .iter()
+        .map(|(p, t)| format!("{p} (read {})", t.date_naive()))
+        .collect();
+    Some(format!(
+        "the public rates could not be read: using those the history store remembers for {}",
+        list.join(", ")
+    ))
+}
+
 impl Recall {
     /// Opens the store at `path` for the organization of `snap`, and feeds the snapshot the
     /// events the store remembers up to `as_of` and the transitions observed since the
@@ -59,6 +105,10 @@ impl Recall {
             None => Vec::new(),
         });
         observe::feed(snap, observed.iter().map(|o| o.event.clone()));
+        let rates = store.public_rates()?;
+        if let Some(line) = remember_public_rates(snap, rates) {
+            progress::line(&line);
+        }
         Ok(Recall {
             store,
             name,
@@ -102,6 +152,7 @@ impl Recall {
             findings: &analysis.findings,
             new_findings: changes.new,
             resolved_findings: changes.resolved,
+            public_rates: &snap.rates,
         };
         progress::timed("history write", || {
             self.store.record(&record, opts.keep_weeks, opts.pause)

@@ -16,7 +16,7 @@ use super::observe::{observed_at, Observed};
 use super::schema;
 use crate::analyze::finding::Finding;
 use crate::analyze::GrantRow;
-use crate::model::{EventKind, EventSource, GrantEvent};
+use crate::model::{EventKind, EventSource, GrantEvent, Rate, RateSource};
 use crate::progress;
 
 /// An open history store.
@@ -79,6 +79,8 @@ pub struct RunRecord<'a> {
     pub findings: &'a [Finding],
     pub new_findings: usize,
     pub resolved_findings: usize,
+    /// The public rates the run read itself (remembered ones are not stored again).
+    pub public_rates: &'a [Rate],
 }
 
 pub(crate) fn date_text(d: NaiveDate) -> String {
@@ -294,6 +296,41 @@ impl Store {
         run().with_context(|| self.context("read grant events from"))
     }
 
+    /// The public rates earlier runs read, with when: the latest per product, dimension and
+    /// source.
+    pub fn public_rates(&self) -> Result<Vec<(Rate, DateTime<Utc>)>> {
+        let run = || -> rusqlite::Result<Vec<(Rate, DateTime<Utc>)>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT product, dimension_key, source, price, currency, unit, read_at
+                 FROM public_rates ORDER BY product, dimension_key, source",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let read_at: String = r.get(6)?;
+                let read_at = DateTime::parse_from_rfc3339(&read_at)
+                    .map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            6,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?
+                    .with_timezone(&Utc);
+                let rate = Rate {
+                    source: RateSource::parse(&r.get::<_, String>(2)?),
+                    agreement_id: None,
+                    product: r.get(0)?,
+                    dimension_key: r.get(1)?,
+                    price: r.get(3)?,
+                    currency: r.get(4)?,
+                    unit: r.get(5)?,
+                };
+                Ok((rate, read_at))
+            })?;
+            rows.collect()
+        };
+        run().with_context(|| self.context("read the public rates from"))
+    }
+
     /// Every run, oldest first.
     pub fn runs(&self) -> Result<Vec<RunSummary>> {
         let run = || -> rusqlite::Result<Vec<RunSummary>> {
@@ -414,7 +451,37 @@ fn write_run(
     progress::timed("history write events", || {
         write_events(tx, run_id, rec, &mut ids)
     })?;
-    progress::timed("history write findings", || write_findings(tx, run_id, rec))
+    progress::timed("history write findings", || write_findings(tx, run_id, rec))?;
+    write_public_rates(tx, rec)
+}
+
+/// Keeps the latest of each public rate the run read.
+fn write_public_rates(tx: &Transaction, rec: &RunRecord) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO public_rates (product, dimension_key, source, price, currency, unit, read_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (product, dimension_key, source) DO UPDATE SET
+           price = excluded.price, currency = excluded.currency, unit = excluded.unit,
+           read_at = excluded.read_at
+         WHERE excluded.read_at >= public_rates.read_at",
+    )?;
+    let read_at = rec.collected_at.to_rfc3339();
+    for r in rec
+        .public_rates
+        .iter()
+        .filter(|r| matches!(r.source, RateSource::PublicOffer | RateSource::PriceList))
+    {
+        stmt.execute(params![
+            r.product,
+            r.dimension_key,
+            r.source.as_str(),
+            r.price,
+            r.currency,
+            r.unit,
+            read_at
+        ])?;
+    }
+    Ok(())
 }
 
 /// One event row; snapshot events have no run (`observed` is `None`).
@@ -721,6 +788,7 @@ mod tests {
             findings: &a.findings,
             new_findings: 0,
             resolved_findings: 0,
+            public_rates: &snap.rates,
         };
         store.record(&rec, 104, None).unwrap();
     }

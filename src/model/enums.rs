@@ -332,5 +332,8 @@ text_enum!(
         Agreement => "agreement",
         PublicOffer => "public-offer",
         PriceList => "price-list",
+        // A public rate an earlier run read, kept in the history store and given back to a run
+        // that could not read the public rates itself.
+        History => "history",
     }
 );

@@ -17,6 +17,8 @@ use entitlement_audit::model::{EventKind, GrantStatus};
 use entitlement_audit::snapshot::{self, Snapshot};
 use serde_json::Value;
 
+const DEMO_CONFIG_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.toml");
+
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
@@ -756,4 +758,94 @@ fn history_narrows_a_member_side_activation() {
         .unwrap();
     assert_eq!(ea001["cost_usd"].as_f64(), Some(52.0));
     assert_eq!(ea001["activation_unknown_usd"].as_f64(), Some(38.0));
+}
+
+/// The store keeps the public rates each run read; a later run whose rates read failed (a gap
+/// on `rates`) gets them back as `history` rates, says so, and prices the exposure exactly
+/// again, where the same snapshot without the store falls back to "no price basis".
+#[test]
+fn public_rates_a_run_could_not_read_come_back_from_the_store() {
+    use entitlement_audit::model::RateSource;
+    use entitlement_audit::snapshot::{LedgerEntry, Table};
+    let env = Env::new();
+    env.run("2026-10-24", None, &["--config", DEMO_CONFIG_FILE]);
+    let stored = env.store().public_rates().unwrap();
+    let demo = entitlement_audit::inputs::demo::builtin();
+    let public: usize = demo
+        .rates
+        .iter()
+        .filter(|r| r.source == RateSource::PublicOffer)
+        .count();
+    assert_eq!(stored.len(), public);
+
+    // The same organization a week later, its public offers denied.
+    let mut snap = demo.clone();
+    snap.rates.retain(|r| r.source == RateSource::Agreement);
+    snap.manifest.completeness.push(LedgerEntry {
+        service: "bedrock".into(),
+        operation: "ListFoundationModels".into(),
+        scope: "us-east-1".into(),
+        error_code: "AccessDeniedException".into(),
+        message: "not authorized".into(),
+        tables: vec![Table::Rates],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    snapshot::write(&snap, dir.path()).unwrap();
+    let (state, out) = (env.state(), env.out("2026-10-31"));
+    let (code, err) = bin(&[
+        "run",
+        "--as-of",
+        "2026-10-31",
+        "--state",
+        s(&state),
+        "--out",
+        s(&out),
+        "--snapshot",
+        s(dir.path()),
+        "--config",
+        DEMO_CONFIG_FILE,
+    ]);
+    assert_eq!(code, 2, "the rates are still a gap: {err}");
+    assert!(
+        err.contains("history store remembers for Claude 3 Haiku (read 2026-11-01), Claude 3.7 Sonnet (read 2026-11-01)"),
+        "{err}"
+    );
+    let bases = |findings: &BTreeMap<String, Value>| -> BTreeSet<String> {
+        findings
+            .values()
+            .filter(|f| f["rule"] == "EA001" && f["product"] == "Claude 3.7 Sonnet")
+            .map(|f| f["overspend_basis"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let remembered = env.findings("2026-10-31");
+    assert_eq!(bases(&remembered), ["agreement-terms".to_string()].into());
+    assert!(remembered
+        .values()
+        .filter(|f| f["rule"] == "EA001")
+        .all(|f| f["data_incomplete"] == true));
+
+    let out = tempfile::tempdir().unwrap();
+    let (_, err) = bin(&[
+        "run",
+        "--snapshot",
+        s(dir.path()),
+        "--config",
+        DEMO_CONFIG_FILE,
+        "--no-history",
+        "--out",
+        s(out.path()),
+    ]);
+    assert!(!err.contains("history store remembers"), "{err}");
+    let text = std::fs::read_to_string(out.path().join("findings.json")).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let alone: BTreeMap<String, Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f.clone()))
+        .collect();
+    assert_eq!(
+        bases(&alone),
+        ["observed-private-rate+rates-unread".to_string()].into()
+    );
 }
