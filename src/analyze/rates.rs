@@ -104,7 +104,8 @@ impl RateBook {
         let (dim, unit) = dimension(usage_type);
         let configured = self.config.get(&(product_key.to_string(), dim.to_string()));
         let card_price = |card: Option<&Card>| -> Option<f64> {
-            let p = card?.get(dim)?;
+            let card = card?;
+            let p = key_forms(usage_type, dim).find_map(|k| card.get(k.as_ref()))?;
             match (&p.unit, unit) {
                 (Some(rate_unit), Some(q)) if !rate_unit.eq_ignore_ascii_case(q) => None,
                 // The card states a unit the usage type does not: nothing to check it against.
@@ -165,6 +166,29 @@ impl Prices {
             _ => None,
         }
     }
+}
+
+/// The keys a usage type's dimension may carry on a rate card, in order: as the usage type
+/// names it, then without, or with, the usage type's own region code (`USE1` of
+/// `USE1-MP:...`). Both forms are seen on public offers (`USE1_input_tokens_standard` and,
+/// on some models' offers, `input_tokens_standard`); which one a model's agreement terms use
+/// is not settled, so either matches, and only with the region the usage type itself names.
+fn key_forms<'a>(
+    usage_type: &'a str,
+    dim: &'a str,
+) -> impl Iterator<Item = std::borrow::Cow<'a, str>> {
+    use std::borrow::Cow;
+    let region = usage_type
+        .split_once("-MP:")
+        .map(|(r, _)| r)
+        .filter(|r| !r.is_empty() && !r.contains(':'));
+    let other = region.map(
+        |r| match dim.strip_prefix(r).and_then(|d| d.strip_prefix('_')) {
+            Some(bare) => Cow::Borrowed(bare),
+            None => Cow::Owned(format!("{r}_{dim}")),
+        },
+    );
+    std::iter::once(Cow::Borrowed(dim)).chain(other)
 }
 
 /// A rate in USD, or `None` (a price that is not a number, or in another currency: usage is
@@ -235,6 +259,31 @@ mod tests {
             ("input_tokens_standard", None)
         );
         assert_eq!(dimension("USE1-MP:odd-"), ("odd-", None));
+    }
+
+    #[test]
+    fn a_dimension_matches_its_key_with_or_without_its_own_region_code() {
+        let forms = |u: &'static str| -> Vec<String> {
+            let (dim, _) = dimension(u);
+            key_forms(u, dim).map(|k| k.into_owned()).collect()
+        };
+        assert_eq!(
+            forms("USE1-MP:USE1_input_tokens_standard-Units"),
+            ["USE1_input_tokens_standard", "input_tokens_standard"]
+        );
+        assert_eq!(
+            forms("USE1-MP:input_tokens_standard-Units"),
+            ["input_tokens_standard", "USE1_input_tokens_standard"]
+        );
+        // Another region's code is not stripped; no `-MP:` prefix, no other form.
+        assert_eq!(
+            forms("USE1-MP:USW2_input_tokens_standard-Units"),
+            [
+                "USW2_input_tokens_standard",
+                "USE1_USW2_input_tokens_standard"
+            ]
+        );
+        assert_eq!(forms("input_tokens_standard"), ["input_tokens_standard"]);
     }
 
     #[test]

@@ -677,3 +677,27 @@ fn allocation_rows_carry_the_exposure_and_overspend_of_the_findings() {
         .iter()
         .any(|t| t.overspend_complete && t.overspend_usd > 0.0));
 }
+
+/// A rate card may key a dimension with or without the usage type's region code (both forms
+/// are seen on public offers): either prices the row; another region's code does not.
+#[test]
+fn a_card_keyed_without_the_region_code_prices_the_row_too() {
+    let keyed = |rename: &dyn Fn(&str) -> String| {
+        let mut snap = org_with_rates(true).build(d(8, 3), d(10, 31), at(11, 1));
+        for r in snap
+            .rates
+            .iter_mut()
+            .filter(|r| r.source == RateSource::PublicOffer)
+        {
+            r.dimension_key = rename(&r.dimension_key);
+        }
+        let a = analyze(&snap, &Config::default(), d(10, 31)).unwrap();
+        let (basis, overspend) = ea001(&a);
+        (basis, overspend)
+    };
+    let (basis, overspend) = keyed(&|k| k.trim_start_matches("USE1_").to_string());
+    assert_eq!(basis, "agreement-terms");
+    assert!(close(overspend, 15.0), "{overspend:?}");
+    let (basis, _) = keyed(&|k| k.replace("USE1_", "USW2_"));
+    assert_eq!(basis, "no-price-basis");
+}
