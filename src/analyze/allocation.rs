@@ -17,11 +17,10 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::context::Context;
-use super::coverage::{Segment, Spend};
+use super::coverage::Spend;
 use super::finding::OverspendBasis;
-use super::rates::RateBook;
 use super::rules::overspend;
-use super::spend::{lost_nanos, Placement, WindowUsage};
+use super::spend::{RowLoss, WindowUsage};
 use crate::model::usage::epoch_days;
 
 /// Spend of one (month, team, method, product, billed account, using account).
@@ -164,24 +163,28 @@ impl RowSum<'_> {
     }
 }
 
-/// Allocates the window's usage, each row with its exposed part and overspend (the segments
-/// say which rows were exposed; `price_basis` is the findings' fallback where rates are
-/// missing). The rows' total equals the window's usage total to the cent, and so does each
-/// billed account's.
+/// Allocates the window's usage, each row with its exposed part and overspend (`row_loss`,
+/// one per window row from the spend pass, says which rows were exposed and what they lost;
+/// `price_basis` is the findings' fallback where rates are missing). The rows' total equals
+/// the window's usage total to the cent, and so does each billed account's.
 pub fn allocate(
     cx: &Context,
     w: &WindowUsage,
-    segments: &[Segment],
-    rates: &RateBook,
+    row_loss: &[RowLoss],
     price_basis: &BTreeMap<String, (OverspendBasis, f64)>,
 ) -> Result<Vec<AllocationRow>> {
+    ensure!(
+        row_loss.len() as u64 == w.rows,
+        "the spend pass placed {} rows of the window's {}",
+        row_loss.len(),
+        w.rows
+    );
     let months = Months::of_window(cx);
     let mut sums: RowSums = FxHashMap::default();
-    let mut placement = Placement::new(segments, rates)?;
     // Consecutive rows of one key (an account's days of one product, as collectors and
     // exports often write them) are summed before touching the map.
     let mut run: Option<(RowKey, RowSum)> = None;
-    for r in w.rows()? {
+    for (r, &loss) in w.rows()?.zip(row_loss) {
         let key = (
             months.index(r.day),
             r.account_id,
@@ -195,15 +198,12 @@ pub fn allocate(
             rows: 1,
             ..RowSum::default()
         };
-        if let Some(product_key) = r.product_key {
-            let at = placement.place(&r, product_key)?;
-            if segments[at.segment].state.is_exposed() {
-                sum.exposed = r.cost_usd;
-                if let Some(p) = at.prices {
-                    sum.rated_rows = 1;
-                    sum.rated_cost = r.cost_usd;
-                    sum.lost_nanos = lost_nanos(p, r.cost_usd, r.usage_quantity);
-                }
+        if loss.is_exposed() {
+            sum.exposed = r.cost_usd;
+            if let Some(nanos) = loss.rated_nanos() {
+                sum.rated_rows = 1;
+                sum.rated_cost = r.cost_usd;
+                sum.lost_nanos = nanos;
             }
         }
         match &mut run {

@@ -157,7 +157,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     })?;
     let price_basis = timed("price basis", || price_basis(&cx, &segments));
     let allocation = timed("allocation", || {
-        allocation::allocate(&cx, &window, &segments, &cx.rates, &price_basis)
+        allocation::allocate(&cx, &window, &placed.row_loss, &price_basis)
     })?;
     let facts = Facts {
         price_basis,

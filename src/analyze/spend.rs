@@ -212,13 +212,36 @@ pub struct Placed {
     /// Spend in exposed segments per day of the window (first day first): the public-price
     /// exposure over time.
     pub exposed_by_day: Vec<f64>,
+    /// Per window row, in [`WindowUsage::rows`] order: what it lost to public pricing
+    /// ([`RowLoss`]), for the allocation pass (which would otherwise place every row again).
+    pub row_loss: Vec<RowLoss>,
+}
+
+/// A row's exposure in one word: [`RowLoss::COVERED`] (not exposed, or no mapped product),
+/// [`RowLoss::UNRATED`] (exposed, its dimension lacks a rate), else the nano-dollars it lost
+/// ([`lost_nanos`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowLoss(i64);
+
+impl RowLoss {
+    pub const COVERED: RowLoss = RowLoss(i64::MIN);
+    pub const UNRATED: RowLoss = RowLoss(i64::MIN + 1);
+
+    pub fn is_exposed(self) -> bool {
+        self != RowLoss::COVERED
+    }
+
+    /// The nano-dollars lost, for an exposed row with both rates.
+    pub fn rated_nanos(self) -> Option<i64> {
+        (self.0 > RowLoss::UNRATED.0).then_some(self.0)
+    }
 }
 
 /// Finds each usage row's coverage segment and the prices of its dimension: the segments of an
 /// (account, product) are consecutive and ordered by day, so a row's segment is a hash lookup
 /// (skipped while rows stay on one pair) and a binary search, linear in rows where a polars
-/// join of the rows to the segments grew faster than linearly. Used by the spend pass and
-/// the allocation pass alike.
+/// join of the rows to the segments grew faster than linearly. The spend pass places each
+/// row once and hands the allocation pass each row's [`RowLoss`].
 pub struct Placement<'a> {
     segments: &'a [Segment],
     rates: &'a RateBook,
@@ -226,6 +249,25 @@ pub struct Placement<'a> {
     last: Option<((&'a str, &'a str), Range<usize>)>,
     /// (license, usage type) -> the prices: few pairs, looked up once each.
     prices: FxHashMap<(&'a str, &'a str), Option<Prices>>,
+    /// The last few pairs looked up, by the address of their text: a row's usage type read
+    /// from a Parquet dictionary page points at one copy of the text, and the rows of an
+    /// (account, product) cycle through a few usage types, so most rows are answered without
+    /// hashing two strings.
+    recent: [Option<(Same<'a>, Same<'a>, Option<Prices>)>; RECENT],
+    next_recent: usize,
+}
+
+/// How many (license, usage type) pairs [`Placement`] remembers by address.
+const RECENT: usize = 4;
+
+/// A text compared by address and length: equal only when it is the very same bytes.
+#[derive(Debug, Clone, Copy)]
+struct Same<'a>(&'a str);
+
+impl Same<'_> {
+    fn is(&self, s: &str) -> bool {
+        self.0.len() == s.len() && std::ptr::eq(self.0.as_ptr(), s.as_ptr())
+    }
 }
 
 /// Where one usage row of a mapped product lands.
@@ -264,6 +306,8 @@ impl<'a> Placement<'a> {
             ranges,
             last: None,
             prices: FxHashMap::default(),
+            recent: [None; RECENT],
+            next_recent: 0,
         })
     }
 
@@ -291,12 +335,29 @@ impl<'a> Placement<'a> {
         );
         let segment = range.start + at;
         let license = self.segments[segment].license_arn.as_str();
-        let rates = self.rates;
-        let prices = *self
-            .prices
-            .entry((license, r.usage_type))
-            .or_insert_with(|| rates.prices(license, key, r.usage_type));
+        let prices = self.prices_of(license, key, r.usage_type);
         Ok(RowPlace { segment, prices })
+    }
+
+    /// The prices of `usage_type` under `license`: by address among the last few pairs, else
+    /// from the map (filled on first sight).
+    fn prices_of(&mut self, license: &'a str, key: &str, usage_type: &'a str) -> Option<Prices> {
+        let hit = self
+            .recent
+            .iter()
+            .flatten()
+            .find(|(l, u, _)| l.is(license) && u.is(usage_type));
+        if let Some((_, _, p)) = hit {
+            return *p;
+        }
+        let rates = self.rates;
+        let p = *self
+            .prices
+            .entry((license, usage_type))
+            .or_insert_with(|| rates.prices(license, key, usage_type));
+        self.recent[self.next_recent] = Some((Same(license), Same(usage_type), p));
+        self.next_recent = (self.next_recent + 1) % RECENT;
+        p
     }
 }
 
@@ -325,17 +386,24 @@ pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) ->
     let first = epoch_days(w.start);
     let mut unmapped: BTreeMap<(&str, &str), Sums> = BTreeMap::new();
     let mut placement = Placement::new(segments, rates)?;
+    let mut row_loss = Vec::with_capacity(usize::try_from(w.rows).unwrap_or(0));
     for r in w.rows()? {
         let Some(key) = r.product_key else {
             unmapped
                 .entry((r.account_id, r.product))
                 .or_default()
                 .add(&r, None, false);
+            row_loss.push(RowLoss::COVERED);
             continue;
         };
         let at = placement.place(&r, key)?;
         let exposed = segments[at.segment].state.is_exposed();
         sums[at.segment].add(&r, at.prices, exposed);
+        row_loss.push(match (exposed, at.prices) {
+            (false, _) => RowLoss::COVERED,
+            (true, None) => RowLoss::UNRATED,
+            (true, Some(p)) => RowLoss(lost_nanos(p, r.cost_usd, r.usage_quantity)),
+        });
         if exposed {
             let day = usize::try_from(r.day - first).ok();
             if let Some(d) = day.and_then(|d| exposed_by_day.get_mut(d)) {
@@ -370,6 +438,7 @@ pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) ->
     Ok(Placed {
         unmapped,
         exposed_by_day,
+        row_loss,
     })
 }
 
