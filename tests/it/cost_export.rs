@@ -519,4 +519,24 @@ fn the_example_export_on_the_demo_organization() {
     assert!((a.totals.shared_pool_usd - 30.0).abs() < 1e-9);
     let allocated: f64 = a.allocation.iter().map(|r| r.cost_usd).sum();
     assert!((allocated - 66.25).abs() < 0.005);
+    // Its amounts are millions of tokens billed at the private rate the subscriber holds.
+    assert!(a
+        .findings
+        .iter()
+        .all(|f| f.rule != "EA013" && f.rule != "EA014"));
+    // Billed at the public rate instead (cost over amount = 3.00 on an input row), the
+    // subscriber's covered usage is named.
+    let mut snap = entitlement_audit::inputs::demo::builtin();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(",30.0,13.333333,", ",30.0,10.0,");
+    let dir = tempfile::tempdir().unwrap();
+    let public = dir.path().join("cur2-public.csv");
+    std::fs::write(&public, text).unwrap();
+    read(&public).replace_usage(&mut snap, &public);
+    let a = analyze(&snap, &cfg, snap.manifest.period_end).unwrap();
+    let f: Vec<_> = a.findings.iter().filter(|f| f.rule == "EA013").collect();
+    assert_eq!(f.len(), 1, "{:?}", a.findings);
+    assert_eq!(f[0].account_id, MGMT);
+    assert_eq!(f[0].cost_usd, Some(30.0));
 }
