@@ -30,6 +30,7 @@ pub mod history;
 pub mod inputs;
 pub mod model;
 pub mod money;
+pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod snapshot;

@@ -38,6 +38,8 @@ use rules::{Facts, RULES};
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
     pub as_of: NaiveDate,
+    /// The account holding the organization's licenses (management or delegated admin).
+    pub subscriber_account_id: String,
     pub window_start: NaiveDate,
     pub findings: Vec<Finding>,
     pub coverage: Vec<CoverageRow>,
@@ -194,6 +196,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     });
     let mut analysis = Analysis {
         as_of,
+        subscriber_account_id: cx.subscriber().to_string(),
         window_start: cx.window_start,
         coverage: timed("coverage rows", || coverage_rows(&cx, &facts)),
         grants: timed("grant rows", || grant_rows(&cx, &findings)),

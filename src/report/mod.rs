@@ -16,7 +16,7 @@ pub mod view;
 pub mod xlsx;
 
 use std::fs::{self, File};
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 pub use templates::Templates;
@@ -288,6 +288,10 @@ impl Default for Outputs {
     }
 }
 
+/// The fix plan's files (src/plan).
+pub const PLAN_JSON: &str = "fix-plan.json";
+pub const PLAN_SCRIPT: &str = "fix-plan.sh";
+
 /// Writes every report of a run into `dir`, the HTML and Markdown ones with `templates`.
 pub fn write_all(
     r: &Report,
@@ -335,6 +339,16 @@ pub fn write_all(
             written.push(file("report.html", &|w| html::write(w, templates, &page))?);
             written.push(file("summary.md", &|w| {
                 markdown::write(w, templates, &page)
+            })?);
+            let fix = crate::plan::plan(a, &a.subscriber_account_id);
+            written.push(file(PLAN_JSON, &|mut w| {
+                serde_json::to_writer_pretty(&mut w, &fix)?;
+                writeln!(w)?;
+                Ok(())
+            })?);
+            written.push(file(PLAN_SCRIPT, &|mut w| {
+                w.write_all(crate::plan::script(&fix).as_bytes())?;
+                Ok(())
             })?);
             Ok::<_, anyhow::Error>(written)
         })();

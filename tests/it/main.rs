@@ -16,6 +16,7 @@ mod history;
 mod html;
 mod lifecycle;
 mod live_e2e;
+mod plan;
 mod rates;
 mod rules;
 mod sample_output;

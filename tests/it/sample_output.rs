@@ -48,6 +48,8 @@ fn sample_output_matches_the_demo() {
             "coverage.csv",
             "findings.csv",
             "findings.json",
+            "fix-plan.json",
+            "fix-plan.sh",
             "grants.csv",
             "report.html",
             "report.xlsx",
