@@ -17,6 +17,8 @@
 
 mod shell;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::analyze::finding::Finding;
@@ -129,8 +131,69 @@ impl Plan {
     }
 }
 
+/// The analysis's grants by ARN, and by (parent ARN, grantee) for the sub-grants: a plan of
+/// tens of thousands of findings looks each up once.
+struct Grants<'a> {
+    by_arn: HashMap<&'a str, &'a GrantRow>,
+    sub_by_parent: HashMap<(&'a str, &'a str), &'a GrantRow>,
+    by_account: HashMap<&'a str, Vec<&'a GrantRow>>,
+}
+
+impl<'a> Grants<'a> {
+    fn new(a: &'a Analysis) -> Grants<'a> {
+        let mut g = Grants {
+            by_arn: HashMap::new(),
+            sub_by_parent: HashMap::new(),
+            by_account: HashMap::new(),
+        };
+        for row in &a.grants {
+            g.by_arn.insert(&row.grant_arn, row);
+            if row.is_sub_grant {
+                g.sub_by_parent
+                    .insert((&row.parent_arn, &row.grantee_id), row);
+            }
+            if row.grantee_kind == PrincipalKind::Account {
+                g.by_account.entry(&row.grantee_id).or_default().push(row);
+            }
+        }
+        g
+    }
+
+    fn get(&self, arn: &str) -> Option<&'a GrantRow> {
+        self.by_arn.get(arn).copied()
+    }
+
+    /// The grant an EA002 finding's account holds: its sub-grant of the organization or OU
+    /// grant the finding names, else that grant when it is the account's own.
+    fn own(&self, f: &Finding) -> Option<&'a GrantRow> {
+        self.sub_by_parent
+            .get(&(f.grant_arn.as_str(), f.account_id.as_str()))
+            .copied()
+            .or_else(|| {
+                self.get(&f.grant_arn).filter(|g| {
+                    g.grantee_kind == PrincipalKind::Account && g.grantee_id == f.account_id
+                })
+            })
+    }
+
+    /// Another ACTIVE grant of the same license reaches the grant's account (an account
+    /// grant or a sub-grant to it).
+    fn another_active(&self, g: &GrantRow) -> bool {
+        self.by_account
+            .get(g.grantee_id.as_str())
+            .into_iter()
+            .flatten()
+            .any(|o| {
+                o.grant_arn != g.grant_arn
+                    && o.license_arn == g.license_arn
+                    && o.status == GrantStatus::Active
+            })
+    }
+}
+
 /// The plan for an analysis whose subscriber is `subscriber`.
 pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
+    let grants = Grants::new(a);
     let mut drafts: Vec<(String, &'static str, &Finding, Action)> = Vec::new();
     let mut decisions = Vec::new();
     let decide = |f: &Finding, what: String| Decision {
@@ -150,7 +213,7 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
             continue;
         }
         match f.rule {
-            code::GRANT_NOT_ACTIVATED => match own_grant(a, f) {
+            code::GRANT_NOT_ACTIVATED => match grants.own(f) {
                 Some(g) if g.status == GrantStatus::PendingAccept => {
                     let arn = g.grant_arn.clone();
                     drafts.push((f.account_id.clone(), "member", f, Action::AcceptGrant {
@@ -179,7 +242,7 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
                 )),
             },
             code::ORPHANED_GRANT | code::GRANT_TO_INACTIVE_PRINCIPAL => {
-                match grant(a, &f.grant_arn) {
+                match grants.get(&f.grant_arn) {
                     Some(g) => drafts.push((subscriber.to_string(), "subscriber", f, Action::DeleteGrant {
                         grant_arn: g.grant_arn.clone(),
                         version: g.version.clone(),
@@ -187,8 +250,8 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
                     None => decisions.push(decide(f, "the grant is not in the data".into())),
                 }
             }
-            code::DUPLICATE_GRANT => match grant(a, &f.grant_arn) {
-                Some(g) if another_active_grant(a, g) => {
+            code::DUPLICATE_GRANT => match grants.get(&f.grant_arn) {
+                Some(g) if grants.another_active(g) => {
                     drafts.push((subscriber.to_string(), "subscriber", f, Action::DeleteGrant {
                         grant_arn: g.grant_arn.clone(),
                         version: g.version.clone(),
@@ -204,58 +267,27 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
     }
     // Per account, the subscriber's first; within one, the plan's own order (accept before
     // activate: drafts keep the order they were made in).
-    let mut accounts: Vec<String> = drafts.iter().map(|d| d.0.clone()).collect();
-    accounts.sort_by(|x, y| (x != subscriber, x).cmp(&(y != subscriber, y)));
-    accounts.dedup();
-    let mut steps = Vec::with_capacity(drafts.len());
-    for account in &accounts {
-        for (_, runs_as, f, action) in drafts.iter().filter(|d| &d.0 == account) {
-            steps.push(Step {
-                order: steps.len() + 1,
-                account_id: account.clone(),
-                runs_as,
-                finding_id: f.id.clone(),
-                rule: f.rule,
-                command: action.argv(&format!("ea-{}", &f.id[..f.id.len().min(24)])),
-                action: action.clone(),
-                evidence: f.message.clone(),
-            });
-        }
-    }
+    // A stable sort keeps each account's drafts in the order they were made.
+    drafts.sort_by(|x, y| (x.0 != subscriber, &x.0).cmp(&(y.0 != subscriber, &y.0)));
+    let steps = drafts
+        .iter()
+        .enumerate()
+        .map(|(i, (account, runs_as, f, action))| Step {
+            order: i + 1,
+            account_id: account.clone(),
+            runs_as,
+            finding_id: f.id.clone(),
+            rule: f.rule,
+            command: action.argv(&format!("ea-{}", &f.id[..f.id.len().min(24)])),
+            action: action.clone(),
+            evidence: f.message.clone(),
+        })
+        .collect();
     Plan {
         subscriber_account_id: subscriber.to_string(),
         steps,
         decisions,
     }
-}
-
-fn grant<'a>(a: &'a Analysis, arn: &str) -> Option<&'a GrantRow> {
-    a.grants.iter().find(|g| g.grant_arn == arn)
-}
-
-/// The grant an EA002 finding's account holds: its sub-grant of the organization or OU grant
-/// the finding names, else that grant when it is the account's own.
-fn own_grant<'a>(a: &'a Analysis, f: &Finding) -> Option<&'a GrantRow> {
-    a.grants
-        .iter()
-        .find(|g| g.is_sub_grant && g.parent_arn == f.grant_arn && g.grantee_id == f.account_id)
-        .or_else(|| {
-            grant(a, &f.grant_arn).filter(|g| {
-                g.grantee_kind == PrincipalKind::Account && g.grantee_id == f.account_id
-            })
-        })
-}
-
-/// Another ACTIVE grant of the same license reaches the grant's account (an account grant
-/// or a sub-grant to it).
-fn another_active_grant(a: &Analysis, g: &GrantRow) -> bool {
-    a.grants.iter().any(|o| {
-        o.grant_arn != g.grant_arn
-            && o.license_arn == g.license_arn
-            && o.grantee_kind == PrincipalKind::Account
-            && o.grantee_id == g.grantee_id
-            && o.status == GrantStatus::Active
-    })
 }
 
 /// What a person must decide for a finding no License Manager call closes.

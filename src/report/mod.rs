@@ -309,7 +309,10 @@ pub fn write_all(
             .with_context(|| format!("failed to write `{}`", path.display()))?;
         Ok(name.to_string())
     };
-    let page = crate::progress::timed("report view", || view::Page::new(r));
+    let fix = crate::progress::timed("fix plan", || {
+        crate::plan::plan(a, &a.subscriber_account_id)
+    });
+    let page = crate::progress::timed("report view", || view::Page::new(r).with_plan(&fix));
     // The workbook is the slowest writer: it runs beside the others (and its sheets beside
     // each other), so a run on two cores waits for the longest of them, not their sum.
     let (written, workbook) = std::thread::scope(|scope| {
@@ -340,7 +343,6 @@ pub fn write_all(
             written.push(file("summary.md", &|w| {
                 markdown::write(w, templates, &page)
             })?);
-            let fix = crate::plan::plan(a, &a.subscriber_account_id);
             written.push(file(PLAN_JSON, &|mut w| {
                 serde_json::to_writer_pretty(&mut w, &fix)?;
                 writeln!(w)?;

@@ -134,6 +134,26 @@ pub struct Page<'a> {
     pub completeness: CompletenessView<'a>,
     /// Suppressed findings (`--suppressions`), at most `TOP_ROWS`.
     pub suppressed: Vec<ChangedFinding>,
+    /// The fix plan's size, once the plan is made ([`Page::with_plan`]).
+    pub plan: Option<PlanView>,
+}
+
+/// The fix plan in numbers: commands per account, findings left to a person.
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    pub commands: usize,
+    /// (account, `subscriber` or `member`, commands), in the plan's order; at most
+    /// `TOP_ROWS`, the rest counted in `other_accounts`.
+    pub accounts: Vec<PlanAccount>,
+    pub other_accounts: usize,
+    pub decisions: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanAccount {
+    pub account_id: String,
+    pub runs_as: &'static str,
+    pub commands: usize,
 }
 
 /// One headline number. `value` is already formatted; an incomplete figure says so.
@@ -339,7 +359,34 @@ impl<'a> Page<'a> {
                 .take(TOP_ROWS)
                 .map(ChangedFinding::from)
                 .collect(),
+            plan: None,
         }
+    }
+
+    /// The page with the size of the fix plan written beside it.
+    pub fn with_plan(mut self, p: &crate::plan::Plan) -> Page<'a> {
+        let mut accounts: Vec<PlanAccount> = p
+            .per_account()
+            .into_iter()
+            .map(|(account, commands)| PlanAccount {
+                runs_as: if account == p.subscriber_account_id {
+                    "subscriber"
+                } else {
+                    "member"
+                },
+                account_id: account.to_string(),
+                commands,
+            })
+            .collect();
+        let other_accounts = accounts.len().saturating_sub(TOP_ROWS);
+        accounts.truncate(TOP_ROWS);
+        self.plan = Some(PlanView {
+            commands: p.steps.len(),
+            accounts,
+            other_accounts,
+            decisions: p.decisions.len(),
+        });
+        self
     }
 }
 

@@ -181,3 +181,38 @@ fn shellcheck(path: &std::path::Path, severity: &str) {
         Err(_) => eprintln!("shellcheck not installed: {} not checked", path.display()),
     }
 }
+
+/// `run --demo` writes the plan beside the reports, and report.html and summary.md give its
+/// size per account with a link to it, the figures being fix-plan.json's.
+#[test]
+fn the_reports_show_the_plan_size_per_account() {
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::support::cli::Bin::new()
+        .args(["run", "--demo", "--no-history", "--out"])
+        .arg(out.path())
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let text = std::fs::read_to_string(out.path().join("fix-plan.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let steps = doc["steps"].as_array().unwrap();
+    let subscriber = doc["subscriber_account_id"].as_str().unwrap();
+    let own = steps
+        .iter()
+        .filter(|s| s["account_id"] == subscriber)
+        .count();
+    assert!(own > 0);
+    let md = std::fs::read_to_string(out.path().join("summary.md")).unwrap();
+    let line = format!(
+        "{} command(s) in fix-plan.sh: {own} in {subscriber} (subscriber)",
+        steps.len()
+    );
+    assert!(md.contains(&line), "{md}");
+    let decisions = doc["decisions"].as_array().unwrap().len();
+    assert!(md.contains(&format!("{decisions} finding(s) need a person's decision")));
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains(r#"<section id="plan">"#));
+    assert!(html.contains(r#"<a href="fix-plan.sh">"#));
+    assert!(html.contains(&format!(
+        r#"<tr><td class="id">{subscriber}</td><td>subscriber</td><td class="num">{own}</td></tr>"#
+    )));
+}
