@@ -35,6 +35,9 @@ pub enum Command {
     /// Verify the clean-up of a cancelled subscription: grants deleted, no usage and no
     /// private-rate billing after the cut-off. Exit 0 PASS, 1 FAIL, 2 undecided, 3 error.
     VerifyCleanup(VerifyCleanupArgs),
+    /// Write the fix plan (fix-plan.json, fix-plan.sh) for an organization, without the
+    /// reports: the commands that would close its findings, for a person to review and run.
+    Plan(PlanArgs),
     /// List the rules.
     Rules,
     /// Show a rule's documentation.
@@ -252,6 +255,21 @@ pub struct CommonArgs {
     pub fail_on: std::option::Option<Severity>,
     /// Report date (default: the last day of usage read: the demo's 2026-10-31 for --demo,
     /// the snapshot's last day for --snapshot, yesterday for a live run).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Directory for fix-plan.json and fix-plan.sh.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// TOML options file (the demo uses examples/config.toml when none is given).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Report date (default as for `run`).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
 }

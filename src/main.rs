@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::VerifyCleanup(args) => {
             commands::verify_cleanup::verify_cleanup(args, now, std::io::stdout().lock())
         }
+        Command::Plan(args) => commands::plan::plan(args, now),
         Command::Rules => commands::info::rules(std::io::stdout().lock()),
         Command::Explain { code } => commands::info::explain(code, std::io::stdout().lock()),
         Command::History(args) => commands::history::history(args, std::io::stdout().lock()),

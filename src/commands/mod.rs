@@ -15,6 +15,7 @@ pub mod demo;
 pub mod history;
 pub mod info;
 mod load;
+pub mod plan;
 pub mod run;
 pub mod verify_cleanup;
 

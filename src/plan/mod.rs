@@ -118,6 +118,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// `fix-plan.json`.
+    pub fn write_json(&self, mut w: impl std::io::Write) -> anyhow::Result<()> {
+        serde_json::to_writer_pretty(&mut w, self)?;
+        writeln!(w)?;
+        Ok(())
+    }
+
     /// Commands per account, in plan order: ("111122223333", 3).
     pub fn per_account(&self) -> Vec<(&str, usize)> {
         let mut out: Vec<(&str, usize)> = Vec::new();

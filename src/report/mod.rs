@@ -343,11 +343,7 @@ pub fn write_all(
             written.push(file("summary.md", &|w| {
                 markdown::write(w, templates, &page)
             })?);
-            written.push(file(PLAN_JSON, &|mut w| {
-                serde_json::to_writer_pretty(&mut w, &fix)?;
-                writeln!(w)?;
-                Ok(())
-            })?);
+            written.push(file(PLAN_JSON, &|w| fix.write_json(w))?);
             written.push(file(PLAN_SCRIPT, &|mut w| {
                 w.write_all(crate::plan::script(&fix).as_bytes())?;
                 Ok(())

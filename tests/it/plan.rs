@@ -216,3 +216,36 @@ fn the_reports_show_the_plan_size_per_account() {
         r#"<tr><td class="id">{subscriber}</td><td>subscriber</td><td class="num">{own}</td></tr>"#
     )));
 }
+
+/// `plan --demo` writes the plan alone, the same as `run --demo` writes beside its reports.
+#[test]
+fn the_plan_command_writes_the_runs_plan() {
+    let (plan_out, run_out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bin = |args: &[&str], out: &std::path::Path| {
+        let o = crate::support::cli::Bin::new()
+            .args(args)
+            .arg("--out")
+            .arg(out)
+            .run();
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        o.stderr
+    };
+    let said = bin(&["plan", "--demo"], plan_out.path());
+    bin(&["run", "--demo", "--no-history"], run_out.path());
+    let mut names: Vec<String> = std::fs::read_dir(plan_out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["fix-plan.json", "fix-plan.sh"]);
+    for f in ["fix-plan.json", "fix-plan.sh"] {
+        let read = |d: &std::path::Path| std::fs::read_to_string(d.join(f)).unwrap();
+        assert!(read(plan_out.path()) == read(run_out.path()), "{f} differs");
+    }
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(plan_out.path().join("fix-plan.json")).unwrap(),
+    )
+    .unwrap();
+    let steps = doc["steps"].as_array().unwrap().len();
+    assert!(said.contains(&format!("{steps} command(s)")), "{said}");
+}
