@@ -10,6 +10,7 @@ use chrono::{Duration, NaiveDate};
 
 use crate::support::fixtures::demo_config;
 use entitlement_audit::analyze::{analyze, Analysis};
+use entitlement_audit::config::Config;
 use entitlement_audit::model::{day_start, EventKind, EventSource, GrantEvent, GrantStatus};
 use entitlement_audit::plan::{plan, script, Action, Plan};
 use entitlement_audit::snapshot::Snapshot;
@@ -65,27 +66,62 @@ fn ids(a: &Analysis) -> BTreeSet<String> {
     a.findings.iter().map(|f| f.id.clone()).collect()
 }
 
+/// Applies the plan of `snap` as of `as_of` and checks what it claims: every finding is in
+/// the plan once (a step or a decision), the claimed are gone after, none is new. Returns the
+/// plan.
+fn check_plan(what: &str, mut snap: Snapshot, cfg: &Config, as_of: NaiveDate) -> Plan {
+    let before = analyze(&snap, cfg, as_of).unwrap();
+    let p = plan(&before, &before.subscriber_account_id);
+    let claimed: BTreeSet<String> = p.steps.iter().map(|s| s.finding_id.clone()).collect();
+    let decided: BTreeSet<String> = p.decisions.iter().map(|d| d.finding_id.clone()).collect();
+    assert_eq!(
+        &claimed | &decided,
+        ids(&before),
+        "{what}: every finding is in the plan"
+    );
+    assert!(claimed.is_disjoint(&decided), "{what}");
+    apply(&mut snap, &p, as_of);
+    let after = ids(&analyze(&snap, cfg, as_of).unwrap());
+    let still: Vec<&String> = claimed.intersection(&after).collect();
+    assert!(
+        still.is_empty(),
+        "{what}: claimed closed but still there: {still:?}"
+    );
+    let before = ids(&before);
+    let new: Vec<&String> = after.difference(&before).collect();
+    assert!(new.is_empty(), "{what}: opened by the plan: {new:?}");
+    p
+}
+
+/// Every field scenario's plan, applied, closes what it claims and opens nothing.
+#[test]
+fn applying_each_scenarios_plan_closes_what_it_claims_and_opens_nothing() {
+    let mut steps = 0;
+    for (name, b) in crate::support::field::every_scenario() {
+        let snap = crate::support::field::snapshot(b);
+        let p = check_plan(
+            name,
+            snap,
+            &Config::default(),
+            crate::support::field::as_of(),
+        );
+        steps += p.steps.len();
+    }
+    assert!(steps > 0, "the scenarios' plans hold some step");
+}
+
 #[test]
 fn applying_the_demo_plan_closes_what_it_claims_and_opens_nothing() {
-    let mut snap = entitlement_audit::inputs::demo::builtin();
+    let snap = entitlement_audit::inputs::demo::builtin();
     let cfg = demo_config();
     let as_of = snap.manifest.period_end;
     let before = analyze(&snap, &cfg, as_of).unwrap();
-    let p = plan(&before, &before.subscriber_account_id);
-    let claimed: BTreeSet<String> = p.steps.iter().map(|s| s.finding_id.clone()).collect();
+    let p = check_plan("demo", snap.clone(), &cfg, as_of);
     let rules: BTreeSet<&str> = p.steps.iter().map(|s| s.rule).collect();
     assert_eq!(
         rules,
         ["EA002", "EA004", "EA007", "EA008"].into_iter().collect()
     );
-    // Every finding is either closed by a step or left to a person.
-    let decided: BTreeSet<String> = p.decisions.iter().map(|d| d.finding_id.clone()).collect();
-    assert_eq!(
-        &claimed | &decided,
-        ids(&before),
-        "every finding is in the plan once"
-    );
-    assert!(claimed.is_disjoint(&decided));
     // Accept comes before activate in the member account that holds a PENDING_ACCEPT grant.
     let accept = p
         .steps
@@ -96,17 +132,6 @@ fn applying_the_demo_plan_closes_what_it_claims_and_opens_nothing() {
     assert!(matches!(next.action, Action::ActivateGrant { .. }));
     assert_eq!(next.account_id, accept.account_id);
     assert_eq!(p.steps[0].account_id, before.subscriber_account_id);
-
-    apply(&mut snap, &p, as_of);
-    let after = analyze(&snap, &cfg, as_of).unwrap();
-    let (after, before) = (ids(&after), ids(&before));
-    let still: Vec<&String> = claimed.intersection(&after).collect();
-    assert!(
-        still.is_empty(),
-        "claimed closed but still there: {still:?}"
-    );
-    let new: Vec<&String> = after.difference(&before).collect();
-    assert!(new.is_empty(), "opened by the plan: {new:?}");
 }
 
 #[test]
