@@ -164,6 +164,7 @@ mod tests {
             version: "1".into(),
             home_region: "us-east-1".into(),
             activation_override: None,
+            granted_operations: Vec::new(),
             grant_type: None,
             relation: GrantRelation::Direct,
         }

@@ -128,6 +128,10 @@ pub struct Grant {
     /// Direct grant, per-account sub-grant, or undecided because its parent could not be read.
     #[serde(default)]
     pub relation: GrantRelation,
+    /// `GrantedOperations` as AWS sent them (`CheckoutLicense`, ...); empty when not known
+    /// (a snapshot before format 5). The fix plan copies them into a new grant.
+    #[serde(default)]
+    pub granted_operations: Vec<String>,
 }
 
 impl Grant {
@@ -302,6 +306,7 @@ mod tests {
                 version: "1".into(),
                 home_region: "us-east-1".into(),
                 activation_override: None,
+                granted_operations: Vec::new(),
                 grant_type: None,
                 relation: GrantRelation::ParentUnread,
             }

@@ -74,7 +74,7 @@ impl std::fmt::Display for Table {
 }
 
 /// Version of the on-disk layout; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The first format with the `agreements` and `rates` tables; older snapshots read them empty.
 pub const AGREEMENTS_SINCE: u32 = 4;

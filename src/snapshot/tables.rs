@@ -57,6 +57,7 @@ pub(super) const GRANTS: &[&str] = &[
     "activation_override",
     "grant_type",
     "relation",
+    "granted_operations",
 ];
 pub(super) const GRANT_EVENTS: &[&str] = &[
     "time",
@@ -98,10 +99,12 @@ pub(super) const RATES: &[&str] = &[
 const ADDED_IN_2: &[&str] = &["seller_grant_arn", "relation", "not_before"];
 /// Columns added in format 3 (`accounts.tags_read`: absent means the tags were read).
 const ADDED_IN_3: &[&str] = &["tags_read"];
+/// Columns added in format 5 (`grants.granted_operations`: absent means not known).
+const ADDED_IN_5: &[&str] = &["granted_operations"];
 
 /// A column an older format does not have: absent or empty, the field takes its default.
 fn optional(column: &str) -> bool {
-    ADDED_IN_2.contains(&column) || ADDED_IN_3.contains(&column)
+    ADDED_IN_2.contains(&column) || ADDED_IN_3.contains(&column) || ADDED_IN_5.contains(&column)
 }
 
 /// Builds a frame of nullable text columns from serializable rows.
@@ -178,7 +181,7 @@ pub(super) fn from_frame<T: DeserializeOwned>(
 /// Columns that hold JSON text (maps, booleans) rather than plain text.
 fn cell_value(column: &str, s: &str) -> Value {
     match column {
-        "tags" | "tags_read" | "auto_renew" => {
+        "tags" | "tags_read" | "auto_renew" | "granted_operations" => {
             serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
         }
         _ => Value::String(s.to_string()),

@@ -151,11 +151,45 @@ fn agreements_and_rates_read_back_and_older_formats_read_them_empty() {
     // Format 3 had neither table: both read empty, the rest as written.
     let manifest = dir.path().join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    let old = text.replace("\"format_version\": 4", "\"format_version\": 3");
+    let old = text.replace("\"format_version\": 5", "\"format_version\": 3");
     assert_ne!(old, text);
     std::fs::write(&manifest, old).unwrap();
     std::fs::remove_file(dir.path().join("rates.parquet")).unwrap();
     let back = snapshot::read(dir.path()).unwrap();
     assert!(back.agreements.is_empty() && back.rates.is_empty());
     assert_eq!(back.grants, snap.grants);
+}
+
+/// A grant's operations read back; a format-4 file has no such column: they read as not known
+/// (empty), the rest of the grant as written.
+#[test]
+fn grant_operations_read_back_and_older_formats_read_them_empty() {
+    use polars::prelude::*;
+    let snap = entitlement_audit::inputs::demo::builtin();
+    assert!(snap.grants.iter().all(|g| !g.granted_operations.is_empty()));
+    let dir = tempfile::tempdir().unwrap();
+    snapshot::write(&snap, dir.path()).unwrap();
+    let back = snapshot::read(dir.path()).unwrap();
+    assert_eq!(back.grants, snap.grants);
+
+    let path = dir.path().join("grants.parquet");
+    let mut grants = ParquetReader::new(std::fs::File::open(&path).unwrap())
+        .finish()
+        .unwrap()
+        .drop("granted_operations")
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut grants)
+        .unwrap();
+    let back = snapshot::read(dir.path()).unwrap();
+    assert!(back.grants.iter().all(|g| g.granted_operations.is_empty()));
+    let strip = |g: &entitlement_audit::model::Grant| {
+        let mut g = g.clone();
+        g.granted_operations.clear();
+        g
+    };
+    assert_eq!(
+        back.grants,
+        snap.grants.iter().map(strip).collect::<Vec<_>>()
+    );
 }

@@ -393,6 +393,11 @@ fn grant(g: &SdkGrant) -> Grant {
         grant_type: g.grant_type().map(|t| t.as_str().to_string()),
         // Decided once every grant is known (`relate`).
         relation: GrantRelation::Direct,
+        granted_operations: g
+            .granted_operations()
+            .iter()
+            .map(|o| o.as_str().to_string())
+            .collect(),
     }
 }
 

@@ -42,6 +42,10 @@ pub struct Spend<'a> {
     pub team_tag: Option<&'a str>,
 }
 
+/// The operations the built organizations' grants allow (those License Manager names for
+/// consuming a Marketplace license).
+pub const DEMO_OPERATIONS: &[&str] = &["CheckoutLicense", "CheckInLicense"];
+
 /// Builds an organization and its snapshot. See the module docs.
 #[derive(Clone)]
 pub struct OrgBuilder {
@@ -515,6 +519,7 @@ impl OrgBuilder {
             version: "1".to_string(),
             home_region: REGION.to_string(),
             activation_override: None,
+            granted_operations: DEMO_OPERATIONS.iter().map(|o| o.to_string()).collect(),
             grant_type: None,
             relation,
         };

@@ -440,8 +440,7 @@ fn grant(g: &Grant) -> Value {
     let mut v = json!({"GrantArn": g.arn, "GrantName": g.name, "ParentArn": g.parent_arn,
                        "LicenseArn": g.license_arn, "GranteePrincipalArn": g.grantee_principal_arn,
                        "HomeRegion": g.home_region, "GrantStatus": g.status.as_str(),
-                       "Version": g.version,
-                       "GrantedOperations": ["CheckoutLicense", "CheckInLicense"]});
+                       "Version": g.version, "GrantedOperations": g.granted_operations});
     if let Some(r) = &g.status_reason {
         v["StatusReason"] = json!(r);
     }
