@@ -97,6 +97,9 @@ pub struct GrantRow {
     pub activated_at: Option<NaiveDate>,
     pub activation_time_unknown: bool,
     pub findings: String,
+    /// What the grant allows (the fix plan copies it into a new grant); not a report column.
+    #[serde(skip)]
+    pub granted_operations: Vec<String>,
 }
 
 /// Spend of one day.
@@ -436,6 +439,7 @@ fn grant_rows(cx: &Context, findings: &[Finding]) -> Vec<GrantRow> {
                 status: v.status.clone(),
                 status_reason: g.status_reason.clone().unwrap_or_default(),
                 version: g.version.clone(),
+                granted_operations: g.granted_operations.clone(),
                 created_at: v.timeline.created_at.map(day),
                 activated_at: v
                     .timeline

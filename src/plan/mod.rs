@@ -21,6 +21,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::analyze::coverage::State;
 use crate::analyze::finding::Finding;
 use crate::analyze::rules::code;
 use crate::analyze::{Analysis, GrantRow};
@@ -35,6 +36,13 @@ pub const REGION: &str = "us-east-1";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Action {
+    /// A new account grant of the license, allowing the operations the license's grants allow.
+    CreateGrant {
+        license_arn: String,
+        grantee_account_id: String,
+        grant_name: String,
+        allowed_operations: Vec<String>,
+    },
     AcceptGrant {
         grant_arn: String,
     },
@@ -54,6 +62,30 @@ impl Action {
         let mut v: Vec<String> = ["aws", "license-manager"].map(String::from).to_vec();
         let mut push = |args: &[&str]| v.extend(args.iter().map(|a| a.to_string()));
         match self {
+            Action::CreateGrant {
+                license_arn,
+                grantee_account_id: account_id,
+                grant_name,
+                allowed_operations,
+            } => {
+                let principal = format!("arn:aws:iam::{account_id}:root");
+                push(&[
+                    "create-grant",
+                    "--client-token",
+                    client_token,
+                    "--grant-name",
+                    grant_name,
+                    "--license-arn",
+                    license_arn,
+                    "--principals",
+                    &principal,
+                    "--home-region",
+                    REGION,
+                    "--allowed-operations",
+                ]);
+                let ops: Vec<&str> = allowed_operations.iter().map(String::as_str).collect();
+                push(&ops);
+            }
             Action::AcceptGrant { grant_arn } => push(&["accept-grant", "--grant-arn", grant_arn]),
             Action::ActivateGrant {
                 grant_arn,
@@ -93,6 +125,10 @@ pub struct Step {
     pub runs_as: &'static str,
     pub finding_id: String,
     pub rule: &'static str,
+    /// `closes` (the finding is gone once it ran) or `stops-further-exposure` (a grant for an
+    /// account that paid public price: the spend already billed stays billed, and the finding
+    /// stays until it leaves the window).
+    pub effect: &'static str,
     #[serde(flatten)]
     pub action: Action,
     pub command: Vec<String>,
@@ -269,6 +305,10 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
                     "no other ACTIVE grant of the license reaches the account: deleting this one would leave it uncovered".into(),
                 )),
             },
+            code::PUBLIC_PRICE_EXPOSURE => match new_grant(a, &grants, f) {
+                Ok(action) => drafts.push((subscriber.to_string(), "subscriber", f, action)),
+                Err(why) => decisions.push(decide(f, why)),
+            },
             _ => decisions.push(decide(f, decision_for(f))),
         }
     }
@@ -285,6 +325,10 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
             runs_as,
             finding_id: f.id.clone(),
             rule: f.rule,
+            effect: match action {
+                Action::CreateGrant { .. } => "stops-further-exposure",
+                _ => "closes",
+            },
             command: action.argv(&format!("ea-{}", &f.id[..f.id.len().min(24)])),
             action: action.clone(),
             evidence: f.message.clone(),
@@ -295,6 +339,52 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
         steps,
         decisions,
     }
+}
+
+/// The grant an EA001 account lacks, or why none is planned: the account must still be
+/// exposed at the as-of date with no grant of the license reaching it at all (a waiting grant
+/// is EA002's step), and the operations to allow must be known from the license's grants.
+fn new_grant(a: &Analysis, grants: &Grants, f: &Finding) -> Result<Action, String> {
+    let last = a
+        .coverage
+        .iter()
+        .filter(|c| c.account_id == f.account_id && c.license_arn == f.license_arn)
+        .max_by_key(|c| c.to);
+    match last {
+        Some(c) if c.state == State::NotCovered && c.to == a.as_of => {}
+        Some(c) if c.state == State::AwaitingActivation => {
+            return Err("the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed".into())
+        }
+        _ => {
+            return Err("covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed".into())
+        }
+    }
+    let reaches = grants
+        .by_account
+        .get(f.account_id.as_str())
+        .into_iter()
+        .flatten()
+        .any(|g| g.license_arn == f.license_arn);
+    if reaches {
+        return Err("a grant of the license reaches the account but does not cover it: see its status in grants.csv".into());
+    }
+    let mut ops: Vec<String> = a
+        .grants
+        .iter()
+        .filter(|g| g.license_arn == f.license_arn)
+        .flat_map(|g| g.granted_operations.iter().cloned())
+        .collect();
+    ops.sort();
+    ops.dedup();
+    if ops.is_empty() {
+        return Err("whether to grant the account the product: the operations the license's grants allow are not known (a snapshot before format 5), so no create-grant is written".into());
+    }
+    Ok(Action::CreateGrant {
+        license_arn: f.license_arn.clone(),
+        grantee_account_id: f.account_id.clone(),
+        grant_name: f.product.clone(),
+        allowed_operations: ops,
+    })
 }
 
 /// What a person must decide for a finding no License Manager call closes.

@@ -19,6 +19,53 @@ use entitlement_audit::snapshot::Snapshot;
 fn apply(snap: &mut Snapshot, p: &Plan, as_of: NaiveDate) {
     let at = day_start(as_of) + Duration::hours(23);
     for step in &p.steps {
+        if let Action::CreateGrant {
+            license_arn,
+            grantee_account_id: account_id,
+            grant_name,
+            allowed_operations,
+        } = &step.action
+        {
+            // A new ACTIVE account grant, as AWS makes it for the grantor.
+            let arn = format!(
+                "arn:aws:license-manager::{}:grant:g-plan{}",
+                p.subscriber_account_id, step.order
+            );
+            assert!(!allowed_operations.is_empty());
+            snap.grants.push(entitlement_audit::model::Grant {
+                arn: arn.clone(),
+                name: grant_name.clone(),
+                license_arn: license_arn.clone(),
+                parent_arn: license_arn.clone(),
+                grantee_principal_arn: format!("arn:aws:iam::{account_id}:root"),
+                grantee_kind: entitlement_audit::model::PrincipalKind::Account,
+                grantee_id: account_id.clone(),
+                status: GrantStatus::Active,
+                status_reason: None,
+                version: "1".into(),
+                home_region: "us-east-1".into(),
+                activation_override: None,
+                grant_type: None,
+                relation: entitlement_audit::model::GrantRelation::Direct,
+                granted_operations: allowed_operations.clone(),
+            });
+            for kind in [
+                EventKind::Created,
+                EventKind::Accepted,
+                EventKind::Activated,
+            ] {
+                snap.grant_events.push(GrantEvent {
+                    time: at,
+                    grant_arn: arn.clone(),
+                    account_id: Some(account_id.clone()),
+                    kind,
+                    source: EventSource::Demo,
+                    actor: None,
+                    not_before: None,
+                });
+            }
+            continue;
+        }
         let (arn, status, kind) = match &step.action {
             Action::AcceptGrant { grant_arn } => {
                 (grant_arn, GrantStatus::Disabled, EventKind::Accepted)
@@ -29,6 +76,7 @@ fn apply(snap: &mut Snapshot, p: &Plan, as_of: NaiveDate) {
             Action::DeleteGrant { grant_arn, .. } => {
                 (grant_arn, GrantStatus::Deleted, EventKind::Deleted)
             }
+            Action::CreateGrant { .. } => unreachable!("handled above"),
         };
         let g = snap
             .grants
@@ -72,16 +120,48 @@ fn ids(a: &Analysis) -> BTreeSet<String> {
 fn check_plan(what: &str, mut snap: Snapshot, cfg: &Config, as_of: NaiveDate) -> Plan {
     let before = analyze(&snap, cfg, as_of).unwrap();
     let p = plan(&before, &before.subscriber_account_id);
-    let claimed: BTreeSet<String> = p.steps.iter().map(|s| s.finding_id.clone()).collect();
+    let planned: BTreeSet<String> = p.steps.iter().map(|s| s.finding_id.clone()).collect();
+    let claimed: BTreeSet<String> = p
+        .steps
+        .iter()
+        .filter(|s| s.effect == "closes")
+        .map(|s| s.finding_id.clone())
+        .collect();
     let decided: BTreeSet<String> = p.decisions.iter().map(|d| d.finding_id.clone()).collect();
     assert_eq!(
-        &claimed | &decided,
+        &planned | &decided,
         ids(&before),
         "{what}: every finding is in the plan"
     );
-    assert!(claimed.is_disjoint(&decided), "{what}");
+    assert!(planned.is_disjoint(&decided), "{what}");
     apply(&mut snap, &p, as_of);
     let after = ids(&analyze(&snap, cfg, as_of).unwrap());
+    // A new grant stops further exposure: the account is covered the next day.
+    let next = analyze(&snap, cfg, as_of + Duration::days(1)).unwrap();
+    for s in p
+        .steps
+        .iter()
+        .filter(|s| s.effect == "stops-further-exposure")
+    {
+        let Action::CreateGrant {
+            license_arn,
+            grantee_account_id: account_id,
+            ..
+        } = &s.action
+        else {
+            panic!(
+                "{what}: step {} stops exposure without a new grant",
+                s.order
+            );
+        };
+        let last = next
+            .coverage
+            .iter()
+            .filter(|c| &c.account_id == account_id && &c.license_arn == license_arn)
+            .max_by_key(|c| c.to)
+            .unwrap_or_else(|| panic!("{what}: no coverage of {account_id}"));
+        assert_eq!(last.state.as_str(), "covered", "{what}: {account_id}");
+    }
     let still: Vec<&String> = claimed.intersection(&after).collect();
     assert!(
         still.is_empty(),
@@ -120,7 +200,9 @@ fn applying_the_demo_plan_closes_what_it_claims_and_opens_nothing() {
     let rules: BTreeSet<&str> = p.steps.iter().map(|s| s.rule).collect();
     assert_eq!(
         rules,
-        ["EA002", "EA004", "EA007", "EA008"].into_iter().collect()
+        ["EA001", "EA002", "EA004", "EA007", "EA008"]
+            .into_iter()
+            .collect()
     );
     // Accept comes before activate in the member account that holds a PENDING_ACCEPT grant.
     let accept = p
