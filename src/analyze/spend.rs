@@ -219,7 +219,7 @@ pub struct Placed {
 
 /// A row's exposure in one word: [`RowLoss::COVERED`] (not exposed, or no mapped product),
 /// [`RowLoss::UNRATED`] (exposed, its dimension lacks a rate), else the nano-dollars it lost
-/// ([`lost_nanos`]).
+/// (quantity x gap, nothing when billed at the private rate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowLoss(i64);
 
@@ -242,45 +242,26 @@ impl RowLoss {
 /// (skipped while rows stay on one pair) and a binary search, linear in rows where a polars
 /// join of the rows to the segments grew faster than linearly. The spend pass places each
 /// row once and hands the allocation pass each row's [`RowLoss`].
-pub struct Placement<'a> {
+struct Placement<'a> {
     segments: &'a [Segment],
     rates: &'a RateBook,
     ranges: FxHashMap<(&'a str, &'a str), Range<usize>>,
     last: Option<((&'a str, &'a str), Range<usize>)>,
     /// (license, usage type) -> the prices: few pairs, looked up once each.
     prices: FxHashMap<(&'a str, &'a str), Option<Prices>>,
-    /// The last few pairs looked up, by the address of their text: a row's usage type read
-    /// from a Parquet dictionary page points at one copy of the text, and the rows of an
-    /// (account, product) cycle through a few usage types, so most rows are answered without
-    /// hashing two strings.
-    recent: [Option<(Same<'a>, Same<'a>, Option<Prices>)>; RECENT],
-    next_recent: usize,
-}
-
-/// How many (license, usage type) pairs [`Placement`] remembers by address.
-const RECENT: usize = 4;
-
-/// A text compared by address and length: equal only when it is the very same bytes.
-#[derive(Debug, Clone, Copy)]
-struct Same<'a>(&'a str);
-
-impl Same<'_> {
-    fn is(&self, s: &str) -> bool {
-        self.0.len() == s.len() && std::ptr::eq(self.0.as_ptr(), s.as_ptr())
-    }
 }
 
 /// Where one usage row of a mapped product lands.
 #[derive(Debug, Clone, Copy)]
-pub struct RowPlace {
+struct RowPlace {
     /// Index of its segment.
-    pub segment: usize,
+    segment: usize,
     /// Its dimension's public and private rates, when both are known.
-    pub prices: Option<Prices>,
+    prices: Option<Prices>,
 }
 
 impl<'a> Placement<'a> {
-    pub fn new(segments: &'a [Segment], rates: &'a RateBook) -> Result<Placement<'a>> {
+    fn new(segments: &'a [Segment], rates: &'a RateBook) -> Result<Placement<'a>> {
         let mut ranges: FxHashMap<(&str, &str), Range<usize>> = FxHashMap::default();
         let mut i = 0;
         while i < segments.len() {
@@ -306,13 +287,11 @@ impl<'a> Placement<'a> {
             ranges,
             last: None,
             prices: FxHashMap::default(),
-            recent: [None; RECENT],
-            next_recent: 0,
         })
     }
 
     /// The segment and prices of a row of product `key` (a row with a product key).
-    pub fn place(&mut self, r: &Row<'a>, key: &'a str) -> Result<RowPlace> {
+    fn place(&mut self, r: &Row<'a>, key: &'a str) -> Result<RowPlace> {
         let range = match &self.last {
             Some((k, range)) if *k == (r.account_id, key) => range.clone(),
             _ => {
@@ -335,44 +314,18 @@ impl<'a> Placement<'a> {
         );
         let segment = range.start + at;
         let license = self.segments[segment].license_arn.as_str();
-        let prices = self.prices_of(license, key, r.usage_type);
+        let rates = self.rates;
+        let prices = *self
+            .prices
+            .entry((license, r.usage_type))
+            .or_insert_with(|| rates.prices(license, key, r.usage_type));
         Ok(RowPlace { segment, prices })
     }
-
-    /// The prices of `usage_type` under `license`: by address among the last few pairs, else
-    /// from the map (filled on first sight).
-    fn prices_of(&mut self, license: &'a str, key: &str, usage_type: &'a str) -> Option<Prices> {
-        let hit = self
-            .recent
-            .iter()
-            .flatten()
-            .find(|(l, u, _)| l.is(license) && u.is(usage_type));
-        if let Some((_, _, p)) = hit {
-            return *p;
-        }
-        let rates = self.rates;
-        let p = *self
-            .prices
-            .entry((license, usage_type))
-            .or_insert_with(|| rates.prices(license, key, usage_type));
-        self.recent[self.next_recent] = Some((Same(license), Same(usage_type), p));
-        self.next_recent = (self.next_recent + 1) % RECENT;
-        p
-    }
 }
 
-/// What a row of an exposed segment lost to public pricing, in nano-dollars: its quantity x
-/// (public - private), or nothing when the bill shows it at the private rate (EA014 names
-/// it). Whole nano-dollars per row: an integer sum is the same in any row order (a float sum
-/// is not, and quantities of a millionth of a unit times a rate land on half a micro-dollar,
-/// where rounding flips with the last bit).
-pub fn lost_nanos(p: Prices, cost_usd: f64, quantity: f64) -> i64 {
-    match p.billed_at(cost_usd, quantity) {
-        Some(BilledAt::Private) => 0,
-        _ => gap_nanos(p, quantity),
-    }
-}
-
+/// Quantity x (public - private) of a row, in whole nano-dollars: an integer sum is the same
+/// in any row order (a float sum is not, and quantities of a millionth of a unit times a rate
+/// land on half a micro-dollar, where rounding flips with the last bit).
 fn gap_nanos(p: Prices, quantity: f64) -> i64 {
     (quantity * p.gap() * 1e9).round() as i64
 }
@@ -398,12 +351,7 @@ pub fn attribute(w: &WindowUsage, rates: &RateBook, segments: &mut [Segment]) ->
         };
         let at = placement.place(&r, key)?;
         let exposed = segments[at.segment].state.is_exposed();
-        sums[at.segment].add(&r, at.prices, exposed);
-        row_loss.push(match (exposed, at.prices) {
-            (false, _) => RowLoss::COVERED,
-            (true, None) => RowLoss::UNRATED,
-            (true, Some(p)) => RowLoss(lost_nanos(p, r.cost_usd, r.usage_quantity)),
-        });
+        row_loss.push(sums[at.segment].add(&r, at.prices, exposed));
         if exposed {
             let day = usize::try_from(r.day - first).ok();
             if let Some(d) = day.and_then(|d| exposed_by_day.get_mut(d)) {
@@ -496,20 +444,33 @@ fn span(days: Option<(i32, i32)>, day: i32) -> Option<(i32, i32)> {
 
 impl Sums {
     /// Adds a row; `prices` are its dimension's public and private rates, when both are known.
-    /// Only a row of an exposed segment has an overspend.
-    fn add(&mut self, r: &Row, prices: Option<Prices>, exposed: bool) {
+    /// Only a row of an exposed segment has an overspend: its quantity x the gap, or nothing
+    /// when the bill shows it at the private rate (EA014 names it). Returns the row's
+    /// [`RowLoss`].
+    fn add(&mut self, r: &Row, prices: Option<Prices>, exposed: bool) -> RowLoss {
         let (cost, day) = (r.cost_usd, r.day);
+        let mut loss = if exposed {
+            RowLoss::UNRATED
+        } else {
+            RowLoss::COVERED
+        };
         if let Some(p) = prices {
             let gap = gap_nanos(p, r.usage_quantity);
-            match p.billed_at(cost, r.usage_quantity) {
+            let billed_at = p.billed_at(cost, r.usage_quantity);
+            match billed_at {
                 Some(BilledAt::Public) => self.billed_public.add(cost, gap, day),
                 Some(BilledAt::Private) => self.billed_private.add(cost, gap, day),
                 None => {}
             }
             if exposed {
+                let lost = match billed_at {
+                    Some(BilledAt::Private) => 0,
+                    _ => gap,
+                };
                 self.rated_rows += 1;
                 self.rated_cost += cost;
-                self.rated_overspend_nanos += lost_nanos(p, cost, r.usage_quantity);
+                self.rated_overspend_nanos += lost;
+                loss = RowLoss(lost);
             }
         }
         self.cost += cost;
@@ -521,6 +482,7 @@ impl Sums {
         }
         self.rows += 1;
         self.days = span(self.days, day);
+        loss
     }
 
     fn spend(&self) -> Spend {

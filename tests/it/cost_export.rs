@@ -97,7 +97,8 @@ fn principal(c: &Cur) -> String {
     }
 }
 
-const CUR_COLUMNS: &[&str] = &[
+/// The CUR 2.0 columns the test exports write (also `live_e2e`'s export of the demo).
+pub(crate) const CUR_COLUMNS: &[&str] = &[
     "bill_billing_entity",
     "bill_payer_account_id",
     "line_item_line_item_type",

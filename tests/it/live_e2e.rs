@@ -811,21 +811,7 @@ async fn a_recorded_live_run_replays_to_the_same_findings() {
 /// for a negative cost), with its usage type, amount, team tag and calling principal.
 fn demo_usage_as_cur(snap: &Snapshot, path: &Path) {
     let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record([
-        "bill_billing_entity",
-        "bill_payer_account_id",
-        "line_item_line_item_type",
-        "line_item_usage_start_date",
-        "line_item_usage_account_id",
-        "line_item_iam_principal",
-        "product_product_name",
-        "line_item_usage_type",
-        "line_item_unblended_cost",
-        "line_item_usage_amount",
-        "pricing_public_on_demand_cost",
-        "resource_tags",
-    ])
-    .unwrap();
+    w.write_record(crate::cost_export::CUR_COLUMNS).unwrap();
     for r in entitlement_audit::model::usage::rows(&snap.usage).unwrap() {
         let kind = if r.cost_usd < 0.0 { "Credit" } else { "Usage" };
         let caller = r

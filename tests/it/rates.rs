@@ -701,3 +701,26 @@ fn a_card_keyed_without_the_region_code_prices_the_row_too() {
     let (basis, _) = keyed(&|k| k.replace("USE1_", "USW2_"));
     assert_eq!(basis, "no-price-basis");
 }
+
+/// The Price List's unit is unsettled (`Units` or `1M tokens`, aws-apis.md): a Price List rate
+/// in `Units` prices a `-Units` row exactly, one in `1M tokens` is never taken for it.
+#[test]
+fn a_price_list_rate_prices_a_row_only_in_the_rows_own_unit() {
+    let listed = |unit: &str| {
+        let mut snap = org_with_rates(true).build(d(8, 3), d(10, 31), at(11, 1));
+        for r in snap
+            .rates
+            .iter_mut()
+            .filter(|r| r.source == RateSource::PublicOffer)
+        {
+            r.source = RateSource::PriceList;
+            r.unit = Some(unit.to_string());
+        }
+        let a = analyze(&snap, &Config::default(), d(10, 31)).unwrap();
+        ea001(&a)
+    };
+    let (basis, overspend) = listed("Units");
+    assert_eq!(basis, "agreement-terms");
+    assert!(close(overspend, 15.0), "{overspend:?}");
+    assert_eq!(listed("1M tokens"), ("no-price-basis", None));
+}

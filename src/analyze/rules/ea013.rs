@@ -1,7 +1,7 @@
 //! EA013 covered-usage-billed-at-public-price: usage the coverage model says a grant (or the
 //! subscription) covered, billed at the public rate.
 
-use super::{finding, meta, Facts, Rule, BILLED_RATE_TABLES};
+use super::{days_between, finding, meta, Facts, Rule, BILLED_RATE_TABLES};
 use crate::analyze::context::Context;
 use crate::analyze::coverage::State;
 use crate::analyze::finding::{Finding, OverspendBasis};
@@ -42,12 +42,11 @@ impl Rule for CoveredUsageBilledAtPublicPrice {
                 _ => format!("grant `{}` was ACTIVE", f.grant_arn),
             };
             f.message = format!(
-                "{} rows ({}) of {} usage between {} and {} were billed at the public rate although {by}: AWS's billing did not apply the private offer; lost {} (agreement-terms)",
+                "{} rows ({}) of {} usage between {} were billed at the public rate although {by}: AWS's billing did not apply the private offer; lost {} (agreement-terms)",
                 billed.rows,
                 usd(billed.cost_usd),
                 f.product,
-                billed.first_day.map(|d| d.to_string()).unwrap_or_default(),
-                billed.last_day.map(|d| d.to_string()).unwrap_or_default(),
+                days_between(billed.first_day, billed.last_day),
                 usd(billed.gap_usd),
             );
             f.remediation = "open a case with AWS Marketplace billing with the account, the days and the agreement; check that the grant is ACTIVE in the member account itself and covers the region and operations used".into();

@@ -1,7 +1,7 @@
 //! EA014 uncovered-usage-billed-at-private-price: usage the coverage model counts as exposed,
 //! billed at the private rate.
 
-use super::{finding, meta, Facts, Rule, BILLED_RATE_TABLES};
+use super::{days_between, finding, meta, Facts, Rule, BILLED_RATE_TABLES};
 use crate::analyze::context::Context;
 use crate::analyze::coverage::State;
 use crate::analyze::finding::Finding;
@@ -31,12 +31,11 @@ impl Rule for UncoveredUsageBilledAtPrivatePrice {
             f.last_day = billed.last_day;
             f.cost_usd = Some(billed.cost_usd);
             f.message = format!(
-                "{} rows ({}) of {} usage between {} and {} were billed at the private rate although no ACTIVE grant covered the account in the data ({}): the public-price exposure reported for it is overstated by {}; its overspend counts nothing for these rows (at public price they would have lost {})",
+                "{} rows ({}) of {} usage between {} were billed at the private rate although no ACTIVE grant covered the account in the data ({}): the public-price exposure reported for it is overstated by {}; its overspend counts nothing for these rows (at public price they would have lost {})",
                 billed.rows,
                 usd(billed.cost_usd),
                 f.product,
-                billed.first_day.map(|d| d.to_string()).unwrap_or_default(),
-                billed.last_day.map(|d| d.to_string()).unwrap_or_default(),
+                days_between(billed.first_day, billed.last_day),
                 first.state.as_str(),
                 usd(billed.cost_usd),
                 usd(billed.gap_usd),

@@ -312,8 +312,16 @@ pub(crate) fn product_spend(
 
 /// The days of a spend, `first and last`, as text for messages.
 pub(crate) fn spend_days(s: &Spend) -> String {
+    days_between(s.first_day, s.last_day)
+}
+
+/// A day range, `first and last`, as text for messages.
+pub(crate) fn days_between(
+    first: Option<chrono::NaiveDate>,
+    last: Option<chrono::NaiveDate>,
+) -> String {
     let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    format!("{} and {}", day(s.first_day), day(s.last_day))
+    format!("{} and {}", day(first), day(last))
 }
 
 /// The account named in a grant finding: the grantee when it is an account.
