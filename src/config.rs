@@ -28,6 +28,40 @@ pub struct Config {
     pub pricing: Pricing,
     /// Rule code -> severity override.
     pub severity: BTreeMap<&'static str, Severity>,
+    /// `[[plan.grant_under]]`: where the fix plan puts a new grant, by OU path.
+    pub grant_under: Vec<GrantUnder>,
+}
+
+/// `[[plan.grant_under]]`, validated: accounts under `ou_path_prefix` (whole path segments;
+/// the longest matching prefix wins) get a new grant to `principal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantUnder {
+    pub ou_path_prefix: String,
+    pub principal: GrantPrincipal,
+}
+
+/// What a new grant for an account under a `grant_under` prefix targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantPrincipal {
+    /// The account itself (an exception under a broader rule).
+    Account,
+    /// The OU whose path is the prefix.
+    Ou,
+    /// The whole organization.
+    Organization,
+}
+
+impl GrantPrincipal {
+    pub const KNOWN: [&'static str; 3] = ["account", "ou", "organization"];
+
+    fn parse(s: &str) -> Option<GrantPrincipal> {
+        match s {
+            "account" => Some(GrantPrincipal::Account),
+            "ou" => Some(GrantPrincipal::Ou),
+            "organization" => Some(GrantPrincipal::Organization),
+            _ => None,
+        }
+    }
 }
 
 /// The options file as written, before validation; every option has a default.
@@ -54,6 +88,25 @@ struct File {
     pub pricing: Pricing,
     /// Rule code -> severity override.
     pub severity: BTreeMap<String, String>,
+    /// Options of the fix plan.
+    pub plan: PlanFile,
+}
+
+/// `[plan]` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct PlanFile {
+    /// Where a new grant for an exposed account goes, by OU path.
+    grant_under: Vec<GrantUnderFile>,
+}
+
+/// `[[plan.grant_under]]` as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantUnderFile {
+    ou_path_prefix: String,
+    /// One of [`GrantPrincipal::KNOWN`].
+    principal: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +165,7 @@ impl Default for File {
             product_mappings: Vec::new(),
             pricing: Pricing::default(),
             severity: BTreeMap::new(),
+            plan: PlanFile::default(),
         }
     }
 }
@@ -211,6 +265,36 @@ impl File {
                 }
             }
         }
+        let mut grant_under: Vec<GrantUnder> = Vec::new();
+        for (i, r) in self.plan.grant_under.iter().enumerate() {
+            let at = format!("`plan.grant_under[{i}]`");
+            let prefix = r.ou_path_prefix.trim_end_matches('/');
+            if !r.ou_path_prefix.starts_with('/') {
+                problems.push(format!(
+                    "{at}.ou_path_prefix must start with `/` (got `{}`)",
+                    r.ou_path_prefix
+                ));
+            } else if grant_under.iter().any(|g| g.ou_path_prefix == prefix) {
+                problems.push(format!(
+                    "{at}.ou_path_prefix `{}` is given twice",
+                    r.ou_path_prefix
+                ));
+            }
+            match GrantPrincipal::parse(&r.principal) {
+                None => problems.push(format!(
+                    "{at}.principal = `{}` is not one of {}",
+                    r.principal,
+                    GrantPrincipal::KNOWN.join(", ")
+                )),
+                Some(GrantPrincipal::Ou) if prefix.is_empty() => problems.push(format!(
+                    "{at}.ou_path_prefix `/` names no OU: use principal = \"organization\""
+                )),
+                Some(principal) => grant_under.push(GrantUnder {
+                    ou_path_prefix: prefix.to_string(),
+                    principal,
+                }),
+            }
+        }
         let mut severity = BTreeMap::new();
         for (code, sev) in &self.severity {
             let rule = crate::analyze::rules::by_code(code);
@@ -242,6 +326,7 @@ impl File {
             product_mappings: self.product_mappings,
             pricing: self.pricing,
             severity,
+            grant_under,
         })
     }
 }
@@ -306,5 +391,67 @@ mod tests {
             Config::parse("[severity]\nEA999 = \"loud\"").unwrap_err()
         );
         assert!(err.contains("EA999") && err.contains("loud"), "{err}");
+    }
+
+    #[test]
+    fn grant_under_is_validated() {
+        let c = Config::parse(
+            r#"
+            [[plan.grant_under]]
+            ou_path_prefix = "/Root/Workloads/"
+            principal = "ou"
+            [[plan.grant_under]]
+            ou_path_prefix = "/"
+            principal = "organization"
+        "#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.grant_under,
+            [
+                GrantUnder {
+                    ou_path_prefix: "/Root/Workloads".into(),
+                    principal: GrantPrincipal::Ou,
+                },
+                GrantUnder {
+                    ou_path_prefix: String::new(),
+                    principal: GrantPrincipal::Organization,
+                },
+            ]
+        );
+        let text = r#"
+            [[plan.grant_under]]
+            ou_path_prefix = "Root/Eng"
+            principal = "ou"
+            [[plan.grant_under]]
+            ou_path_prefix = "/Root/Eng"
+            principal = "team"
+            [[plan.grant_under]]
+            ou_path_prefix = "/"
+            principal = "ou"
+            [[plan.grant_under]]
+            ou_path_prefix = "/Root/Prod"
+            principal = "ou"
+            [[plan.grant_under]]
+            ou_path_prefix = "/Root/Prod/"
+            principal = "account"
+        "#;
+        let err = format!("{:#}", Config::parse(text).unwrap_err());
+        for want in [
+            "`plan.grant_under[0]`.ou_path_prefix must start with `/`",
+            "`plan.grant_under[1]`.principal = `team` is not one of account, ou, organization",
+            "`plan.grant_under[2]`.ou_path_prefix `/` names no OU",
+            "`plan.grant_under[4]`.ou_path_prefix `/Root/Prod/` is given twice",
+        ] {
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        let err = format!(
+            "{:#}",
+            Config::parse(
+                "[[plan.grant_under]]\nou_path_prefix = \"/R\"\nprincipal = \"ou\"\nou_id = \"x\""
+            )
+            .unwrap_err()
+        );
+        assert!(err.contains("ou_id"), "{err}");
     }
 }
