@@ -35,19 +35,19 @@ run() {
 # ==== account 123456789012 (subscriber): run with credentials of this account
 account '123456789012'
 
-# step 1: closes EA001 EA001-6eb091e0dd43a889 ($279.87 of Claude 3 Haiku spend at public price between 2026-08-03 and 2026-10-30; no grant covered the account; estimated overspend $55.97 (agreement-terms))
+# step 1: stops further exposure of EA001 EA001-6eb091e0dd43a889 ($279.87 of Claude 3 Haiku spend at public price between 2026-08-03 and 2026-10-30; no grant covered the account; estimated overspend $55.97 (agreement-terms))
 run 'aws' 'license-manager' 'create-grant' '--client-token' 'ea-EA001-6eb091e0dd43a889' '--grant-name' 'Claude 3 Haiku' '--license-arn' 'arn:aws:license-manager::123456789012:license:l-8708ed4525ab0e85325799913cbc896a' '--principals' 'arn:aws:iam::210987654321:root' '--home-region' 'us-east-1' '--allowed-operations' 'CheckInLicense' 'CheckoutLicense' '--region' 'us-east-1'
 
-# step 2: closes EA001 EA001-554b81d65226de46 ($263.36 of Claude 3 Haiku spend at public price between 2026-08-03 and 2026-10-31; no grant covered the account; estimated overspend $52.67 (agreement-terms))
+# step 2: stops further exposure of EA001 EA001-554b81d65226de46 ($263.36 of Claude 3 Haiku spend at public price between 2026-08-03 and 2026-10-31; no grant covered the account; estimated overspend $52.67 (agreement-terms))
 run 'aws' 'license-manager' 'create-grant' '--client-token' 'ea-EA001-554b81d65226de46' '--grant-name' 'Claude 3 Haiku' '--license-arn' 'arn:aws:license-manager::123456789012:license:l-8708ed4525ab0e85325799913cbc896a' '--principals' 'arn:aws:iam::999900000007:root' '--home-region' 'us-east-1' '--allowed-operations' 'CheckInLicense' 'CheckoutLicense' '--region' 'us-east-1'
 
-# step 3: closes EA001 EA001-dda4cfdddbda0c6d ($28.45 of Claude 3 Haiku spend at public price between 2026-08-03 and 2026-10-31; no grant covered the account; estimated overspend $5.69 (agreement-terms))
+# step 3: stops further exposure of EA001 EA001-dda4cfdddbda0c6d ($28.45 of Claude 3 Haiku spend at public price between 2026-08-03 and 2026-10-31; no grant covered the account; estimated overspend $5.69 (agreement-terms))
 run 'aws' 'license-manager' 'create-grant' '--client-token' 'ea-EA001-dda4cfdddbda0c6d' '--grant-name' 'Claude 3 Haiku' '--license-arn' 'arn:aws:license-manager::123456789012:license:l-8708ed4525ab0e85325799913cbc896a' '--principals' 'arn:aws:iam::999900000030:root' '--home-region' 'us-east-1' '--allowed-operations' 'CheckInLicense' 'CheckoutLicense' '--region' 'us-east-1'
 
-# step 4: closes EA001 EA001-c8c5fd348377eb74 ($23.37 of Claude 3 Haiku spend at public price between 2026-08-04 and 2026-10-31; no grant covered the account; estimated overspend $4.67 (agreement-terms))
+# step 4: stops further exposure of EA001 EA001-c8c5fd348377eb74 ($23.37 of Claude 3 Haiku spend at public price between 2026-08-04 and 2026-10-31; no grant covered the account; estimated overspend $4.67 (agreement-terms))
 run 'aws' 'license-manager' 'create-grant' '--client-token' 'ea-EA001-c8c5fd348377eb74' '--grant-name' 'Claude 3 Haiku' '--license-arn' 'arn:aws:license-manager::123456789012:license:l-8708ed4525ab0e85325799913cbc896a' '--principals' 'arn:aws:iam::999900000028:root' '--home-region' 'us-east-1' '--allowed-operations' 'CheckInLicense' 'CheckoutLicense' '--region' 'us-east-1'
 
-# step 5: closes EA001 EA001-c2b86ef737bb17d5 ($20.35 of Claude 3 Haiku spend at public price between 2026-08-05 and 2026-10-26; no grant covered the account; estimated overspend $4.07 (agreement-terms))
+# step 5: stops further exposure of EA001 EA001-c2b86ef737bb17d5 ($20.35 of Claude 3 Haiku spend at public price between 2026-08-05 and 2026-10-26; no grant covered the account; estimated overspend $4.07 (agreement-terms))
 run 'aws' 'license-manager' 'create-grant' '--client-token' 'ea-EA001-c2b86ef737bb17d5' '--grant-name' 'Claude 3 Haiku' '--license-arn' 'arn:aws:license-manager::123456789012:license:l-8708ed4525ab0e85325799913cbc896a' '--principals' 'arn:aws:iam::999900000029:root' '--home-region' 'us-east-1' '--allowed-operations' 'CheckInLicense' 'CheckoutLicense' '--region' 'us-east-1'
 
 # step 6: closes EA004 EA004-0f7bc7d8774acc36 (grant `Command R+` to account `999900000002` is still ACTIVE but its agreement `agmt-9159957e9665816ba3a66688` is CANCELLED since 2026-10-02)

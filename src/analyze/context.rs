@@ -364,7 +364,7 @@ impl<'a> Context<'a> {
 }
 
 /// `/Root/Workloads` is a prefix of `/Root/Workloads/Prod` but not of `/Root/WorkloadsX`.
-fn path_has_prefix(path: &str, prefix: &str) -> bool {
+pub(crate) fn path_has_prefix(path: &str, prefix: &str) -> bool {
     let prefix = prefix.trim_end_matches('/');
     path == prefix
         || path

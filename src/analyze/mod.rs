@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod context;
 pub mod coverage;
 pub mod finding;
+pub mod grant_home;
 pub mod products;
 pub mod rates;
 pub mod rules;
@@ -50,6 +51,10 @@ pub struct Analysis {
     /// `totals.exposure_usd`.
     pub exposure_by_day: Vec<DaySpend>,
     pub completeness: Completeness,
+    /// Where a new grant goes, for each account an EA001 finding names (the fix plan reads it;
+    /// not in the reports).
+    #[serde(skip)]
+    pub grant_homes: BTreeMap<String, grant_home::GrantHome>,
 }
 
 /// One coverage segment, ready to print.
@@ -197,7 +202,14 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     let totals = timed("totals", || {
         totals(&cx, &facts, &findings, &window, &allocation)
     });
+    let grant_homes = findings
+        .iter()
+        .filter(|f| f.rule == rules::code::PUBLIC_PRICE_EXPOSURE)
+        .filter_map(|f| cx.account(&f.account_id))
+        .map(|a| (a.id.clone(), grant_home::of(&cx, a)))
+        .collect();
     let mut analysis = Analysis {
+        grant_homes,
         as_of,
         subscriber_account_id: cx.subscriber().to_string(),
         window_start: cx.window_start,

@@ -3,7 +3,13 @@
 //! them and ordered so that each step's precondition holds; the findings no command can close,
 //! with what a person must decide. The job itself never runs any of them.
 //!
-//! What is covered (first slice of the plan):
+//! What is covered:
+//! - EA001 public-price-exposure, for an account still exposed at the as-of date:
+//!   `create-grant` by the subscriber when no grant of the license reaches the account, to the
+//!   account or to the OU or organization `[[plan.grant_under]]` puts it under (one grant per
+//!   license and principal, however many accounts it covers); the activation of the account's
+//!   own grant when it waits for one and no EA002 finding is about it yet (the next run after
+//!   an OU or organization grant was created);
 //! - EA002 grant-not-activated: in the grantee account, `accept-grant` where the grant is
 //!   PENDING_ACCEPT, then `create-grant-version --status ACTIVE` on the account's own grant
 //!   (its sub-grant of an organization or OU grant), with its current version as
@@ -17,12 +23,13 @@
 
 mod shell;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::analyze::coverage::State;
 use crate::analyze::finding::Finding;
+use crate::analyze::grant_home::GrantHome;
 use crate::analyze::rules::code;
 use crate::analyze::{Analysis, GrantRow};
 use crate::model::{GrantStatus, PrincipalKind};
@@ -43,6 +50,16 @@ pub enum Action {
         grant_name: String,
         allowed_operations: Vec<String>,
     },
+    /// A new grant of the license to an OU or the organization (`grantee_kind` `ou` or
+    /// `organization`, `grantee_id` its id), allowing the operations the license's grants allow.
+    CreateOrgWideGrant {
+        license_arn: String,
+        grantee_kind: PrincipalKind,
+        grantee_id: String,
+        principal_arn: String,
+        grant_name: String,
+        allowed_operations: Vec<String>,
+    },
     AcceptGrant {
         grant_arn: String,
     },
@@ -59,38 +76,48 @@ pub enum Action {
 impl Action {
     /// The AWS CLI command, as arguments (quoted only when written into the script).
     pub fn argv(&self, client_token: &str) -> Vec<String> {
-        let mut v: Vec<String> = ["aws", "license-manager"].map(String::from).to_vec();
-        let mut push = |args: &[&str]| v.extend(args.iter().map(|a| a.to_string()));
-        match self {
+        let create = |principal: &str, license_arn: &str, name: &str, ops: &[String]| {
+            let mut args = strs(&[
+                "create-grant",
+                "--client-token",
+                client_token,
+                "--grant-name",
+                name,
+                "--license-arn",
+                license_arn,
+                "--principals",
+                principal,
+                "--home-region",
+                REGION,
+                "--allowed-operations",
+            ]);
+            args.extend(ops.iter().cloned());
+            args
+        };
+        let args = match self {
             Action::CreateGrant {
                 license_arn,
                 grantee_account_id: account_id,
                 grant_name,
                 allowed_operations,
-            } => {
-                let principal = format!("arn:aws:iam::{account_id}:root");
-                push(&[
-                    "create-grant",
-                    "--client-token",
-                    client_token,
-                    "--grant-name",
-                    grant_name,
-                    "--license-arn",
-                    license_arn,
-                    "--principals",
-                    &principal,
-                    "--home-region",
-                    REGION,
-                    "--allowed-operations",
-                ]);
-                let ops: Vec<&str> = allowed_operations.iter().map(String::as_str).collect();
-                push(&ops);
-            }
-            Action::AcceptGrant { grant_arn } => push(&["accept-grant", "--grant-arn", grant_arn]),
+            } => create(
+                &format!("arn:aws:iam::{account_id}:root"),
+                license_arn,
+                grant_name,
+                allowed_operations,
+            ),
+            Action::CreateOrgWideGrant {
+                license_arn,
+                principal_arn,
+                grant_name,
+                allowed_operations,
+                ..
+            } => create(principal_arn, license_arn, grant_name, allowed_operations),
+            Action::AcceptGrant { grant_arn } => strs(&["accept-grant", "--grant-arn", grant_arn]),
             Action::ActivateGrant {
                 grant_arn,
                 source_version,
-            } => push(&[
+            } => strs(&[
                 "create-grant-version",
                 "--grant-arn",
                 grant_arn,
@@ -101,17 +128,26 @@ impl Action {
                 "--client-token",
                 client_token,
             ]),
-            Action::DeleteGrant { grant_arn, version } => push(&[
+            Action::DeleteGrant { grant_arn, version } => strs(&[
                 "delete-grant",
                 "--grant-arn",
                 grant_arn,
                 "--version",
                 version,
             ]),
-        }
-        push(&["--region", REGION]);
-        v
+        };
+        [
+            strs(&["aws", "license-manager"]),
+            args,
+            strs(&["--region", REGION]),
+        ]
+        .concat()
     }
+}
+
+/// The arguments as owned strings.
+fn strs(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
 }
 
 /// One command of the plan.
@@ -125,15 +161,28 @@ pub struct Step {
     pub runs_as: &'static str,
     pub finding_id: String,
     pub rule: &'static str,
-    /// `closes` (the finding is gone once it ran) or `stops-further-exposure` (a grant for an
-    /// account that paid public price: the spend already billed stays billed, and the finding
-    /// stays until it leaves the window).
+    /// `closes` (the finding is gone once it ran), `stops-further-exposure` (a grant, or its
+    /// activation, for an account that paid public price: the spend already billed stays
+    /// billed, and the finding stays until it leaves the window) or `needs-activation` (an OU
+    /// or organization grant: it covers the accounts of `covers` only once each one's own
+    /// grant, which AWS creates DISABLED, is activated; the next run's plan lists those).
     pub effect: &'static str,
     #[serde(flatten)]
     pub action: Action,
     pub command: Vec<String>,
-    /// Why, from the finding: its message.
+    /// Why, from the finding: its message, and what the step leaves to do.
     pub evidence: String,
+    /// For an OU or organization grant, every exposed account it is for, with its EA001
+    /// finding (the first is `finding_id`); empty, and left out of the JSON, otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<Cover>,
+}
+
+/// An account an OU or organization grant of the plan is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cover {
+    pub account_id: String,
+    pub finding_id: String,
 }
 
 /// A finding no command in the plan closes, and what a person must decide.
@@ -234,10 +283,64 @@ impl<'a> Grants<'a> {
     }
 }
 
+/// A step before it has its place in the plan.
+struct Draft<'f> {
+    account: String,
+    runs_as: &'static str,
+    finding: &'f Finding,
+    action: Action,
+    effect: &'static str,
+    /// Said after the finding's message in the evidence.
+    note: Option<String>,
+    covers: Vec<Cover>,
+}
+
+impl<'f> Draft<'f> {
+    fn member(f: &'f Finding, action: Action, effect: &'static str) -> Draft<'f> {
+        Draft {
+            account: f.account_id.clone(),
+            runs_as: "member",
+            finding: f,
+            action,
+            effect,
+            note: None,
+            covers: Vec::new(),
+        }
+    }
+
+    fn subscriber(subscriber: &str, f: &'f Finding, action: Action) -> Draft<'f> {
+        Draft {
+            account: subscriber.to_string(),
+            runs_as: "subscriber",
+            ..Draft::member(f, action, "closes")
+        }
+    }
+}
+
+/// What the plan does about an EA001 finding.
+enum ExposureFix {
+    /// A new grant (`note`: why it is an account grant when the config wanted another).
+    Create {
+        action: Action,
+        note: Option<String>,
+    },
+    /// The account's own grant waits for activation and no EA002 finding is about it.
+    Activate(Vec<Action>),
+}
+
 /// The plan for an analysis whose subscriber is `subscriber`.
 pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
     let grants = Grants::new(a);
-    let mut drafts: Vec<(String, &'static str, &Finding, Action)> = Vec::new();
+    // (account, license) of every EA002 finding: its step, or its decision, is the answer.
+    let ea002: HashSet<(&str, &str)> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == code::GRANT_NOT_ACTIVATED)
+        .map(|f| (f.account_id.as_str(), f.license_arn.as_str()))
+        .collect();
+    let mut drafts: Vec<Draft> = Vec::new();
+    // (license, principal ARN) -> the draft creating that OU or organization grant.
+    let mut org_wide: HashMap<(String, String), usize> = HashMap::new();
     let mut decisions = Vec::new();
     let decide = |f: &Finding, what: String| Decision {
         finding_id: f.id.clone(),
@@ -256,29 +359,13 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
             continue;
         }
         match f.rule {
-            code::GRANT_NOT_ACTIVATED => match grants.own(f) {
-                Some(g) if g.status == GrantStatus::PendingAccept => {
-                    let arn = g.grant_arn.clone();
-                    drafts.push((f.account_id.clone(), "member", f, Action::AcceptGrant {
-                        grant_arn: arn.clone(),
-                    }));
-                    drafts.push((f.account_id.clone(), "member", f, Action::ActivateGrant {
-                        grant_arn: arn,
-                        // Accepting does not make a new version (UNCONFIRMED: re-read it
-                        // with `get-grant` if the activation is refused).
-                        source_version: g.version.clone(),
-                    }));
-                }
-                Some(g) if g.status.is_awaiting_activation() && g.status != GrantStatus::PendingWorkflow => {
-                    drafts.push((f.account_id.clone(), "member", f, Action::ActivateGrant {
-                        grant_arn: g.grant_arn.clone(),
-                        source_version: g.version.clone(),
-                    }));
-                }
-                Some(g) => decisions.push(decide(
-                    f,
-                    format!("the grant is {}: wait for AWS's workflow to finish, or recreate the grant", g.status),
-                )),
+            code::GRANT_NOT_ACTIVATED => match grants.own(f).map(activation) {
+                Some(Ok(actions)) => drafts.extend(
+                    actions
+                        .into_iter()
+                        .map(|action| Draft::member(f, action, "closes")),
+                ),
+                Some(Err(why)) => decisions.push(decide(f, why)),
                 None => decisions.push(decide(
                     f,
                     "the account's own grant is not in the data: find it in the member account (`aws license-manager list-received-grants`)".into(),
@@ -286,7 +373,7 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
             },
             code::ORPHANED_GRANT | code::GRANT_TO_INACTIVE_PRINCIPAL => {
                 match grants.get(&f.grant_arn) {
-                    Some(g) => drafts.push((subscriber.to_string(), "subscriber", f, Action::DeleteGrant {
+                    Some(g) => drafts.push(Draft::subscriber(subscriber, f, Action::DeleteGrant {
                         grant_arn: g.grant_arn.clone(),
                         version: g.version.clone(),
                     })),
@@ -295,7 +382,7 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
             }
             code::DUPLICATE_GRANT => match grants.get(&f.grant_arn) {
                 Some(g) if grants.another_active(g) => {
-                    drafts.push((subscriber.to_string(), "subscriber", f, Action::DeleteGrant {
+                    drafts.push(Draft::subscriber(subscriber, f, Action::DeleteGrant {
                         grant_arn: g.grant_arn.clone(),
                         version: g.version.clone(),
                     }))
@@ -305,8 +392,44 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
                     "no other ACTIVE grant of the license reaches the account: deleting this one would leave it uncovered".into(),
                 )),
             },
-            code::PUBLIC_PRICE_EXPOSURE => match new_grant(a, &grants, f) {
-                Ok(action) => drafts.push((subscriber.to_string(), "subscriber", f, action)),
+            code::PUBLIC_PRICE_EXPOSURE => match exposure_fix(a, &grants, &ea002, f) {
+                Ok(ExposureFix::Activate(actions)) => drafts.extend(
+                    actions
+                        .into_iter()
+                        .map(|action| Draft::member(f, action, "stops-further-exposure")),
+                ),
+                Ok(ExposureFix::Create { action, note }) => {
+                    let cover = Cover {
+                        account_id: f.account_id.clone(),
+                        finding_id: f.id.clone(),
+                    };
+                    let key = match &action {
+                        Action::CreateOrgWideGrant {
+                            license_arn,
+                            principal_arn,
+                            ..
+                        } => Some((license_arn.clone(), principal_arn.clone())),
+                        _ => None,
+                    };
+                    match key {
+                        Some(key) => match org_wide.get(&key) {
+                            Some(&i) => drafts[i].covers.push(cover),
+                            None => {
+                                org_wide.insert(key, drafts.len());
+                                drafts.push(Draft {
+                                    effect: "needs-activation",
+                                    covers: vec![cover],
+                                    ..Draft::subscriber(subscriber, f, action)
+                                });
+                            }
+                        },
+                        None => drafts.push(Draft {
+                            effect: "stops-further-exposure",
+                            note,
+                            ..Draft::subscriber(subscriber, f, action)
+                        }),
+                    }
+                }
                 Err(why) => decisions.push(decide(f, why)),
             },
             _ => decisions.push(decide(f, decision_for(f))),
@@ -315,23 +438,33 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
     // Per account, the subscriber's first; within one, the plan's own order (accept before
     // activate: drafts keep the order they were made in).
     // A stable sort keeps each account's drafts in the order they were made.
-    drafts.sort_by(|x, y| (x.0 != subscriber, &x.0).cmp(&(y.0 != subscriber, &y.0)));
+    drafts.sort_by(|x, y| {
+        (x.account != subscriber, &x.account).cmp(&(y.account != subscriber, &y.account))
+    });
     let steps = drafts
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(i, (account, runs_as, f, action))| Step {
-            order: i + 1,
-            account_id: account.clone(),
-            runs_as,
-            finding_id: f.id.clone(),
-            rule: f.rule,
-            effect: match action {
-                Action::CreateGrant { .. } => "stops-further-exposure",
-                _ => "closes",
-            },
-            command: action.argv(&format!("ea-{}", &f.id[..f.id.len().min(24)])),
-            action: action.clone(),
-            evidence: f.message.clone(),
+        .map(|(i, d)| {
+            let f = d.finding;
+            let evidence = match (&d.action, &d.note) {
+                (Action::CreateOrgWideGrant { .. }, _) => org_wide_evidence(&d),
+                (_, Some(note)) => format!("{}; {note}", f.message),
+                (_, None) => f.message.clone(),
+            };
+            Step {
+                order: i + 1,
+                account_id: d.account,
+                runs_as: d.runs_as,
+                finding_id: f.id.clone(),
+                rule: f.rule,
+                effect: d.effect,
+                command: d
+                    .action
+                    .argv(&format!("ea-{}", &f.id[..f.id.len().min(24)])),
+                action: d.action,
+                evidence,
+                covers: d.covers,
+            }
         })
         .collect();
     Plan {
@@ -341,10 +474,67 @@ pub fn plan(a: &Analysis, subscriber: &str) -> Plan {
     }
 }
 
-/// The grant an EA001 account lacks, or why none is planned: the account must still be
-/// exposed at the as-of date with no grant of the license reaching it at all (a waiting grant
-/// is EA002's step), and the operations to allow must be known from the license's grants.
-fn new_grant(a: &Analysis, grants: &Grants, f: &Finding) -> Result<Action, String> {
+/// What an OU or organization grant is for, and what it leaves to do (the domain: such grants
+/// reach each account as a sub-grant of its own, DISABLED until activated).
+fn org_wide_evidence(d: &Draft) -> String {
+    let Action::CreateOrgWideGrant {
+        grantee_kind,
+        grantee_id,
+        ..
+    } = &d.action
+    else {
+        unreachable!("only an OU or organization grant has this evidence")
+    };
+    const SHOWN: usize = 5;
+    let mut accounts: Vec<&str> = d.covers.iter().map(|c| c.account_id.as_str()).collect();
+    let more = accounts.len().saturating_sub(SHOWN);
+    accounts.truncate(SHOWN);
+    let more = match more {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!(
+        "{n} account(s) under {grantee_kind} `{grantee_id}` pay public price for {product} with no grant of it ({list}{more}); AWS gives each account its own grant of this one DISABLED, so an account is covered only once that grant is activated, in the account or in bulk by the management account: the next run's plan lists the activations",
+        n = d.covers.len(),
+        product = d.finding.product,
+        list = accounts.join(", "),
+    )
+}
+
+/// The calls that make a waiting grant ACTIVE in its account, or why there are none.
+fn activation(g: &GrantRow) -> Result<Vec<Action>, String> {
+    let activate = Action::ActivateGrant {
+        grant_arn: g.grant_arn.clone(),
+        // Accepting does not make a new version (UNCONFIRMED: re-read it with `get-grant` if
+        // the activation is refused).
+        source_version: g.version.clone(),
+    };
+    match g.status {
+        GrantStatus::PendingAccept => Ok(vec![
+            Action::AcceptGrant {
+                grant_arn: g.grant_arn.clone(),
+            },
+            activate,
+        ]),
+        ref s if s.is_awaiting_activation() && *s != GrantStatus::PendingWorkflow => {
+            Ok(vec![activate])
+        }
+        ref s => Err(format!(
+            "the grant is {s}: wait for AWS's workflow to finish, or recreate the grant"
+        )),
+    }
+}
+
+/// What the plan does for an EA001 account, or why it does nothing: the account must still be
+/// exposed at the as-of date. A grant waiting for activation is activated when no EA002
+/// finding is about it yet (EA002's step activates it otherwise); with no grant of the
+/// license reaching the account at all, a new one is created where the config puts it.
+fn exposure_fix(
+    a: &Analysis,
+    grants: &Grants,
+    ea002: &HashSet<(&str, &str)>,
+    f: &Finding,
+) -> Result<ExposureFix, String> {
     let last = a
         .coverage
         .iter()
@@ -353,7 +543,19 @@ fn new_grant(a: &Analysis, grants: &Grants, f: &Finding) -> Result<Action, Strin
     match last {
         Some(c) if c.state == State::NotCovered && c.to == a.as_of => {}
         Some(c) if c.state == State::AwaitingActivation => {
-            return Err("the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed".into())
+            if ea002.contains(&(f.account_id.as_str(), f.license_arn.as_str())) {
+                return Err("the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed".into());
+            }
+            let own = match c.sub_grant_arn.as_str() {
+                "" => &c.grant_arn,
+                sub => sub,
+            };
+            return match grants.get(own).filter(|g| {
+                g.grantee_kind == PrincipalKind::Account && g.grantee_id == f.account_id
+            }) {
+                Some(g) => activation(g).map(ExposureFix::Activate),
+                None => Err("the grant waiting for activation is not the account's own: find the account's grant in the member account (`aws license-manager list-received-grants`)".into()),
+            };
         }
         _ => {
             return Err("covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed".into())
@@ -379,12 +581,53 @@ fn new_grant(a: &Analysis, grants: &Grants, f: &Finding) -> Result<Action, Strin
     if ops.is_empty() {
         return Err("whether to grant the account the product: the operations the license's grants allow are not known (a snapshot before format 5), so no create-grant is written".into());
     }
-    Ok(Action::CreateGrant {
-        license_arn: f.license_arn.clone(),
-        grantee_account_id: f.account_id.clone(),
-        grant_name: f.product.clone(),
-        allowed_operations: ops,
-    })
+    let account = |note: Option<String>| ExposureFix::Create {
+        action: Action::CreateGrant {
+            license_arn: f.license_arn.clone(),
+            grantee_account_id: f.account_id.clone(),
+            grant_name: f.product.clone(),
+            allowed_operations: ops.clone(),
+        },
+        note,
+    };
+    match a.grant_homes.get(&f.account_id) {
+        None | Some(GrantHome::Account) => Ok(account(None)),
+        Some(GrantHome::Unresolved { why }) => {
+            Ok(account(Some(format!("an account grant, because {why}"))))
+        }
+        Some(GrantHome::OrgWide {
+            kind,
+            id,
+            principal_arn,
+        }) => {
+            // A live grant to that principal that gives the account nothing is a decision:
+            // another would be its duplicate (EA008).
+            let existing = a.grants.iter().find(|g| {
+                !g.is_sub_grant
+                    && g.license_arn == f.license_arn
+                    && &g.grantee_kind == kind
+                    && &g.grantee_id == id
+                    && g.status.is_live()
+            });
+            if let Some(g) = existing {
+                return Err(format!(
+                    "the license's {kind} grant `{}` to `{id}` is {} but gives the account no grant of its own: recreating it would duplicate it (EA008); find out why the account has none (`aws license-manager get-grant`)",
+                    g.grant_arn, g.status
+                ));
+            }
+            Ok(ExposureFix::Create {
+                action: Action::CreateOrgWideGrant {
+                    license_arn: f.license_arn.clone(),
+                    grantee_kind: kind.clone(),
+                    grantee_id: id.clone(),
+                    principal_arn: principal_arn.clone(),
+                    grant_name: f.product.clone(),
+                    allowed_operations: ops,
+                },
+                note: None,
+            })
+        }
+    }
 }
 
 /// What a person must decide for a finding no License Manager call closes.

@@ -23,14 +23,24 @@ pub fn script(plan: &Plan) -> String {
             );
             let _ = writeln!(s, "account {}", quote(account));
         }
+        let what = match step.effect {
+            "closes" => "closes",
+            "stops-further-exposure" => "stops further exposure of",
+            _ => "a grant that needs activation, for",
+        };
         let _ = writeln!(
             s,
-            "\n# step {}: closes {} {} ({})",
+            "\n# step {}: {what} {} {} ({})",
             step.order,
             step.rule,
             comment(&step.finding_id),
             comment(&step.evidence)
         );
+        if !step.covers.is_empty() {
+            let accounts: Vec<String> =
+                step.covers.iter().map(|c| comment(&c.account_id)).collect();
+            let _ = writeln!(s, "# for account(s): {}", accounts.join(" "));
+        }
         let args: Vec<String> = step.command.iter().map(|a| quote(a)).collect();
         let _ = writeln!(s, "run {}", args.join(" "));
     }
