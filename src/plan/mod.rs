@@ -31,7 +31,7 @@ use crate::analyze::coverage::State;
 use crate::analyze::finding::Finding;
 use crate::analyze::grant_home::GrantHome;
 use crate::analyze::rules::code;
-use crate::analyze::{Analysis, GrantRow};
+use crate::analyze::{Analysis, CoverageRow, GrantRow};
 use crate::model::{GrantStatus, PrincipalKind};
 
 pub use shell::script;
@@ -223,12 +223,19 @@ impl Plan {
     }
 }
 
-/// The analysis's grants by ARN, and by (parent ARN, grantee) for the sub-grants: a plan of
-/// tens of thousands of findings looks each up once.
+/// The analysis's grants by ARN, and by (parent ARN, grantee) for the sub-grants, and what
+/// an EA001 step needs per account and license: a plan of tens of thousands of findings looks
+/// each up once instead of scanning the grants and the coverage per finding.
 struct Grants<'a> {
     by_arn: HashMap<&'a str, &'a GrantRow>,
     sub_by_parent: HashMap<(&'a str, &'a str), &'a GrantRow>,
     by_account: HashMap<&'a str, Vec<&'a GrantRow>>,
+    /// Live grants that are not sub-grants, by (license, grantee kind, grantee id).
+    by_principal: HashMap<(&'a str, &'a PrincipalKind, &'a str), &'a GrantRow>,
+    /// The operations the license's grants allow, sorted, each once.
+    operations: HashMap<&'a str, Vec<String>>,
+    /// Each (account, license)'s last coverage segment.
+    last_segment: HashMap<(&'a str, &'a str), &'a CoverageRow>,
 }
 
 impl<'a> Grants<'a> {
@@ -237,16 +244,42 @@ impl<'a> Grants<'a> {
             by_arn: HashMap::new(),
             sub_by_parent: HashMap::new(),
             by_account: HashMap::new(),
+            by_principal: HashMap::new(),
+            operations: HashMap::new(),
+            last_segment: HashMap::new(),
         };
         for row in &a.grants {
             g.by_arn.insert(&row.grant_arn, row);
             if row.is_sub_grant {
                 g.sub_by_parent
                     .insert((&row.parent_arn, &row.grantee_id), row);
+            } else if row.status.is_live() {
+                g.by_principal
+                    .entry((&row.license_arn, &row.grantee_kind, &row.grantee_id))
+                    .or_insert(row);
             }
             if row.grantee_kind == PrincipalKind::Account {
                 g.by_account.entry(&row.grantee_id).or_default().push(row);
             }
+            g.operations
+                .entry(&row.license_arn)
+                .or_default()
+                .extend(row.granted_operations.iter().cloned());
+        }
+        for ops in g.operations.values_mut() {
+            ops.sort();
+            ops.dedup();
+        }
+        // The last of equal ends wins, as `max_by_key` would pick.
+        for c in &a.coverage {
+            g.last_segment
+                .entry((&c.account_id, &c.license_arn))
+                .and_modify(|last| {
+                    if c.to >= last.to {
+                        *last = c;
+                    }
+                })
+                .or_insert(c);
         }
         g
     }
@@ -535,11 +568,9 @@ fn exposure_fix(
     ea002: &HashSet<(&str, &str)>,
     f: &Finding,
 ) -> Result<ExposureFix, String> {
-    let last = a
-        .coverage
-        .iter()
-        .filter(|c| c.account_id == f.account_id && c.license_arn == f.license_arn)
-        .max_by_key(|c| c.to);
+    let last = grants
+        .last_segment
+        .get(&(f.account_id.as_str(), f.license_arn.as_str()));
     match last {
         Some(c) if c.state == State::NotCovered && c.to == a.as_of => {}
         Some(c) if c.state == State::AwaitingActivation => {
@@ -570,14 +601,11 @@ fn exposure_fix(
     if reaches {
         return Err("a grant of the license reaches the account but does not cover it: see its status in grants.csv".into());
     }
-    let mut ops: Vec<String> = a
-        .grants
-        .iter()
-        .filter(|g| g.license_arn == f.license_arn)
-        .flat_map(|g| g.granted_operations.iter().cloned())
-        .collect();
-    ops.sort();
-    ops.dedup();
+    let ops = grants
+        .operations
+        .get(f.license_arn.as_str())
+        .cloned()
+        .unwrap_or_default();
     if ops.is_empty() {
         return Err("whether to grant the account the product: the operations the license's grants allow are not known (a snapshot before format 5), so no create-grant is written".into());
     }
@@ -602,13 +630,9 @@ fn exposure_fix(
         }) => {
             // A live grant to that principal that gives the account nothing is a decision:
             // another would be its duplicate (EA008).
-            let existing = a.grants.iter().find(|g| {
-                !g.is_sub_grant
-                    && g.license_arn == f.license_arn
-                    && &g.grantee_kind == kind
-                    && &g.grantee_id == id
-                    && g.status.is_live()
-            });
+            let existing = grants
+                .by_principal
+                .get(&(f.license_arn.as_str(), kind, id.as_str()));
             if let Some(g) = existing {
                 return Err(format!(
                     "the license's {kind} grant `{}` to `{id}` is {} but gives the account no grant of its own: recreating it would duplicate it (EA008); find out why the account has none (`aws license-manager get-grant`)",
