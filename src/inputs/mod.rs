@@ -6,7 +6,9 @@
 //! - [`demo`]: the built-in demo organization and the synthetic generator.
 //! - [`cost_export`]: CUR 2.0 / FOCUS cost exports as the usage table, in place of Cost
 //!   Explorer's.
+//! - [`athena`]: the same usage table aggregated by Amazon Athena over a CUR 2.0 / FOCUS table.
 
+pub mod athena;
 pub mod collect;
 pub mod cost_export;
 pub mod demo;

@@ -345,6 +345,7 @@ pub async fn collect_with(
             completeness: Vec::new(),
             unknown_values: Vec::new(),
             cost_explorer_requests: cx.cost_budget.sent(),
+            athena: None,
         },
         organization,
         accounts: org.accounts,
