@@ -4,6 +4,7 @@
 
 mod support;
 
+mod athena;
 mod browser;
 mod cli;
 mod collect_bench;
