@@ -10,6 +10,7 @@
 // A test reads its own switches (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -424,4 +425,369 @@ fn the_dialect_translation_rewrites_maps_and_parameters_only() {
     );
     let unknown = std::panic::catch_unwind(|| to_duckdb("SELECT date_format(x, '%Y')", &[]));
     assert!(unknown.is_err());
+}
+
+// The protocol, against the fake Athena, through the real SDK client.
+
+use crate::support;
+use entitlement_audit::inputs::athena::AthenaOptions;
+use entitlement_audit::inputs::collect::athena::{QUERY_FAILED, SCAN_LIMIT_NOT_ENFORCED};
+use entitlement_audit::inputs::collect::{athena_usage_with, AthenaUsage, NoProgress};
+use support::fake_aws::{Athena, FakeAws, Faults};
+
+/// The CID `cur2` table's columns the query reads (with or without the principal).
+pub fn cur2_columns(principal: bool) -> Vec<(String, String)> {
+    let mut cols = vec![
+        ("bill_billing_entity", "string"),
+        ("line_item_line_item_type", "string"),
+        ("line_item_usage_start_date", "timestamp"),
+        ("line_item_usage_account_id", "string"),
+        ("line_item_usage_type", "string"),
+        ("line_item_unblended_cost", "double"),
+        ("line_item_usage_amount", "double"),
+        ("pricing_public_on_demand_cost", "double"),
+        ("product", "map<string,string>"),
+        ("resource_tags", "map<string,string>"),
+    ];
+    if principal {
+        cols.push(("line_item_iam_principal", "string"));
+    }
+    cols.into_iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
+}
+
+const PARTITIONS: [&str; 4] = ["source_account_id", "report_name", "data", "billing_period"];
+
+/// A fake table with `rows` result rows (distinct keys), every query succeeding at once.
+fn served(rows: usize) -> Athena {
+    let header: Vec<String> = sql::RESULT_COLUMNS.iter().map(|s| s.to_string()).collect();
+    let rows = (0..rows)
+        .map(|i| {
+            let text = format!(
+                "2026-10-0{}|{:012}|Claude 3 Haiku (Amazon Bedrock Edition)|USE1-MP:USE1_InputTokenCount-Units|{}|{}|{}|{}|~|1",
+                1 + i % 3,
+                111_122_223_333u64 + (i / 3) as u64,
+                if i % 2 == 0 { "payments" } else { "~" },
+                if i % 5 == 0 { "arn:aws:sts::444455556666:assumed-role/App/s" } else { "~" },
+                (i % 97) as f64 / 8.0,
+                i * 10,
+            );
+            text.split('|')
+                .map(|v| (v != "~").then(|| v.to_string()))
+                .collect()
+        })
+        .collect();
+    Athena {
+        columns: cur2_columns(true),
+        partitions: PARTITIONS.map(String::from).to_vec(),
+        header,
+        rows,
+        ..Athena::default()
+    }
+}
+
+fn fast_athena() -> AthenaOptions {
+    let mut o = AthenaOptions::new(Format::Cur2);
+    o.poll_initial = std::time::Duration::from_millis(1);
+    o.poll_max = std::time::Duration::from_millis(4);
+    o.timeout = std::time::Duration::from_secs(10);
+    o
+}
+
+async fn query_fake(fake: &FakeAws, athena: &AthenaOptions) -> AthenaUsage {
+    let opts = support::options();
+    let clients = support::clients(fake, &opts).await;
+    athena_usage_with(&clients, &opts, athena, support::now(), &NoProgress)
+        .await
+        .unwrap()
+}
+
+fn calls<'a>(fake: &'a FakeAws, op: &'a str) -> Vec<support::fake_aws::Call> {
+    fake.calls().into_iter().filter(|c| c.op == op).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_are_paged_by_1000_rows_with_the_header_on_the_first_page_only() {
+    let fake = support::start(Faults::default()).await;
+    fake.set_athena(served(2500));
+    let got = query_fake(&fake, &fast_athena()).await;
+    assert!(got.gaps.is_empty(), "{:?}", got.gaps);
+    let usage = usage_rows(&got.usage.unwrap()).unwrap();
+    assert_eq!(
+        usage.len(),
+        2500,
+        "each row a key of its own, none the header"
+    );
+    assert!(usage.iter().all(|r| r.account_id != "account_id"));
+    assert_eq!(got.query.as_ref().unwrap().result_rows, 2500);
+    let pages = calls(&fake, "GetQueryResults");
+    let tokens: Vec<Option<&str>> = pages.iter().map(|c| c.body["NextToken"].as_str()).collect();
+    assert_eq!(tokens, [None, Some("r999"), Some("r1999")]);
+    assert!(pages
+        .iter()
+        .all(|c| c.body["MaxResults"] == 1000 && c.status == 200));
+    // NULLs (no VarCharValue) are NULL, not text.
+    assert!(usage.iter().any(|r| r.team_tag.is_none()));
+    assert!(usage
+        .iter()
+        .any(|r| r.caller_account_id.as_deref() == Some("444455556666")));
+    assert!(usage.iter().all(|r| r.public_cost_usd.is_none()));
+    assert!(fake.calls().iter().all(|c| c.prefix == "AmazonAthena"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_names_the_workgroup_database_output_parameters_and_reuse() {
+    let fake = support::start(Faults::default()).await;
+    fake.set_athena(served(3));
+    let mut athena = fast_athena();
+    athena.workgroup = Some("finops".into());
+    athena.output = Some("s3://audit-results-123456789012/athena/".into());
+    let got = query_fake(&fake, &athena).await;
+    assert!(got.gaps.is_empty(), "{:?}", got.gaps);
+    let meta = &calls(&fake, "GetTableMetadata")[0].body;
+    assert_eq!(meta["CatalogName"], "AwsDataCatalog");
+    assert_eq!(meta["DatabaseName"], "cid_data_export");
+    assert_eq!(meta["TableName"], "cur2");
+    let start = &calls(&fake, "StartQueryExecution")[0].body;
+    assert_eq!(start["WorkGroup"], "finops");
+    assert_eq!(
+        start["QueryExecutionContext"]["Database"],
+        "cid_data_export"
+    );
+    assert_eq!(
+        start["ResultConfiguration"]["OutputLocation"],
+        "s3://audit-results-123456789012/athena/"
+    );
+    assert_eq!(
+        start["ExecutionParameters"],
+        json!([
+            "'2026-10'",
+            "'2026-10-01 00:00:00'",
+            "'2026-10-04 00:00:00'"
+        ])
+    );
+    assert_eq!(
+        start["ResultReuseConfiguration"]["ResultReuseByAgeConfiguration"],
+        json!({"Enabled": true, "MaxAgeInMinutes": 60})
+    );
+    assert_eq!(start["ClientRequestToken"].as_str().unwrap().len(), 64);
+    let text = start["QueryString"].as_str().unwrap();
+    assert!(text.contains("line_item_iam_principal"));
+    assert!(text.contains("FROM \"cid_data_export\".\"cur2\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_going_back_to_queued_is_waited_for() {
+    let fake = support::start(Faults::default()).await;
+    let mut a = served(4);
+    a.states = ["QUEUED", "RUNNING", "QUEUED", "RUNNING", "SUCCEEDED"]
+        .map(String::from)
+        .to_vec();
+    fake.set_athena(a);
+    let got = query_fake(&fake, &fast_athena()).await;
+    assert!(got.gaps.is_empty(), "{:?}", got.gaps);
+    assert_eq!(usage_rows(&got.usage.unwrap()).unwrap().len(), 4);
+    assert_eq!(fake.ok_calls("GetQueryExecution"), 5);
+    assert_eq!(got.query.unwrap().state, "SUCCEEDED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_query_is_a_gap_with_its_reason_never_an_empty_table() {
+    let fake = support::start(Faults::default()).await;
+    let mut a = served(4);
+    a.states = ["RUNNING", "FAILED"].map(String::from).to_vec();
+    a.reason = Some((
+        "HIVE_BAD_DATA: Field line_item_usage_amount's type BINARY in parquet is incompatible with type double".into(),
+        json!({"ErrorCategory": 2, "ErrorType": 1001, "Retryable": false, "ErrorMessage": "HIVE_BAD_DATA"}),
+    ));
+    a.scanned_bytes = 5_000_000;
+    fake.set_athena(a);
+    let got = query_fake(&fake, &fast_athena()).await;
+    assert!(got.usage.is_none());
+    assert_eq!(got.gaps.len(), 1, "{:?}", got.gaps);
+    let gap = &got.gaps[0];
+    assert_eq!(
+        (
+            gap.service.as_str(),
+            gap.operation.as_str(),
+            gap.error_code.as_str()
+        ),
+        ("athena", "GetQueryExecution", QUERY_FAILED)
+    );
+    assert_eq!(gap.scope, "cid_data_export.cur2");
+    assert!(
+        gap.message
+            .contains("HIVE_BAD_DATA: Field line_item_usage_amount"),
+        "{}",
+        gap.message
+    );
+    assert!(
+        gap.message
+            .contains("category 2, type 1001, retryable false"),
+        "{}",
+        gap.message
+    );
+    assert_eq!(gap.tables, [entitlement_audit::snapshot::Table::Usage]);
+    assert_eq!(fake.ok_calls("GetQueryResults"), 0);
+    let q = got.query.unwrap();
+    assert_eq!(
+        (q.state.as_str(), q.cost_usd, q.billed_bytes),
+        ("FAILED", 0.0, 0)
+    );
+
+    // In the snapshot: the usage table is empty and the ledger says it is incomplete.
+    let mut snap = entitlement_audit::inputs::demo::builtin();
+    entitlement_audit::inputs::athena::replace_usage(
+        &mut snap,
+        &fast_athena(),
+        None,
+        None,
+        got.gaps,
+    );
+    assert_eq!(snap.usage.height(), 0);
+    assert!(!snap.is_complete());
+    assert!(snap
+        .incomplete_tables()
+        .contains(&entitlement_audit::snapshot::Table::Usage));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_calls_are_retried_with_the_same_request_token() {
+    let mut faults = Faults::default();
+    for (op, n) in [
+        ("StartQueryExecution", 2),
+        ("GetQueryExecution", 1),
+        ("GetQueryResults", 1),
+        ("GetTableMetadata", 1),
+    ] {
+        faults.throttle.insert(op.to_string(), n);
+    }
+    let fake = support::start(faults).await;
+    fake.set_athena(served(1200));
+    let got = query_fake(&fake, &fast_athena()).await;
+    assert!(got.gaps.is_empty(), "{:?}", got.gaps);
+    assert_eq!(usage_rows(&got.usage.unwrap()).unwrap().len(), 1200);
+    let starts = calls(&fake, "StartQueryExecution");
+    assert_eq!(starts.len(), 3);
+    assert_eq!(
+        starts
+            .iter()
+            .filter(|c| c.error.as_deref() == Some("TooManyRequestsException"))
+            .count(),
+        2
+    );
+    let tokens: BTreeSet<&str> = starts
+        .iter()
+        .map(|c| c.body["ClientRequestToken"].as_str().unwrap())
+        .collect();
+    assert_eq!(tokens.len(), 1, "a retried start is the same query");
+    assert_eq!(fake.failed_calls("GetQueryResults"), 1);
+    assert_eq!(fake.ok_calls("GetQueryResults"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_scanned_are_reported_and_priced() {
+    let fake = support::start(Faults::default()).await;
+    let mut a = served(2);
+    a.scanned_bytes = 3 * (1 << 30) + 1;
+    fake.set_athena(a);
+    let q = query_fake(&fake, &fast_athena()).await.query.unwrap();
+    assert_eq!(q.data_scanned_bytes, 3 * (1 << 30) + 1);
+    assert_eq!(q.billed_bytes, 3 * (1 << 30) + (1 << 20));
+    assert!((q.cost_usd - (3.0 * 1024.0 + 1.0) / (1024.0 * 1024.0) * 5.0).abs() < 1e-12);
+    assert!(q.summary().contains("3072.0 MB scanned"), "{}", q.summary());
+
+    // A reused result scanned nothing and costs nothing.
+    let fake = support::start(Faults::default()).await;
+    let mut a = served(2);
+    a.reused = true;
+    fake.set_athena(a);
+    let q = query_fake(&fake, &fast_athena()).await.query.unwrap();
+    assert!(q.reused_previous_result);
+    assert_eq!(q.cost_usd, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_without_the_principal_column_is_said_so() {
+    let fake = support::start(Faults::default()).await;
+    let mut a = served(2);
+    a.columns = cur2_columns(false);
+    fake.set_athena(a);
+    let got = query_fake(&fake, &fast_athena()).await;
+    let q = got.query.unwrap();
+    assert!(!q.reads_iam_principal);
+    assert!(q
+        .absent_columns
+        .contains(&"line_item_iam_principal".to_string()));
+    let start = &calls(&fake, "StartQueryExecution")[0].body;
+    assert!(!start["QueryString"]
+        .as_str()
+        .unwrap()
+        .contains("line_item_iam_principal"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_of_another_shape_is_a_gap_naming_the_missing_columns() {
+    let fake = support::start(Faults::default()).await;
+    let mut a = served(2);
+    a.columns.retain(|(n, _)| n != "product");
+    a.partitions.clear();
+    fake.set_athena(a);
+    let got = query_fake(&fake, &fast_athena()).await;
+    assert!(got.usage.is_none());
+    assert_eq!(got.gaps[0].error_code, "MissingColumns");
+    assert!(
+        got.gaps[0].message.contains("`product`, `billing_period`"),
+        "{}",
+        got.gaps[0].message
+    );
+    assert!(calls(&fake, "StartQueryExecution").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scan_limit_needs_the_workgroup_cutoff() {
+    let fake = support::start(Faults::default()).await;
+    fake.set_athena(served(2));
+    let mut athena = fast_athena();
+    athena.max_scan_gb = Some(10.0);
+    let got = query_fake(&fake, &athena).await;
+    assert!(got.usage.is_none());
+    assert_eq!(got.gaps[0].error_code, SCAN_LIMIT_NOT_ENFORCED);
+    assert!(
+        got.gaps[0].message.contains("not set"),
+        "{}",
+        got.gaps[0].message
+    );
+    assert!(calls(&fake, "StartQueryExecution").is_empty());
+
+    let mut a = served(2);
+    a.cutoff = Some(20 * (1 << 30));
+    fake.set_athena(a.clone());
+    let got = query_fake(&fake, &athena).await;
+    assert!(
+        got.gaps[0].message.contains("20.0 GB"),
+        "{}",
+        got.gaps[0].message
+    );
+
+    a.cutoff = Some(1 << 30);
+    fake.set_athena(a);
+    let got = query_fake(&fake, &athena).await;
+    assert!(got.gaps.is_empty(), "{:?}", got.gaps);
+    assert!(got.usage.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workgroup_refusing_result_reuse_gets_the_query_without_it() {
+    let fake = support::start(Faults::default()).await;
+    let mut a = served(2);
+    a.refuse_reuse = true;
+    fake.set_athena(a);
+    let got = query_fake(&fake, &fast_athena()).await;
+    assert!(got.gaps.is_empty(), "{:?}", got.gaps);
+    let starts = calls(&fake, "StartQueryExecution");
+    assert_eq!(starts.len(), 2);
+    assert!(starts[1].body.get("ResultReuseConfiguration").is_none());
+    assert_eq!(starts[1].status, 200);
 }
