@@ -791,3 +791,314 @@ async fn a_workgroup_refusing_result_reuse_gets_the_query_without_it() {
     assert!(starts[1].body.get("ResultReuseConfiguration").is_none());
     assert_eq!(starts[1].status, 200);
 }
+
+// `run --cost-source athena` end to end, against the fake serving the demo organization.
+
+use entitlement_audit::snapshot::Snapshot;
+use support::cli::Bin;
+use support::fake_aws::Scenario;
+
+const DEMO_CONFIG_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/config.toml");
+
+/// The demo's usage as CUR 2.0 line items in the CID layout: each row split in two hourly
+/// lines (a `Credit` for a negative cost), its team as the `user_team` resource tag; every
+/// fourth row billed to the subscriber with the member that called as the IAM principal (the
+/// demo has no callers of its own, so the allocation's move to the caller is exercised);
+/// beside them lines neither source may keep (another Marketplace product, a first-party line,
+/// tax).
+fn demo_lines(snap: &Snapshot) -> Vec<Value> {
+    let payer = snap.organization.management_account_id.clone();
+    let subscriber = snap.organization.subscriber_account_id.clone();
+    let mut lines = Vec::new();
+    for (i, mut r) in usage_rows(&snap.usage).unwrap().into_iter().enumerate() {
+        let kind = if r.cost_usd < 0.0 { "Credit" } else { "Usage" };
+        let mut principal = None;
+        if i % 4 == 0 && r.account_id != subscriber {
+            principal = Some(format!(
+                "arn:aws:sts::{}:assumed-role/BedrockApp/session",
+                r.account_id
+            ));
+            r.account_id = subscriber.clone();
+        }
+        let tags = match &r.team_tag {
+            Some(t) => json!({"user_team": t}),
+            None => json!({}),
+        };
+        let period = r.date.format("%Y-%m").to_string();
+        for (hour, share) in [(3, 0.25), (17, 0.75)] {
+            lines.push(
+                Line {
+                    payer: &payer,
+                    period: &period,
+                    start: format!("{} {hour:02}:00:00", r.date),
+                    account: &r.account_id,
+                    entity: "AWS Marketplace",
+                    kind,
+                    product: Some(&r.product),
+                    usage_type: Some(&r.usage_type),
+                    cost: Some(r.cost_usd * share),
+                    amount: Some(r.usage_quantity * share),
+                    public: r.public_cost_usd.map(|p| p * share),
+                    principal: Some(principal.clone()),
+                    resource_tags: tags.clone(),
+                    tags: None,
+                }
+                .json(),
+            );
+        }
+    }
+    let first = usage_rows(&snap.usage).unwrap()[0].clone();
+    let period = first.date.format("%Y-%m").to_string();
+    for (entity, kind, product) in [
+        ("AWS Marketplace", "Usage", "Acme Log Analytics"),
+        ("AWS", "Usage", "Claude 3 Haiku (Amazon Bedrock Edition)"),
+        (
+            "AWS Marketplace",
+            "Tax",
+            "Claude 3 Haiku (Amazon Bedrock Edition)",
+        ),
+    ] {
+        lines.push(
+            Line {
+                payer: &payer,
+                period: &period,
+                start: format!("{} 05:00:00", first.date),
+                account: &first.account_id,
+                entity,
+                kind,
+                product: Some(product),
+                usage_type: Some("USE1-MP:USE1_InputTokenCount-Units"),
+                cost: Some(1234.5),
+                amount: Some(1.0),
+                public: None,
+                principal: Some(None),
+                resource_tags: json!({}),
+                tags: None,
+            }
+            .json(),
+        );
+    }
+    lines
+}
+
+/// `run` of the demo organization collected live from `fake`, with `extra`, its clock and
+/// window the demo snapshot's.
+async fn run_demo(
+    fake: &FakeAws,
+    snap: &Snapshot,
+    extra: &[&str],
+) -> (support::cli::Outcome, tempfile::TempDir) {
+    let m = &snap.manifest;
+    let days = (m.period_end - m.period_start).num_days() + 1;
+    let out = tempfile::tempdir().unwrap();
+    let bin = Bin::new()
+        .arg("run")
+        .args([
+            "--now",
+            &m.collected_at.to_rfc3339(),
+            "--days",
+            &days.to_string(),
+        ])
+        .args([
+            "--as-of",
+            &m.period_end.to_string(),
+            "--config",
+            DEMO_CONFIG_FILE,
+        ])
+        .args(["--account-tags", "all", "--no-history", "--out"])
+        .arg(out.path())
+        .args([
+            "--pace",
+            "cloudtrail=1000/4",
+            "--pace",
+            "organizations=1000/8",
+        ])
+        .args([
+            "--pace",
+            "license-manager=1000/8",
+            "--pace",
+            "athena=1000/1",
+        ])
+        .args(extra)
+        .aws(fake);
+    let outcome = tokio::task::spawn_blocking(move || bin.run())
+        .await
+        .unwrap();
+    (outcome, out)
+}
+
+/// Every number in a JSON document rounded to the cent.
+fn to_cents(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => json!((n.as_f64().unwrap() * 100.0).round() as i64),
+        Value::Array(a) => Value::Array(a.iter().map(to_cents).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), to_cents(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A CSV's rows with every number rounded to the cent.
+fn csv_cents(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let mut rows: Vec<Vec<String>> = vec![r.headers().unwrap().iter().map(String::from).collect()];
+    for rec in r.records() {
+        rows.push(
+            rec.unwrap()
+                .iter()
+                .map(|c| match c.parse::<f64>() {
+                    Ok(x) if c.contains('.') => format!("{}", (x * 100.0).round() as i64),
+                    _ => c.to_string(),
+                })
+                .collect(),
+        );
+    }
+    rows
+}
+
+fn read_json(dir: &Path, file: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap()
+}
+
+/// The issue's "done when": `run --cost-source athena` against the fake, serving the aggregate
+/// DuckDB computed with the SQL the binary sent, finds what `run --cost-export` finds on the same
+/// generated CUR 2.0 files, and allocates the same spend, to the cent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_with_athena_finds_and_allocates_what_the_export_gives_to_the_cent() {
+    let snap = entitlement_audit::inputs::demo::builtin();
+    let dir = tempfile::tempdir().unwrap();
+    write_cur2_table(dir.path(), &demo_lines(&snap));
+    let m = &snap.manifest;
+    let query = query_for(dir.path(), m.period_start, m.period_end, "team");
+    let (header, rows) = run_in_duckdb(dir.path(), &query);
+    assert!(rows.len() > 1000, "the result takes pages: {}", rows.len());
+    let fake = FakeAws::start(Scenario::from_snapshot(&snap), Faults::default()).await;
+    fake.set_athena(Athena {
+        columns: describe(dir.path()),
+        partitions: PARTITIONS.map(String::from).to_vec(),
+        header,
+        rows,
+        states: ["QUEUED", "RUNNING", "SUCCEEDED"]
+            .map(String::from)
+            .to_vec(),
+        scanned_bytes: 42 << 20,
+        ..Athena::default()
+    });
+
+    let (athena, a_out) = run_demo(&fake, &snap, &["--cost-source", "athena"]).await;
+    assert_eq!(athena.code, 0, "{}", athena.stderr);
+    assert!(
+        athena.stderr.contains("42.0 MB scanned"),
+        "{}",
+        athena.stderr
+    );
+    // The binary sent exactly the query DuckDB ran.
+    let start = &calls(&fake, "StartQueryExecution")[0].body;
+    assert_eq!(start["QueryString"], json!(query.sql));
+    assert_eq!(start["ExecutionParameters"], json!(query.parameters));
+    assert_eq!(fake.ok_calls("GetQueryResults"), rows_pages(&fake));
+
+    let export_dir = dir.path().join("cur2").display().to_string();
+    let (export, e_out) = run_demo(&fake, &snap, &["--cost-export", &export_dir]).await;
+    assert_eq!(export.code, 0, "{}", export.stderr);
+
+    let findings = |d: &Path| to_cents(&read_json(d, "findings.json")["findings"]);
+    let f = findings(a_out.path());
+    assert!(f.as_array().unwrap().len() > 5);
+    assert_eq!(f, findings(e_out.path()));
+    let allocation = csv_cents(&a_out.path().join("cost_allocation.csv"));
+    assert!(allocation.len() > 10);
+    assert_eq!(
+        allocation,
+        csv_cents(&e_out.path().join("cost_allocation.csv"))
+    );
+    let summary = |d: &Path| {
+        let s = read_json(d, "summary.json");
+        to_cents(&json!([s["totals"], s["cost_by_team"], s["counts"]]))
+    };
+    assert_eq!(summary(a_out.path()), summary(e_out.path()));
+
+    let s = read_json(a_out.path(), "summary.json");
+    let q = &s["run"]["athena"];
+    assert_eq!(q["state"], "SUCCEEDED");
+    assert_eq!(q["data_scanned_bytes"], 42 << 20);
+    assert_eq!(q["reads_iam_principal"], true);
+    assert!(s["run"]["source"]
+        .as_str()
+        .unwrap()
+        .contains("athena:cid_data_export.cur2"));
+    assert!(read_json(e_out.path(), "summary.json")["run"]
+        .get("athena")
+        .is_none());
+}
+
+/// Pages the fake answered: the result rows plus the header, 1,000 a page.
+fn rows_pages(fake: &FakeAws) -> usize {
+    let n = fake.state.lock().unwrap().athena.rows.len() + 1;
+    n.div_ceil(1000)
+}
+
+/// A failed query: exit 2, the gap with Athena's reason in summary.json, the usage table
+/// empty but never reported as complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_with_a_failed_athena_query_exits_2_with_the_reason() {
+    let snap = entitlement_audit::inputs::demo::builtin();
+    let fake = FakeAws::start(Scenario::from_snapshot(&snap), Faults::default()).await;
+    let mut a = served(3);
+    a.states = ["RUNNING", "FAILED"].map(String::from).to_vec();
+    a.reason = Some((
+        "Access denied when writing output to url: s3://audit-results-123456789012/athena/".into(),
+        json!({"ErrorCategory": 2, "ErrorType": 1002, "Retryable": false, "ErrorMessage": "Access denied"}),
+    ));
+    fake.set_athena(a);
+    let (out, dir) = run_demo(&fake, &snap, &["--cost-source", "athena"]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Access denied when writing output"),
+        "{}",
+        out.stderr
+    );
+    let s = read_json(dir.path(), "summary.json");
+    let c = &s["completeness"];
+    assert_eq!(c["complete"], false);
+    let missing = c["missing"].as_array().unwrap();
+    let gap = missing
+        .iter()
+        .find(|g| g["service"] == "athena")
+        .expect("the Athena gap");
+    assert_eq!(gap["error_code"], QUERY_FAILED);
+    assert_eq!(gap["tables"], json!(["usage"]));
+    assert!(c["incomplete_tables"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("usage")));
+    assert_eq!(s["run"]["athena"]["state"], "FAILED");
+    assert_eq!(s["totals"]["usage_rows"], 0);
+    assert_eq!(s["totals"]["spend_usd"].as_f64(), Some(0.0));
+}
+
+/// Names that would change the SQL are refused before anything is read (exit 3).
+#[test]
+fn run_refuses_an_athena_name_that_is_not_an_identifier() {
+    let out = tempfile::tempdir().unwrap();
+    let r = Bin::new()
+        .args(["run", "--demo", "--no-history", "--cost-source", "athena"])
+        .args(["--athena-table", "cur2\" --"])
+        .arg("--out")
+        .arg(out.path())
+        .run();
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("is not a Glue name"), "{}", r.stderr);
+    let r = Bin::new()
+        .args(["run", "--demo", "--no-history", "--athena-table", "cur2"])
+        .arg("--out")
+        .arg(out.path())
+        .run();
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("need `--cost-source athena`"),
+        "{}",
+        r.stderr
+    );
+}
