@@ -460,7 +460,7 @@ pub fn cur2_columns(principal: bool) -> Vec<(String, String)> {
 const PARTITIONS: [&str; 4] = ["source_account_id", "report_name", "data", "billing_period"];
 
 /// A fake table with `rows` result rows (distinct keys), every query succeeding at once.
-fn served(rows: usize) -> Athena {
+pub fn served(rows: usize) -> Athena {
     let header: Vec<String> = sql::RESULT_COLUMNS.iter().map(|s| s.to_string()).collect();
     let rows = (0..rows)
         .map(|i| {
@@ -487,7 +487,7 @@ fn served(rows: usize) -> Athena {
     }
 }
 
-fn fast_athena() -> AthenaOptions {
+pub fn fast_athena() -> AthenaOptions {
     let mut o = AthenaOptions::new(Format::Cur2);
     o.poll_initial = std::time::Duration::from_millis(1);
     o.poll_max = std::time::Duration::from_millis(4);
@@ -684,6 +684,14 @@ async fn throttled_calls_are_retried_with_the_same_request_token() {
     assert_eq!(tokens.len(), 1, "a retried start is the same query");
     assert_eq!(fake.failed_calls("GetQueryResults"), 1);
     assert_eq!(fake.ok_calls("GetQueryResults"), 2);
+    // Every call is a listed operation, and a read.
+    for c in fake.calls() {
+        let op = entitlement_audit::inputs::collect::permissions::find(c.service(), &c.op)
+            .unwrap_or_else(|| panic!("`{}` is not in the permissions list", c.op));
+        assert!(entitlement_audit::inputs::collect::permissions::is_read(
+            op.name
+        ));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1027,7 +1035,7 @@ async fn run_with_athena_finds_and_allocates_what_the_export_gives_to_the_cent()
     assert!(s["run"]["source"]
         .as_str()
         .unwrap()
-        .contains("athena:cid_data_export.cur2"));
+        .contains("athena:GetQueryResults over cid_data_export.cur2 (cur2)"));
     assert!(read_json(e_out.path(), "summary.json")["run"]
         .get("athena")
         .is_none());

@@ -128,10 +128,21 @@ impl AthenaQuery {
     }
 }
 
-/// The text for the manifest's `tables.usage.source`.
+/// The text for the manifest's `tables.usage.source`: the operations that read it, and the
+/// table.
 pub fn source(opts: &AthenaOptions) -> String {
+    let mut ops = vec!["athena:GetTableMetadata"];
+    if opts.max_scan_gb.is_some() {
+        ops.push("athena:GetWorkGroup");
+    }
+    ops.extend([
+        "athena:StartQueryExecution",
+        "athena:GetQueryExecution",
+        "athena:GetQueryResults",
+    ]);
     format!(
-        "athena:{}.{} ({})",
+        "{} over {}.{} ({})",
+        ops.join(", "),
         opts.database,
         opts.table,
         cost_export::Format::name(opts.format)
