@@ -62,20 +62,30 @@ fn duckdb(args: &[&str]) -> String {
 
 /// Writes `lines` (CUR 2.0 line items with their partition) as the CID table under `root`.
 pub fn write_cur2_table(root: &Path, lines: &[Value]) {
+    write_table(root, "cur2", lines)
+}
+
+/// Writes `lines` as the table `name` under `root/name`.
+fn write_table(root: &Path, name: &str, lines: &[Value]) {
     let file = root.join("lines.jsonl");
     let mut f = std::fs::File::create(&file).unwrap();
     for l in lines {
         writeln!(f, "{l}").unwrap();
     }
     drop(f);
-    let data = root.join("cur2");
+    let data = root.join(name);
     duckdb(&["write", data.to_str().unwrap(), file.to_str().unwrap()]);
     std::fs::remove_file(file).unwrap();
 }
 
 /// The table's columns (what `GetTableMetadata` would list) as (name, DuckDB type).
 pub fn describe(root: &Path) -> Vec<(String, String)> {
-    let text = duckdb(&["describe", root.join("cur2").to_str().unwrap()]);
+    describe_table(root, "cur2")
+}
+
+/// [`describe`] of the table `name` (`cur2`, `focus`) under `root/name`.
+fn describe_table(root: &Path, name: &str) -> Vec<(String, String)> {
+    let text = duckdb(&["describe", root.join(name).to_str().unwrap(), name]);
     let cols: Vec<(String, String)> = serde_json::from_str(&text).unwrap();
     cols
 }
@@ -150,11 +160,22 @@ pub fn to_duckdb(athena: &str, parameters: &[String]) -> String {
 
 /// Runs `query` in DuckDB over the table under `root`: its result as Athena would send it.
 pub fn run_in_duckdb(root: &Path, query: &sql::Query) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+    run_in_duckdb_on(root, "cur2", query)
+}
+
+/// [`run_in_duckdb`] over the table `name`.
+fn run_in_duckdb_on(
+    root: &Path,
+    name: &str,
+    query: &sql::Query,
+) -> (Vec<String>, Vec<Vec<Option<String>>>) {
     let file = root.join("query.sql");
     std::fs::write(&file, to_duckdb(&query.sql, &query.parameters)).unwrap();
+    let data = root.join(name);
     let text = duckdb(&[
         "query",
-        root.join("cur2").to_str().unwrap(),
+        data.to_str().unwrap(),
+        name,
         file.to_str().unwrap(),
     ]);
     let doc: Value = serde_json::from_str(&text).unwrap();
@@ -411,6 +432,83 @@ fn a_table_without_the_principal_column_is_queried_without_it() {
     let export = cost_export::read(&dir.path().join("cur2"), "team").unwrap();
     assert_same_rows(&athena, &usage_rows(&export.usage).unwrap());
     assert!(athena.iter().all(|r| r.caller_account_id.is_none()));
+}
+
+/// FOCUS line items over two months: Bedrock and other services, the charge categories kept and
+/// not, tags in FOCUS's `user:<key>` form, blank or missing, no `x_UsageType` in October (as
+/// FOCUS 1.2 has none).
+fn focus_lines() -> Vec<Value> {
+    let services = [
+        "Claude 3 Haiku (Amazon Bedrock Edition)",
+        "Command R+ (Amazon Bedrock Edition)",
+        "Amazon Elastic Compute Cloud",
+    ];
+    let categories = ["Usage", "Usage", "Credit", "Adjustment", "Tax", "Purchase"];
+    let accounts = ["111122223333", "444455556666"];
+    let mut rng = Lcg(11);
+    let mut lines = Vec::new();
+    for (period, days) in [("2026-09", 1..=30), ("2026-10", 1..=31)] {
+        for day in days {
+            for hour in [1, 12, 22] {
+                let cost = (rng.next(50_000) as f64 - 5_000.0) / 331.0;
+                let team = ["payments", " ml ", " "][rng.next(3)];
+                let tags = match rng.next(3) {
+                    0 => json!({}),
+                    1 => json!({"user:team": team}),
+                    _ => json!({"user:team": team, "user:env": "prod"}),
+                };
+                let mut line = json!({
+                    "source_account_id": "123456789012",
+                    "billing_period": period,
+                    "ChargePeriodStart": format!("{period}-{day:02} {hour:02}:00:00"),
+                    "SubAccountId": accounts[rng.next(2)],
+                    "ServiceName": services[rng.next(services.len())],
+                    "ChargeCategory": categories[rng.next(categories.len())],
+                    "BilledCost": (rng.next(15) != 0).then_some(cost),
+                    "ConsumedQuantity": (rng.next(8) != 0).then(|| rng.next(9_000) as f64),
+                    "ListCost": (rng.next(3) != 0).then(|| cost.abs() * 1.3),
+                    "Tags": tags,
+                });
+                if period == "2026-09" {
+                    line["x_UsageType"] =
+                        json!(["USE1-MP:USE1_InputTokenCount-Units", "x"][rng.next(2)]);
+                }
+                lines.push(line);
+            }
+        }
+    }
+    lines
+}
+
+/// The FOCUS query in DuckDB over a `cid_data_export.focus` table reads what the export reader
+/// reads from the same FOCUS files, row for row.
+#[test]
+fn the_focus_sql_in_duckdb_reads_what_the_export_reader_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    write_table(dir.path(), "focus", &focus_lines());
+    let (start, end) = (day("2026-09-20"), day("2026-10-10"));
+    let cols = describe_table(dir.path(), "focus");
+    let table = TableColumns::new(cols.iter().map(|(n, _)| n.as_str()));
+    let target = Target::new("cid_data_export", "focus", "team").unwrap();
+    let query = sql::build(Format::Focus, &target, &table, start, end);
+    assert!(!query.reads_principal);
+    assert!(sql::missing_columns(Format::Focus, &table).is_empty());
+    let (header, rows) = run_in_duckdb_on(dir.path(), "focus", &query);
+    let athena = usage_rows(&usage_from_rows(&header, &rows).unwrap()).unwrap();
+    let export = cost_export::read(&dir.path().join("focus"), "team").unwrap();
+    assert!(export.files.iter().all(|f| f.1 == Format::Focus));
+    let in_window: Vec<UsageRow> = usage_rows(&export.usage)
+        .unwrap()
+        .into_iter()
+        .filter(|r| (start..=end).contains(&r.date))
+        .collect();
+    assert!(in_window.len() > 20, "{}", in_window.len());
+    assert_same_rows(&athena, &in_window);
+    assert!(athena.iter().any(|r| r.usage_type == "Adjustment"));
+    assert!(athena.iter().any(|r| r.team_tag.as_deref() == Some("ml")));
+    assert!(!athena
+        .iter()
+        .any(|r| r.usage_type == "Tax" || r.product.starts_with("Amazon Elastic")));
 }
 
 #[test]

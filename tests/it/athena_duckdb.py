@@ -1,5 +1,5 @@
-"""DuckDB for tests/it/athena.rs: a CUR 2.0 table laid out as the Cloud Intelligence Dashboards
-lay it out, and the Athena query run over it.
+"""DuckDB for tests/it/athena.rs: a CUR 2.0 (or FOCUS) table laid out as the Cloud Intelligence
+Dashboards lay it out, and the Athena query run over it. TABLE is `cur2` or `focus`.
 
   write ROOT LINES.jsonl   line items (one JSON object each, with `source_account_id` and
                            `billing_period`) -> ROOT/source_account_id=A/report_name=cid-cur2/
@@ -7,9 +7,9 @@ lay it out, and the Athena query run over it.
                            its line items name (so a period can lack a column, as older exports
                            lack line_item_iam_principal); `product`, `resource_tags` and `tags`
                            are Parquet MAP columns
-  describe ROOT            the table's columns as JSON [[name, type], ...]
-  query ROOT SQL_FILE      runs the SQL (already in DuckDB's dialect) against the view
-                           "cid_data_export"."cur2" over ROOT, prints {"header": [...],
+  describe ROOT TABLE      the table's columns as JSON [[name, type], ...]
+  query ROOT TABLE SQL     runs the SQL file (already in DuckDB's dialect) against the view
+                           "cid_data_export"."TABLE" over ROOT, prints {"header": [...],
                            "rows": [[text or null, ...], ...]}: every value as text, as
                            Athena's GetQueryResults sends them
 
@@ -42,6 +42,16 @@ TYPES = {
     "product": "MAP(VARCHAR, VARCHAR)",
     "resource_tags": "MAP(VARCHAR, VARCHAR)",
     "tags": "MAP(VARCHAR, VARCHAR)",
+    # FOCUS 1.x, as Data Exports names its columns (Glue lower-cases them in the catalog only)
+    "ChargePeriodStart": "TIMESTAMP",
+    "SubAccountId": "VARCHAR",
+    "ServiceName": "VARCHAR",
+    "ChargeCategory": "VARCHAR",
+    "x_UsageType": "VARCHAR",
+    "BilledCost": "DOUBLE",
+    "ConsumedQuantity": "DOUBLE",
+    "ListCost": "DOUBLE",
+    "Tags": "MAP(VARCHAR, VARCHAR)",
 }
 PARTITIONS = ("source_account_id", "billing_period")
 
@@ -78,25 +88,27 @@ def write(root, lines_path):
         os.remove(part)
 
 
-def table(root):
+def table(root, name):
+    if name not in ("cur2", "focus"):
+        sys.exit(f"unknown table {name}")
     con = duckdb.connect()
     con.execute("CREATE SCHEMA cid_data_export")
     glob = os.path.join(root, "*", "*", "data", "*", "*.parquet")
     con.execute(
-        "CREATE VIEW cid_data_export.cur2 AS SELECT * FROM "
+        f"CREATE VIEW cid_data_export.{name} AS SELECT * FROM "
         f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
     )
     return con
 
 
-def describe(root):
-    con = table(root)
-    cols = con.execute("DESCRIBE cid_data_export.cur2").fetchall()
+def describe(root, name):
+    con = table(root, name)
+    cols = con.execute(f"DESCRIBE cid_data_export.{name}").fetchall()
     print(json.dumps([[c[0], c[1]] for c in cols]))
 
 
-def query(root, sql_path):
-    con = table(root)
+def query(root, name, sql_path):
+    con = table(root, name)
     with open(sql_path) as f:
         sql = f.read()
     cur = con.execute(f"SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ({sql}) AS q")
