@@ -563,9 +563,10 @@ pub fn served(rows: usize) -> Athena {
     let rows = (0..rows)
         .map(|i| {
             let text = format!(
-                "2026-10-0{}|{:012}|Claude 3 Haiku (Amazon Bedrock Edition)|USE1-MP:USE1_InputTokenCount-Units|{}|{}|{}|{}|~|1",
+                "2026-10-0{}|{}|Claude 3 Haiku (Amazon Bedrock Edition)|USE1-MP:USE1_Dimension{}-Units|{}|{}|{}|{}|~|1",
                 1 + i % 3,
-                111_122_223_333u64 + (i / 3) as u64,
+                ["111122223333", "444455556666", "777788889999"][i % 3],
+                i / 3,
                 if i % 2 == 0 { "payments" } else { "~" },
                 if i % 5 == 0 { "arn:aws:sts::444455556666:assumed-role/App/s" } else { "~" },
                 (i % 97) as f64 / 8.0,
