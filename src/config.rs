@@ -90,10 +90,12 @@ impl Default for AthenaFile {
 }
 
 impl AthenaFile {
-    /// The options, or what is wrong with them (`at` names where they were given).
+    /// The options, or what is wrong with them (`at` names where they were given). The tag key
+    /// is checked too when `team_tag_key` is given (only a run querying Athena writes it into
+    /// SQL).
     pub fn options(
         &self,
-        team_tag_key: &str,
+        team_tag_key: Option<&str>,
         at: &str,
         problems: &mut Vec<String>,
     ) -> crate::inputs::athena::AthenaOptions {
@@ -103,9 +105,8 @@ impl AthenaFile {
             Format::Cur2
         });
         let mut o = crate::inputs::athena::AthenaOptions::new(format);
-        if let Err(e) =
-            crate::inputs::athena::sql::Target::new(&self.database, &self.table, team_tag_key)
-        {
+        let key = team_tag_key.unwrap_or("team");
+        if let Err(e) = crate::inputs::athena::sql::Target::new(&self.database, &self.table, key) {
             problems.push(format!("{at}: {e}"));
         }
         if let Some(out) = &self.output {
@@ -351,9 +352,8 @@ impl File {
             problems.push(format!("`cost_source`: {e}"));
             CostSource::CostExplorer
         });
-        let athena = self
-            .athena
-            .options(&self.team_tag_key, "`[athena]`", &mut problems);
+        let key = (cost_source == CostSource::Athena).then_some(self.team_tag_key.as_str());
+        let athena = self.athena.options(key, "`[athena]`", &mut problems);
         if !problems.is_empty() {
             bail!("{}", problems.join("; "));
         }
@@ -447,6 +447,16 @@ mod tests {
         for needle in ["cost_source", "cid;drop", "/tmp/x", "`cur`", "max scan"] {
             assert!(err.contains(needle), "{needle}: {err}");
         }
+    }
+
+    #[test]
+    fn a_tag_key_athena_cannot_use_matters_only_with_athena() {
+        assert!(Config::parse("team_tag_key = \"team's\"").is_ok());
+        let err = format!(
+            "{:#}",
+            Config::parse("team_tag_key = \"team's\"\ncost_source = \"athena\"").unwrap_err()
+        );
+        assert!(err.contains("not an AWS tag key"), "{err}");
     }
 
     #[test]

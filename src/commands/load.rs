@@ -117,7 +117,7 @@ pub fn athena_options(source: &SourceArgs, config: &Config) -> Result<Option<Ath
         reuse_minutes: c.reuse_minutes,
     };
     let mut problems = Vec::new();
-    let opts = file.options(&config.team_tag_key, "Athena", &mut problems);
+    let opts = file.options(Some(&config.team_tag_key), "Athena", &mut problems);
     anyhow::ensure!(problems.is_empty(), "{}", problems.join("; "));
     Ok(Some(opts))
 }

@@ -27,12 +27,12 @@ fn is_identifier(s: &str) -> bool {
         && s.len() <= 255
 }
 
-/// A tag key as AWS allows it (letters, digits, spaces and `_ . : / = + - @`, 1 to 128
-/// characters). None of these can end the quoted literal the key is written into.
+/// A tag key as AWS allows it (Unicode letters and digits, spaces and `_ . : / = + - @`, 1 to
+/// 128 characters). None of these can end the quoted literal the key is written into.
 fn is_tag_key(s: &str) -> bool {
     (1..=128).contains(&s.chars().count())
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || " _.:/=+-@".contains(c))
+            .all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c))
 }
 
 /// A name that may not be written into the query.
@@ -44,7 +44,8 @@ pub enum BadName {
     )]
     Identifier { what: &'static str, name: String },
     #[error(
-        "tag key `{0}` is not an AWS tag key (1 to 128 letters, digits, spaces and `_ . : / = + - @`)"
+        "tag key `{0}` is not an AWS tag key (1 to 128 letters, digits, spaces and `_ . : / = + - @`), \
+         so it cannot name a tag in the Athena query"
     )]
     TagKey(String),
 }
@@ -363,6 +364,7 @@ mod tests {
     fn names_are_checked_before_they_reach_the_sql() {
         assert!(Target::new("cid_data_export", "cur2", "team").is_ok());
         assert!(Target::new("cid_data_export", "cur2", "cost-center:app/x@y=z+1 2").is_ok());
+        assert!(Target::new("cid_data_export", "cur2", "équipe").is_ok());
         for (db, table) in [
             ("cid_data_export\"; DROP TABLE x; --", "cur2"),
             ("cid_data_export", "cur2\" --"),
