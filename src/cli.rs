@@ -71,6 +71,9 @@ pub struct IamPolicyArgs {
     /// catalog reads and reading that data.
     #[arg(long, value_name = "s3://BUCKET/PREFIX")]
     pub athena_data: Option<String>,
+    /// The `--cost-export s3://BUCKET/PREFIX` location: adds reading the export there.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub cost_export: Option<String>,
     /// With `--athena-data`: the query results location (`--athena-output`, or the
     /// workgroup's) adds writing the result file there and reading it back.
     #[arg(long, value_name = "s3://BUCKET/PREFIX", requires = "athena_data")]
@@ -139,7 +142,9 @@ pub struct SourceArgs {
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
     /// Read spend from a CUR 2.0 or FOCUS cost export (Parquet, CSV or gzip CSV: a file or an
-    /// export's directory tree) instead of the snapshot's Cost Explorer usage.
+    /// export's directory tree, or `s3://BUCKET/PREFIX`, a Data Exports location of which only
+    /// the billing periods of the `--days` window are read) instead of the snapshot's Cost
+    /// Explorer usage.
     #[arg(long, value_name = "PATH")]
     pub cost_export: Option<PathBuf>,
     /// Where the spend comes from: `cost-explorer` (the live collection's queries, the

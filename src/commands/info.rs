@@ -34,6 +34,24 @@ pub fn iam_policy(args: &IamPolicyArgs, mut out: impl Write) -> Result<u8> {
     };
     let data = s3_url("--athena-data", &args.athena_data)?;
     let output = s3_url("--athena-output", &args.athena_output)?;
+    if let Some(export) = s3_url("--cost-export", &args.cost_export)? {
+        let prefix = match export.key.as_str() {
+            "" => String::new(),
+            k => format!("{k}/"),
+        };
+        s3.push(serde_json::json!({
+            "Sid": "EntitlementAuditCostExport",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{}/{prefix}*", export.bucket),
+        }));
+        s3.push(serde_json::json!({
+            "Sid": "EntitlementAuditCostExportBucket",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": format!("arn:aws:s3:::{}", export.bucket),
+        }));
+    }
     if let Some(data) = &data {
         s3.extend(collect::permissions::athena_statements(
             (&data.bucket, &data.key),

@@ -40,7 +40,10 @@ pub fn snapshot(
     let export = match &source.cost_export {
         Some(path) => {
             progress::line(&format!("reading cost export `{}`", path.display()));
-            let loaded = cost_export::read(path, &config.team_tag_key)?;
+            let loaded = match path.to_str().filter(|p| p.starts_with("s3://")) {
+                Some(url) => read_s3_export(url, source, config, now)?,
+                None => cost_export::read(path, &config.team_tag_key)?,
+            };
             for note in &loaded.notes {
                 progress::line(note);
             }
@@ -120,6 +123,52 @@ pub fn athena_options(source: &SourceArgs, config: &Config) -> Result<Option<Ath
     let opts = file.options(Some(&config.team_tag_key), "Athena", &mut problems);
     anyhow::ensure!(problems.is_empty(), "{}", problems.join("; "));
     Ok(Some(opts))
+}
+
+/// A cost export in S3: the billing periods of the live window (`--days` ending the day before
+/// `--now`), as their manifests list them, read like a local export.
+fn read_s3_export(
+    url: &str,
+    source: &SourceArgs,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<cost_export::Loaded> {
+    use crate::deliver::remote::{Location, S3};
+    use crate::inputs::export_s3;
+    let Location::S3(at) = Location::parse(url).context("`--cost-export`")? else {
+        unreachable!("an s3:// location");
+    };
+    let co = collect_options(&source.aws, config, now)?;
+    let periods = athena::sql::billing_periods(co.period_start, co.period_end);
+    let rt = runtime()?;
+    let s3 = rt.block_on(S3::load(source.aws.profile.as_deref()));
+    let fetched = rt.block_on(export_s3::fetch(
+        s3.client(),
+        &at,
+        &periods,
+        export_s3::Patience::default(),
+    ))?;
+    for (period, execution, files) in &fetched.periods {
+        progress::line(&format!(
+            "billing period {period}: {files} files{}",
+            execution
+                .as_deref()
+                .map(|e| format!(" (delivery `{e}`)"))
+                .unwrap_or_default()
+        ));
+    }
+    if !fetched.empty.is_empty() {
+        progress::line(&format!(
+            "no data in `{url}` for {}",
+            fetched.empty.join(", ")
+        ));
+    }
+    anyhow::ensure!(
+        !fetched.periods.is_empty(),
+        "`{url}` has no data for the window's billing periods ({})",
+        periods.join(", ")
+    );
+    cost_export::read(fetched.dir.path(), &config.team_tag_key)
 }
 
 /// Runs the Athena query for the live window (`--days` ending the day before `--now`).

@@ -913,7 +913,7 @@ const DEMO_CONFIG_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/co
 /// demo has no callers of its own, so the allocation's move to the caller is exercised);
 /// beside them lines neither source may keep (another Marketplace product, a first-party line,
 /// tax).
-fn demo_lines(snap: &Snapshot) -> Vec<Value> {
+pub fn demo_lines(snap: &Snapshot) -> Vec<Value> {
     let payer = snap.organization.management_account_id.clone();
     let subscriber = snap.organization.subscriber_account_id.clone();
     let mut lines = Vec::new();
@@ -1035,7 +1035,7 @@ async fn run_demo(
 }
 
 /// Every number in a JSON document rounded to the cent.
-fn to_cents(v: &Value) -> Value {
+pub fn to_cents(v: &Value) -> Value {
     match v {
         Value::Number(n) if n.is_f64() => json!((n.as_f64().unwrap() * 100.0).round() as i64),
         Value::Array(a) => Value::Array(a.iter().map(to_cents).collect()),
@@ -1047,7 +1047,7 @@ fn to_cents(v: &Value) -> Value {
 }
 
 /// A CSV's rows with every number rounded to the cent.
-fn csv_cents(path: &Path) -> Vec<Vec<String>> {
+pub fn csv_cents(path: &Path) -> Vec<Vec<String>> {
     let mut r = csv::Reader::from_path(path).unwrap();
     let mut rows: Vec<Vec<String>> = vec![r.headers().unwrap().iter().map(String::from).collect()];
     for rec in r.records() {
@@ -1064,7 +1064,7 @@ fn csv_cents(path: &Path) -> Vec<Vec<String>> {
     rows
 }
 
-fn read_json(dir: &Path, file: &str) -> Value {
+pub fn read_json(dir: &Path, file: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap()
 }
 

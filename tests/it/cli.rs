@@ -355,4 +355,19 @@ fn iam_policy_adds_athena_glue_and_s3_with_athena_data() {
         .args(["iam-policy", "--athena-data", "/local/dir"])
         .run();
     assert_eq!(bad.code, 3, "{}", bad.stderr);
+
+    let out = Bin::new()
+        .args([
+            "iam-policy",
+            "--cost-export",
+            "s3://cid-123456789012-data-exports/cur2/x/cid-cur2",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
+    assert!(
+        text.contains("arn:aws:s3:::cid-123456789012-data-exports/cur2/x/cid-cur2/*"),
+        "{text}"
+    );
+    assert!(!text.contains("s3:PutObject"), "{text}");
 }
