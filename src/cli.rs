@@ -66,6 +66,18 @@ pub struct IamPolicyArgs {
     /// The `--publish` location: `s3://BUCKET/PREFIX` adds writing under that prefix.
     #[arg(long, value_name = "LOCATION")]
     pub publish: Option<String>,
+    /// For `--cost-source athena`: the S3 location of the CUR 2.0 / FOCUS table's data (e.g.
+    /// `s3://cid-123456789012-data-exports/cur2/`) adds the Athena operations, the Glue
+    /// catalog reads and reading that data.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub athena_data: Option<String>,
+    /// The `--cost-export s3://BUCKET/PREFIX` location: adds reading the export there.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub cost_export: Option<String>,
+    /// With `--athena-data`: the query results location (`--athena-output`, or the
+    /// workgroup's) adds writing the result file there and reading it back.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", requires = "athena_data")]
+    pub athena_output: Option<String>,
 }
 
 /// How to reach AWS (credentials come from the default chain: environment, profiles, SSO,
@@ -130,12 +142,46 @@ pub struct SourceArgs {
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
     /// Read spend from a CUR 2.0 or FOCUS cost export (Parquet, CSV or gzip CSV: a file or an
-    /// export's directory tree) instead of the snapshot's Cost Explorer usage.
+    /// export's directory tree, or `s3://BUCKET/PREFIX`, a Data Exports location of which only
+    /// the billing periods of the `--days` window are read) instead of the snapshot's Cost
+    /// Explorer usage.
     #[arg(long, value_name = "PATH")]
     pub cost_export: Option<PathBuf>,
+    /// Where the spend comes from: `cost-explorer` (the live collection's queries, the
+    /// snapshot's or the demo's usage) or `athena`, one query over a CUR 2.0 / FOCUS table for
+    /// the window `--days` ending yesterday (docs/cost-sources.md). Default: the config's
+    /// `cost_source`.
+    #[arg(long, value_name = "SOURCE", value_parser = ["cost-explorer", "athena"], conflicts_with = "cost_export")]
+    pub cost_source: Option<String>,
+    #[command(flatten)]
+    pub athena: AthenaArgs,
     /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// The Athena table of `--cost-source athena`; each overrides the config's `[athena]`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AthenaArgs {
+    /// Athena workgroup (default: the caller's default, `primary`).
+    #[arg(long, value_name = "NAME")]
+    pub athena_workgroup: Option<String>,
+    /// Glue database of the table (default `cid_data_export`).
+    #[arg(long, value_name = "NAME")]
+    pub athena_database: Option<String>,
+    /// The CUR 2.0 or FOCUS table (default `cur2`).
+    #[arg(long, value_name = "NAME")]
+    pub athena_table: Option<String>,
+    /// Query results location, when the workgroup sets none.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX/")]
+    pub athena_output: Option<String>,
+    /// The table's format.
+    #[arg(long, value_name = "FORMAT", value_parser = ["cur2", "focus"])]
+    pub athena_format: Option<String>,
+    /// Refuse to query unless the workgroup cancels queries scanning more than this many GB
+    /// (its BytesScannedCutoffPerQuery; Athena gives no estimate before a query runs).
+    #[arg(long, value_name = "GB")]
+    pub max_athena_scan_gb: Option<f64>,
 }
 
 #[derive(Debug, Args)]

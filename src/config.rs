@@ -30,6 +30,10 @@ pub struct Config {
     pub severity: BTreeMap<&'static str, Severity>,
     /// `[[plan.grant_under]]`: where the fix plan puts a new grant, by OU path.
     pub grant_under: Vec<GrantUnder>,
+    /// Where the spend comes from.
+    pub cost_source: CostSource,
+    /// The Athena table of `cost_source = "athena"` (`[athena]`).
+    pub athena: crate::inputs::athena::AthenaOptions,
 }
 
 /// `[[plan.grant_under]]`, validated: accounts under `ou_path_prefix` (whole path segments;
@@ -64,6 +68,117 @@ impl GrantPrincipal {
     }
 }
 
+/// Where the usage table comes from (a `--cost-export` given on the command line wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostSource {
+    /// The live collection's Cost Explorer queries (or the snapshot's, or the demo's usage).
+    CostExplorer,
+    /// One Athena query over a CUR 2.0 / FOCUS table (docs/cost-sources.md).
+    Athena,
+}
+
+impl std::str::FromStr for CostSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cost-explorer" => Ok(Self::CostExplorer),
+            "athena" => Ok(Self::Athena),
+            _ => Err(format!("`{s}` is not `cost-explorer` or `athena`")),
+        }
+    }
+}
+
+/// `[athena]`: the table `cost_source = "athena"` queries (docs/cost-sources.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AthenaFile {
+    /// Athena workgroup; the caller's default (`primary`) when absent.
+    pub workgroup: Option<String>,
+    /// Glue database. Default `cid_data_export`.
+    pub database: String,
+    /// Glue table. Default `cur2`.
+    pub table: String,
+    /// `s3://...` for the query results, when the workgroup sets none.
+    pub output: Option<String>,
+    /// `cur2` or `focus`. Default `cur2`.
+    pub format: String,
+    /// Refuse to query unless the workgroup cancels queries scanning more GB than this.
+    pub max_scan_gb: Option<f64>,
+    /// Reuse a result of the same query at most this many minutes old (0 never). Default 60.
+    pub reuse_minutes: u32,
+}
+
+impl Default for AthenaFile {
+    fn default() -> Self {
+        Self {
+            workgroup: None,
+            database: crate::inputs::athena::DEFAULT_DATABASE.to_string(),
+            table: crate::inputs::athena::DEFAULT_TABLE.to_string(),
+            output: None,
+            format: "cur2".to_string(),
+            max_scan_gb: None,
+            reuse_minutes: 60,
+        }
+    }
+}
+
+impl AthenaFile {
+    /// The options, or what is wrong with them (`at` names where they were given). The tag key
+    /// is checked too when `team_tag_key` is given (only a run querying Athena writes it into
+    /// SQL).
+    pub fn options(
+        &self,
+        team_tag_key: Option<&str>,
+        at: &str,
+        problems: &mut Vec<String>,
+    ) -> crate::inputs::athena::AthenaOptions {
+        use crate::inputs::cost_export::Format;
+        let format = self.format.parse::<Format>().unwrap_or_else(|e| {
+            problems.push(format!("{at} format: {e}"));
+            Format::Cur2
+        });
+        let mut o = crate::inputs::athena::AthenaOptions::new(format);
+        let key = team_tag_key.unwrap_or("team");
+        if let Err(e) = crate::inputs::athena::sql::Target::new(&self.database, &self.table, key) {
+            problems.push(format!("{at}: {e}"));
+        }
+        if let Some(out) = &self.output {
+            let bucket = out.strip_prefix("s3://").and_then(|r| r.split('/').next());
+            if bucket.is_none_or(str::is_empty) {
+                problems.push(format!(
+                    "{at} output `{out}` is not an S3 location (`s3://BUCKET/PREFIX/`)"
+                ));
+            }
+        }
+        if let Some(w) = &self.workgroup {
+            let ok = !w.is_empty()
+                && w.len() <= 128
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            if !ok {
+                problems.push(format!("{at} workgroup `{w}` is not a workgroup name"));
+            }
+        }
+        if self
+            .max_scan_gb
+            .is_some_and(|g| !(g.is_finite() && g > 0.0))
+        {
+            problems.push(format!("{at} max scan must be a positive number of GB"));
+        }
+        if self.reuse_minutes > 10_080 {
+            problems.push(format!("{at} reuse_minutes is at most 10080 (a week)"));
+        }
+        o.workgroup = self.workgroup.clone();
+        o.database = self.database.clone();
+        o.table = self.table.clone();
+        o.output = self.output.clone();
+        o.max_scan_gb = self.max_scan_gb;
+        o.reuse_minutes = self.reuse_minutes;
+        o
+    }
+}
+
 /// The options file as written, before validation; every option has a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -90,6 +205,9 @@ struct File {
     pub severity: BTreeMap<String, String>,
     /// Options of the fix plan.
     pub plan: PlanFile,
+    /// `cost-explorer` (default) or `athena`.
+    pub cost_source: String,
+    pub athena: AthenaFile,
 }
 
 /// `[plan]` as written.
@@ -166,6 +284,8 @@ impl Default for File {
             pricing: Pricing::default(),
             severity: BTreeMap::new(),
             plan: PlanFile::default(),
+            cost_source: "cost-explorer".into(),
+            athena: AthenaFile::default(),
         }
     }
 }
@@ -312,10 +432,18 @@ impl File {
                 severity.insert(rule.code(), sev);
             }
         }
+        let cost_source = self.cost_source.parse::<CostSource>().unwrap_or_else(|e| {
+            problems.push(format!("`cost_source`: {e}"));
+            CostSource::CostExplorer
+        });
+        let key = (cost_source == CostSource::Athena).then_some(self.team_tag_key.as_str());
+        let athena = self.athena.options(key, "`[athena]`", &mut problems);
         if !problems.is_empty() {
             bail!("{}", problems.join("; "));
         }
         Ok(Config {
+            cost_source,
+            athena,
             window_days: self.window_days,
             grant_activation_threshold_days: self.grant_activation_threshold_days,
             cancellation_grace_days: self.cancellation_grace_days,
@@ -382,6 +510,38 @@ mod tests {
         );
         assert!(err.contains("`ou-rule` twice"), "{err}");
         assert!(Config::parse("allocation_precedence = []").is_err());
+    }
+
+    #[test]
+    fn athena_settings_are_validated_together() {
+        let c = Config::parse(
+            "cost_source = \"athena\"\n[athena]\nworkgroup = \"finops\"\ntable = \"focus\"\nformat = \"focus\"\noutput = \"s3://audit-results/athena/\"",
+        )
+        .unwrap();
+        assert_eq!(c.cost_source, CostSource::Athena);
+        assert_eq!(c.athena.table, "focus");
+        assert_eq!(c.athena.format, crate::inputs::cost_export::Format::Focus);
+        assert_eq!(c.athena.database, "cid_data_export");
+        let err = format!(
+            "{:#}",
+            Config::parse(
+                "cost_source = \"glue\"\n[athena]\ndatabase = \"cid;drop\"\noutput = \"/tmp/x\"\nformat = \"cur\"\nmax_scan_gb = -1.0"
+            )
+            .unwrap_err()
+        );
+        for needle in ["cost_source", "cid;drop", "/tmp/x", "`cur`", "max scan"] {
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_tag_key_athena_cannot_use_matters_only_with_athena() {
+        assert!(Config::parse("team_tag_key = \"team's\"").is_ok());
+        let err = format!(
+            "{:#}",
+            Config::parse("team_tag_key = \"team's\"\ncost_source = \"athena\"").unwrap_err()
+        );
+        assert!(err.contains("not an AWS tag key"), "{err}");
     }
 
     #[test]

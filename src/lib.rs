@@ -7,7 +7,8 @@
 //! `deliver`.
 //!
 //! - [`inputs`]: the sources of a snapshot: [`inputs::collect`] (AWS, read-only),
-//!   [`inputs::demo`] (synthetic) and [`inputs::cost_export`] (CUR 2.0 / FOCUS files).
+//!   [`inputs::demo`] (synthetic), [`inputs::cost_export`] (CUR 2.0 / FOCUS files) and
+//!   [`inputs::athena`] (the same usage aggregated by Athena).
 //! - [`model`]: accounts, OUs, licenses, grants, events and the usage table; plain types.
 //! - [`snapshot`]: the normalized tables on disk (Parquet + `manifest.json`).
 //! - [`config`]: the TOML options, validated into typed settings.

@@ -22,7 +22,42 @@ pub fn iam_policy(args: &IamPolicyArgs, mut out: impl Write) -> Result<u8> {
     let state = parse("--state", &args.state)?;
     let publish = parse("--publish", &args.publish)?;
     let mut policy = collect::iam_policy();
-    let s3 = remote::iam_statements(state.as_ref(), publish.as_ref())?;
+    let mut s3 = remote::iam_statements(state.as_ref(), publish.as_ref())?;
+    let s3_url = |flag: &str, s: &Option<String>| -> Result<Option<remote::S3Url>> {
+        match parse(flag, s)? {
+            None => Ok(None),
+            Some(Location::S3(u)) => Ok(Some(u)),
+            Some(Location::Local(p)) => {
+                anyhow::bail!("`{flag}` must be an S3 location, not `{}`", p.display())
+            }
+        }
+    };
+    let data = s3_url("--athena-data", &args.athena_data)?;
+    let output = s3_url("--athena-output", &args.athena_output)?;
+    if let Some(export) = s3_url("--cost-export", &args.cost_export)? {
+        let prefix = match export.key.as_str() {
+            "" => String::new(),
+            k => format!("{k}/"),
+        };
+        s3.push(serde_json::json!({
+            "Sid": "EntitlementAuditCostExport",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{}/{prefix}*", export.bucket),
+        }));
+        s3.push(serde_json::json!({
+            "Sid": "EntitlementAuditCostExportBucket",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": format!("arn:aws:s3:::{}", export.bucket),
+        }));
+    }
+    if let Some(data) = &data {
+        s3.extend(collect::permissions::athena_statements(
+            (&data.bucket, &data.key),
+            output.as_ref().map(|o| (o.bucket.as_str(), o.key.as_str())),
+        ));
+    }
     if let Some(statements) = policy["Statement"].as_array_mut() {
         statements.extend(s3);
     }

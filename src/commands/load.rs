@@ -8,8 +8,9 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::cli::{AwsArgs, SourceArgs};
-use crate::config::Config;
-use crate::inputs::{collect, cost_export, demo};
+use crate::config::{AthenaFile, Config, CostSource};
+use crate::inputs::athena::AthenaOptions;
+use crate::inputs::{athena, collect, cost_export, demo};
 use crate::progress;
 use crate::snapshot::{self, Snapshot};
 
@@ -30,11 +31,19 @@ pub fn snapshot(
     now: DateTime<Utc>,
     record: Option<&Path>,
 ) -> Result<(Snapshot, NaiveDate)> {
+    let athena_opts = athena_options(source, config)?;
     // Read first: a live collection reads the tags of the accounts the export names.
+    let from_athena = match &athena_opts {
+        Some(a) => Some(query_athena(source, config, a, now)?),
+        None => None,
+    };
     let export = match &source.cost_export {
         Some(path) => {
             progress::line(&format!("reading cost export `{}`", path.display()));
-            let loaded = cost_export::read(path, &config.team_tag_key)?;
+            let loaded = match path.to_str().filter(|p| p.starts_with("s3://")) {
+                Some(url) => read_s3_export(url, source, config, now)?,
+                None => cost_export::read(path, &config.team_tag_key)?,
+            };
             for note in &loaded.notes {
                 progress::line(note);
             }
@@ -54,17 +63,147 @@ pub fn snapshot(
         progress::line(&format!("reading snapshot `{}`", dir.display()));
         progress::timed("read snapshot", || snapshot::read(dir))?
     } else {
-        let named = match &export {
-            Some((_, loaded)) => accounts_named(&loaded.usage)?,
-            None => BTreeSet::new(),
+        let named = match (&export, &from_athena) {
+            (Some((_, loaded)), _) => accounts_named(&loaded.usage)?,
+            (None, Some(collect::AthenaUsage { usage: Some(u), .. })) => accounts_named(u)?,
+            _ => BTreeSet::new(),
         };
         collect_live(&source.aws, config, now, record, named)?
     };
     if let Some((path, loaded)) = export {
         loaded.replace_usage(&mut snap, path);
     }
+    if let (Some(opts), Some(got)) = (athena_opts, from_athena) {
+        athena::replace_usage(&mut snap, &opts, got.usage, got.query, got.gaps);
+    }
     let end = snap.manifest.period_end;
     Ok((snap, end))
+}
+
+/// The Athena options when the spend comes from Athena (`--cost-source athena` or the config's
+/// `cost_source`): the config's `[athena]` with the command line's `--athena-*` over it, all
+/// checked before anything is read.
+pub fn athena_options(source: &SourceArgs, config: &Config) -> Result<Option<AthenaOptions>> {
+    let a = &source.athena;
+    let cost_source = match &source.cost_source {
+        Some(s) => s.parse::<CostSource>().map_err(anyhow::Error::msg)?,
+        None if source.cost_export.is_some() => CostSource::CostExplorer,
+        None => config.cost_source,
+    };
+    let flags = a.athena_workgroup.is_some()
+        || a.athena_database.is_some()
+        || a.athena_table.is_some()
+        || a.athena_output.is_some()
+        || a.athena_format.is_some()
+        || a.max_athena_scan_gb.is_some();
+    if cost_source != CostSource::Athena {
+        anyhow::ensure!(
+            !flags,
+            "the `--athena-*` options need `--cost-source athena`"
+        );
+        return Ok(None);
+    }
+    let c = &config.athena;
+    let file = AthenaFile {
+        workgroup: a.athena_workgroup.clone().or_else(|| c.workgroup.clone()),
+        database: a
+            .athena_database
+            .clone()
+            .unwrap_or_else(|| c.database.clone()),
+        table: a.athena_table.clone().unwrap_or_else(|| c.table.clone()),
+        output: a.athena_output.clone().or_else(|| c.output.clone()),
+        format: a
+            .athena_format
+            .clone()
+            .unwrap_or_else(|| c.format.name().to_string()),
+        max_scan_gb: a.max_athena_scan_gb.or(c.max_scan_gb),
+        reuse_minutes: c.reuse_minutes,
+    };
+    let mut problems = Vec::new();
+    let opts = file.options(Some(&config.team_tag_key), "Athena", &mut problems);
+    anyhow::ensure!(problems.is_empty(), "{}", problems.join("; "));
+    Ok(Some(opts))
+}
+
+/// A cost export in S3: the billing periods of the live window (`--days` ending the day before
+/// `--now`), as their manifests list them, read like a local export.
+fn read_s3_export(
+    url: &str,
+    source: &SourceArgs,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<cost_export::Loaded> {
+    use crate::deliver::remote::{Location, S3};
+    use crate::inputs::export_s3;
+    let Location::S3(at) = Location::parse(url).context("`--cost-export`")? else {
+        unreachable!("an s3:// location");
+    };
+    let co = collect_options(&source.aws, config, now)?;
+    let periods = athena::sql::billing_periods(co.period_start, co.period_end);
+    let rt = runtime()?;
+    let s3 = rt.block_on(S3::load(source.aws.profile.as_deref()));
+    let fetched = rt.block_on(export_s3::fetch(
+        s3.client(),
+        &at,
+        &periods,
+        export_s3::Patience::default(),
+    ))?;
+    for (period, execution, files) in &fetched.periods {
+        progress::line(&format!(
+            "billing period {period}: {files} files{}",
+            execution
+                .as_deref()
+                .map(|e| format!(" (delivery `{e}`)"))
+                .unwrap_or_default()
+        ));
+    }
+    if !fetched.empty.is_empty() {
+        progress::line(&format!(
+            "no data in `{url}` for {}",
+            fetched.empty.join(", ")
+        ));
+    }
+    anyhow::ensure!(
+        !fetched.periods.is_empty(),
+        "`{url}` has no data for the window's billing periods ({})",
+        periods.join(", ")
+    );
+    cost_export::read(fetched.dir.path(), &config.team_tag_key)
+}
+
+/// Runs the Athena query for the live window (`--days` ending the day before `--now`).
+fn query_athena(
+    source: &SourceArgs,
+    config: &Config,
+    opts: &AthenaOptions,
+    now: DateTime<Utc>,
+) -> Result<collect::AthenaUsage> {
+    let co = collect_options(&source.aws, config, now)?;
+    progress::line(&format!(
+        "querying Athena `{}.{}` ({}) for usage {} to {}",
+        opts.database,
+        opts.table,
+        opts.format.name(),
+        co.period_start,
+        co.period_end
+    ));
+    let status = |line: &str| progress::status(line);
+    let got = runtime()?.block_on(collect::athena_usage(&co, opts, now, &status))?;
+    if let Some(q) = &got.query {
+        progress::line(&q.summary());
+        if !q.reads_iam_principal {
+            progress::line(
+                "the table has no `line_item_iam_principal`: callers unknown, spend stays with the billed account",
+            );
+        }
+    }
+    for gap in &got.gaps {
+        progress::line(&format!(
+            "usage not read from Athena: `{}` {}: {}",
+            gap.operation, gap.error_code, gap.message
+        ));
+    }
+    Ok(got)
 }
 
 /// The billed accounts and the callers of a usage table: the accounts that need a team.

@@ -208,6 +208,11 @@ impl S3 {
         }
     }
 
+    /// The client (reading a cost export in S3: `inputs::export_s3`).
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
     /// Downloads `url` into `path`; `None` when there is no such object.
     async fn get(&self, url: &S3Url, path: &Path) -> Result<Option<String>, RemoteError> {
         let resp = match self

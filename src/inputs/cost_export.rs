@@ -35,6 +35,28 @@ pub enum Format {
     Focus,
 }
 
+impl Format {
+    /// The name on the command line and in the config: `cur2`, `focus`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Cur2 => "cur2",
+            Format::Focus => "focus",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cur2" => Ok(Format::Cur2),
+            "focus" => Ok(Format::Focus),
+            _ => Err(format!("`{s}` is not `cur2` or `focus`")),
+        }
+    }
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -44,28 +66,40 @@ impl fmt::Display for Format {
     }
 }
 
-/// Where each usage column comes from in one format.
-struct Spec {
-    format: Format,
+/// Where each usage column comes from in one format (the Athena query reads the same ones:
+/// `inputs::athena::sql`).
+pub(crate) struct Spec {
+    pub(crate) format: Format,
     /// A column only this format has.
-    marker: &'static str,
-    date: &'static str,
-    account: &'static str,
-    product: &'static str,
-    usage_type: Option<&'static str>,
-    cost: &'static str,
-    quantity: Option<&'static str>,
-    public_cost: Option<&'static str>,
-    caller: Option<&'static str>,
-    /// Tag maps (JSON text), in order of preference.
-    tags: &'static [&'static str],
+    pub(crate) marker: &'static str,
+    pub(crate) date: &'static str,
+    pub(crate) account: &'static str,
+    pub(crate) product: &'static str,
+    /// The map column and key holding the product name when there is no flat column: CUR 2.0
+    /// as Data Exports writes it has only `product['product_name']`.
+    pub(crate) product_map: Option<(&'static str, &'static str)>,
+    pub(crate) usage_type: Option<&'static str>,
+    pub(crate) cost: &'static str,
+    pub(crate) quantity: Option<&'static str>,
+    pub(crate) public_cost: Option<&'static str>,
+    pub(crate) caller: Option<&'static str>,
+    /// Tag maps (JSON text or Parquet maps), in order of preference.
+    pub(crate) tags: &'static [&'static str],
     /// The line item type / charge category column, and the values kept.
-    kind: &'static str,
-    kinds: &'static [&'static str],
+    pub(crate) kind: &'static str,
+    pub(crate) kinds: &'static [&'static str],
     /// The value of `kind` for usage (other kinds are kept apart, without a public cost).
-    usage_kind: &'static str,
+    pub(crate) usage_kind: &'static str,
     /// A column that must equal a value (CUR: the billing entity).
-    entity: Option<(&'static str, &'static str)>,
+    pub(crate) entity: Option<(&'static str, &'static str)>,
+}
+
+/// The columns of a format.
+pub(crate) fn spec(format: Format) -> &'static Spec {
+    match format {
+        Format::Cur2 => &CUR2,
+        Format::Focus => &FOCUS,
+    }
 }
 
 const CUR2: Spec = Spec {
@@ -74,6 +108,7 @@ const CUR2: Spec = Spec {
     date: "line_item_usage_start_date",
     account: "line_item_usage_account_id",
     product: "product_product_name",
+    product_map: Some(("product", "product_name")),
     usage_type: Some("line_item_usage_type"),
     cost: "line_item_unblended_cost",
     quantity: Some("line_item_usage_amount"),
@@ -100,6 +135,7 @@ const FOCUS: Spec = Spec {
     date: "ChargePeriodStart",
     account: "SubAccountId",
     product: "ServiceName",
+    product_map: None,
     usage_type: Some("x_UsageType"),
     cost: "BilledCost",
     quantity: Some("ConsumedQuantity"),
@@ -112,9 +148,10 @@ const FOCUS: Spec = Spec {
     entity: None,
 };
 
-/// Columns that must exist in a file of this format (the others are read when present).
+/// Columns that must exist in a file of this format (the others are read when present; the
+/// product name is checked apart, it may come from a map).
 fn required(spec: &Spec) -> Vec<&'static str> {
-    let mut cols = vec![spec.date, spec.account, spec.product, spec.cost, spec.kind];
+    let mut cols = vec![spec.date, spec.account, spec.cost, spec.kind];
     if let Some((c, _)) = spec.entity {
         cols.push(c);
     }
@@ -192,8 +229,14 @@ pub fn read(path: &Path, team_tag_key: &str) -> Result<Loaded> {
         loaded.files.push((file, format, df.height() as u64));
         frames.push(df.lazy());
     }
-    let all = concat(frames, UnionArgs::default())?;
-    let daily = all
+    loaded.usage = daily(concat(frames, UnionArgs::default())?)?;
+    Ok(loaded)
+}
+
+/// Usage rows (the usage columns, not yet one per day and key) summed per day and key, sorted:
+/// the usage table. The Athena source sums its rows the same way.
+pub(crate) fn daily(rows: LazyFrame) -> Result<DataFrame> {
+    let daily = rows
         .group_by([
             col(usage::DATE),
             col(usage::ACCOUNT_ID),
@@ -215,8 +258,7 @@ pub fn read(path: &Path, team_tag_key: &str) -> Result<Loaded> {
             SortMultipleOptions::default().with_nulls_last(true),
         )
         .collect()?;
-    loaded.usage = usage::conform(daily)?;
-    Ok(loaded)
+    Ok(usage::conform(daily)?)
 }
 
 /// Sums of a group; the public cost stays null when no row of the group has one.
@@ -332,6 +374,14 @@ fn read_file(
             bail!("{} column `{c}` is missing", spec.format);
         }
     }
+    // The product name: the flat column, else the key of the product map (CUR 2.0).
+    let product_map = match spec.product_map {
+        Some((map, key)) if !schema.contains(spec.product) && schema.contains(map) => {
+            Some((map, key))
+        }
+        _ if schema.contains(spec.product) => None,
+        _ => bail!("{} column `{}` is missing", spec.format, spec.product),
+    };
     let present = |c: Option<&'static str>| c.filter(|c| schema.contains(c));
     let text_or_null = |c: Option<&'static str>| match c {
         Some(c) => col(c),
@@ -353,7 +403,10 @@ fn read_file(
             DataType::String | DataType::Date | DataType::Datetime(_, _)
         )
     };
-    let mut texts = vec![spec.account, spec.product, spec.kind];
+    let mut texts = vec![spec.account, spec.kind];
+    if product_map.is_none() {
+        texts.push(spec.product);
+    }
     texts.extend(spec.entity.map(|e| e.0));
     texts.extend(present(spec.usage_type));
     texts.extend(present(spec.caller));
@@ -376,18 +429,29 @@ fn read_file(
     let mut tag_cols = Vec::new();
     for c in tags {
         if schema.get(c).is_some_and(is_text) {
-            tag_cols.push(c);
+            tag_cols.push((c, false));
+        } else if schema.get(c).is_some_and(is_string_map) {
+            tag_cols.push((c, true));
         } else {
             notes.push(format!(
-                "`{}`: tag column `{c}` is not JSON text ({}), team tags not read from it",
+                "`{}`: tag column `{c}` is neither JSON text nor a map of text ({}), team tags not read from it",
                 path.display(),
                 schema.get(c).map(|t| t.to_string()).unwrap_or_default()
             ));
         }
     }
 
+    if let Some((map, _)) = product_map {
+        if !schema.get(map).is_some_and(is_string_map) {
+            bail!(
+                "{} column `{map}` has type {}, expected a map of text",
+                spec.format,
+                schema.get(map).map(|t| t.to_string()).unwrap_or_default()
+            );
+        }
+    }
+
     // Keep Marketplace Bedrock rows of the kept kinds, with only the columns used.
-    let bedrock = bedrock_products(&lf, spec.product)?;
     let mut keep = col(spec.kind).eq(lit(spec.kinds[0]));
     for k in &spec.kinds[1..] {
         keep = keep.or(col(spec.kind).eq(lit(*k)));
@@ -398,12 +462,15 @@ fn read_file(
     let mut select = vec![
         col(spec.date).alias("start"),
         col(spec.account).alias(usage::ACCOUNT_ID),
-        col(spec.product).alias(usage::PRODUCT),
+        match product_map {
+            Some((map, _)) => col(map).alias(PRODUCT_MAP),
+            None => col(spec.product).alias(usage::PRODUCT),
+        },
         text_or_null(present(spec.usage_type)).alias("raw_usage_type"),
         col(spec.kind).alias("kind"),
         text_or_null(present(spec.caller)).alias("principal"),
     ];
-    for (i, c) in tag_cols.iter().enumerate() {
+    for (i, (c, _)) in tag_cols.iter().enumerate() {
         select.push(col(*c).alias(format!("tags{i}")));
     }
     for (name, c) in [
@@ -416,27 +483,43 @@ fn read_file(
             None => lit(NULL).cast(DataType::Float64).alias(name),
         });
     }
-    let rows = ctx(
-        lf.filter(keep)
-            .join(
-                bedrock.lazy(),
-                [col(spec.product)],
-                [col(spec.product)],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .select(select)
-            .collect(),
-        "failed to read rows",
-    )?;
+    let rows = match product_map {
+        None => {
+            let bedrock = bedrock_products(&lf, spec.product)?;
+            ctx(
+                lf.filter(keep)
+                    .join(
+                        bedrock.lazy(),
+                        [col(spec.product)],
+                        [col(spec.product)],
+                        JoinArgs::new(JoinType::Inner),
+                    )
+                    .select(select)
+                    .collect(),
+                "failed to read rows",
+            )?
+        }
+        Some((_, key)) => {
+            let rows = ctx(
+                lf.filter(keep).select(select).collect(),
+                "failed to read rows",
+            )?;
+            bedrock_rows_by_map(rows, key)?
+        }
+    };
 
     let rows = typed_numbers(rows, spec)?;
     let rows = with_date(rows, spec)?;
     let mut rows = mapped(rows, "principal", usage::CALLER_ACCOUNT_ID, caller_account)?;
-    for i in 0..tag_cols.len() {
-        let key = team_tag_key.to_string();
-        rows = mapped(rows, &format!("tags{i}"), &format!("team{i}"), move |s| {
-            tag_value(s, &key)
-        })?;
+    for (i, (_, is_map)) in tag_cols.iter().enumerate() {
+        let (from, to) = (format!("tags{i}"), format!("team{i}"));
+        if *is_map {
+            let teams = map_lookup(rows.column(&from)?, |get| tag_lookup(get, team_tag_key))?;
+            rows.with_column(Column::new(to.into(), teams))?;
+        } else {
+            let key = team_tag_key.to_string();
+            rows = mapped(rows, &from, &to, move |s| tag_value(s, &key))?;
+        }
     }
     let team = (0..tag_cols.len())
         .rev()
@@ -492,6 +575,64 @@ fn bedrock_products(lf: &LazyFrame, column: &str) -> Result<DataFrame> {
         keep.len(),
         vec![Column::new(column.into(), keep)],
     )?)
+}
+
+/// The selected product map column's name while rows are read.
+const PRODUCT_MAP: &str = "product_map";
+
+/// A Parquet map of text to text, as polars reads it: a list of key/value structs.
+fn is_string_map(t: &DataType) -> bool {
+    match t {
+        DataType::List(inner) => match inner.as_ref() {
+            DataType::Struct(fields) => {
+                fields.len() == 2 && fields.iter().all(|f| f.dtype() == &DataType::String)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Each row's answer of `pick` over its map (a list of key/value structs), `pick` given a
+/// lookup of one key; a null map is an empty one.
+fn map_lookup(
+    column: &Column,
+    pick: impl Fn(&dyn Fn(&str) -> Option<String>) -> Option<String>,
+) -> Result<Vec<Option<String>>> {
+    let list = column.list()?;
+    let mut out = Vec::with_capacity(list.len());
+    for i in 0..list.len() {
+        let Some(entries) = list.get_as_series(i) else {
+            out.push(pick(&|_| None));
+            continue;
+        };
+        let fields = entries.struct_()?.fields_as_series();
+        let (keys, values) = (fields[0].str()?.clone(), fields[1].str()?.clone());
+        let get = |want: &str| {
+            (0..keys.len())
+                .find(|&i| keys.get(i) == Some(want))
+                .and_then(|i| values.get(i))
+                .map(str::to_string)
+        };
+        out.push(pick(&get));
+    }
+    Ok(out)
+}
+
+/// Rows whose product map names a Marketplace Bedrock product under `key`, with that name as
+/// the product.
+fn bedrock_rows_by_map(rows: DataFrame, key: &str) -> Result<DataFrame> {
+    let names = map_lookup(rows.column(PRODUCT_MAP)?, |get| get(key))?;
+    let keep: BooleanChunked = names
+        .iter()
+        .map(|n| {
+            n.as_deref()
+                .is_some_and(|n| n.trim_end().ends_with(BEDROCK_SUFFIX))
+        })
+        .collect();
+    let mut rows = rows;
+    rows.with_column(Column::new(usage::PRODUCT.into(), names))?;
+    Ok(rows.drop(PRODUCT_MAP)?.filter(&keep)?)
 }
 
 /// Casts the money and quantity columns to float64; a text value that is not a number is an
@@ -620,6 +761,13 @@ pub fn caller_account(principal: &str) -> Option<String> {
 /// (`iamPrincipal/<key>`).
 pub fn tag_value(json: &str, key: &str) -> Option<String> {
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).ok()?;
+    let get = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    tag_lookup(&get, key)
+}
+
+/// The team in one tag map, given a lookup of one key: the first of the keys [`tag_value`]
+/// names whose value is not blank, trimmed.
+fn tag_lookup(get: &dyn Fn(&str) -> Option<String>, key: &str) -> Option<String> {
     [
         format!("user_{key}"),
         format!("user:{key}"),
@@ -628,11 +776,9 @@ pub fn tag_value(json: &str, key: &str) -> Option<String> {
     ]
     .iter()
     .find_map(|k| {
-        map.get(k)
-            .and_then(|v| v.as_str())
-            .map(str::trim)
+        get(k)
+            .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
-            .map(str::to_string)
     })
 }
 

@@ -47,6 +47,10 @@ pub struct RunInfo {
     /// `--fail-on`; `none` when findings never fail the run.
     #[serde(serialize_with = "fail_on_text")]
     pub fail_on: Option<Severity>,
+    /// The Athena query that gave the usage (`--cost-source athena`): its id, state, bytes
+    /// scanned and their cost. Absent for the other sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub athena: Option<crate::inputs::athena::AthenaQuery>,
 }
 
 impl RunInfo {
@@ -64,6 +68,7 @@ impl RunInfo {
             source: snap.manifest.source.clone(),
             collected_at: snap.manifest.collected_at,
             fail_on,
+            athena: snap.manifest.athena.clone(),
         }
     }
 }

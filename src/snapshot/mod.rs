@@ -115,6 +115,9 @@ pub struct Manifest {
     /// Paid Cost Explorer requests made while collecting.
     #[serde(default)]
     pub cost_explorer_requests: u64,
+    /// The Athena query that gave the usage table (`--cost-source athena`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub athena: Option<crate::inputs::athena::AthenaQuery>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -256,8 +256,13 @@ fn iam_policy_is_read_only_json() {
     assert_eq!(out.code, 0);
     let policy: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let actions = policy["Statement"][0]["Action"].as_array().unwrap();
-    // Exactly the operations the collectors and `doctor` call, each once.
-    let mut want: Vec<String> = OPERATIONS.iter().map(Op::action).collect();
+    // Exactly the operations the collectors and `doctor` call, each once (Athena's only with
+    // `--athena-data`).
+    let mut want: Vec<String> = OPERATIONS
+        .iter()
+        .filter(|op| op.service != entitlement_audit::inputs::collect::permissions::Service::Athena)
+        .map(Op::action)
+        .collect();
     want.sort();
     want.dedup();
     let got: Vec<&str> = actions.iter().map(|a| a.as_str().unwrap()).collect();
@@ -318,4 +323,51 @@ fn iam_policy_covers_the_s3_locations_it_is_given() {
     let (code, _, err) = policy(&["--state", "s3://audit-bucket"]);
     assert_eq!(code, 3);
     assert!(err.contains("names no object"), "{err}");
+}
+
+#[test]
+fn iam_policy_adds_athena_glue_and_s3_with_athena_data() {
+    let out = Bin::new()
+        .args([
+            "iam-policy",
+            "--athena-data",
+            "s3://cid-123456789012-data-exports/cur2/",
+        ])
+        .args(["--athena-output", "s3://audit-results-123456789012/athena/"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let policy: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let text = policy.to_string();
+    for a in [
+        "athena:StartQueryExecution",
+        "athena:GetQueryExecution",
+        "athena:GetQueryResults",
+        "athena:GetTableMetadata",
+        "glue:GetTable",
+        "glue:GetDatabase",
+        "glue:GetPartitions",
+        "s3:GetBucketLocation",
+        "arn:aws:s3:::audit-results-123456789012/athena/*",
+    ] {
+        assert!(text.contains(a), "{a}: {text}");
+    }
+    let bad = Bin::new()
+        .args(["iam-policy", "--athena-data", "/local/dir"])
+        .run();
+    assert_eq!(bad.code, 3, "{}", bad.stderr);
+
+    let out = Bin::new()
+        .args([
+            "iam-policy",
+            "--cost-export",
+            "s3://cid-123456789012-data-exports/cur2/x/cid-cur2",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
+    assert!(
+        text.contains("arn:aws:s3:::cid-123456789012-data-exports/cur2/x/cid-cur2/*"),
+        "{text}"
+    );
+    assert!(!text.contains("s3:PutObject"), "{text}");
 }

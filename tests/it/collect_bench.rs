@@ -40,6 +40,7 @@ fn pace_of(p: &PaceOptions, s: Service) -> Pace {
         Service::MarketplaceAgreement => p.marketplace_agreement,
         Service::Bedrock => p.bedrock,
         Service::Pricing => p.pricing,
+        Service::Athena => p.athena,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod athena;
 mod browser;
 mod cli;
 mod collect_bench;
@@ -11,6 +12,7 @@ mod collect_env;
 mod collect_fake;
 mod cost_export;
 mod docs;
+mod export_s3;
 mod finance;
 mod history;
 mod html;

@@ -233,6 +233,7 @@ fn g_member_side_activation_is_unknown_not_exposure() {
         source: "test".into(),
         collected_at: noon(90),
         fail_on: Some(entitlement_audit::model::Severity::High),
+        athena: None,
     };
     let templates = entitlement_audit::report::Templates::new(None).unwrap();
     let report = entitlement_audit::report::Report::of(&a, &run);

@@ -352,22 +352,22 @@ fn file_names(dir: &Path) -> BTreeSet<String> {
 
 // ---- S3, against moto's server ----
 
-const BUCKET: &str = "audit-state";
+pub(crate) const BUCKET: &str = "audit-state";
 const STATE: &str = "s3://audit-state/entitlement-audit/history.sqlite";
 const STATE_KEY: &str = "entitlement-audit/history.sqlite";
 
-/// moto's S3 server on a free local port, stopped when dropped.
-struct Moto {
+/// moto's S3 server on a free local port, stopped when dropped (`export_s3` uses it too).
+pub(crate) struct Moto {
     child: Child,
     endpoint: String,
-    rt: tokio::runtime::Runtime,
-    client: aws_sdk_s3::Client,
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) client: aws_sdk_s3::Client,
 }
 
 impl Moto {
     /// `None` when the S3 tests are skipped: on purpose, or because moto is missing and
     /// `ENTITLEMENT_AUDIT_REQUIRE_TOOLS=1` (which `.ci/run` sets) does not demand it.
-    fn start() -> Option<Moto> {
+    pub(crate) fn start() -> Option<Moto> {
         if std::env::var_os("ENTITLEMENT_AUDIT_SKIP_S3").is_some_and(|v| v == "1") {
             eprintln!("ENTITLEMENT_AUDIT_SKIP_S3=1: S3 test skipped");
             return None;
@@ -443,7 +443,7 @@ impl Moto {
     /// The binary, with credentials for moto and S3 pointed at it.
     /// (Nothing of the test process's AWS environment reaches it: another test may have set
     /// some; [`Bin`] drops it.)
-    fn bin(&self, cwd: &Path) -> Bin {
+    pub(crate) fn bin(&self, cwd: &Path) -> Bin {
         bin(cwd)
             .env("AWS_ENDPOINT_URL_S3", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")

@@ -13,13 +13,36 @@ use entitlement_audit::snapshot::Table;
 use support::fake_aws::Faults;
 use support::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_source_operation_has_a_fake_handler_and_fills_a_documented_table() {
     let fake = start(Faults::default()).await;
     let opts = options();
     let c = clients(&fake, &opts).await;
-    let snap = collect_with(&c, &opts, now(), &NoProgress).await;
+    let mut snap = collect_with(&c, &opts, now(), &NoProgress).await;
     doctor_with(&c, &opts).await;
+    // The Athena source (`--cost-source athena`), with the scan guard's `GetWorkGroup`.
+    let mut athena = crate::athena::served(3);
+    athena.cutoff = Some(1 << 30);
+    fake.set_athena(athena);
+    let mut athena_opts = crate::athena::fast_athena();
+    athena_opts.max_scan_gb = Some(1.0);
+    let got = entitlement_audit::inputs::collect::athena_usage_with(
+        &c,
+        &opts,
+        &athena_opts,
+        now(),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert!(got.gaps.is_empty(), "{:?}", got.gaps);
+    entitlement_audit::inputs::athena::replace_usage(
+        &mut snap,
+        &athena_opts,
+        got.usage,
+        got.query,
+        got.gaps,
+    );
     // `ListAccounts` is read only when a listing of the tree fails.
     let fallback = start(crate::collect_fake::parent_listing_fails(OU_SANDBOX)).await;
     let c = clients(&fallback, &opts).await;

@@ -117,6 +117,7 @@ pub struct Cx<'a> {
     marketplace_agreement: Throttle,
     bedrock: Throttle,
     pricing: Throttle,
+    athena: Throttle,
     sts: Throttle,
 }
 
@@ -135,6 +136,7 @@ impl<'a> Cx<'a> {
             marketplace_agreement: Throttle::new(opts.pace.marketplace_agreement),
             bedrock: Throttle::new(opts.pace.bedrock),
             pricing: Throttle::new(opts.pace.pricing),
+            athena: Throttle::new(opts.pace.athena),
             sts: Throttle::new(opts.pace.organizations),
         }
     }
@@ -148,6 +150,7 @@ impl<'a> Cx<'a> {
             Service::MarketplaceAgreement => &self.marketplace_agreement,
             Service::Bedrock => &self.bedrock,
             Service::Pricing => &self.pricing,
+            Service::Athena => &self.athena,
             Service::Sts => &self.sts,
         }
     }

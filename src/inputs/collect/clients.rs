@@ -39,6 +39,8 @@ pub struct Clients {
     /// In `us-east-1`, whose public offers carry the `USE1_` dimensions.
     pub bedrock: aws_sdk_bedrock::Client,
     pub pricing: aws_sdk_pricing::Client,
+    /// In the configured region (the CUR table's), not pinned: `--cost-source athena` only.
+    pub athena: aws_sdk_athena::Client,
     pub sts: aws_sdk_sts::Client,
     /// Keeps every response when `opts.record` is set (the Marketplace Agreement API's CBOR as
     /// JSON; STS, which only `doctor` calls, is not recorded).
@@ -156,6 +158,12 @@ impl Clients {
             ),
             bedrock: aws_sdk_bedrock::Client::from_conf(bedrock.build()),
             pricing: aws_sdk_pricing::Client::from_conf(pricing.build()),
+            athena: aws_sdk_athena::Client::from_conf(
+                aws_sdk_athena::config::Builder::from(shared)
+                    .retry_partition(partition("athena"))
+                    .retry_config(retry.clone())
+                    .build(),
+            ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(shared)
                     .retry_partition(partition("sts"))

@@ -7,6 +7,7 @@
 //! operations they may call. A call that fails after retries, or is denied, becomes a
 //! completeness ledger entry and the run carries on with the rest.
 
+pub mod athena;
 mod call;
 pub mod clients;
 mod cloudtrail;
@@ -157,6 +158,69 @@ pub async fn collect(
         recorder.write(dir, now)?;
     }
     Ok(snapshot)
+}
+
+/// The usage of `--cost-source athena`, and what became of its query.
+pub struct AthenaUsage {
+    /// The usage table; `None` when the query failed or its result could not be read whole.
+    pub usage: Option<polars::prelude::DataFrame>,
+    pub query: Option<crate::inputs::athena::AthenaQuery>,
+    /// Why the usage is missing (ledger entries on the usage table).
+    pub gaps: Vec<crate::snapshot::LedgerEntry>,
+}
+
+/// Runs the Athena query of the window `opts.period_start..=opts.period_end` with clients
+/// loaded from the environment (see [`load_sdk_config`]).
+pub async fn athena_usage(
+    opts: &CollectOptions,
+    athena: &crate::inputs::athena::AthenaOptions,
+    now: DateTime<Utc>,
+    progress: &dyn Progress,
+) -> anyhow::Result<AthenaUsage> {
+    let clients = Clients::load(opts).await;
+    athena_usage_with(&clients, opts, athena, now, progress).await
+}
+
+/// [`athena_usage`] with the given clients. Fails only on a name that may not be written into
+/// the query; everything else is a gap. The result becomes a polars frame inside: run it on a
+/// multi-threaded runtime (polars blocks on one).
+pub async fn athena_usage_with(
+    clients: &Clients,
+    opts: &CollectOptions,
+    athena: &crate::inputs::athena::AthenaOptions,
+    now: DateTime<Utc>,
+    progress: &dyn Progress,
+) -> anyhow::Result<AthenaUsage> {
+    let target = crate::inputs::athena::sql::Target::new(
+        &athena.database,
+        &athena.table,
+        &opts.team_tag_key,
+    )?;
+    let cx = Cx::new(clients, opts, progress);
+    let window = (opts.period_start, opts.period_end);
+    let fetched = athena::fetch(&cx, athena, &target, window, now).await;
+    let usage = match fetched.result {
+        Some((header, rows)) => match crate::inputs::athena::usage_from_rows(&header, &rows) {
+            Ok(usage) => Some(usage),
+            Err(e) => {
+                let err = ledger::CallError::new("MalformedResult", format!("{e:#}"));
+                let scope = format!("{}.{}", athena.database, athena.table);
+                cx.ledger.record(
+                    &permissions::GET_QUERY_RESULTS,
+                    &scope,
+                    &[Table::Usage],
+                    &err,
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    Ok(AthenaUsage {
+        usage,
+        query: fetched.query,
+        gaps: cx.ledger.into_entries(),
+    })
 }
 
 /// Collects the organization with the given clients. Never fails: what could not be read is
@@ -345,6 +409,7 @@ pub async fn collect_with(
             completeness: Vec::new(),
             unknown_values: Vec::new(),
             cost_explorer_requests: cx.cost_budget.sent(),
+            athena: None,
         },
         organization,
         accounts: org.accounts,

@@ -17,6 +17,7 @@ pub enum Service {
     MarketplaceAgreement,
     Bedrock,
     Pricing,
+    Athena,
     Sts,
 }
 
@@ -31,6 +32,7 @@ impl Service {
             Self::MarketplaceAgreement => "aws-marketplace",
             Self::Bedrock => "bedrock",
             Self::Pricing => "pricing",
+            Self::Athena => "athena",
             Self::Sts => "sts",
         }
     }
@@ -45,6 +47,7 @@ impl Service {
             Self::MarketplaceAgreement => "marketplace-agreement",
             Self::Bedrock => "bedrock",
             Self::Pricing => "pricing",
+            Self::Athena => "athena",
             Self::Sts => "sts",
         }
     }
@@ -63,6 +66,7 @@ impl Service {
             Self::MarketplaceAgreement => Some("AWSMPCommerceService_v20200301"),
             Self::Bedrock => Some("AmazonBedrockControlPlaneService"),
             Self::Pricing => Some("AWSPriceListService"),
+            Self::Athena => Some("AmazonAthena"),
             Self::Sts => None,
         }
     }
@@ -135,6 +139,13 @@ pub const LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS: Op =
 
 pub const GET_PRODUCTS: Op = Op::collect(Pricing, "GetProducts");
 
+// `--cost-source athena` only (the policy lists them with `iam-policy --athena-data`).
+pub const GET_QUERY_EXECUTION: Op = Op::collect(Athena, "GetQueryExecution");
+pub const GET_QUERY_RESULTS: Op = Op::collect(Athena, "GetQueryResults");
+pub const GET_TABLE_METADATA: Op = Op::collect(Athena, "GetTableMetadata");
+pub const GET_WORK_GROUP: Op = Op::collect(Athena, "GetWorkGroup");
+pub const START_QUERY_EXECUTION: Op = Op::collect(Athena, "StartQueryExecution");
+
 pub const GET_CALLER_IDENTITY: Op = Op::doctor(Sts, "GetCallerIdentity");
 
 /// Every operation the binary may call, sorted by service then name.
@@ -160,11 +171,25 @@ pub const OPERATIONS: &[Op] = &[
     LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS,
     LIST_FOUNDATION_MODELS,
     GET_PRODUCTS,
+    GET_QUERY_EXECUTION,
+    GET_QUERY_RESULTS,
+    GET_TABLE_METADATA,
+    GET_WORK_GROUP,
+    START_QUERY_EXECUTION,
     GET_CALLER_IDENTITY,
 ];
 
 /// The name prefixes of read-only AWS operations.
 pub const READ_PREFIXES: &[&str] = &["List", "Get", "Describe", "Lookup", "Search"];
+
+/// Reads whose names have none of those prefixes: an Athena query (a `SELECT`; its only write
+/// is the result file in the query results location, which belongs to the job).
+pub const READ_ONLY_OTHERS: &[&str] = &["StartQueryExecution"];
+
+/// Whether an operation only reads.
+pub fn is_read(name: &str) -> bool {
+    READ_PREFIXES.iter().any(|p| name.starts_with(p)) || READ_ONLY_OTHERS.contains(&name)
+}
 
 /// Looks an operation up by service and name (used by tests against the fake endpoint).
 pub fn find(service: Service, name: &str) -> Option<&'static Op> {
@@ -173,13 +198,18 @@ pub fn find(service: Service, name: &str) -> Option<&'static Op> {
         .find(|op| op.service == service && op.name == name)
 }
 
-/// The least-privilege IAM policy for everything in [`OPERATIONS`].
+/// The least-privilege IAM policy for everything in [`OPERATIONS`] but Athena's (see
+/// [`athena_statements`]).
 ///
 /// All actions are on `Resource: "*"`: these list and describe calls do not support
 /// resource-level scoping. `sts:GetCallerIdentity` needs no permission but is listed so that
 /// the policy names every call the binary makes.
 pub fn iam_policy() -> serde_json::Value {
-    let mut actions: Vec<String> = OPERATIONS.iter().map(Op::action).collect();
+    let mut actions: Vec<String> = OPERATIONS
+        .iter()
+        .filter(|op| op.service != Athena)
+        .map(Op::action)
+        .collect();
     actions.sort();
     actions.dedup();
     json!({
@@ -193,6 +223,72 @@ pub fn iam_policy() -> serde_json::Value {
     })
 }
 
+/// The statements `--cost-source athena` needs: its Athena operations; the Glue catalog reads
+/// Athena makes on the caller's behalf; reading the export under `data` (`s3://BUCKET/PREFIX`);
+/// and, at `output`, writing the query's result file and reading it back.
+///
+/// The write is Athena's own way of answering: every query writes its result to the results
+/// location, which belongs to the job (a bucket or prefix of its own), not to the
+/// organization's resources.
+pub fn athena_statements(
+    data: (&str, &str),
+    output: Option<(&str, &str)>,
+) -> Vec<serde_json::Value> {
+    let mut actions: Vec<String> = OPERATIONS
+        .iter()
+        .filter(|op| op.service == Athena)
+        .map(Op::action)
+        .collect();
+    actions.sort();
+    let object = |(bucket, prefix): (&str, &str)| {
+        let prefix = prefix.trim_end_matches('/');
+        if prefix.is_empty() {
+            format!("arn:aws:s3:::{bucket}/*")
+        } else {
+            format!("arn:aws:s3:::{bucket}/{prefix}/*")
+        }
+    };
+    let mut out = vec![
+        json!({
+            "Sid": "EntitlementAuditAthenaQuery",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+        }),
+        json!({
+            "Sid": "EntitlementAuditAthenaCatalog",
+            "Effect": "Allow",
+            "Action": ["glue:GetDatabase", "glue:GetPartitions", "glue:GetTable"],
+            "Resource": "*",
+        }),
+        json!({
+            "Sid": "EntitlementAuditAthenaData",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": object(data),
+        }),
+    ];
+    let mut buckets = vec![data.0];
+    if let Some(output) = output {
+        out.push(json!({
+            "Sid": "EntitlementAuditAthenaResults",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": object(output),
+        }));
+        buckets.push(output.0);
+    }
+    buckets.sort();
+    buckets.dedup();
+    out.push(json!({
+        "Sid": "EntitlementAuditAthenaBuckets",
+        "Effect": "Allow",
+        "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+        "Resource": buckets.iter().map(|b| format!("arn:aws:s3:::{b}")).collect::<Vec<_>>(),
+    }));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +297,7 @@ mod tests {
     fn every_operation_is_a_read() {
         for op in OPERATIONS {
             assert!(
-                READ_PREFIXES.iter().any(|p| op.name.starts_with(p)),
+                is_read(op.name),
                 "`{}` is not a read operation",
                 op.action()
             );
@@ -217,6 +313,30 @@ mod tests {
     }
 
     #[test]
+    fn athena_statements_read_the_data_and_write_only_the_results() {
+        let s = athena_statements(
+            ("cid-123456789012-data-exports", "cur2/"),
+            Some(("audit-results", "athena")),
+        );
+        let text = serde_json::to_string(&s).unwrap();
+        for a in [
+            "athena:StartQueryExecution",
+            "athena:GetQueryResults",
+            "athena:GetTableMetadata",
+            "glue:GetPartitions",
+        ] {
+            assert!(text.contains(a), "{a}");
+        }
+        let puts: Vec<&serde_json::Value> = s
+            .iter()
+            .filter(|st| st["Action"].to_string().contains("s3:PutObject"))
+            .collect();
+        assert_eq!(puts.len(), 1);
+        assert_eq!(puts[0]["Resource"], "arn:aws:s3:::audit-results/athena/*");
+        assert!(text.contains("arn:aws:s3:::cid-123456789012-data-exports/cur2/*"));
+    }
+
+    #[test]
     fn policy_lists_exactly_the_operations() {
         let policy = iam_policy();
         let actions: Vec<&str> = policy["Statement"][0]["Action"]
@@ -225,7 +345,9 @@ mod tests {
             .iter()
             .map(|a| a.as_str().unwrap())
             .collect();
-        assert_eq!(actions.len(), OPERATIONS.len());
+        let athena = OPERATIONS.iter().filter(|op| op.service == Athena).count();
+        assert_eq!(actions.len(), OPERATIONS.len() - athena);
+        assert!(!actions.iter().any(|a| a.starts_with("athena:")));
         assert!(actions.contains(&"license-manager:ListReceivedGrantsForOrganization"));
         assert!(actions.contains(&"ce:GetCostAndUsage"));
         assert!(actions

@@ -94,6 +94,8 @@ pub struct PaceOptions {
     pub bedrock: Pace,
     /// Default 2/s, 2 in flight (the Price List, for models without a public offer).
     pub pricing: Pace,
+    /// Default 2/s, 1 in flight (one query, its polls and its pages).
+    pub athena: Pace,
 }
 
 impl Default for PaceOptions {
@@ -106,6 +108,7 @@ impl Default for PaceOptions {
             marketplace_agreement: Pace::new(2.0, 2),
             bedrock: Pace::new(2.0, 2),
             pricing: Pace::new(2.0, 2),
+            athena: Pace::new(2.0, 1),
         }
     }
 }
@@ -122,6 +125,7 @@ impl PaceOptions {
             marketplace_agreement: fast,
             bedrock: fast,
             pricing: fast,
+            athena: fast,
         }
     }
 }
@@ -130,7 +134,7 @@ impl PaceOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not SERVICE=REQUESTS_PER_SECOND[/IN_FLIGHT] with SERVICE one of organizations, \
-     license-manager, cost-explorer, cloudtrail, marketplace-agreement, bedrock, pricing and positive numbers"
+     license-manager, cost-explorer, cloudtrail, marketplace-agreement, bedrock, pricing, athena and positive numbers"
 )]
 pub struct BadPace(pub String);
 
@@ -148,6 +152,7 @@ impl PaceOptions {
             "marketplace-agreement" => &mut self.marketplace_agreement,
             "bedrock" => &mut self.bedrock,
             "pricing" => &mut self.pricing,
+            "athena" => &mut self.athena,
             _ => return Err(bad()),
         };
         let (rate, in_flight) = match value.split_once('/') {

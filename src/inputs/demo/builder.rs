@@ -471,6 +471,7 @@ impl OrgBuilder {
                 completeness: Vec::new(),
                 unknown_values: Vec::new(),
                 cost_explorer_requests: 0,
+                athena: None,
             },
             organization: org,
             accounts,

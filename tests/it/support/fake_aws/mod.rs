@@ -19,6 +19,7 @@
 // A test reads its own switches and clock (clippy.toml keeps them out of the code).
 #![allow(clippy::disallowed_methods)]
 
+mod athena;
 mod bedrock;
 mod cloudtrail;
 mod cost_explorer;
@@ -29,6 +30,7 @@ mod pricing;
 mod replay;
 mod sts;
 
+pub use athena::Athena;
 pub use marketplace_agreement::Market;
 pub use sts::ASSUMED_ACCESS_KEY;
 
@@ -155,6 +157,8 @@ pub struct State {
     pub keep_responses: bool,
     /// Recorded answers served instead of the scenario ([`FakeAws::replay`]).
     replay: Option<Replay>,
+    /// The Athena table and query results ([`FakeAws::set_athena`]).
+    pub athena: Athena,
 }
 
 impl Call {
@@ -208,6 +212,11 @@ impl FakeAws {
         st.replay.as_ref().map(Replay::left).unwrap_or_default()
     }
 
+    /// Serves `athena` as Amazon Athena from now on.
+    pub fn set_athena(&self, athena: Athena) {
+        self.state.lock().unwrap().athena = athena;
+    }
+
     /// Keeps every answered body in its [`Call`] from now on.
     pub fn keep_responses(&self) {
         self.state.lock().unwrap().keep_responses = true;
@@ -234,6 +243,7 @@ impl FakeAws {
             buckets: BTreeMap::new(),
             keep_responses: false,
             replay,
+            athena: Athena::default(),
         }));
         let shared = state.clone();
         tokio::spawn(async move {
@@ -474,6 +484,7 @@ fn throttling_code(prefix: &str) -> &'static str {
         "AWSLicenseManager" => "RateLimitExceededException",
         "AWSOrganizationsV20161128" => "TooManyRequestsException",
         "AWSInsightsIndexService" => "LimitExceededException",
+        "AmazonAthena" => "TooManyRequestsException",
         _ => "ThrottlingException",
     }
 }
@@ -505,6 +516,7 @@ fn service_of(prefix: &str) -> Option<Service> {
         Service::MarketplaceAgreement,
         Service::Bedrock,
         Service::Pricing,
+        Service::Athena,
     ]
     .into_iter()
     .find(|s| s.target_prefix() == Some(prefix))
@@ -553,6 +565,9 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
     if prefix == "STS" {
         return sts::respond(st, op);
     }
+    if service_of(prefix) == Some(Service::Athena) {
+        return athena::respond(&mut st.athena, op, req);
+    }
     let st: &State = st;
     let r = Request {
         body: req,
@@ -566,7 +581,7 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
         Some(Service::MarketplaceAgreement) => marketplace_agreement::respond(st, &r, op),
         Some(Service::Bedrock) => bedrock::respond(st, &r, op),
         Some(Service::Pricing) => pricing::respond(st, &r, op),
-        Some(Service::Sts) | None => unknown(op),
+        Some(Service::Sts | Service::Athena) | None => unknown(op),
     }
 }
 
