@@ -28,14 +28,15 @@ pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
     let prepared = prepare(args)?;
     let (snap, as_of, recall) = load(args, &prepared, now)?;
     let mut analysis = analyze_logged(&snap, &prepared.config, as_of)?;
-    let (history, suppressions) = record_history(
-        args,
-        &snap,
-        &mut analysis,
-        recall,
-        prepared.suppressions.as_ref(),
-        now,
-    )?;
+    let changes = recall.as_ref().map(|r| r.compare(&mut analysis));
+    let suppressions = prepared
+        .suppressions
+        .as_ref()
+        .map(|s| suppress(&mut analysis, s));
+    let history = changes.map(|changes| RunHistory {
+        changes,
+        activation: Default::default(),
+    });
     let run = RunInfo::new(&snap, &analysis, args.common.fail_on);
     let r = Report {
         analysis: &analysis,
@@ -46,7 +47,23 @@ pub fn run(args: &RunArgs, now: DateTime<Utc>) -> Result<u8> {
     let outputs = Outputs {
         xlsx: !args.no_xlsx,
     };
-    let reported = report(&r, &args.out, &prepared.templates, &outputs)?;
+    // The run is stored on its own thread while the reports are written: only the activation
+    // history waits for it (the two cores are otherwise half idle while the store is written).
+    let (stored, reported) = std::thread::scope(|scope| {
+        let store = recall.zip(history.as_ref()).map(|(recall, h)| {
+            let (snap, analysis) = (&snap, &analysis);
+            scope.spawn(move || {
+                h.activation
+                    .fill(|| record_history(args, recall, snap, analysis, &h.changes, now))
+            })
+        });
+        let reported = report(&r, &args.out, &prepared.templates, &outputs);
+        let stored = store.map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (stored, reported)
+    });
+    // A failed store is the run's error, before whatever the writers made of it.
+    stored.transpose()?;
+    let reported = reported?;
     deliver(args, prepared, &r, &reported, now)?;
     Ok(reported.code)
 }
@@ -136,32 +153,24 @@ fn analyze_logged(snap: &Snapshot, config: &Config, as_of: NaiveDate) -> Result<
     analyze::analyze(snap, config, as_of)
 }
 
-/// The findings against the previous run, the suppressions applied, and the run stored.
+/// Stores the run; returns its activation history, read back from the store.
 fn record_history(
     args: &RunArgs,
+    recall: Recall,
     snap: &Snapshot,
-    analysis: &mut Analysis,
-    recall: Option<Recall>,
-    suppressions: Option<&Suppressions>,
+    analysis: &Analysis,
+    changes: &history::Changes,
     now: DateTime<Utc>,
-) -> Result<(Option<RunHistory>, Option<SuppressionReport>)> {
-    let changes = recall.as_ref().map(|r| r.compare(analysis));
-    let suppressed = suppressions.map(|s| suppress(analysis, s));
-    let history = match (recall, changes) {
-        (Some(recall), Some(changes)) => {
-            let opts = RecordOptions {
-                keep_weeks: args.history.keep_weeks,
-                recorded_at: now,
-                pause: args
-                    .test
-                    .test_pause_in_history_write_ms
-                    .map(std::time::Duration::from_millis),
-            };
-            Some(recall.record(snap, analysis, changes, &opts)?)
-        }
-        _ => None,
+) -> Result<Vec<history::ActivationRow>> {
+    let opts = RecordOptions {
+        keep_weeks: args.history.keep_weeks,
+        recorded_at: now,
+        pause: args
+            .test
+            .test_pause_in_history_write_ms
+            .map(std::time::Duration::from_millis),
     };
-    Ok((history, suppressed))
+    recall.record(snap, analysis, changes, &opts)
 }
 
 /// Marks suppressed findings and says what the suppressions file did.

@@ -10,7 +10,7 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
-    activation, changes, observe, Changes, Observed, PastRun, RunHistory, RunRecord, Store,
+    activation, changes, observe, ActivationRow, Changes, Observed, PastRun, RunRecord, Store,
 };
 use crate::analyze::Analysis;
 use crate::config::Config;
@@ -129,14 +129,14 @@ impl Recall {
         )
     }
 
-    /// Stores the run (suppressions already applied) and reads the activation history back.
+    /// Stores the run (suppressions already applied) and reads its activation history back.
     pub fn record(
         mut self,
         snap: &Snapshot,
         analysis: &Analysis,
-        changes: Changes,
+        changes: &Changes,
         opts: &RecordOptions,
-    ) -> Result<RunHistory> {
+    ) -> Result<Vec<ActivationRow>> {
         let record = RunRecord {
             as_of: self.as_of,
             organization_id: &snap.organization.id,
@@ -169,12 +169,8 @@ impl Recall {
             self.remembered,
             self.observed.len()
         ));
-        let activation = progress::timed("history activation", || {
+        progress::timed("history activation", || {
             activation::history(&self.store, self.as_of)
-        })?;
-        Ok(RunHistory {
-            changes,
-            activation,
         })
     }
 }

@@ -310,8 +310,12 @@ pub fn write_all(
         let path = dir.join(name);
         let out = File::create(&path)
             .with_context(|| format!("failed to create `{}`", path.display()))?;
-        crate::progress::timed(name, || f(BufWriter::with_capacity(1 << 18, out)))
-            .with_context(|| format!("failed to write `{}`", path.display()))?;
+        let written = crate::progress::timed(name, || f(BufWriter::with_capacity(1 << 18, out)));
+        if let Err(e) = written {
+            // A half-written file is not left to pass for a report.
+            let _ = fs::remove_file(&path);
+            return Err(e.context(format!("failed to write `{}`", path.display())));
+        }
         Ok(name.to_string())
     };
     let fix = crate::progress::timed("fix plan", || {
@@ -337,11 +341,6 @@ pub fn write_all(
                     csv::write(w, ALLOCATION_COLUMNS, &a.allocation)
                 })?,
             ];
-            if let Some(h) = r.history {
-                written.push(file("activation_history.csv", &|w| {
-                    csv::write(w, ACTIVATION_COLUMNS, &h.activation)
-                })?);
-            }
             written.push(file("findings.json", &|w| json::findings(w, a, run))?);
             written.push(file("summary.json", &|w| json::summary(w, r))?);
             written.push(file("report.html", &|w| html::write(w, templates, &page))?);
@@ -353,6 +352,13 @@ pub fn write_all(
                 w.write_all(crate::plan::script(&fix).as_bytes())?;
                 Ok(())
             })?);
+            // Last: it waits for the history store's write (`commands::run`), and the files
+            // above are written even when that fails.
+            if let Some(h) = r.history {
+                written.push(file("activation_history.csv", &|w| {
+                    csv::write(w, ACTIVATION_COLUMNS, h.activation.rows()?)
+                })?);
+            }
             Ok::<_, anyhow::Error>(written)
         })();
         let workbook = workbook.map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));

@@ -66,7 +66,9 @@ pub fn write<W: Write + Send>(out: W, r: &Report, page: &Page) -> Result<()> {
         Sheet::new(GRANTS_SHEET, GRANTS, &a.grants),
     ];
     if let Some(h) = r.history {
-        sheets.push(Sheet::new(ACTIVATION_SHEET, ACTIVATION, &h.activation));
+        sheets.push(Sheet::later(ACTIVATION_SHEET, ACTIVATION, || {
+            h.activation.rows()
+        }));
     }
     book.tables(sheets)?;
     book.save(out)
@@ -88,25 +90,45 @@ pub fn cleanup<W: Write + Send, T: Serialize + Sync>(
 pub struct Sheet<'a> {
     name: &'a str,
     columns: &'a [Column],
-    rows: usize,
-    fill: Box<dyn FnOnce(Cells<'a>) -> Result<Cells<'a>> + Send + 'a>,
+    /// Its data rows, when known before it is filled (checked against Excel's limit first).
+    rows: Option<usize>,
+    /// Writes the rows; returns the sheet and how many rows it wrote.
+    fill: Box<dyn FnOnce(Cells<'a>) -> Result<(Cells<'a>, usize)> + Send + 'a>,
 }
 
 impl<'a> Sheet<'a> {
-    fn new<T: Serialize + Sync>(name: &'a str, columns: &'a [Column], rows: &'a [T]) -> Sheet<'a> {
+    fn new<T: Serialize + Sync + 'a>(
+        name: &'a str,
+        columns: &'a [Column],
+        rows: &'a [T],
+    ) -> Sheet<'a> {
+        Sheet {
+            rows: Some(rows.len()),
+            ..Sheet::later(name, columns, move || Ok(rows))
+        }
+    }
+
+    /// A sheet whose rows another thread is still making: its own thread waits for them.
+    fn later<T: Serialize + Sync + 'a>(
+        name: &'a str,
+        columns: &'a [Column],
+        rows: impl FnOnce() -> Result<&'a [T]> + Send + 'a,
+    ) -> Sheet<'a> {
         let fill = move |cells: Cells<'a>| {
+            let rows = rows()?;
+            check_rows(name, rows.len())?;
             let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
             let mut walk = Rows::new(cells, &names);
             for (i, row) in rows.iter().enumerate() {
                 walk.row(row)
                     .with_context(|| format!("sheet `{name}` row {}", i + 2))?;
             }
-            Ok(walk.sink)
+            Ok((walk.sink, rows.len()))
         };
         Sheet {
             name,
             columns,
-            rows: rows.len(),
+            rows: None,
             fill: Box::new(fill),
         }
     }
@@ -334,7 +356,9 @@ impl Book {
     /// constant-memory mode: text as inline strings, no shared table to lock).
     fn tables(&mut self, sheets: Vec<Sheet>) -> Result<()> {
         for s in &sheets {
-            check_rows(s.name, s.rows)?;
+            if let Some(rows) = s.rows {
+                check_rows(s.name, rows)?;
+            }
         }
         let Book { book, formats } = self;
         let mut filled = Vec::with_capacity(sheets.len());
@@ -364,8 +388,8 @@ impl Book {
                 .map(|(s, cells)| {
                     scope.spawn(move || {
                         crate::progress::timed(&format!("report.xlsx: {}", s.name), || {
-                            let mut cells = (s.fill)(cells)?;
-                            finish(&mut cells.ws, s.rows, &cells.widths)?;
+                            let (mut cells, rows) = (s.fill)(cells)?;
+                            finish(&mut cells.ws, rows, &cells.widths)?;
                             Ok(cells)
                         })
                     })

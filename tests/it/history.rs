@@ -454,6 +454,53 @@ fn stored_rows(path: &Path, table: &str) -> i64 {
         .unwrap()
 }
 
+/// The run is stored on a thread of its own while the reports are written (only the
+/// activation history waits for it). When the store refuses the write, the run fails with the
+/// store's error, nothing of the run is stored, the files that need the history are not left
+/// half-written, and no writer waits forever.
+#[test]
+fn a_refused_history_write_fails_the_run_and_leaves_no_activation_history() {
+    let env = Env::new();
+    env.run(D1, None, &[]);
+    let runs = stored_rows(&env.state(), "runs");
+    rusqlite::Connection::open(env.state())
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON findings
+             BEGIN SELECT RAISE(ABORT, 'the test refuses findings'); END;",
+        )
+        .unwrap();
+    let (state, out) = (env.state(), env.out(D2));
+    let (code, err) = bin(&[
+        "run",
+        "--demo",
+        "--as-of",
+        D2,
+        "--state",
+        s(&state),
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("failed to write the run to history store"),
+        "{err}"
+    );
+    assert!(err.contains("the test refuses findings"), "{err}");
+    assert_eq!(
+        stored_rows(&state, "runs"),
+        runs,
+        "the write is one transaction"
+    );
+    assert!(
+        out.join("findings.json").is_file(),
+        "the other reports are written"
+    );
+    for file in ["activation_history.csv", "report.xlsx"] {
+        assert!(!out.join(file).exists(), "{file} left behind");
+    }
+}
+
 #[test]
 fn the_same_as_of_replaces_the_run() {
     let env = Env::new();

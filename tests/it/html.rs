@@ -351,7 +351,7 @@ fn changes_render_when_history_provides_them() {
                 data_incomplete: false,
             }],
         },
-        activation: Vec::new(),
+        activation: history::Activation::ready(Vec::new()),
     };
     let r = Report {
         history: Some(&history),
@@ -471,7 +471,7 @@ fn a_first_run_with_thousands_of_new_findings_keeps_the_page_small() {
             new: a.findings.len(),
             ..history::Changes::default()
         },
-        activation: Vec::new(),
+        activation: history::Activation::ready(Vec::new()),
     };
     let r = Report {
         history: Some(&history),

@@ -291,7 +291,7 @@ fn with_zero_account() -> (
             resolved: 0,
             resolved_findings: Vec::new(),
         },
-        activation,
+        activation: history::Activation::ready(activation),
     };
     (a, run, history)
 }
