@@ -23,6 +23,7 @@ pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<u8> {
         now,
         args.record.as_deref(),
         Default::default(),
+        collect::UsageFrom::CostExplorer,
     )?;
     snapshot::write(&snap, &args.out)?;
     progress::line(&format!("wrote snapshot `{}`", args.out.display()));

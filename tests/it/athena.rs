@@ -1012,7 +1012,12 @@ async fn run_demo(
             "--config",
             DEMO_CONFIG_FILE,
         ])
-        .args(["--account-tags", "all", "--no-history", "--out"])
+        .args(if extra.contains(&"--account-tags") {
+            &[][..]
+        } else {
+            &["--account-tags", "all"][..]
+        })
+        .args(["--no-history", "--out"])
         .arg(out.path())
         .args([
             "--pace",
@@ -1105,10 +1110,18 @@ async fn run_with_athena_finds_and_allocates_what_the_export_gives_to_the_cent()
     assert_eq!(start["QueryString"], json!(query.sql));
     assert_eq!(start["ExecutionParameters"], json!(query.parameters));
     assert_eq!(fake.ok_calls("GetQueryResults"), rows_pages(&fake));
+    // The usage is Athena's: Cost Explorer's spend queries, whose answer would be thrown away
+    // ($0.01 a page), are not sent, and the run says where the usage came from.
+    assert_no_spend_query(
+        &fake,
+        &athena.stderr,
+        "the Athena query over `cid_data_export.cur2`",
+    );
 
     let export_dir = dir.path().join("cur2").display().to_string();
     let (export, e_out) = run_demo(&fake, &snap, &["--cost-export", &export_dir]).await;
     assert_eq!(export.code, 0, "{}", export.stderr);
+    assert_no_spend_query(&fake, &export.stderr, "the cost export `");
 
     let findings = |d: &Path| to_cents(&read_json(d, "findings.json")["findings"]);
     let f = findings(a_out.path());
@@ -1138,6 +1151,49 @@ async fn run_with_athena_finds_and_allocates_what_the_export_gives_to_the_cent()
     assert!(read_json(e_out.path(), "summary.json")["run"]
         .get("athena")
         .is_none());
+}
+
+/// No `GetCostAndUsage` reached the fake, and the progress names the usage's source.
+fn assert_no_spend_query(fake: &FakeAws, stderr: &str, source: &str) {
+    let ce = fake.ok_calls("GetCostAndUsage") + fake.failed_calls("GetCostAndUsage");
+    assert_eq!(ce, 0, "Cost Explorer was asked for spend");
+    assert!(
+        stderr.contains(&format!("from {source}")) && stderr.contains("no Cost Explorer requests"),
+        "{stderr}"
+    );
+}
+
+/// With `--account-tags needed` and the usage from Athena, the tags read are exactly those of
+/// the accounts the query's rows name (billed, and calling through the IAM principal), not
+/// those Cost Explorer would have named (it is not asked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_with_athena_reads_the_tags_of_the_accounts_its_rows_name() {
+    let snap = entitlement_audit::inputs::demo::builtin();
+    let fake = FakeAws::start(Scenario::from_snapshot(&snap), Faults::default()).await;
+    let mut served = served(30);
+    // Two of the demo's accounts billed, a third calling through the subscriber.
+    let ids: Vec<String> = snap.accounts.iter().map(|a| a.id.clone()).collect();
+    assert!(ids.len() > 4);
+    let mut named = BTreeSet::new();
+    for (i, r) in served.rows.iter_mut().enumerate() {
+        r[1] = Some(ids[i % 2].clone());
+        named.insert(ids[i % 2].clone());
+        if r[5].is_some() {
+            r[5] = Some(format!("arn:aws:sts::{}:assumed-role/App/s", ids[2]));
+            named.insert(ids[2].clone());
+        }
+    }
+    fake.set_athena(served);
+    let (out, _dir) = run_demo(
+        &fake,
+        &snap,
+        &["--cost-source", "athena", "--account-tags", "needed"],
+    )
+    .await;
+    assert!(out.code < 2, "{}", out.stderr);
+    assert_no_spend_query(&fake, &out.stderr, "the Athena query over");
+    assert_eq!(named.len(), 3);
+    assert_eq!(fake.tags_asked(), named);
 }
 
 /// Pages the fake answered: the result rows plus the header, 1,000 a page.
