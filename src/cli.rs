@@ -53,8 +53,27 @@ pub enum Command {
     /// (plus the S3 statements for `--state` and `--publish` locations in S3, when given).
     IamPolicy(IamPolicyArgs),
     /// Check credentials, organization access, License Manager integration, Cost Explorer
-    /// and CloudTrail, and say how to fix what is wrong.
-    Doctor(AwsArgs),
+    /// and CloudTrail (with `--cost-source athena` the workgroup and the table, with
+    /// `--cost-export s3://...` the export's bucket), and say how to fix what is wrong.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// TOML options file (`team_tag_key`, `cost_source`, `[athena]`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The spend source the runs will use: `athena` checks its workgroup and table too.
+    /// Default: the config's `cost_source`.
+    #[arg(long, value_name = "SOURCE", value_parser = ["cost-explorer", "athena"], conflicts_with = "cost_export")]
+    pub cost_source: Option<String>,
+    #[command(flatten)]
+    pub athena: AthenaArgs,
+    /// The runs' `--cost-export`: an `s3://BUCKET/PREFIX` location is checked listable.
+    #[arg(long, value_name = "PATH")]
+    pub cost_export: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

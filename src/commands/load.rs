@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::cli::{AwsArgs, SourceArgs};
+use crate::cli::{AthenaArgs, AwsArgs, SourceArgs};
 use crate::config::{AthenaFile, Config, CostSource};
 use crate::inputs::athena::AthenaOptions;
 use crate::inputs::{athena, collect, cost_export, demo};
@@ -101,10 +101,24 @@ pub fn snapshot(
 /// `cost_source`): the config's `[athena]` with the command line's `--athena-*` over it, all
 /// checked before anything is read.
 pub fn athena_options(source: &SourceArgs, config: &Config) -> Result<Option<AthenaOptions>> {
-    let a = &source.athena;
-    let cost_source = match &source.cost_source {
+    athena_options_of(
+        source.cost_source.as_deref(),
+        source.cost_export.is_some(),
+        &source.athena,
+        config,
+    )
+}
+
+/// [`athena_options`] from the options themselves (`doctor` has no [`SourceArgs`]).
+pub fn athena_options_of(
+    cost_source: Option<&str>,
+    cost_export: bool,
+    a: &AthenaArgs,
+    config: &Config,
+) -> Result<Option<AthenaOptions>> {
+    let cost_source = match cost_source {
         Some(s) => s.parse::<CostSource>().map_err(anyhow::Error::msg)?,
-        None if source.cost_export.is_some() => CostSource::CostExplorer,
+        None if cost_export => CostSource::CostExplorer,
         None => config.cost_source,
     };
     let flags = a.athena_workgroup.is_some()

@@ -105,7 +105,7 @@ enum Period {
     Rewriting(String),
 }
 
-fn join(prefix: &str, rest: &str) -> String {
+pub(crate) fn join(prefix: &str, rest: &str) -> String {
     let p = prefix.trim_matches('/');
     if p.is_empty() {
         rest.to_string()

@@ -13,6 +13,7 @@ pub mod clients;
 mod cloudtrail;
 mod cost_explorer;
 pub mod doctor;
+mod doctor_sources;
 pub mod ledger;
 mod license_manager;
 mod marketplace_agreement;
@@ -29,7 +30,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
 pub use clients::{load_sdk_config, Clients};
-pub use doctor::{doctor, doctor_with, Check, CheckStatus};
+pub use doctor::{doctor, doctor_sources_with, doctor_with, Check, CheckStatus};
+pub use doctor_sources::SourceChecks;
 pub use permissions::iam_policy;
 pub use retry::{BadPace, Pace, PaceOptions, RetryOptions};
 
