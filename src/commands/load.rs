@@ -194,12 +194,25 @@ fn read_s3_export(
             fetched.empty.join(", ")
         ));
     }
-    anyhow::ensure!(
-        !fetched.periods.is_empty(),
-        "`{url}` has no data for the window's billing periods ({})",
-        periods.join(", ")
-    );
-    cost_export::read(fetched.dir.path(), &config.team_tag_key)
+    for gap in &fetched.gaps {
+        progress::line(&format!(
+            "usage not read from the export: `{}` {}: {}",
+            gap.operation, gap.error_code, gap.message
+        ));
+    }
+    // Periods S3 would not give, or still being written, are gaps: the rest is read and the
+    // run reports, incomplete (exit 2).
+    if fetched.periods.is_empty() {
+        anyhow::ensure!(
+            !fetched.gaps.is_empty(),
+            "`{url}` has no data for the window's billing periods ({})",
+            periods.join(", ")
+        );
+        return Ok(cost_export::Loaded::empty(fetched.gaps));
+    }
+    let mut loaded = cost_export::read(fetched.dir.path(), &config.team_tag_key)?;
+    loaded.gaps = fetched.gaps;
+    Ok(loaded)
 }
 
 /// Runs the Athena query for the live window (`--days` ending the day before `--now`).

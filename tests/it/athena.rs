@@ -1223,22 +1223,30 @@ async fn run_with_a_failed_athena_query_exits_2_with_the_reason() {
         out.stderr
     );
     let s = read_json(dir.path(), "summary.json");
-    let c = &s["completeness"];
-    assert_eq!(c["complete"], false);
-    let missing = c["missing"].as_array().unwrap();
-    let gap = missing
-        .iter()
-        .find(|g| g["service"] == "athena")
-        .expect("the Athena gap");
+    let gap = usage_gap(&s, "athena");
     assert_eq!(gap["error_code"], QUERY_FAILED);
-    assert_eq!(gap["tables"], json!(["usage"]));
+    assert_eq!(s["run"]["athena"]["state"], "FAILED");
+    assert_eq!(s["totals"]["usage_rows"], 0);
+    assert_eq!(s["totals"]["spend_usd"].as_f64(), Some(0.0));
+}
+
+/// summary.json's ledger entry of `service` on the usage table, the run marked incomplete and
+/// the usage table among the incomplete ones.
+pub fn usage_gap<'a>(summary: &'a Value, service: &str) -> &'a Value {
+    let c = &summary["completeness"];
+    assert_eq!(c["complete"], false);
     assert!(c["incomplete_tables"]
         .as_array()
         .unwrap()
         .contains(&json!("usage")));
-    assert_eq!(s["run"]["athena"]["state"], "FAILED");
-    assert_eq!(s["totals"]["usage_rows"], 0);
-    assert_eq!(s["totals"]["spend_usd"].as_f64(), Some(0.0));
+    let gap = c["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["service"] == service)
+        .unwrap_or_else(|| panic!("no `{service}` gap in {c}"));
+    assert_eq!(gap["tables"], json!(["usage"]));
+    gap
 }
 
 /// Names that would change the SQL are refused before anything is read (exit 3).
