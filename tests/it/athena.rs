@@ -337,22 +337,33 @@ fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
+/// A usage row's key: day, account, product, usage type, team, caller.
+pub type RowKey = (
+    NaiveDate,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+pub fn row_key(r: &UsageRow) -> RowKey {
+    (
+        r.date,
+        r.account_id.clone(),
+        r.product.clone(),
+        r.usage_type.clone(),
+        r.team_tag.clone(),
+        r.caller_account_id.clone(),
+    )
+}
+
 /// Rows equal in their keys and, to a billionth of a dollar or unit, in their sums.
 pub fn assert_same_rows(athena: &[UsageRow], export: &[UsageRow]) {
     assert_eq!(athena.len(), export.len(), "row counts");
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + b.abs());
     for (i, (a, e)) in athena.iter().zip(export).enumerate() {
-        let key = |r: &UsageRow| {
-            (
-                r.date,
-                r.account_id.clone(),
-                r.product.clone(),
-                r.usage_type.clone(),
-                r.team_tag.clone(),
-                r.caller_account_id.clone(),
-            )
-        };
-        assert_eq!(key(a), key(e), "row {i}");
+        assert_eq!(row_key(a), row_key(e), "row {i}");
         assert!(close(a.cost_usd, e.cost_usd), "row {i}: {a:?} vs {e:?}");
         assert!(
             close(a.usage_quantity, e.usage_quantity),
