@@ -193,6 +193,9 @@ impl Loaded {
         let mut formats: Vec<String> = self.files.iter().map(|f| f.1.to_string()).collect();
         formats.sort();
         formats.dedup();
+        if formats.is_empty() {
+            return format!("cost-export:{} (0 files)", path.display());
+        }
         format!(
             "cost-export:{} ({}; {} files)",
             path.display(),

@@ -315,6 +315,14 @@ fn an_unreadable_period_is_a_gap_and_the_run_reports_incomplete() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     let s = read_json(&cwd.path().join("reports"), "summary.json");
     assert_eq!(s["totals"]["usage_rows"], 0);
+    assert!(
+        s["run"]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("cost-export:s3://no-such-bucket-123456789012/exports/cid-cur2 (0 files)"),
+        "{}",
+        s["run"]["source"]
+    );
     assert_eq!(usage_gap(&s, "cost-export")["error_code"], "NoSuchBucket");
 }
 
