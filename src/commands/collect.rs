@@ -55,12 +55,7 @@ pub fn doctor(args: &DoctorArgs, now: DateTime<Utc>, mut out: impl Write) -> Res
         _ => None,
     };
     let sources = collect::SourceChecks {
-        athena: load::athena_options_of(
-            args.cost_source.as_deref(),
-            args.cost_export.is_some(),
-            &args.athena,
-            &config,
-        )?,
+        athena: load::athena_options_of(&args.spend, args.cost_export.is_some(), &config)?,
         export,
     };
     let checks = load::runtime()?.block_on(collect::doctor(&opts, &sources));

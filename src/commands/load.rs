@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::cli::{AthenaArgs, AwsArgs, SourceArgs};
+use crate::cli::{AwsArgs, SourceArgs, SpendSourceArgs};
 use crate::config::{AthenaFile, Config, CostSource};
 use crate::inputs::athena::AthenaOptions;
 use crate::inputs::{athena, collect, cost_export, demo};
@@ -101,22 +101,18 @@ pub fn snapshot(
 /// `cost_source`): the config's `[athena]` with the command line's `--athena-*` over it, all
 /// checked before anything is read.
 pub fn athena_options(source: &SourceArgs, config: &Config) -> Result<Option<AthenaOptions>> {
-    athena_options_of(
-        source.cost_source.as_deref(),
-        source.cost_export.is_some(),
-        &source.athena,
-        config,
-    )
+    athena_options_of(&source.spend, source.cost_export.is_some(), config)
 }
 
-/// [`athena_options`] from the options themselves (`doctor` has no [`SourceArgs`]).
+/// [`athena_options`] from the spend source's options (`doctor` has no [`SourceArgs`]);
+/// `cost_export`: whether `--cost-export` is given.
 pub fn athena_options_of(
-    cost_source: Option<&str>,
+    spend: &SpendSourceArgs,
     cost_export: bool,
-    a: &AthenaArgs,
     config: &Config,
 ) -> Result<Option<AthenaOptions>> {
-    let cost_source = match cost_source {
+    let a = &spend.athena;
+    let cost_source = match spend.cost_source.as_deref() {
         Some(s) => s.parse::<CostSource>().map_err(anyhow::Error::msg)?,
         None if cost_export => CostSource::CostExplorer,
         None => config.cost_source,
