@@ -53,8 +53,24 @@ pub enum Command {
     /// (plus the S3 statements for `--state` and `--publish` locations in S3, when given).
     IamPolicy(IamPolicyArgs),
     /// Check credentials, organization access, License Manager integration, Cost Explorer
-    /// and CloudTrail, and say how to fix what is wrong.
-    Doctor(AwsArgs),
+    /// and CloudTrail (with `--cost-source athena` the workgroup and the table, with
+    /// `--cost-export s3://...` the export's bucket), and say how to fix what is wrong.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// TOML options file (`team_tag_key`, `cost_source`, `[athena]`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The spend source the runs will use (`athena` checks its workgroup and table too).
+    #[command(flatten)]
+    pub spend: SpendSourceArgs,
+    /// The runs' `--cost-export`: an `s3://BUCKET/PREFIX` location is checked listable.
+    #[arg(long, value_name = "PATH")]
+    pub cost_export: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -147,6 +163,16 @@ pub struct SourceArgs {
     /// Explorer usage.
     #[arg(long, value_name = "PATH")]
     pub cost_export: Option<PathBuf>,
+    #[command(flatten)]
+    pub spend: SpendSourceArgs,
+    /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `--cost-source` and the Athena options (`run`, `plan`, `verify-cleanup`, `doctor`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SpendSourceArgs {
     /// Where the spend comes from: `cost-explorer` (the live collection's queries, the
     /// snapshot's or the demo's usage) or `athena`, one query over a CUR 2.0 / FOCUS table for
     /// the window `--days` ending yesterday (docs/cost-sources.md). Default: the config's
@@ -155,9 +181,6 @@ pub struct SourceArgs {
     pub cost_source: Option<String>,
     #[command(flatten)]
     pub athena: AthenaArgs,
-    /// Live collection options (used when neither `--demo` nor `--snapshot` is given).
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// The Athena table of `--cost-source athena`; each overrides the config's `[athena]`.

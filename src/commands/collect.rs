@@ -3,12 +3,12 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use super::{exit, load};
-use crate::cli::{AwsArgs, CollectArgs};
-use crate::config::Config;
+use crate::cli::{CollectArgs, DoctorArgs};
+use crate::deliver::remote::Location;
 use crate::inputs::collect;
 use crate::progress;
 use crate::snapshot;
@@ -23,6 +23,7 @@ pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<u8> {
         now,
         args.record.as_deref(),
         Default::default(),
+        collect::UsageFrom::CostExplorer,
     )?;
     snapshot::write(&snap, &args.out)?;
     progress::line(&format!("wrote snapshot `{}`", args.out.display()));
@@ -39,10 +40,25 @@ pub fn collect(args: &CollectArgs, now: DateTime<Utc>) -> Result<u8> {
     })
 }
 
-/// `doctor`: checks the prerequisites; exit 0 when nothing fails, 2 otherwise.
-pub fn doctor(aws: &AwsArgs, now: DateTime<Utc>, mut out: impl Write) -> Result<u8> {
-    let opts = load::collect_options(aws, &Config::default(), now)?;
-    let checks = load::runtime()?.block_on(collect::doctor(&opts));
+/// `doctor`: checks the prerequisites (and those of the spend source the options name);
+/// exit 0 when nothing fails, 2 otherwise.
+pub fn doctor(args: &DoctorArgs, now: DateTime<Utc>, mut out: impl Write) -> Result<u8> {
+    let config = load::config(args.config.as_deref(), false)?;
+    let opts = load::collect_options(&args.aws, &config, now)?;
+    let export = match args.cost_export.as_deref().and_then(|p| p.to_str()) {
+        Some(url) if url.starts_with("s3://") => {
+            match Location::parse(url).context("`--cost-export`")? {
+                Location::S3(at) => Some(at),
+                Location::Local(_) => None,
+            }
+        }
+        _ => None,
+    };
+    let sources = collect::SourceChecks {
+        athena: load::athena_options_of(&args.spend, args.cost_export.is_some(), &config)?,
+        export,
+    };
+    let checks = load::runtime()?.block_on(collect::doctor(&opts, &sources));
     let mut failed = false;
     for c in &checks {
         writeln!(

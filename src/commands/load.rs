@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::cli::{AwsArgs, SourceArgs};
+use crate::cli::{AwsArgs, SourceArgs, SpendSourceArgs};
 use crate::config::{AthenaFile, Config, CostSource};
 use crate::inputs::athena::AthenaOptions;
 use crate::inputs::{athena, collect, cost_export, demo};
@@ -63,12 +63,29 @@ pub fn snapshot(
         progress::line(&format!("reading snapshot `{}`", dir.display()));
         progress::timed("read snapshot", || snapshot::read(dir))?
     } else {
-        let named = match (&export, &from_athena) {
-            (Some((_, loaded)), _) => accounts_named(&loaded.usage)?,
-            (None, Some(collect::AthenaUsage { usage: Some(u), .. })) => accounts_named(u)?,
-            _ => BTreeSet::new(),
+        // The usage read above replaces the collection's: Cost Explorer's spend queries
+        // ($0.01 a page) would be thrown away, so they are not sent, and the accounts whose
+        // tags are needed are the ones that usage names.
+        let (named, usage_from) = match (&export, &athena_opts, &from_athena) {
+            (Some((path, loaded)), _, _) => (
+                accounts_named(&loaded.usage)?,
+                collect::UsageFrom::Elsewhere(format!("the cost export `{}`", path.display())),
+            ),
+            (None, Some(opts), Some(got)) => (
+                match &got.usage {
+                    Some(u) => accounts_named(u)?,
+                    // The query gave nothing: no spend, so no account needs a team (the run
+                    // is incomplete and exits 2 anyway).
+                    None => BTreeSet::new(),
+                },
+                collect::UsageFrom::Elsewhere(format!(
+                    "the Athena query over `{}.{}`",
+                    opts.database, opts.table
+                )),
+            ),
+            _ => (BTreeSet::new(), collect::UsageFrom::CostExplorer),
         };
-        collect_live(&source.aws, config, now, record, named)?
+        collect_live(&source.aws, config, now, record, named, usage_from)?
     };
     if let Some((path, loaded)) = export {
         loaded.replace_usage(&mut snap, path);
@@ -84,10 +101,20 @@ pub fn snapshot(
 /// `cost_source`): the config's `[athena]` with the command line's `--athena-*` over it, all
 /// checked before anything is read.
 pub fn athena_options(source: &SourceArgs, config: &Config) -> Result<Option<AthenaOptions>> {
-    let a = &source.athena;
-    let cost_source = match &source.cost_source {
+    athena_options_of(&source.spend, source.cost_export.is_some(), config)
+}
+
+/// [`athena_options`] from the spend source's options (`doctor` has no [`SourceArgs`]);
+/// `cost_export`: whether `--cost-export` is given.
+pub fn athena_options_of(
+    spend: &SpendSourceArgs,
+    cost_export: bool,
+    config: &Config,
+) -> Result<Option<AthenaOptions>> {
+    let a = &spend.athena;
+    let cost_source = match spend.cost_source.as_deref() {
         Some(s) => s.parse::<CostSource>().map_err(anyhow::Error::msg)?,
-        None if source.cost_export.is_some() => CostSource::CostExplorer,
+        None if cost_export => CostSource::CostExplorer,
         None => config.cost_source,
     };
     let flags = a.athena_workgroup.is_some()
@@ -163,12 +190,25 @@ fn read_s3_export(
             fetched.empty.join(", ")
         ));
     }
-    anyhow::ensure!(
-        !fetched.periods.is_empty(),
-        "`{url}` has no data for the window's billing periods ({})",
-        periods.join(", ")
-    );
-    cost_export::read(fetched.dir.path(), &config.team_tag_key)
+    for gap in &fetched.gaps {
+        progress::line(&format!(
+            "usage not read from the export: `{}` {}: {}",
+            gap.operation, gap.error_code, gap.message
+        ));
+    }
+    // Periods S3 would not give, or still being written, are gaps: the rest is read and the
+    // run reports, incomplete (exit 2).
+    if fetched.periods.is_empty() {
+        anyhow::ensure!(
+            !fetched.gaps.is_empty(),
+            "`{url}` has no data for the window's billing periods ({})",
+            periods.join(", ")
+        );
+        return Ok(cost_export::Loaded::empty(fetched.gaps));
+    }
+    let mut loaded = cost_export::read(fetched.dir.path(), &config.team_tag_key)?;
+    loaded.gaps = fetched.gaps;
+    Ok(loaded)
 }
 
 /// Runs the Athena query for the live window (`--days` ending the day before `--now`).
@@ -254,21 +294,30 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Reads the organization from AWS, read-only; with `record`, keeps its responses there.
-/// `tags_also_for`: accounts whose tags are needed whatever Cost Explorer says.
+/// `tags_also_for`: accounts whose tags are needed whatever Cost Explorer says; `usage_from`:
+/// whether Cost Explorer's spend queries are sent at all.
 pub fn collect_live(
     aws: &AwsArgs,
     config: &Config,
     now: DateTime<Utc>,
     record: Option<&Path>,
     tags_also_for: BTreeSet<String>,
+    usage_from: collect::UsageFrom,
 ) -> Result<Snapshot> {
     let mut opts = collect_options(aws, config, now)?;
     opts.record = record.map(Path::to_path_buf);
     opts.tags_also_for = tags_also_for;
-    progress::line(&format!(
-        "collecting from AWS: usage {} to {}, at most {} Cost Explorer requests",
-        opts.period_start, opts.period_end, opts.max_cost_explorer_requests
-    ));
+    progress::line(&match &usage_from {
+        collect::UsageFrom::CostExplorer => format!(
+            "collecting from AWS: usage {} to {}, at most {} Cost Explorer requests",
+            opts.period_start, opts.period_end, opts.max_cost_explorer_requests
+        ),
+        collect::UsageFrom::Elsewhere(source) => format!(
+            "collecting from AWS: usage {} to {} from {source}, no Cost Explorer requests",
+            opts.period_start, opts.period_end
+        ),
+    });
+    opts.usage_from = usage_from;
     let progress = |line: &str| progress::status(line);
     let snap = runtime()?.block_on(collect::collect(&opts, now, &progress))?;
     progress::line(&format!(

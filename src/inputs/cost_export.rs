@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::model::usage::{self, epoch_days};
-use crate::snapshot::Table;
+use crate::snapshot::{LedgerEntry, Table};
 use crate::snapshot::{Snapshot, TableInfo};
 
 /// The suffix AWS Marketplace gives Bedrock model products.
@@ -171,14 +171,31 @@ pub struct Loaded {
     pub files: Vec<(PathBuf, Format, u64)>,
     /// What could not be used (e.g. a tag map stored as a Parquet map).
     pub notes: Vec<String>,
+    /// What of the export could not be read (billing periods of an export in S3), each a gap
+    /// on the usage table: the run is incomplete.
+    pub gaps: Vec<LedgerEntry>,
 }
 
 impl Loaded {
+    /// Nothing read: an empty usage table (every period of an export in S3 a gap).
+    pub fn empty(gaps: Vec<LedgerEntry>) -> Self {
+        Self {
+            usage: usage::conform(usage::UsageBuilder::default().finish())
+                .expect("the usage schema"),
+            files: Vec::new(),
+            notes: Vec::new(),
+            gaps,
+        }
+    }
+
     /// The text for the manifest's `tables.usage.source`.
     pub fn source(&self, path: &Path) -> String {
         let mut formats: Vec<String> = self.files.iter().map(|f| f.1.to_string()).collect();
         formats.sort();
         formats.dedup();
+        if formats.is_empty() {
+            return format!("cost-export:{} (0 files)", path.display());
+        }
         format!(
             "cost-export:{} ({}; {} files)",
             path.display(),
@@ -203,6 +220,8 @@ impl Loaded {
         snap.manifest
             .completeness
             .retain(|e| e.service != "cost-explorer");
+        snap.manifest.completeness.extend(self.gaps);
+        snap.manifest.completeness.sort();
         snap.usage = self.usage;
     }
 }
@@ -222,6 +241,7 @@ pub fn read(path: &Path, team_tag_key: &str) -> Result<Loaded> {
         usage: DataFrame::empty(),
         files: Vec::new(),
         notes: Vec::new(),
+        gaps: Vec::new(),
     };
     for file in files {
         let (df, format) = read_file(&file, team_tag_key, &mut loaded.notes)

@@ -9,18 +9,28 @@
 //! what reads an overwritten period once (a "create new" export keeps earlier deliveries beside
 //! the new one). A period whose data is there without a manifest, whose manifest names a file
 //! that is gone, or whose manifest changes while its files are read, is being rewritten: it is
-//! fetched again after a wait, and after the last attempt the run stops naming the period
-//! (exit 3), never reading half of it.
+//! fetched again after a wait, never read half.
+//!
+//! What a user can wait out is a gap, not an error: a period still being rewritten after the
+//! last attempt, and a request S3 refuses or fails after the SDK's retries (denied, throttled,
+//! unavailable), leave that period out of the usage table with a ledger entry naming it and the
+//! object (the run exits 2 with its reports, never shown clean). What waiting cannot fix stops
+//! the run naming the object (exit 3): a manifest that is not JSON or lists no data files, as
+//! an unreadable local export does, and a local file that cannot be written.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use aws_sdk_s3::Client;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 use crate::deliver::remote::S3Url;
+use crate::inputs::collect::ledger::CallError;
+use crate::snapshot::{LedgerEntry, Table};
 
 /// How a period being rewritten is waited for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +59,56 @@ pub struct Fetched {
     pub periods: Vec<(String, Option<String>, usize)>,
     /// Periods of the window with no data in the export.
     pub empty: Vec<String>,
+    /// Periods left out, each a gap on the usage table (service `cost-export`): S3 refused or
+    /// failed a request, or the period was still being written after the last attempt.
+    pub gaps: Vec<LedgerEntry>,
+}
+
+/// Ledger code of a period still being written after the last attempt.
+pub const BEING_WRITTEN: &str = "ExportBeingWritten";
+
+/// A request S3 refused or failed (after the SDK's retries): the period is a gap.
+#[derive(Debug)]
+struct Unread {
+    operation: &'static str,
+    /// `s3://bucket/key` of the object or prefix.
+    object: String,
+    code: String,
+    message: String,
+}
+
+impl Unread {
+    fn from_sdk<E, R>(operation: &'static str, object: String, e: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        let err = CallError::from_sdk(e);
+        Self {
+            operation,
+            object,
+            code: err.code,
+            message: err.message,
+        }
+    }
+}
+
+fn gap(period: &str, operation: &str, scope: String, code: &str, message: String) -> LedgerEntry {
+    tracing::warn!(
+        period,
+        operation,
+        scope,
+        code,
+        "export period not read: {message}"
+    );
+    LedgerEntry {
+        service: "cost-export".to_string(),
+        operation: operation.to_string(),
+        scope,
+        error_code: code.to_string(),
+        message: format!("billing period {period} not read: {message}"),
+        tables: vec![Table::Usage],
+    }
 }
 
 /// Fetches the `periods` (`YYYY-MM`) of the export at `url`.
@@ -66,6 +126,7 @@ pub async fn fetch(
         dir,
         periods: Vec::new(),
         empty: Vec::new(),
+        gaps: Vec::new(),
     };
     for period in periods {
         let into = fetched.dir.path().join(format!("BILLING_PERIOD={period}"));
@@ -80,12 +141,36 @@ pub async fn fetch(
                     fetched.empty.push(period.clone());
                     break;
                 }
-                Period::Rewriting(why) if attempt >= patience.attempts.max(1) => bail!(
-                    "billing period {period} of `{url}` is being written ({why}), still after {attempt} reads; \
-                     run again once the export's delivery is done"
-                ),
+                Period::Unread(u) => {
+                    clear(&into)?;
+                    let message = format!("`{}` failed: {}", u.object, u.message);
+                    fetched
+                        .gaps
+                        .push(gap(period, u.operation, u.object, &u.code, message));
+                    break;
+                }
+                Period::Rewriting(why) if attempt >= patience.attempts.max(1) => {
+                    clear(&into)?;
+                    let message = format!(
+                        "being written ({why}), still after {attempt} reads; run again once the \
+                         export's delivery is done"
+                    );
+                    let scope = format!(
+                        "s3://{}/{}",
+                        url.bucket,
+                        join(&url.key, &format!("metadata/BILLING_PERIOD={period}/"))
+                    );
+                    fetched
+                        .gaps
+                        .push(gap(period, "GetObject", scope, BEING_WRITTEN, message));
+                    break;
+                }
                 Period::Rewriting(why) => {
-                    tracing::info!(period, attempt, "export period being written ({why}); waiting");
+                    tracing::info!(
+                        period,
+                        attempt,
+                        "export period being written ({why}); waiting"
+                    );
                     attempt += 1;
                     tokio::time::sleep(patience.wait).await;
                 }
@@ -103,9 +188,20 @@ enum Period {
     },
     Empty,
     Rewriting(String),
+    /// S3 refused or failed a request.
+    Unread(Unread),
 }
 
-fn join(prefix: &str, rest: &str) -> String {
+/// Removes what a period left half read.
+fn clear(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("failed to clear `{}`", dir.display()))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn join(prefix: &str, rest: &str) -> String {
     let p = prefix.trim_matches('/');
     if p.is_empty() {
         rest.to_string()
@@ -115,7 +211,7 @@ fn join(prefix: &str, rest: &str) -> String {
 }
 
 /// Keys under `prefix` with their last-modified time in seconds.
-async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<(String, i64)>> {
+async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<(String, i64)>, Unread> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
@@ -126,7 +222,7 @@ async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<(String
             .set_continuation_token(token)
             .send()
             .await
-            .with_context(|| format!("failed to list `s3://{bucket}/{prefix}`"))?;
+            .map_err(|e| Unread::from_sdk("ListObjectsV2", format!("s3://{bucket}/{prefix}"), e))?;
         for o in page.contents() {
             if let Some(k) = o.key() {
                 out.push((k.to_string(), o.last_modified().map_or(0, |t| t.secs())));
@@ -140,21 +236,36 @@ async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<(String
 }
 
 /// An object's bytes and ETag; `None` when there is no such object.
-async fn get(client: &Client, bucket: &str, key: &str) -> Result<Option<(Vec<u8>, String)>> {
+async fn get(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(Vec<u8>, String)>, Unread> {
+    let object = || format!("s3://{bucket}/{key}");
     match client.get_object().bucket(bucket).key(key).send().await {
         Ok(r) => {
             let etag = r.e_tag().unwrap_or_default().to_string();
-            let bytes = r
-                .body
-                .collect()
-                .await
-                .with_context(|| format!("failed to read `s3://{bucket}/{key}`"))?;
+            let bytes = r.body.collect().await.map_err(|e| Unread {
+                operation: "GetObject",
+                object: object(),
+                code: "ResponseError".to_string(),
+                message: format!("the body could not be read: {e}"),
+            })?;
             Ok(Some((bytes.to_vec(), etag)))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-        Err(e) => Err(anyhow::Error::from(e))
-            .with_context(|| format!("failed to read `s3://{bucket}/{key}`")),
+        Err(e) => Err(Unread::from_sdk("GetObject", object(), e)),
     }
+}
+
+/// The value of a read, or the period's [`Period::Unread`] from the function.
+macro_rules! read {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(u) => return Ok(Period::Unread(u)),
+        }
+    };
 }
 
 /// The data files a manifest names, as (bucket, key): `dataFiles` (S3 URLs or keys), or a
@@ -186,8 +297,7 @@ async fn read_period(client: &Client, url: &S3Url, period: &str, into: &Path) ->
     let bucket = url.bucket.as_str();
     let part = format!("BILLING_PERIOD={period}/");
     let manifests: Vec<(String, i64)> =
-        list(client, bucket, &join(&url.key, &format!("metadata/{part}")))
-            .await?
+        read!(list(client, bucket, &join(&url.key, &format!("metadata/{part}"))).await)
             .into_iter()
             .filter(|(k, _)| k.ends_with("Manifest.json"))
             .collect();
@@ -196,14 +306,14 @@ async fn read_period(client: &Client, url: &S3Url, period: &str, into: &Path) ->
         .iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
     else {
-        let data = list(client, bucket, &join(&url.key, &format!("data/{part}"))).await?;
+        let data = read!(list(client, bucket, &join(&url.key, &format!("data/{part}"))).await);
         return Ok(if data.is_empty() {
             Period::Empty
         } else {
             Period::Rewriting("data files without a manifest".to_string())
         });
     };
-    let Some((text, etag)) = get(client, bucket, manifest).await? else {
+    let Some((text, etag)) = read!(get(client, bucket, manifest).await) else {
         return Ok(Period::Rewriting(format!(
             "manifest `{manifest}` went away"
         )));
@@ -212,14 +322,11 @@ async fn read_period(client: &Client, url: &S3Url, period: &str, into: &Path) ->
         .with_context(|| format!("manifest `s3://{bucket}/{manifest}` is not JSON"))?;
     let files = manifest_files(&doc, bucket)
         .with_context(|| format!("in manifest `s3://{bucket}/{manifest}`"))?;
-    if into.exists() {
-        std::fs::remove_dir_all(into)
-            .with_context(|| format!("failed to clear `{}`", into.display()))?;
-    }
+    clear(into)?;
     std::fs::create_dir_all(into)
         .with_context(|| format!("failed to create `{}`", into.display()))?;
     for (i, (b, k)) in files.iter().enumerate() {
-        let Some((bytes, _)) = get(client, b, k).await? else {
+        let Some((bytes, _)) = read!(get(client, b, k).await) else {
             return Ok(Period::Rewriting(format!(
                 "`s3://{b}/{k}` the manifest names is gone"
             )));
@@ -234,7 +341,7 @@ async fn read_period(client: &Client, url: &S3Url, period: &str, into: &Path) ->
             .with_context(|| format!("failed to write `{}`", path.display()))?;
     }
     // The delivery must still be the one whose files were read.
-    let now = get(client, bucket, manifest).await?;
+    let now = read!(get(client, bucket, manifest).await);
     if now.as_ref().map(|(_, e)| e) != Some(&etag) {
         return Ok(Period::Rewriting(
             "the manifest changed while its files were read".to_string(),

@@ -337,22 +337,33 @@ fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
+/// A usage row's key: day, account, product, usage type, team, caller.
+pub type RowKey = (
+    NaiveDate,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+pub fn row_key(r: &UsageRow) -> RowKey {
+    (
+        r.date,
+        r.account_id.clone(),
+        r.product.clone(),
+        r.usage_type.clone(),
+        r.team_tag.clone(),
+        r.caller_account_id.clone(),
+    )
+}
+
 /// Rows equal in their keys and, to a billionth of a dollar or unit, in their sums.
 pub fn assert_same_rows(athena: &[UsageRow], export: &[UsageRow]) {
     assert_eq!(athena.len(), export.len(), "row counts");
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + b.abs());
     for (i, (a, e)) in athena.iter().zip(export).enumerate() {
-        let key = |r: &UsageRow| {
-            (
-                r.date,
-                r.account_id.clone(),
-                r.product.clone(),
-                r.usage_type.clone(),
-                r.team_tag.clone(),
-                r.caller_account_id.clone(),
-            )
-        };
-        assert_eq!(key(a), key(e), "row {i}");
+        assert_eq!(row_key(a), row_key(e), "row {i}");
         assert!(close(a.cost_usd, e.cost_usd), "row {i}: {a:?} vs {e:?}");
         assert!(
             close(a.usage_quantity, e.usage_quantity),
@@ -1012,7 +1023,12 @@ async fn run_demo(
             "--config",
             DEMO_CONFIG_FILE,
         ])
-        .args(["--account-tags", "all", "--no-history", "--out"])
+        .args(if extra.contains(&"--account-tags") {
+            &[][..]
+        } else {
+            &["--account-tags", "all"][..]
+        })
+        .args(["--no-history", "--out"])
         .arg(out.path())
         .args([
             "--pace",
@@ -1105,10 +1121,18 @@ async fn run_with_athena_finds_and_allocates_what_the_export_gives_to_the_cent()
     assert_eq!(start["QueryString"], json!(query.sql));
     assert_eq!(start["ExecutionParameters"], json!(query.parameters));
     assert_eq!(fake.ok_calls("GetQueryResults"), rows_pages(&fake));
+    // The usage is Athena's: Cost Explorer's spend queries, whose answer would be thrown away
+    // ($0.01 a page), are not sent, and the run says where the usage came from.
+    assert_no_spend_query(
+        &fake,
+        &athena.stderr,
+        "the Athena query over `cid_data_export.cur2`",
+    );
 
     let export_dir = dir.path().join("cur2").display().to_string();
     let (export, e_out) = run_demo(&fake, &snap, &["--cost-export", &export_dir]).await;
     assert_eq!(export.code, 0, "{}", export.stderr);
+    assert_no_spend_query(&fake, &export.stderr, "the cost export `");
 
     let findings = |d: &Path| to_cents(&read_json(d, "findings.json")["findings"]);
     let f = findings(a_out.path());
@@ -1140,6 +1164,49 @@ async fn run_with_athena_finds_and_allocates_what_the_export_gives_to_the_cent()
         .is_none());
 }
 
+/// No `GetCostAndUsage` reached the fake, and the progress names the usage's source.
+fn assert_no_spend_query(fake: &FakeAws, stderr: &str, source: &str) {
+    let ce = fake.ok_calls("GetCostAndUsage") + fake.failed_calls("GetCostAndUsage");
+    assert_eq!(ce, 0, "Cost Explorer was asked for spend");
+    assert!(
+        stderr.contains(&format!("from {source}")) && stderr.contains("no Cost Explorer requests"),
+        "{stderr}"
+    );
+}
+
+/// With `--account-tags needed` and the usage from Athena, the tags read are exactly those of
+/// the accounts the query's rows name (billed, and calling through the IAM principal), not
+/// those Cost Explorer would have named (it is not asked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_with_athena_reads_the_tags_of_the_accounts_its_rows_name() {
+    let snap = entitlement_audit::inputs::demo::builtin();
+    let fake = FakeAws::start(Scenario::from_snapshot(&snap), Faults::default()).await;
+    let mut served = served(30);
+    // Two of the demo's accounts billed, a third calling through the subscriber.
+    let ids: Vec<String> = snap.accounts.iter().map(|a| a.id.clone()).collect();
+    assert!(ids.len() > 4);
+    let mut named = BTreeSet::new();
+    for (i, r) in served.rows.iter_mut().enumerate() {
+        r[1] = Some(ids[i % 2].clone());
+        named.insert(ids[i % 2].clone());
+        if r[5].is_some() {
+            r[5] = Some(format!("arn:aws:sts::{}:assumed-role/App/s", ids[2]));
+            named.insert(ids[2].clone());
+        }
+    }
+    fake.set_athena(served);
+    let (out, _dir) = run_demo(
+        &fake,
+        &snap,
+        &["--cost-source", "athena", "--account-tags", "needed"],
+    )
+    .await;
+    assert!(out.code < 2, "{}", out.stderr);
+    assert_no_spend_query(&fake, &out.stderr, "the Athena query over");
+    assert_eq!(named.len(), 3);
+    assert_eq!(fake.tags_asked(), named);
+}
+
 /// Pages the fake answered: the result rows plus the header, 1,000 a page.
 fn rows_pages(fake: &FakeAws) -> usize {
     let n = fake.state.lock().unwrap().athena.rows.len() + 1;
@@ -1167,22 +1234,30 @@ async fn run_with_a_failed_athena_query_exits_2_with_the_reason() {
         out.stderr
     );
     let s = read_json(dir.path(), "summary.json");
-    let c = &s["completeness"];
-    assert_eq!(c["complete"], false);
-    let missing = c["missing"].as_array().unwrap();
-    let gap = missing
-        .iter()
-        .find(|g| g["service"] == "athena")
-        .expect("the Athena gap");
+    let gap = usage_gap(&s, "athena");
     assert_eq!(gap["error_code"], QUERY_FAILED);
-    assert_eq!(gap["tables"], json!(["usage"]));
+    assert_eq!(s["run"]["athena"]["state"], "FAILED");
+    assert_eq!(s["totals"]["usage_rows"], 0);
+    assert_eq!(s["totals"]["spend_usd"].as_f64(), Some(0.0));
+}
+
+/// summary.json's ledger entry of `service` on the usage table, the run marked incomplete and
+/// the usage table among the incomplete ones.
+pub fn usage_gap<'a>(summary: &'a Value, service: &str) -> &'a Value {
+    let c = &summary["completeness"];
+    assert_eq!(c["complete"], false);
     assert!(c["incomplete_tables"]
         .as_array()
         .unwrap()
         .contains(&json!("usage")));
-    assert_eq!(s["run"]["athena"]["state"], "FAILED");
-    assert_eq!(s["totals"]["usage_rows"], 0);
-    assert_eq!(s["totals"]["spend_usd"].as_f64(), Some(0.0));
+    let gap = c["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["service"] == service)
+        .unwrap_or_else(|| panic!("no `{service}` gap in {c}"));
+    assert_eq!(gap["tables"], json!(["usage"]));
+    gap
 }
 
 /// Names that would change the SQL are refused before anything is read (exit 3).
@@ -1208,4 +1283,232 @@ fn run_refuses_an_athena_name_that_is_not_an_identifier() {
         "{}",
         r.stderr
     );
+}
+
+// `doctor` with `--cost-source athena` and `--cost-export s3://...`: the workgroup, the table
+// and the export's bucket, read-only.
+
+use entitlement_audit::deliver::remote::S3Url;
+use entitlement_audit::inputs::collect::{doctor_sources_with, Check, CheckStatus, SourceChecks};
+
+const EXPORT_BUCKET: &str = "cid-123456789012-data-exports";
+const EXPORT_PREFIX: &str = "cur2/123456789012/cid-cur2";
+
+fn export_url() -> S3Url {
+    S3Url {
+        bucket: EXPORT_BUCKET.to_string(),
+        key: EXPORT_PREFIX.to_string(),
+    }
+}
+
+/// A ready Athena setup: the table with the principal, a results location and a 10 GB cutoff;
+/// the export's bucket with a delivered period.
+async fn ready_fake(faults: Faults) -> FakeAws {
+    let fake = FakeAws::start(support::scenario(), faults).await;
+    let mut a = served(1);
+    a.output_location = Some("s3://audit-results-123456789012/athena/".into());
+    a.cutoff = Some(10 << 30);
+    fake.set_athena(a);
+    fake.state.lock().unwrap().s3_keys.insert(
+        EXPORT_BUCKET.to_string(),
+        vec![
+            format!("{EXPORT_PREFIX}/data/BILLING_PERIOD=2026-10/cid-cur2-00001.snappy.parquet"),
+            format!("{EXPORT_PREFIX}/metadata/BILLING_PERIOD=2026-10/cid-cur2-Manifest.json"),
+        ],
+    );
+    fake
+}
+
+async fn doctor_sources(fake: &FakeAws, sources: &SourceChecks) -> Vec<Check> {
+    let opts = support::options();
+    let clients = support::clients(fake, &opts).await;
+    doctor_sources_with(&clients, &opts, sources).await
+}
+
+fn check<'a>(checks: &'a [Check], name: &str) -> &'a Check {
+    checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check `{name}` in {checks:#?}"))
+}
+
+fn both(athena: AthenaOptions) -> SourceChecks {
+    SourceChecks {
+        athena: Some(athena),
+        export: Some(export_url()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_passes_a_ready_athena_setup_and_export_bucket() {
+    let fake = ready_fake(Faults::default()).await;
+    let mut athena = fast_athena();
+    athena.max_scan_gb = Some(20.0);
+    let checks = doctor_sources(&fake, &both(athena)).await;
+    let names: Vec<&str> = checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "athena-workgroup",
+            "athena-scan-cutoff",
+            "athena-table",
+            "athena-iam-principal",
+            "cost-export-s3"
+        ]
+    );
+    for c in &checks {
+        assert_eq!(c.status, CheckStatus::Pass, "{c:?}");
+    }
+    assert!(check(&checks, "athena-workgroup")
+        .detail
+        .contains("results to the workgroup's `s3://audit-results-123456789012/athena/`"));
+    assert!(check(&checks, "athena-scan-cutoff")
+        .detail
+        .contains("10.0 GB"));
+    // Read-only: the workgroup, the table's metadata and one listing; no query started.
+    let mut ops: Vec<String> = fake.calls().into_iter().map(|c| c.op).collect();
+    ops.sort();
+    assert_eq!(ops, ["GetTableMetadata", "GetWorkGroup", "ListObjectsV2"]);
+    let listing = calls(&fake, "ListObjectsV2")[0].body.clone();
+    assert_eq!(listing["Prefix"], format!("{EXPORT_PREFIX}/metadata/"));
+    assert_eq!(listing["MaxKeys"], 1);
+    // Nothing asked for: nothing checked.
+    assert!(doctor_sources(&fake, &SourceChecks::default())
+        .await
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_fails_a_denied_athena_or_s3_read_naming_the_action() {
+    let mut faults = Faults::default();
+    for op in ["GetWorkGroup", "GetTableMetadata", "ListObjectsV2"] {
+        faults.deny.insert(op.into());
+    }
+    let fake = ready_fake(faults).await;
+    let checks = doctor_sources(&fake, &both(fast_athena())).await;
+    for (name, action) in [
+        ("athena-workgroup", "athena:GetWorkGroup"),
+        ("athena-table", "athena:GetTableMetadata"),
+        ("cost-export-s3", "s3:ListBucket"),
+    ] {
+        let c = check(&checks, name);
+        assert_eq!(c.status, CheckStatus::Fail, "{c:?}");
+        assert!(c.detail.contains(action), "{c:?}");
+        assert!(
+            c.fix
+                .as_deref()
+                .unwrap()
+                .contains(&format!("allow `{action}`")),
+            "{c:?}"
+        );
+    }
+    assert!(check(&checks, "cost-export-s3")
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("iam-policy --cost-export s3://cid-123456789012-data-exports/cur2/"));
+
+    // Glue refusing the catalog read comes back through GetTableMetadata: the Glue actions.
+    let fake = ready_fake(Faults::default()).await;
+    fake.state.lock().unwrap().athena.metadata_error = Some((
+        "MetadataException".into(),
+        "User: arn:aws:sts::123456789012:assumed-role/audit/s is not authorized to perform: glue:GetTable".into(),
+    ));
+    let checks = doctor_sources(&fake, &both(fast_athena())).await;
+    let c = check(&checks, "athena-table");
+    assert_eq!(c.status, CheckStatus::Fail, "{c:?}");
+    assert!(c.fix.as_deref().unwrap().contains("glue:GetTable"), "{c:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_warns_and_fails_on_what_the_athena_run_would_miss() {
+    // No cutoff, no principal column, an empty export folder: warnings.
+    let fake = ready_fake(Faults::default()).await;
+    {
+        let mut st = fake.state.lock().unwrap();
+        st.athena.cutoff = None;
+        st.athena.columns = cur2_columns(false);
+        st.s3_keys.insert(EXPORT_BUCKET.to_string(), Vec::new());
+    }
+    let checks = doctor_sources(&fake, &both(fast_athena())).await;
+    for name in [
+        "athena-scan-cutoff",
+        "athena-iam-principal",
+        "cost-export-s3",
+    ] {
+        let c = check(&checks, name);
+        assert_eq!(c.status, CheckStatus::Warn, "{c:?}");
+        assert!(c.fix.is_some(), "{c:?}");
+    }
+    assert!(check(&checks, "athena-iam-principal")
+        .detail
+        .contains("no `line_item_iam_principal`"));
+    assert_eq!(check(&checks, "athena-table").status, CheckStatus::Pass);
+
+    // With `--max-athena-scan-gb` the missing cutoff stops the run: a failure. A table missing
+    // required columns fails naming them; no results location anywhere fails; no bucket fails.
+    {
+        let mut st = fake.state.lock().unwrap();
+        st.athena.output_location = None;
+        st.athena
+            .columns
+            .retain(|(n, _)| n != "line_item_unblended_cost" && n != "line_item_usage_account_id");
+        st.s3_keys.clear();
+    }
+    let mut athena = fast_athena();
+    athena.max_scan_gb = Some(5.0);
+    let checks = doctor_sources(&fake, &both(athena.clone())).await;
+    let fail = |name: &str| {
+        let c = check(&checks, name).clone();
+        assert_eq!(c.status, CheckStatus::Fail, "{c:?}");
+        c
+    };
+    assert!(fail("athena-scan-cutoff").detail.contains("not set"));
+    let table = fail("athena-table");
+    assert!(
+        table.detail.contains("`line_item_unblended_cost`")
+            && table.detail.contains("`line_item_usage_account_id`"),
+        "{table:?}"
+    );
+    assert!(fail("athena-workgroup")
+        .fix
+        .unwrap()
+        .contains("--athena-output"));
+    assert!(fail("cost-export-s3").detail.contains("NoSuchBucket"));
+    // A table without the required columns gets no principal check: the table check says it.
+    assert!(checks.iter().all(|c| c.name != "athena-iam-principal"));
+
+    // `--athena-output` is a results location.
+    athena.output = Some("s3://audit-results-123456789012/athena/".into());
+    let checks = doctor_sources(&fake, &both(athena)).await;
+    let c = check(&checks, "athena-workgroup");
+    assert_eq!(c.status, CheckStatus::Pass, "{c:?}");
+    assert!(c.detail.contains("(`--athena-output`)"), "{c:?}");
+}
+
+/// The binary: `doctor --cost-source athena --cost-export s3://...` runs these checks too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_command_checks_athena_and_the_export_bucket() {
+    let fake = ready_fake(Faults::default()).await;
+    let url = export_url().to_string();
+    let run = |extra: Vec<String>| {
+        let bin = Bin::new().arg("doctor").args(extra).aws(&fake);
+        tokio::task::spawn_blocking(move || bin.run())
+    };
+    let out = run(vec!["--cost-source".into(), "athena".into()])
+        .await
+        .unwrap();
+    assert!(out.stdout.contains("athena-table"), "{}", out.stdout);
+    assert!(out.stdout.contains("athena-workgroup"), "{}", out.stdout);
+    assert!(!out.stdout.contains("cost-export-s3"), "{}", out.stdout);
+    let out = run(vec!["--cost-export".into(), url]).await.unwrap();
+    assert!(
+        out.stdout.contains("cost-export-s3"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(!out.stdout.contains("athena-table"), "{}", out.stdout);
+    let out = run(vec![]).await.unwrap();
+    assert!(!out.stdout.contains("athena-"), "{}", out.stdout);
 }

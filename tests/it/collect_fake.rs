@@ -796,6 +796,49 @@ async fn the_accounts_a_cost_export_names_get_their_tags_read_too() {
     assert!(s.manifest.tables["accounts"].source.contains("cost export"));
 }
 
+/// With the usage from Athena or a cost export, Cost Explorer's spend queries ($0.01 a page)
+/// would be thrown away: none is sent, the usage table says where it comes from, and the tags
+/// read are exactly those of the accounts the other source names (here LEGACY, which spends
+/// nothing in Cost Explorer, and not PROD, DEV and SANDBOX, which do).
+#[tokio::test]
+async fn usage_from_another_source_sends_no_cost_explorer_query() {
+    use entitlement_audit::inputs::collect::UsageFrom;
+    let fake = start(Faults::default()).await;
+    let mut opts = options();
+    opts.usage_from = UsageFrom::Elsewhere("the Athena query over `cid_data_export.cur2`".into());
+    opts.tags_also_for = BTreeSet::from([LEGACY.to_string(), MGMT.to_string()]);
+    let s = run(&fake, &opts).await;
+
+    assert!(s.is_complete(), "{:?}", s.manifest.completeness);
+    assert_eq!(fake.ok_calls("GetCostAndUsage"), 0);
+    assert_eq!(fake.failed_calls("GetCostAndUsage"), 0);
+    assert_eq!(s.manifest.cost_explorer_requests, 0);
+    assert_eq!(s.usage.height(), 0);
+    let usage = &s.manifest.tables["usage"].source;
+    assert!(
+        usage.contains("not read from Cost Explorer")
+            && usage.contains("the Athena query over `cid_data_export.cur2`"),
+        "{usage}"
+    );
+    assert_eq!(
+        fake.tags_asked(),
+        BTreeSet::from([LEGACY, MGMT].map(String::from))
+    );
+    let accounts = &s.manifest.tables["accounts"].source;
+    assert!(
+        accounts.contains("tags read for 2 of 5 accounts: the accounts the Athena query"),
+        "{accounts}"
+    );
+    // Everything else is read as before.
+    assert!(fake.ok_calls("ListReceivedLicenses") > 0);
+    assert!(!s.grants.is_empty());
+
+    // The default still asks Cost Explorer (the assertion above could fail).
+    let fake = start(Faults::default()).await;
+    run(&fake, &options()).await;
+    assert!(fake.ok_calls("GetCostAndUsage") > 0);
+}
+
 #[tokio::test]
 async fn every_account_tag_is_read_when_asked_or_when_cost_explorer_has_a_gap() {
     let every = BTreeSet::from([MGMT, PROD, DEV, SANDBOX, LEGACY].map(String::from));

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use entitlement_audit::deliver::remote::S3Url;
 use entitlement_audit::inputs::export_s3::{self, Patience};
+use entitlement_audit::snapshot::Table;
 use serde_json::json;
 
-use crate::athena::{csv_cents, demo_lines, read_json, to_cents, write_cur2_table};
+use crate::athena::{csv_cents, demo_lines, read_json, to_cents, usage_gap, write_cur2_table};
 use crate::schedule::{Moto, BUCKET};
 
 const EXPORT: &str = "exports/cid-cur2";
@@ -74,6 +75,33 @@ fn upload_export(moto: &Moto, files: &[(String, PathBuf)]) {
     }
 }
 
+/// The demo's usage as CID-layout CUR 2.0 files on disk (the directory) and uploaded as an
+/// export, by billing period.
+fn demo_export(moto: &Moto) -> (tempfile::TempDir, Vec<(String, PathBuf)>) {
+    let snap = entitlement_audit::inputs::demo::builtin();
+    let local = tempfile::tempdir().unwrap();
+    write_cur2_table(local.path(), &demo_lines(&snap));
+    let files = parquet_by_period(&local.path().join("cur2"));
+    assert!(files.len() >= 3, "{files:?}");
+    upload_export(moto, &files);
+    (local, files)
+}
+
+/// `run --demo --cost-export EXPORT` over the demo's window, in a new directory holding
+/// `reports/`.
+fn run_demo(moto: &Moto, export: &str) -> (crate::support::cli::Outcome, tempfile::TempDir) {
+    let m = entitlement_audit::inputs::demo::builtin().manifest;
+    let days = ((m.period_end - m.period_start).num_days() + 1).to_string();
+    let now = m.collected_at.to_rfc3339();
+    let cwd = tempfile::tempdir().unwrap();
+    let out = moto
+        .bin(cwd.path())
+        .args(["run", "--demo", "--no-history", "--out", "reports"])
+        .args(["--now", &now, "--days", &days, "--cost-export", export])
+        .run();
+    (out, cwd)
+}
+
 /// The item 3: the demo's usage as a CUR 2.0 export in S3 gives what the same export on
 /// disk gives, although one period also holds an earlier delivery's file its manifest no longer
 /// names (read, it would double that period) and a period outside the window has a manifest that
@@ -81,12 +109,7 @@ fn upload_export(moto: &Moto, files: &[(String, PathBuf)]) {
 #[test]
 fn an_export_in_s3_reads_the_window_periods_its_manifests_name() {
     let Some(moto) = Moto::start() else { return };
-    let snap = entitlement_audit::inputs::demo::builtin();
-    let local = tempfile::tempdir().unwrap();
-    write_cur2_table(local.path(), &demo_lines(&snap));
-    let files = parquet_by_period(&local.path().join("cur2"));
-    assert!(files.len() >= 3, "{files:?}");
-    upload_export(&moto, &files);
+    let (local, files) = demo_export(&moto);
     let (first, first_path) = &files[0];
     put(
         &moto,
@@ -99,18 +122,7 @@ fn an_export_in_s3_reads_the_window_periods_its_manifests_name() {
         b"not json".to_vec(),
     );
 
-    let m = &snap.manifest;
-    let days = ((m.period_end - m.period_start).num_days() + 1).to_string();
-    let now = m.collected_at.to_rfc3339();
-    let run = |export: &str| {
-        let cwd = tempfile::tempdir().unwrap();
-        let out = moto
-            .bin(cwd.path())
-            .args(["run", "--demo", "--no-history", "--out", "reports"])
-            .args(["--now", &now, "--days", &days, "--cost-export", export])
-            .run();
-        (out, cwd)
-    };
+    let run = |export: &str| run_demo(&moto, export);
     let (s3, s3_dir) = run(&format!("s3://{BUCKET}/{EXPORT}"));
     assert_eq!(s3.code, 0, "{}", s3.stderr);
     assert!(
@@ -139,9 +151,10 @@ fn an_export_in_s3_reads_the_window_periods_its_manifests_name() {
 }
 
 /// A period whose data is there without a manifest, or whose manifest names a file that is
-/// gone, is being written: read again after the wait, and refused after the last attempt.
+/// gone, is being written: read again after the wait, and after the last attempt left out as a
+/// gap naming the period (the run then reports, incomplete), never read half.
 #[test]
-fn a_period_being_written_is_read_again_then_refused() {
+fn a_period_being_written_is_read_again_then_left_out_as_a_gap() {
     let Some(moto) = Moto::start() else { return };
     let url = S3Url {
         bucket: BUCKET.to_string(),
@@ -157,16 +170,31 @@ fn a_period_being_written_is_read_again_then_refused() {
         b"PAR1".to_vec(),
     );
     let periods = ["2026-09".to_string()];
-    let err = moto
-        .rt
-        .block_on(export_s3::fetch(&moto.client, &url, &periods, patience))
-        .unwrap_err();
-    let text = format!("{err:#}");
+    let fetch = |periods: &[String]| {
+        moto.rt
+            .block_on(export_s3::fetch(&moto.client, &url, periods, patience))
+            .unwrap()
+    };
+    let got = fetch(&periods);
+    assert!(got.periods.is_empty());
+    let [gap] = &got.gaps[..] else {
+        panic!("{:?}", got.gaps)
+    };
+    assert_eq!(gap.error_code, export_s3::BEING_WRITTEN);
+    assert_eq!(gap.service, "cost-export");
+    assert_eq!(gap.tables, [Table::Usage]);
     assert!(
-        text.contains("2026-09") && text.contains("without a manifest"),
-        "{text}"
+        gap.message.contains("billing period 2026-09")
+            && gap.message.contains("without a manifest")
+            && gap.message.contains("after 2 reads"),
+        "{gap:?}"
     );
-    assert!(text.contains("after 2 reads"), "{text}");
+    assert_eq!(
+        gap.scope,
+        format!("s3://{BUCKET}/{EXPORT}/metadata/BILLING_PERIOD=2026-09/")
+    );
+    // Nothing of the period is left for the reader.
+    assert!(!got.dir.path().join("BILLING_PERIOD=2026-09").exists());
 
     let manifest = json!({"executionId": "e-2", "dataFiles": [
         format!("s3://{BUCKET}/{EXPORT}/data/BILLING_PERIOD=2026-09/cid-cur2-00002.snappy.parquet")
@@ -176,22 +204,157 @@ fn a_period_being_written_is_read_again_then_refused() {
         &format!("{EXPORT}/metadata/BILLING_PERIOD=2026-09/cid-cur2-Manifest.json"),
         manifest.to_string().into_bytes(),
     );
+    let got = fetch(&periods);
+    assert!(
+        got.gaps[0].message.contains("names is gone"),
+        "{:?}",
+        got.gaps
+    );
+
+    // A period with nothing at all is empty, not a gap.
+    let got = fetch(&["2026-01".to_string()]);
+    assert_eq!(got.empty, ["2026-01"]);
+    assert!(got.periods.is_empty() && got.gaps.is_empty());
+}
+
+/// A manifest that is not JSON will not mend by waiting: the run stops naming it (exit 3), as
+/// an unreadable local export does.
+#[test]
+fn a_malformed_manifest_in_the_window_stops_the_run_naming_it() {
+    let Some(moto) = Moto::start() else { return };
+    let key = format!("{EXPORT}/metadata/BILLING_PERIOD=2026-08/cid-cur2-Manifest.json");
+    put(&moto, &key, b"not json".to_vec());
+    let url = S3Url {
+        bucket: BUCKET.to_string(),
+        key: EXPORT.to_string(),
+    };
     let err = moto
         .rt
-        .block_on(export_s3::fetch(&moto.client, &url, &periods, patience))
+        .block_on(export_s3::fetch(
+            &moto.client,
+            &url,
+            &["2026-08".to_string()],
+            Patience::default(),
+        ))
         .unwrap_err();
-    assert!(format!("{err:#}").contains("names is gone"), "{err:#}");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains(&format!("s3://{BUCKET}/{key}")) && text.contains("is not JSON"),
+        "{text}"
+    );
+}
 
-    // A period with nothing at all is empty, not an error.
+/// A request S3 refuses (here: a data file in a bucket that does not exist) leaves its period
+/// out as a gap; the other periods are read, and `run` reports, incomplete (exit 2), with the
+/// gap in summary.json and less spend than the whole export.
+#[test]
+fn an_unreadable_period_is_a_gap_and_the_run_reports_incomplete() {
+    let Some(moto) = Moto::start() else { return };
+    let (local, files) = demo_export(&moto);
+    let (last, _) = files.last().unwrap();
+    let gone = "s3://no-such-bucket-123456789012/cid-cur2-00001.snappy.parquet";
+    put(
+        &moto,
+        &format!("{EXPORT}/metadata/BILLING_PERIOD={last}/cid-cur2-Manifest.json"),
+        json!({"executionId": "e-9", "dataFiles": [gone]})
+            .to_string()
+            .into_bytes(),
+    );
+
+    let url = S3Url {
+        bucket: BUCKET.to_string(),
+        key: EXPORT.to_string(),
+    };
+    let periods: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
     let got = moto
         .rt
         .block_on(export_s3::fetch(
             &moto.client,
             &url,
-            &["2026-01".to_string()],
-            patience,
+            &periods,
+            Patience::default(),
         ))
         .unwrap();
-    assert_eq!(got.empty, ["2026-01"]);
-    assert!(got.periods.is_empty());
+    assert_eq!(got.periods.len(), periods.len() - 1);
+    let [gap] = &got.gaps[..] else {
+        panic!("{:?}", got.gaps)
+    };
+    assert_eq!(gap.operation, "GetObject");
+    assert_eq!(gap.scope, gone);
+    assert_eq!(gap.error_code, "NoSuchBucket");
+    assert!(
+        gap.message.contains(&format!("billing period {last}")),
+        "{gap:?}"
+    );
+
+    let run = |export: &str| run_demo(&moto, export);
+    let (out, cwd) = run(&format!("s3://{BUCKET}/{EXPORT}"));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("usage not read from the export"),
+        "{}",
+        out.stderr
+    );
+    let reports = cwd.path().join("reports");
+    let s = read_json(&reports, "summary.json");
+    assert_eq!(usage_gap(&s, "cost-export")["scope"], gone);
+    assert!(reports.join("findings.json").exists());
+    // The periods read are there, the gap's is not.
+    let (whole, _whole_dir) = run(&local.path().join("cur2").display().to_string());
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let spend = |v: &serde_json::Value| v["totals"]["spend_usd"].as_f64().unwrap();
+    let partial = spend(&s);
+    let all = spend(&read_json(
+        &_whole_dir.path().join("reports"),
+        "summary.json",
+    ));
+    assert!(partial > 0.0 && partial < all, "{partial} vs {all}");
+
+    // No bucket at all: every period a gap, an empty usage table, still exit 2 with reports.
+    let (out, cwd) = run("s3://no-such-bucket-123456789012/exports/cid-cur2");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let s = read_json(&cwd.path().join("reports"), "summary.json");
+    assert_eq!(s["totals"]["usage_rows"], 0);
+    assert!(
+        s["run"]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("cost-export:s3://no-such-bucket-123456789012/exports/cid-cur2 (0 files)"),
+        "{}",
+        s["run"]["source"]
+    );
+    assert_eq!(usage_gap(&s, "cost-export")["error_code"], "NoSuchBucket");
+}
+
+/// S3 denying the listing (the fake's `AccessDenied`) is a gap naming `ListObjectsV2` and the
+/// prefix, with nothing read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_listing_is_a_gap() {
+    use crate::support::{self, fake_aws::FakeAws, fake_aws::Faults};
+    let mut faults = Faults::default();
+    faults.deny.insert("ListObjectsV2".into());
+    let fake = FakeAws::start(support::scenario(), faults).await;
+    let clients = support::clients(&fake, &support::options()).await;
+    let url = S3Url {
+        bucket: "cid-123456789012-data-exports".to_string(),
+        key: EXPORT.to_string(),
+    };
+    let got = export_s3::fetch(
+        &clients.s3,
+        &url,
+        &["2026-10".to_string()],
+        Patience::default(),
+    )
+    .await
+    .unwrap();
+    assert!(got.periods.is_empty() && got.empty.is_empty());
+    let [gap] = &got.gaps[..] else {
+        panic!("{:?}", got.gaps)
+    };
+    assert_eq!(gap.operation, "ListObjectsV2");
+    assert_eq!(gap.error_code, "AccessDenied");
+    assert_eq!(
+        gap.scope,
+        format!("s3://cid-123456789012-data-exports/{EXPORT}/metadata/BILLING_PERIOD=2026-10/")
+    );
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod athena;
+mod athena_bench;
 mod browser;
 mod cli;
 mod collect_bench;

@@ -162,6 +162,12 @@ fn columns(format: Format) -> Columns {
     }
 }
 
+/// The column naming the caller (the IAM principal) in `format`, when it has one: optional,
+/// only in exports made with IAM principal data.
+pub fn caller_column(format: Format) -> Option<&'static str> {
+    columns(format).caller
+}
+
 /// The required columns of `format` the table lacks (the query cannot run without them).
 pub fn missing_columns(format: Format, table: &TableColumns) -> Vec<&'static str> {
     let c = columns(format);

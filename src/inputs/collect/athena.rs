@@ -73,36 +73,13 @@ pub async fn fetch(
 
     cx.progress
         .message(&format!("reading the columns of `{scope}`"));
-    let meta = cx
-        .call(
-            &GET_TABLE_METADATA,
-            client
-                .get_table_metadata()
-                .catalog_name(CATALOG)
-                .database_name(target.database())
-                .table_name(target.table())
-                .set_work_group(opts.workgroup.clone())
-                .send(),
-        )
-        .await;
-    let meta = match meta {
-        Ok(m) => m,
+    let columns = match table_columns(cx, opts, target).await {
+        Ok(c) => c,
         Err(e) => {
             gap(&GET_TABLE_METADATA, e);
             return none;
         }
     };
-    let names: Vec<&str> = meta
-        .table_metadata()
-        .map(|t| {
-            t.columns()
-                .iter()
-                .chain(t.partition_keys())
-                .map(|c| c.name())
-                .collect()
-        })
-        .unwrap_or_default();
-    let columns = TableColumns::new(names);
     let missing = sql::missing_columns(opts.format, &columns);
     if !missing.is_empty() {
         let message = format!(
@@ -245,31 +222,91 @@ pub async fn fetch(
     }
 }
 
-/// With `--max-athena-scan-gb`: the workgroup must cancel queries scanning more (Athena gives
-/// no estimate of a query's scan before it runs; its per-query cutoff is the guard).
-async fn check_scan_limit(cx: &Cx<'_>, opts: &AthenaOptions, max_gb: f64) -> Result<(), CallError> {
-    let name = opts.workgroup.as_deref().unwrap_or("primary");
+/// The table's column and partition key names (`GetTableMetadata`; Athena reads the Glue
+/// catalog as the caller). `doctor` reads them the same way.
+pub(super) async fn table_columns(
+    cx: &Cx<'_>,
+    opts: &AthenaOptions,
+    target: &Target,
+) -> Result<TableColumns, CallError> {
+    let meta = cx
+        .call(
+            &GET_TABLE_METADATA,
+            cx.clients
+                .athena
+                .get_table_metadata()
+                .catalog_name(CATALOG)
+                .database_name(target.database())
+                .table_name(target.table())
+                .set_work_group(opts.workgroup.clone())
+                .send(),
+        )
+        .await?;
+    let names: Vec<&str> = meta
+        .table_metadata()
+        .map(|t| {
+            t.columns()
+                .iter()
+                .chain(t.partition_keys())
+                .map(|c| c.name())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(TableColumns::new(names))
+}
+
+/// The workgroup the query runs in (`--athena-workgroup`, else the caller's default).
+pub(super) fn work_group_name(opts: &AthenaOptions) -> &str {
+    opts.workgroup.as_deref().unwrap_or("primary")
+}
+
+/// The workgroup's configuration (`GetWorkGroup`); `None` when it has none.
+pub(super) async fn work_group(
+    cx: &Cx<'_>,
+    opts: &AthenaOptions,
+) -> Result<Option<aws_sdk_athena::types::WorkGroup>, CallError> {
+    let name = work_group_name(opts);
     let out = cx
         .call(
             &GET_WORK_GROUP,
             cx.clients.athena.get_work_group().work_group(name).send(),
         )
         .await?;
-    let cutoff = out
-        .work_group()
-        .and_then(|w| w.configuration())
-        .and_then(|c| c.bytes_scanned_cutoff_per_query());
+    Ok(out.work_group)
+}
+
+/// The failure of `--max-athena-scan-gb max_gb` against the workgroup's cutoff, if any.
+pub(super) fn scan_limit_error(name: &str, max_gb: f64, cutoff: Option<i64>) -> Option<String> {
     let limit = (max_gb * GB) as i64;
     match cutoff {
-        Some(c) if c <= limit => Ok(()),
-        other => Err(CallError::new(
+        Some(c) if c <= limit => None,
+        other => Some(format!(
+            "`--max-athena-scan-gb {max_gb}` needs workgroup `{name}` to cancel queries \
+             scanning more (its BytesScannedCutoffPerQuery is {}); Athena gives no estimate \
+             before a query runs",
+            other.map_or("not set".to_string(), gigabytes)
+        )),
+    }
+}
+
+/// Bytes as GB (binary, like `--max-athena-scan-gb`).
+pub(super) fn gigabytes(bytes: i64) -> String {
+    format!("{:.1} GB", bytes as f64 / GB)
+}
+
+/// With `--max-athena-scan-gb`: the workgroup must cancel queries scanning more (Athena gives
+/// no estimate of a query's scan before it runs; its per-query cutoff is the guard).
+async fn check_scan_limit(cx: &Cx<'_>, opts: &AthenaOptions, max_gb: f64) -> Result<(), CallError> {
+    let cutoff = work_group(cx, opts)
+        .await?
+        .as_ref()
+        .and_then(|w| w.configuration())
+        .and_then(|c| c.bytes_scanned_cutoff_per_query());
+    match scan_limit_error(work_group_name(opts), max_gb, cutoff) {
+        None => Ok(()),
+        Some(why) => Err(CallError::new(
             SCAN_LIMIT_NOT_ENFORCED,
-            format!(
-                "not started: `--max-athena-scan-gb {max_gb}` needs workgroup `{name}` to cancel queries \
-                 scanning more (its BytesScannedCutoffPerQuery is {}); Athena gives no estimate \
-                 before a query runs",
-                other.map_or("not set".to_string(), |c| format!("{:.1} GB", c as f64 / GB))
-            ),
+            format!("not started: {why}"),
         )),
     }
 }

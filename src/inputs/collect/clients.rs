@@ -42,6 +42,8 @@ pub struct Clients {
     /// In the configured region (the CUR table's), not pinned: `--cost-source athena` only.
     pub athena: aws_sdk_athena::Client,
     pub sts: aws_sdk_sts::Client,
+    /// In the configured region: only `doctor`'s check of a `--cost-export s3://` location.
+    pub s3: aws_sdk_s3::Client,
     /// Keeps every response when `opts.record` is set (the Marketplace Agreement API's CBOR as
     /// JSON; STS, which only `doctor` calls, is not recorded).
     pub recorder: Option<Arc<Recorder>>,
@@ -167,6 +169,12 @@ impl Clients {
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(shared)
                     .retry_partition(partition("sts"))
+                    .retry_config(retry.clone())
+                    .build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(shared)
+                    .retry_partition(partition("s3"))
                     .retry_config(retry)
                     .build(),
             ),

@@ -8,6 +8,7 @@ use aws_sdk_costexplorer::types::CostAllocationTagStatus;
 use aws_sdk_licensemanager::types::Filter;
 
 use super::call::Cx;
+use super::doctor_sources::SourceChecks;
 use super::ledger::CallError;
 use super::permissions::{
     Op, DESCRIBE_ORGANIZATION, GET_CALLER_IDENTITY, GET_SERVICE_SETTINGS,
@@ -50,7 +51,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+    pub(super) fn pass(name: &'static str, detail: impl Into<String>) -> Self {
         Self {
             name,
             status: CheckStatus::Pass,
@@ -59,7 +60,11 @@ impl Check {
         }
     }
 
-    fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub(super) fn warn(
+        name: &'static str,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Self {
             name,
             status: CheckStatus::Warn,
@@ -68,7 +73,11 @@ impl Check {
         }
     }
 
-    fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub(super) fn fail(
+        name: &'static str,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Self {
             name,
             status: CheckStatus::Fail,
@@ -78,7 +87,12 @@ impl Check {
     }
 
     /// A failed call: access denied names the IAM action to allow.
-    fn call_failed(name: &'static str, op: &Op, err: &CallError, otherwise: &str) -> Self {
+    pub(super) fn call_failed(
+        name: &'static str,
+        op: &Op,
+        err: &CallError,
+        otherwise: &str,
+    ) -> Self {
         let detail = format!(
             "`{}` failed with `{}`: {}",
             op.action(),
@@ -100,10 +114,26 @@ impl Check {
     }
 }
 
-/// Runs every check with clients loaded from the environment.
-pub async fn doctor(opts: &CollectOptions) -> Vec<Check> {
+/// Runs every check with clients loaded from the environment, then those of the spend
+/// source in `sources` (Athena, an export in S3).
+pub async fn doctor(opts: &CollectOptions, sources: &SourceChecks) -> Vec<Check> {
     let clients = Clients::load(opts).await;
-    doctor_with(&clients, opts).await
+    let mut checks = doctor_with(&clients, opts).await;
+    checks.extend(doctor_sources_with(&clients, opts, sources).await);
+    checks
+}
+
+/// The checks of the spend source in `sources` alone, with the given clients (none when it
+/// names neither Athena nor an export in S3).
+pub async fn doctor_sources_with(
+    clients: &Clients,
+    opts: &CollectOptions,
+    sources: &SourceChecks,
+) -> Vec<Check> {
+    let cx = Cx::new(clients, opts, &NoProgress);
+    let mut checks = Vec::new();
+    super::doctor_sources::check(&cx, sources, &mut checks).await;
+    checks
 }
 
 /// Runs every check with the given clients, in a fixed order.

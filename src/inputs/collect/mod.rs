@@ -13,6 +13,7 @@ pub mod clients;
 mod cloudtrail;
 mod cost_explorer;
 pub mod doctor;
+mod doctor_sources;
 pub mod ledger;
 mod license_manager;
 mod marketplace_agreement;
@@ -29,7 +30,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
 pub use clients::{load_sdk_config, Clients};
-pub use doctor::{doctor, doctor_with, Check, CheckStatus};
+pub use doctor::{doctor, doctor_sources_with, doctor_with, Check, CheckStatus};
+pub use doctor_sources::SourceChecks;
 pub use permissions::iam_policy;
 pub use retry::{BadPace, Pace, PaceOptions, RetryOptions};
 
@@ -65,8 +67,11 @@ pub struct CollectOptions {
     /// Whose account tags to read. Default [`AccountTags::Needed`].
     pub account_tags: AccountTags,
     /// Accounts known from elsewhere to need a team (the billed accounts and callers of the
-    /// cost export that will replace the usage table): their tags are read too. Default empty.
+    /// cost export or Athena query that will replace the usage table): their tags are read
+    /// too. Default empty.
     pub tags_also_for: BTreeSet<String>,
+    /// Where the usage table comes from. Default [`UsageFrom::CostExplorer`].
+    pub usage_from: UsageFrom,
     pub retry: RetryOptions,
     pub pace: PaceOptions,
     /// Keep every response body of the run, scrubbed, in this directory (`--record`; see
@@ -84,6 +89,19 @@ pub enum AccountTags {
     Needed,
     /// Every account (findings on accounts without spend then carry the team of their tag).
     All,
+}
+
+/// Which source supplies the usage table of a live collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageFrom {
+    /// Cost Explorer's spend queries (`GetCostAndUsage`, $0.01 a page).
+    CostExplorer,
+    /// Another source read before the collection, named here (`the Athena query over
+    /// `cid_data_export.cur2``, `the cost export `...``): its usage replaces the snapshot's,
+    /// so Cost Explorer's spend queries, whose answer would be thrown away, are not sent. The
+    /// accounts whose tags are needed are then [`CollectOptions::tags_also_for`] alone (the
+    /// other source's billed accounts and callers).
+    Elsewhere(String),
 }
 
 /// The default Cost Explorer window, in days.
@@ -110,6 +128,7 @@ impl CollectOptions {
             skip_cloudtrail: false,
             account_tags: AccountTags::Needed,
             tags_also_for: BTreeSet::new(),
+            usage_from: UsageFrom::CostExplorer,
             retry: RetryOptions::default(),
             pace: PaceOptions::default(),
             record: None,
@@ -248,7 +267,25 @@ pub async fn collect_with(
     let (org, lm, ce, events, market) = tokio::join!(
         org,
         license_manager::collect(&cx),
-        cost_explorer::collect(&cx, spenders_tx),
+        async {
+            match &opts.usage_from {
+                UsageFrom::CostExplorer => cost_explorer::collect(&cx, spenders_tx).await,
+                UsageFrom::Elsewhere(source) => {
+                    cx.progress.message(&format!(
+                        "cost explorer: not queried for spend: the usage comes from {source}"
+                    ));
+                    // Nobody spends as far as Cost Explorer knows: the tags read are those of
+                    // the accounts the other source names.
+                    let _ = spenders_tx.send(Some(BTreeSet::new()));
+                    cost_explorer::CeData {
+                        usage: crate::model::usage::conform(
+                            crate::model::usage::UsageBuilder::default().finish(),
+                        )
+                        .expect("the usage schema"),
+                    }
+                }
+            }
+        },
         async {
             if opts.skip_cloudtrail {
                 Vec::new()
@@ -393,6 +430,15 @@ pub async fn collect_with(
         );
     }
 
+    if let UsageFrom::Elsewhere(source) = &opts.usage_from {
+        tables.insert(
+            Table::Usage.to_string(),
+            TableInfo {
+                rows: 0,
+                source: format!("not read from Cost Explorer: the usage comes from {source}"),
+            },
+        );
+    }
     if let Some(t) = tables.get_mut(Table::Accounts.as_str()) {
         t.source = format!("{} ({})", t.source, org.tags_scope);
     }
@@ -431,6 +477,14 @@ pub async fn collect_with(
 /// by the options; every account when Cost Explorer could not say which spend (nothing is
 /// lost silently: the tags of an account that spends are always read).
 fn tag_scope(spenders: cost_explorer::Spenders, opts: &CollectOptions) -> organizations::TagScope {
+    if let UsageFrom::Elsewhere(source) = &opts.usage_from {
+        return organizations::TagScope::Only(
+            opts.tags_also_for.clone(),
+            format!(
+                "the accounts {source} names as billed or calling (the others need no team; their `tags_read` is false)"
+            ),
+        );
+    }
     match spenders {
         None => organizations::TagScope::All(
             "Cost Explorer's answer is incomplete, so which accounts spend is not known"

@@ -32,6 +32,10 @@ pub struct Athena {
     pub reused: bool,
     /// The workgroup's `BytesScannedCutoffPerQuery`.
     pub cutoff: Option<i64>,
+    /// The workgroup's results location (`ResultConfiguration.OutputLocation`).
+    pub output_location: Option<String>,
+    /// `GetTableMetadata` answers this error (code, message), as when Glue denies the caller.
+    pub metadata_error: Option<(String, String)>,
     /// Answer a start asking for result reuse with `InvalidRequestException`.
     pub refuse_reuse: bool,
     /// Query id -> polls answered.
@@ -54,6 +58,8 @@ impl Default for Athena {
             scanned_bytes: 0,
             reused: false,
             cutoff: None,
+            output_location: None,
+            metadata_error: None,
             refuse_reuse: false,
             polls: BTreeMap::new(),
             tokens: BTreeMap::new(),
@@ -75,6 +81,9 @@ fn column(name: &str, ty: &str) -> Value {
 pub(super) fn respond(a: &mut Athena, op: &str, req: &Value) -> Answer {
     match op {
         "GetTableMetadata" => {
+            if let Some((code, message)) = &a.metadata_error {
+                return error(code, message);
+            }
             if text(req, "DatabaseName") != a.database || text(req, "TableName") != a.table {
                 return error("MetadataException", "Table not found");
             }
@@ -87,7 +96,12 @@ pub(super) fn respond(a: &mut Athena, op: &str, req: &Value) -> Answer {
             if let Some(c) = a.cutoff {
                 config["BytesScannedCutoffPerQuery"] = json!(c);
             }
-            ok(json!({"WorkGroup": {"Name": text(req, "WorkGroup"), "Configuration": config}}))
+            if let Some(o) = &a.output_location {
+                config["ResultConfiguration"] = json!({"OutputLocation": o});
+            }
+            ok(
+                json!({"WorkGroup": {"Name": text(req, "WorkGroup"), "State": "ENABLED", "Configuration": config}}),
+            )
         }
         "StartQueryExecution" => {
             if a.refuse_reuse && req.get("ResultReuseConfiguration").is_some() {

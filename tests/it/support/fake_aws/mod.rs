@@ -28,6 +28,7 @@ mod marketplace_agreement;
 mod organizations;
 mod pricing;
 mod replay;
+mod s3;
 mod sts;
 
 pub use athena::Athena;
@@ -159,6 +160,8 @@ pub struct State {
     replay: Option<Replay>,
     /// The Athena table and query results ([`FakeAws::set_athena`]).
     pub athena: Athena,
+    /// S3 bucket -> keys, for `ListObjectsV2` ([`s3`]).
+    pub s3_keys: BTreeMap<String, Vec<String>>,
 }
 
 impl Call {
@@ -244,6 +247,7 @@ impl FakeAws {
             keep_responses: false,
             replay,
             athena: Athena::default(),
+            s3_keys: BTreeMap::new(),
         }));
         let shared = state.clone();
         tokio::spawn(async move {
@@ -353,11 +357,18 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
             let prefix = Service::Bedrock.target_prefix().expect("a fake name");
             rest.as_ref().map(|(op, _)| format!("{prefix}.{op}"))
         };
+        // S3 (REST XML) names its bucket in the path and the listing in the query.
+        let s3_list = s3::route(path).filter(|_| !headers.contains_key("x-amz-target"));
         let target = rpc_v2
             .clone()
             .or_else(bedrock_target)
-            .or_else(|| headers.get("x-amz-target").cloned());
+            .or_else(|| headers.get("x-amz-target").cloned())
+            .or_else(|| s3_list.as_ref().map(|_| "S3.ListObjectsV2".to_string()));
         let request = match (&rpc_v2, &rest) {
+            _ if s3_list.is_some() => {
+                let (bucket, params) = s3_list.as_ref().expect("an S3 listing");
+                s3::request(bucket, params)
+            }
             (Some(_), _) => marketplace_agreement::decode(&body),
             // Filed as the recorder files it: the path and query.
             (None, Some(_)) => serde_json::json!({ "uri": path }),
@@ -524,6 +535,9 @@ fn service_of(prefix: &str) -> Option<Service> {
 
 /// The faults first (rate, denial, throttling, server errors), then the service's answer.
 fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
+    if prefix == "S3" {
+        return s3::respond(st, req);
+    }
     if !within_rate(st, prefix) {
         return error(throttling_code(prefix), "Rate exceeded");
     }
