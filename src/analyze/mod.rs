@@ -178,22 +178,27 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     };
 
     let incomplete_tables = snap.incomplete_tables();
+    // A gap of one member account (its role not assumed, a call in it failed) touches that
+    // account's findings only; the others stand.
+    let org_wide = snap.incomplete_tables_org_wide();
+    let by_account = snap.incomplete_accounts();
     let mut findings = Vec::new();
     let mut affected_rules = Vec::new();
     for rule in RULES {
         let start = findings.len();
         timed(rule.code(), || rule.check(&cx, &facts, &mut findings));
-        let incomplete = rule
-            .tables()
-            .iter()
-            .any(|t| incomplete_tables.iter().any(|i| i == t));
-        if incomplete {
+        let reads = |tables: &[Table]| rule.tables().iter().any(|t| tables.contains(t));
+        let incomplete = reads(&org_wide);
+        if incomplete || by_account.values().any(|t| reads(t)) {
             affected_rules.push(rule.code());
         }
         for f in &mut findings[start..] {
             f.id = finding_id(f.rule, &f.account_id, &f.license_arn, &f.grant_arn);
             // A rule may know its finding rests on data that was not read.
-            f.data_incomplete |= incomplete;
+            f.data_incomplete |= incomplete
+                || by_account
+                    .get(f.account_id.as_str())
+                    .is_some_and(|t| reads(t));
         }
     }
     mark_undecided(snap, &mut findings);

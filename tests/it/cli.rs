@@ -116,6 +116,7 @@ fn incomplete_data_exits_2_and_says_what_is_missing() {
         error_code: "AccessDeniedException".into(),
         message: "not authorized".into(),
         tables: vec![entitlement_audit::snapshot::Table::Grants],
+        account_id: None,
     });
     snapshot::write(&snap, snap_dir.path()).unwrap();
     let dir = out_dir();

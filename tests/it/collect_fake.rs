@@ -296,6 +296,7 @@ async fn throttled_past_retries_is_recorded_and_the_run_goes_on() {
             error_code: "RateLimitExceededException".into(),
             message: "Rate exceeded".into(),
             tables: vec![entitlement_audit::snapshot::Table::Grants],
+            account_id: None,
         }]
     );
     assert_eq!(
@@ -713,10 +714,38 @@ async fn a_rejected_public_cost_metric_is_dropped_not_fatal() {
 
 #[tokio::test]
 async fn the_permissions_list_is_exactly_what_collect_and_doctor_call() {
-    let fake = start(Faults::default()).await;
-    let opts = options();
+    // With the member fan-out, and an application inference profile to resolve.
+    let mut sc = scenario();
+    let profile = "p24qm5pye2qr";
+    sc.members
+        .invoke(DEV, "us-east-1", profile, 1_790_899_200, (1.0, 10.0, 1.0));
+    sc.members
+        .accounts
+        .get_mut(DEV)
+        .unwrap()
+        .profiles
+        .insert(
+            "us-east-1".into(),
+            vec![json!({"inferenceProfileId": profile, "inferenceProfileName": "team-a",
+                        "inferenceProfileArn": format!("arn:aws:bedrock:us-east-1:{DEV}:application-inference-profile/{profile}"),
+                        "models": [{"modelArn": format!("arn:aws:bedrock:us-east-1::foundation-model/{CLAUDE_MODEL_ID}")}],
+                        "status": "ACTIVE", "type": "APPLICATION"})],
+        );
+    let fake = FakeAws::start(sc, Faults::default()).await;
+    let mut opts = options();
+    opts.member_role = Some("EntitlementAuditMember".into());
+    opts.member_regions = vec!["us-east-1".into()];
     let c = clients(&fake, &opts).await;
-    collect_with(&c, &opts, now(), &NoProgress).await;
+    let snap = collect_with(&c, &opts, now(), &NoProgress).await;
+    assert!(snap.is_complete(), "{:?}", snap.manifest.completeness);
+    let resolved = snap.invocations.as_ref().unwrap();
+    assert_eq!(
+        (
+            resolved[0].base_model_id.as_str(),
+            resolved[0].resolution.as_str()
+        ),
+        (CLAUDE_MODEL_ID, "application-profile")
+    );
     let collect_ops: BTreeSet<String> = fake.calls().into_iter().map(|c| c.op).collect();
     doctor_with(&c, &opts).await;
     let all_ops: BTreeSet<String> = fake.calls().into_iter().map(|c| c.op).collect();
