@@ -12,6 +12,7 @@ pub mod context;
 pub mod coverage;
 pub mod finding;
 pub mod grant_home;
+pub mod invoked;
 pub mod products;
 pub mod rates;
 pub mod rules;
@@ -160,7 +161,9 @@ pub struct Completeness {
 pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analysis> {
     let cx = timed("context", || Context::new(snap, cfg, as_of));
     let window = timed("window usage", || spend::window_usage(&cx))?;
-    let pairs = timed("spend pairs", || spend::spend_pairs(&window))?;
+    let mut pairs = timed("spend pairs", || spend::spend_pairs(&window))?;
+    let invoked = timed("invocations", || invoked::invoked(&cx));
+    pairs.extend(invoked.pairs());
     let mut segments = timed("segments", || coverage::segments(&cx, &pairs));
     let placed = timed("attribute spend", || {
         spend::attribute(&window, &cx.rates, &mut segments)
@@ -175,6 +178,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
         unallocated_tags_unread: allocation::unallocated_tags_unread(&cx, &allocation),
         segments,
         unmapped: placed.unmapped,
+        invoked,
     };
 
     let incomplete_tables = snap.incomplete_tables();
@@ -202,6 +206,7 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
         }
     }
     mark_undecided(snap, &mut findings);
+    cross_reference(&mut findings);
     findings.sort_by(|a, b| a.gravity().order(&b.gravity()));
 
     let totals = timed("totals", || {
@@ -242,6 +247,32 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     };
     analysis.round_money();
     Ok(analysis)
+}
+
+/// An invocation without a grant (EA015) and the exposure billing later shows (EA001) on the
+/// same account, product and overlapping days name each other (`related_finding_id`).
+fn cross_reference(findings: &mut [Finding]) {
+    let overlap =
+        |a: &Finding, b: &Finding| match (a.first_day, a.last_day, b.first_day, b.last_day) {
+            (Some(a0), Some(a1), Some(b0), Some(b1)) => a0 <= b1 && b0 <= a1,
+            _ => false,
+        };
+    let early: Vec<usize> = (0..findings.len())
+        .filter(|&i| findings[i].rule == rules::code::INVOCATION_WITHOUT_GRANT)
+        .collect();
+    for i in early {
+        let billed = (0..findings.len()).find(|&j| {
+            let (a, b) = (&findings[i], &findings[j]);
+            b.rule == rules::code::PUBLIC_PRICE_EXPOSURE
+                && b.account_id == a.account_id
+                && b.product == a.product
+                && overlap(a, b)
+        });
+        if let Some(j) = billed {
+            findings[i].related_finding_id = findings[j].id.clone();
+            findings[j].related_finding_id = findings[i].id.clone();
+        }
+    }
 }
 
 /// Findings that rest on a grant whose parent could not be read (`parent-unread`: a direct

@@ -154,6 +154,52 @@ pub fn is_marketplace_provider(base_model_id: &str) -> bool {
     )
 }
 
+/// The region of a billing region code (the usage type's prefix).
+pub fn billing_region(code: &str) -> Option<&'static str> {
+    BILLING_CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, r)| *r)
+}
+
+/// The billing code of a region (`us-west-2` -> `USW2`), the prefix of its usage types and
+/// rate card dimensions.
+pub fn billing_code(region: &str) -> Option<&'static str> {
+    BILLING_CODES
+        .iter()
+        .find(|(c, r)| *r == region && *c != "EU")
+        .map(|(c, _)| *c)
+}
+
+/// (billing code, region); `EU` is eu-west-1's older code.
+const BILLING_CODES: &[(&str, &str)] = &[
+    ("USE1", "us-east-1"),
+    ("USE2", "us-east-2"),
+    ("USW1", "us-west-1"),
+    ("USW2", "us-west-2"),
+    ("CAN1", "ca-central-1"),
+    ("EU", "eu-west-1"),
+    ("EUW1", "eu-west-1"),
+    ("EUW2", "eu-west-2"),
+    ("EUW3", "eu-west-3"),
+    ("EUC1", "eu-central-1"),
+    ("EUC2", "eu-central-2"),
+    ("EUN1", "eu-north-1"),
+    ("EUS1", "eu-south-1"),
+    ("EUS2", "eu-south-2"),
+    ("APN1", "ap-northeast-1"),
+    ("APN2", "ap-northeast-2"),
+    ("APN3", "ap-northeast-3"),
+    ("APS1", "ap-southeast-1"),
+    ("APS2", "ap-southeast-2"),
+    ("APS3", "ap-south-1"),
+    ("APS4", "ap-southeast-3"),
+    ("APS5", "ap-south-2"),
+    ("SAE1", "sa-east-1"),
+    ("UGW1", "us-gov-west-1"),
+    ("UGE1", "us-gov-east-1"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +257,15 @@ mod tests {
             normalize("arn:aws:bedrock:us-east-1:1:thing"),
             Normalized::Unknown
         );
+    }
+
+    #[test]
+    fn billing_codes_go_both_ways() {
+        assert_eq!(billing_region("USW2"), Some("us-west-2"));
+        assert_eq!(billing_region("EU"), Some("eu-west-1"));
+        assert_eq!(billing_code("eu-west-1"), Some("EUW1"));
+        assert_eq!(billing_code("us-east-1"), Some("USE1"));
+        assert_eq!(billing_region("MARS1"), None);
     }
 
     #[test]

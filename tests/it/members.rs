@@ -207,3 +207,35 @@ async fn member_side_activation_and_own_agreement_are_read_in_the_member() {
     // The member's agreement is not the organization's: the subscriber's table is unchanged.
     assert!(snap.agreements.iter().all(|a| a.id != "agmt-dev-own-0001"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_member_marks_only_its_own_findings_and_dev_is_seen_the_same_day() {
+    let fake = FakeAws::start(member_scenario(), Faults::default()).await;
+    let snap = collect(&fake, &member_options()).await;
+    let cfg = entitlement_audit::config::Config::default();
+    let a = entitlement_audit::analyze::analyze(&snap, &cfg, day(3)).unwrap();
+    let early: Vec<_> = a.findings.iter().filter(|f| f.rule == "EA015").collect();
+    assert_eq!(early.len(), 1, "{:?}", a.findings);
+    let f = early[0];
+    assert_eq!((f.account_id.as_str(), f.first_day), (DEV, Some(day(2))));
+    // 300,000 x 3.00 + 40,000 x 15.00 at the public offer's USE1 rates.
+    assert_eq!(f.cost_usd, Some(1_500_000.0));
+    assert!(!f.data_incomplete, "DEV was read");
+    assert!(a
+        .findings
+        .iter()
+        .any(|f| f.rule == "EA017" && f.product == "mystery-model"));
+    // PROD's role could not be assumed: its findings of rules reading member tables are
+    // incomplete, nobody else's for that reason.
+    assert!(a.completeness.affected_rules.contains(&"EA015"));
+    for f in a.findings.iter().filter(|f| f.account_id != PROD) {
+        assert!(!f.data_incomplete, "{f:?}");
+    }
+    let prod: Vec<_> = a.findings.iter().filter(|f| f.account_id == PROD).collect();
+    for f in prod
+        .iter()
+        .filter(|f| f.rule == "EA001" || f.rule == "EA002")
+    {
+        assert!(f.data_incomplete, "{f:?}");
+    }
+}

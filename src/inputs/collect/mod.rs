@@ -560,7 +560,7 @@ pub fn usage_regions(usage: &polars::prelude::DataFrame) -> Vec<String> {
     let mut unknown = BTreeSet::new();
     for t in types.iter().flatten() {
         let code = t.split(['-', ':', '_']).next().unwrap_or_default();
-        match billing_region(code) {
+        match crate::model::invocations::billing_region(code) {
             Some(r) => {
                 out.insert(r.to_string());
             }
@@ -573,37 +573,6 @@ pub fn usage_regions(usage: &polars::prelude::DataFrame) -> Vec<String> {
         tracing::info!(?unknown, "usage type region codes not known; not read");
     }
     out.into_iter().collect()
-}
-
-/// The region of a billing region code (the usage type's prefix).
-pub fn billing_region(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "USE1" => "us-east-1",
-        "USE2" => "us-east-2",
-        "USW1" => "us-west-1",
-        "USW2" => "us-west-2",
-        "CAN1" => "ca-central-1",
-        "EU" | "EUW1" => "eu-west-1",
-        "EUW2" => "eu-west-2",
-        "EUW3" => "eu-west-3",
-        "EUC1" => "eu-central-1",
-        "EUC2" => "eu-central-2",
-        "EUN1" => "eu-north-1",
-        "EUS1" => "eu-south-1",
-        "EUS2" => "eu-south-2",
-        "APN1" => "ap-northeast-1",
-        "APN2" => "ap-northeast-2",
-        "APN3" => "ap-northeast-3",
-        "APS1" => "ap-southeast-1",
-        "APS2" => "ap-southeast-2",
-        "APS3" => "ap-south-1",
-        "APS4" => "ap-southeast-3",
-        "APS5" => "ap-south-2",
-        "SAE1" => "sa-east-1",
-        "UGW1" => "us-gov-west-1",
-        "UGE1" => "us-gov-east-1",
-        _ => return None,
-    })
 }
 
 /// Whose tags to read when only the needed ones are: the accounts with spend, and those named
