@@ -254,7 +254,7 @@ pub fn iam_policy() -> serde_json::Value {
 
 /// Operations called only in member accounts or to reach them: not in the management
 /// account's base policy ([`member_role_statement`] adds `sts:AssumeRole`).
-fn is_member_only(op: &Op) -> bool {
+pub fn is_member_only(op: &Op) -> bool {
     *op == ASSUME_ROLE || (MEMBER_OPERATIONS.contains(op) && !is_management_read(op))
 }
 

@@ -109,7 +109,8 @@ pub(super) fn assume_role(m: &Members, form: &str, caller: &str) -> Answer {
             ),
         );
     }
-    let key = if account.is_empty() {
+    // `--role-arn` into the run's own account is not a member's role.
+    let key = if account.is_empty() || account == caller {
         super::sts::ASSUMED_ACCESS_KEY.to_string()
     } else {
         member_key(&account)
