@@ -119,9 +119,10 @@ pub fn invoked(cx: &Context) -> Invoked {
 }
 
 /// The tokens at the public rate of the region's `InputTokenCount` and `OutputTokenCount`
-/// dimensions (`USE1_InputTokenCount`, per `Units`). A Unit is taken to be one token, as the
-/// usage rows' quantities are (UNCONFIRMED: AWS does not say; docs/members.md). `None` when
-/// either rate is unknown.
+/// dimensions (`USE1_InputTokenCount`, per `Units`). A Unit is taken to be a million tokens,
+/// as the `-MP:` usage rows' quantities are and as the offers describe their dimensions
+/// ("Million Input Tokens", "$3 per million input tokens"; UNCONFIRMED that they always
+/// match: docs/members.md). `None` when either rate is unknown.
 fn public_cost(cx: &Context, key: &str, region: &str, input: u64, output: u64) -> Option<f64> {
     let code = billing_code(region)?;
     let license = cx.products.licenses.get(key)?.first()?;
@@ -131,5 +132,8 @@ fn public_cost(cx: &Context, key: &str, region: &str, input: u64, output: u64) -
         cx.rates.public_price(arn, key, &usage_type)
     };
     let (i, o) = (price("InputTokenCount")?, price("OutputTokenCount")?);
-    Some(input as f64 * i + output as f64 * o)
+    Some((input as f64 * i + output as f64 * o) / TOKENS_PER_UNIT)
 }
+
+/// Tokens in one `Units` of a token dimension.
+const TOKENS_PER_UNIT: f64 = 1e6;

@@ -400,8 +400,8 @@ const SONNET_ID: &str = "anthropic.claude-3-7-sonnet-20250219-v1:0";
 #[test]
 fn ea015_fires_on_the_day_of_the_invocation_with_tokens_and_public_cost() {
     let (mut b, _) = org();
-    public_rate(&mut b, "USE1_InputTokenCount", "0.003");
-    public_rate(&mut b, "USE1_OutputTokenCount", "0.015");
+    public_rate(&mut b, "USE1_InputTokenCount", "3");
+    public_rate(&mut b, "USE1_OutputTokenCount", "15");
     invoke(
         &mut b,
         d(10, 30),
@@ -420,9 +420,9 @@ fn ea015_fires_on_the_day_of_the_invocation_with_tokens_and_public_cost() {
         (Some(d(10, 30)), Some(d(10, 30)))
     );
     assert_eq!(f[0].severity, entitlement_audit::model::Severity::High);
-    // 1,000 x 0.003 + 100 x 0.015, before any bill.
+    // A Unit is a million tokens: (1,000 x 3 + 100 x 15) / 1e6, before any bill.
     assert!(
-        (f[0].cost_usd.unwrap() - 4.5).abs() < 1e-9,
+        (f[0].cost_usd.unwrap() - 0.0045).abs() < 1e-12,
         "{:?}",
         f[0].cost_usd
     );
