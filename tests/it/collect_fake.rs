@@ -7,14 +7,16 @@ use crate::support;
 use std::collections::BTreeSet;
 
 use entitlement_audit::inputs::collect::permissions::{self, READ_PREFIXES};
-use entitlement_audit::inputs::collect::{collect_with, doctor_with, CheckStatus, NoProgress};
+use entitlement_audit::inputs::collect::{
+    collect_with, doctor_with, CheckStatus, CollectOptions, NoProgress,
+};
 use entitlement_audit::model::usage::rows;
 use entitlement_audit::model::{
     AccountState, EventKind, GrantRelation, GrantStatus, PrincipalKind,
 };
 use entitlement_audit::snapshot::{LedgerEntry, Snapshot};
 use serde_json::json;
-use support::fake_aws::{FakeAws, Faults};
+use support::fake_aws::{FakeAws, Faults, Scenario};
 use support::*;
 
 async fn run(
@@ -712,9 +714,10 @@ async fn a_rejected_public_cost_metric_is_dropped_not_fatal() {
     assert_eq!(s.manifest.cost_explorer_requests, 3);
 }
 
-#[tokio::test]
-async fn the_permissions_list_is_exactly_what_collect_and_doctor_call() {
-    // With the member fan-out, and an application inference profile to resolve.
+/// The default scenario read with the member fan-out (`--member-role`, us-east-1), where DEV
+/// invokes through an application inference profile its `ListInferenceProfiles` resolves: every
+/// member read is called.
+pub(crate) fn member_fan_out() -> (Scenario, CollectOptions) {
     let mut sc = scenario();
     let profile = "p24qm5pye2qr";
     sc.members
@@ -731,10 +734,16 @@ async fn the_permissions_list_is_exactly_what_collect_and_doctor_call() {
                         "models": [{"modelArn": format!("arn:aws:bedrock:us-east-1::foundation-model/{CLAUDE_MODEL_ID}")}],
                         "status": "ACTIVE", "type": "APPLICATION"})],
         );
-    let fake = FakeAws::start(sc, Faults::default()).await;
     let mut opts = options();
     opts.member_role = Some("EntitlementAuditMember".into());
     opts.member_regions = vec!["us-east-1".into()];
+    (sc, opts)
+}
+
+#[tokio::test]
+async fn the_permissions_list_is_exactly_what_collect_and_doctor_call() {
+    let (sc, opts) = member_fan_out();
+    let fake = FakeAws::start(sc, Faults::default()).await;
     let c = clients(&fake, &opts).await;
     let snap = collect_with(&c, &opts, now(), &NoProgress).await;
     assert!(snap.is_complete(), "{:?}", snap.manifest.completeness);

@@ -47,6 +47,12 @@ async fn every_source_operation_has_a_fake_handler_and_fills_a_documented_table(
     let fallback = start(crate::collect_fake::parent_listing_fails(OU_SANDBOX)).await;
     let c = clients(&fallback, &opts).await;
     let fallback_snap = collect_with(&c, &opts, now(), &NoProgress).await;
+    // The member reads are `--member-role`'s: a run with the fan-out, resolving an application
+    // inference profile (`ListInferenceProfiles`).
+    let (sc, member_opts) = crate::collect_fake::member_fan_out();
+    let members = support::fake_aws::FakeAws::start(sc, Faults::default()).await;
+    let c = clients(&members, &member_opts).await;
+    let member_snap = collect_with(&c, &member_opts, now(), &NoProgress).await;
 
     // Answered: some call of each operation succeeded (the fake answers an operation it has
     // no handler for with `UnknownOperationException`).
@@ -54,6 +60,7 @@ async fn every_source_operation_has_a_fake_handler_and_fills_a_documented_table(
         .calls()
         .into_iter()
         .chain(fallback.calls())
+        .chain(members.calls())
         .filter(|c| c.status == 200)
         .map(|c| (c.service(), c.op))
         .collect();
@@ -68,7 +75,7 @@ async fn every_source_operation_has_a_fake_handler_and_fills_a_documented_table(
     // Filled: each collect operation is named by the manifest as a source of some table.
     for op in permissions::OPERATIONS.iter().filter(|o| !o.doctor_only) {
         assert!(
-            [&snap, &fallback_snap]
+            [&snap, &fallback_snap, &member_snap]
                 .iter()
                 .flat_map(|s| s.manifest.tables.values())
                 .any(|t| t
