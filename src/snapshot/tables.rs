@@ -227,11 +227,21 @@ pub(super) fn refresh_manifest(snap: &mut Snapshot) {
     set(Table::Rates.as_str(), snap.rates.len());
     set(Table::Usage.as_str(), snap.usage.height());
     // Member tables not read have no entry: not known, not empty.
-    if let Some(rows) = &snap.invocations {
-        set(Table::Invocations.as_str(), rows.len());
+    let mut absent = Vec::new();
+    for (table, rows) in [
+        (Table::Invocations, snap.invocations.as_ref().map(Vec::len)),
+        (
+            Table::MemberAgreements,
+            snap.member_agreements.as_ref().map(Vec::len),
+        ),
+    ] {
+        match rows {
+            Some(rows) => set(table.as_str(), rows),
+            None => absent.push(table),
+        }
     }
-    if let Some(rows) = &snap.member_agreements {
-        set(Table::MemberAgreements.as_str(), rows.len());
+    for table in absent {
+        snap.manifest.tables.remove(table.as_str());
     }
 
     let mut unknown: BTreeMap<(&str, &str, String), u64> = BTreeMap::new();
