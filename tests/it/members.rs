@@ -240,3 +240,88 @@ async fn an_unreachable_member_marks_only_its_own_findings_and_dev_is_seen_the_s
         assert!(f.data_incomplete, "{f:?}");
     }
 }
+
+/// DEV's sub-grant as the management account's trail alone sees it: DISABLED by the
+/// management on September 30th at noon, ACTIVE when collected, with nothing in between; with
+/// `member_trail`, DEV's own trail holds the `CreateGrantVersion` that activated it at 15:00
+/// on October 2nd.
+fn activated_in_the_member(member_trail: bool) -> Scenario {
+    let sub_b = grant_arn("sub-b");
+    let mut sc = member_scenario();
+    for g in &mut sc.organization_grants {
+        if g["GrantArn"] == sub_b.as_str() {
+            g["GrantStatus"] = json!("ACTIVE");
+        }
+    }
+    let version = |actor: String, status: &str| {
+        json!({"userIdentity": {"arn": actor},
+               "requestParameters": {"grantArn": sub_b, "status": status}})
+        .to_string()
+    };
+    sc.events.push(
+        json!({"EventId": "mgmt-sub-b", "EventName": "CreateGrantVersion",
+        "EventTime": OCT2 - 86_400 - 12 * 3600, "Username": "admin",
+        "EventSource": "license-manager.amazonaws.com",
+        "CloudTrailEvent": version(format!("arn:aws:iam::{MGMT}:role/Admin"), "DISABLED")}),
+    );
+    if member_trail {
+        let dev = sc.members.accounts.entry(DEV.into()).or_default();
+        dev.events.push(json!({"EventId": "dev-1", "EventName": "CreateGrantVersion",
+            "EventTime": OCT2 + 15 * 3600, "Username": "alice",
+            "CloudTrailEvent": version(format!("arn:aws:sts::{DEV}:assumed-role/Admin/alice"), "ACTIVE")}));
+    }
+    sc
+}
+
+/// A member's own trail turns the activation-unknown days of its grant into exact ones. Without
+/// it, every day from the management's last event to collection may have been at either price
+/// (activation-unknown, apart from exposure); with it, DEV's spend of October 1st and 2nd, while
+/// the grant was still DISABLED, is confirmed exposure (EA001), and October 3rd, the first day
+/// starting with the grant ACTIVE, is covered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_side_activations_make_activation_unknown_days_exact() {
+    let sub_b = grant_arn("sub-b");
+    let cfg = entitlement_audit::config::Config::default();
+    for member_trail in [false, true] {
+        let fake = FakeAws::start(activated_in_the_member(member_trail), Faults::default()).await;
+        let snap = collect(&fake, &member_options()).await;
+        let a = entitlement_audit::analyze::analyze(&snap, &cfg, day(3)).unwrap();
+        let state_on = |d: u32| {
+            let rows = a
+                .coverage
+                .iter()
+                .filter(|r| r.account_id == DEV && r.sub_grant_arn == sub_b);
+            rows.filter(|r| r.from <= day(d) && day(d) <= r.to)
+                .map(|r| r.state.as_str())
+                .collect::<Vec<_>>()
+        };
+        let grant = a.grants.iter().find(|g| g.grant_arn == sub_b).unwrap();
+        let ea001 = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "EA001" && f.account_id == DEV && f.license_arn == L_CLAUDE)
+            .unwrap_or_else(|| panic!("{:?}", a.findings));
+        if member_trail {
+            assert_eq!(state_on(1), ["awaiting-activation"], "{:?}", a.coverage);
+            assert_eq!(state_on(2), ["awaiting-activation"]);
+            assert_eq!(state_on(3), ["covered"]);
+            assert_eq!(grant.activated_at, Some(day(2)));
+            assert!(!grant.activation_time_unknown);
+            // The two days' Claude spend (2 x 3.50), confirmed; nothing left unsure.
+            assert_eq!(
+                (ea001.first_day, ea001.last_day),
+                (Some(day(1)), Some(day(2)))
+            );
+            assert!((ea001.cost_usd.unwrap() - 7.0).abs() < 1e-9, "{ea001:?}");
+            assert_eq!(ea001.activation_unknown_usd, None);
+        } else {
+            for d in 1..=3 {
+                assert_eq!(state_on(d), ["activation-unknown"], "{:?}", a.coverage);
+            }
+            assert_eq!(grant.activated_at, None);
+            assert!(grant.activation_time_unknown);
+            assert_eq!(ea001.cost_usd, Some(0.0), "no confirmed exposure");
+            assert!((ea001.activation_unknown_usd.unwrap() - 7.0).abs() < 1e-9);
+        }
+    }
+}
