@@ -119,7 +119,8 @@ pub fn invoked(cx: &Context) -> Invoked {
 }
 
 /// The tokens at the public rate of the region's `InputTokenCount` and `OutputTokenCount`
-/// dimensions (`USE1_InputTokenCount`, per `Units`). A Unit is taken to be a million tokens,
+/// dimensions (`USE1_InputTokenCount`, per `Units`), or of its `input_tokens_standard` and
+/// `output_tokens_standard`. A Unit is taken to be a million tokens,
 /// as the `-MP:` usage rows' quantities are and as the offers describe their dimensions
 /// ("Million Input Tokens", "$3 per million input tokens"; UNCONFIRMED that they always
 /// match: docs/members.md). `None` when either rate is unknown.
@@ -131,9 +132,19 @@ fn public_cost(cx: &Context, key: &str, region: &str, input: u64, output: u64) -
         let usage_type = format!("{code}-MP:{code}_{metric}-Units");
         cx.rates.public_price(arn, key, &usage_type)
     };
-    let (i, o) = (price("InputTokenCount")?, price("OutputTokenCount")?);
+    // The older dimension names, then the newer ones (`USE1_input_tokens_standard`): the first
+    // pair the card prices both of.
+    let (i, o) = TOKEN_DIMENSIONS
+        .iter()
+        .find_map(|(i, o)| Some((price(i)?, price(o)?)))?;
     Some((input as f64 * i + output as f64 * o) / TOKENS_PER_UNIT)
 }
+
+/// (input, output) token dimension names of the rate cards, older first.
+const TOKEN_DIMENSIONS: &[(&str, &str)] = &[
+    ("InputTokenCount", "OutputTokenCount"),
+    ("input_tokens_standard", "output_tokens_standard"),
+];
 
 /// Tokens in one `Units` of a token dimension.
 const TOKENS_PER_UNIT: f64 = 1e6;

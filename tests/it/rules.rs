@@ -430,6 +430,23 @@ fn ea015_fires_on_the_day_of_the_invocation_with_tokens_and_public_cost() {
     assert!(f[0].related_finding_id.is_empty(), "no bill yet");
 }
 
+/// A card in the newer dimension names (`USE1_input_tokens_standard`) prices the tokens too.
+#[test]
+fn ea015_fires_priced_by_the_newer_token_dimension_names() {
+    let (mut b, _) = org();
+    public_rate(&mut b, "USE1_input_tokens_standard", "3");
+    public_rate(&mut b, "USE1_output_tokens_standard", "15");
+    invoke(&mut b, d(10, 30), PAYMENTS, SONNET_ID, SONNET);
+    let f = fired(&b, "EA015");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        (f[0].cost_usd.unwrap() - 0.0045).abs() < 1e-12,
+        "{:?}",
+        f[0].cost_usd
+    );
+    assert!(f[0].message.contains("no grant of its license covered"));
+}
+
 #[test]
 fn ea015_fires_beside_ea001_and_the_two_name_each_other() {
     let (mut b, _) = org();

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::{days_between, finding, meta, Facts, Rule};
 use crate::analyze::context::Context;
-use crate::analyze::coverage::Segment;
+use crate::analyze::coverage::{Segment, State};
 use crate::analyze::finding::Finding;
 use crate::analyze::invoked::InvokedDay;
 use crate::model::Severity;
@@ -90,11 +90,13 @@ impl Rule for InvocationWithoutGrant {
             } else {
                 "no public rate to estimate the cost".to_string()
             };
-            let why = match seg.state {
-                crate::analyze::coverage::State::AwaitingActivation => {
-                    "a grant covers the account but was not ACTIVE"
-                }
-                _ => "no grant of its license covered the account",
+            let awaiting = |d: &ExposedDay| d.2.state == State::AwaitingActivation;
+            let why = if days.iter().all(awaiting) {
+                "a grant covers the account but was not ACTIVE"
+            } else if days.iter().any(awaiting) {
+                "no ACTIVE grant of its license covered the account (on some of them a grant waited for activation)"
+            } else {
+                "no grant of its license covered the account"
             };
             let mut ids: Vec<&str> = days
                 .iter()
