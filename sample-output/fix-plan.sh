@@ -251,8 +251,8 @@ run 'aws' 'license-manager' 'create-grant-version' '--grant-arn' 'arn:aws:licens
 # EA001 EA001-6d46a80fa5bd349e 999900000028 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
 # EA001 EA001-0e44a174b74ba808 999900000033 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
 # EA015 EA015-740b8488b072b937 999900000033 Claude 3.7 Sonnet: billing already shows these days as `EA001-0e44a174b74ba808`: what this plan does or asks for that finding answers this one too
-# EA015 EA015-4e0e6417e440a123 999900000039 Claude 3 Haiku: billing already shows these days as `EA001-c2f64752e7717a4d`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-c2f64752e7717a4d 999900000039 Claude 3 Haiku: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-4e0e6417e440a123 999900000039 Claude 3 Haiku: billing already shows these days as `EA001-c2f64752e7717a4d`: what this plan does or asks for that finding answers this one too
 # EA013 EA013-50bd40b79c327bd2 777788889999 Claude 3 Haiku: open a case with AWS Marketplace billing with the account, the days and the agreement; check that the grant is ACTIVE in the member account itself and covers the region and operations used
 # EA001 EA001-57d20aae30fd2ab8 999900000006 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
 # EA015 EA015-1ebdf831b148d26f 999900000006 Claude 3.7 Sonnet: billing already shows these days as `EA001-57d20aae30fd2ab8`: what this plan does or asks for that finding answers this one too

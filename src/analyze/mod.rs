@@ -520,6 +520,10 @@ impl Analysis {
                 .chain(f.activation_unknown_usd.iter_mut())
                 .for_each(money::round_in_place);
         }
+        // Ordered again on the rounded money: sums in another row order differ in their last
+        // bits, and must not swap two findings of the same amount (an EA015 and its EA001).
+        self.findings
+            .sort_by(|a, b| a.gravity().order(&b.gravity()));
         self.coverage.iter_mut().for_each(|c| {
             money::round_in_place(&mut c.cost_usd);
             c.overspend_usd.iter_mut().for_each(money::round_in_place);
