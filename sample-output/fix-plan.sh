@@ -176,53 +176,102 @@ run 'aws' 'license-manager' 'create-grant-version' '--grant-arn' 'arn:aws:licens
 # step 31: closes EA002 EA002-ae2b5ce94ca1e9d0 (ou grant `Claude 3 Haiku` for Claude 3 Haiku is DISABLED for 88 days; the account spent $14.45 at public price meanwhile)
 run 'aws' 'license-manager' 'create-grant-version' '--grant-arn' 'arn:aws:license-manager::123456789012:grant:g-ac253f7c52bc8287d88567550b515d93' '--status' 'ACTIVE' '--source-version' '1' '--client-token' 'ea-EA002-ae2b5ce94ca1e9d0' '--region' 'us-east-1'
 
-# ==== 63 finding(s) no command closes: a person decides (fix-plan.json, "decisions")
+# ==== 114 finding(s) no command closes: a person decides (fix-plan.json, "decisions")
+# EA015 EA015-fd18ff9defc6fc7e 999900000032 Claude 3.7 Sonnet: billing already shows these days as `EA001-b72d04af928e3986`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-b72d04af928e3986 999900000032 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
 # EA001 EA001-604f18f59e375125 999900000002 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-da0881da47ef386f 999900000002 Claude 3.7 Sonnet: billing already shows these days as `EA001-604f18f59e375125`: what this plan does or asks for that finding answers this one too
 # EA005 EA005-ac9200a07fecbc60 999900000002 Command R+: whether the account should stop using the model, or the subscription be renewed
+# EA015 EA015-ddd295c68598e62a 210987654321 Claude 3.7 Sonnet: billing already shows these days as `EA001-0bddfb768308bfac`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-0bddfb768308bfac 210987654321 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
 # EA001 EA001-8ad8fef52aac893c 999900000026 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-5bf279b0fa25d348 999900000026 Claude 3.7 Sonnet: billing already shows these days as `EA001-8ad8fef52aac893c`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-05aef9c942bc5c3b 111122223333 Claude 3.7 Sonnet: billing already shows these days as `EA001-eff705eee6aaed1c`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-eff705eee6aaed1c 111122223333 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-6f2cbc25535a4351 999900000007 Claude 3.7 Sonnet: billing already shows these days as `EA001-0712b40c46d51ee8`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-0712b40c46d51ee8 999900000007 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
 # EA001 EA001-cd27d1741453a518 999900000020 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-61d51e9eccd4faeb 999900000020 Claude 3.7 Sonnet: billing already shows these days as `EA001-cd27d1741453a518`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-418cf86c87872255 999900000009 Claude 3.7 Sonnet: billing already shows these days as `EA001-830df3b3cb8e0f67`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-830df3b3cb8e0f67 999900000009 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-bd586f43721eb7e9 210987654321 Claude 3 Haiku: billing already shows these days as `EA001-6eb091e0dd43a889`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-3eb3144d25e75d6d 999900000007 Claude 3 Haiku: billing already shows these days as `EA001-554b81d65226de46`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-4351c139eb1636d1 111122223333 Command R+: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
 # EA001 EA001-357105ab74260d7b 999900000014 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-bc5155064c45bd63 999900000014 Claude 3.7 Sonnet: billing already shows these days as `EA001-357105ab74260d7b`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-f84508bb598e17cb 999900000002 Command R+: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
 # EA001 EA001-23b8b1ebf94821a1 777788889999 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-af54e228775911fe 777788889999 Claude 3.7 Sonnet: billing already shows these days as `EA001-23b8b1ebf94821a1`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-daca166700f03ac0 999900000015 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-3269288bf3a1733f 999900000015 Claude 3.7 Sonnet: billing already shows these days as `EA001-daca166700f03ac0`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-57ffbad53a81e49a 111122223333 Claude 3 Haiku: billing already shows these days as `EA001-1271ae903ec5d9aa`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-1271ae903ec5d9aa 111122223333 Claude 3 Haiku: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-b83f5779b4e8f3ea 999900000024 Claude 3.7 Sonnet: billing already shows these days as `EA001-f1c21a439e3d8cbf`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-f1c21a439e3d8cbf 999900000024 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
 # EA001 EA001-560db33cbf1d3807 999900000030 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-7e50a667c3847eff 999900000030 Claude 3.7 Sonnet: billing already shows these days as `EA001-560db33cbf1d3807`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-359b3e0c9c5049fb 999900000036 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-0a8b3e47e76bb985 999900000036 Claude 3.7 Sonnet: billing already shows these days as `EA001-359b3e0c9c5049fb`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-88d903134304f72d 999900000002 Claude 3 Haiku: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-118930202d5ac07e 999900000002 Claude 3 Haiku: billing already shows these days as `EA001-88d903134304f72d`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-7214a0478ecc9ce9 999900000035 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-8683a6b04267b5c2 999900000035 Claude 3.7 Sonnet: billing already shows these days as `EA001-7214a0478ecc9ce9`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-fc75910e9f8acb0c 999900000027 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-d12f51379c24a6d0 999900000027 Claude 3.7 Sonnet: billing already shows these days as `EA001-fc75910e9f8acb0c`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-7220605aea375dc3 999900000029 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-7866c84951b5881c 999900000029 Claude 3.7 Sonnet: billing already shows these days as `EA001-7220605aea375dc3`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-1905e3a483244ac5 999900000014 Claude 3 Haiku: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-dabb645bbaa91503 999900000014 Claude 3 Haiku: billing already shows these days as `EA001-1905e3a483244ac5`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-cd1cd96622d335bb 999900000008 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-64840ff0f4508bb6 999900000008 Claude 3.7 Sonnet: billing already shows these days as `EA001-cd1cd96622d335bb`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-63c4151e1c871027 999900000020 Claude 3 Haiku: billing already shows these days as `EA001-0d0a047a151391f6`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-0d0a047a151391f6 999900000020 Claude 3 Haiku: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-61e31cb5e8677bc9 444455556666 Claude 3.7 Sonnet: billing already shows these days as `EA001-fa3f6de1fc2b34a0`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-fa3f6de1fc2b34a0 444455556666 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
 # EA001 EA001-15a255555d388809 999900000039 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-9a664e21e0c42e39 999900000039 Claude 3.7 Sonnet: billing already shows these days as `EA001-15a255555d388809`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-54da4cd19ab4b7f8 999900000038 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-7f0bb555dd602cd8 999900000038 Claude 3.7 Sonnet: billing already shows these days as `EA001-54da4cd19ab4b7f8`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-4990269556928d2c 999900000016 Claude 3.7 Sonnet: billing already shows these days as `EA001-cc26cf6cd61f2ac3`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-cc26cf6cd61f2ac3 999900000016 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
 # EA001 EA001-2b6d11d267fb8e18 999900000023 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-991a539859579f6e 999900000023 Claude 3.7 Sonnet: billing already shows these days as `EA001-2b6d11d267fb8e18`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-199541b809760428 999900000031 Claude 3.7 Sonnet: billing already shows these days as `EA001-6b5dbaf199e3a098`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-6b5dbaf199e3a098 999900000031 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-dad18d32d8832208 999900000030 Claude 3 Haiku: billing already shows these days as `EA001-dda4cfdddbda0c6d`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-f0a8f52ddf80bbf4 999900000021 Claude 3.7 Sonnet: billing already shows these days as `EA001-528f84d542a39f1c`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-528f84d542a39f1c 999900000021 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-90006348d493d237 999900000028 Claude 3 Haiku: billing already shows these days as `EA001-c8c5fd348377eb74`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-fda3388e13c2ba0c 999900000025 Claude 3.7 Sonnet: billing already shows these days as `EA001-4a5af5fbe5614892`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-4a5af5fbe5614892 999900000025 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-caee3679165258c4 999900000029 Claude 3 Haiku: billing already shows these days as `EA001-c2b86ef737bb17d5`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-458ad9380c2c0883 999900000019 Claude 3.7 Sonnet: billing already shows these days as `EA001-b31ca1672b0821b5`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-b31ca1672b0821b5 999900000019 Claude 3.7 Sonnet: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-4130a4e862e4b394 999900000028 Claude 3.7 Sonnet: billing already shows these days as `EA001-6d46a80fa5bd349e`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-6d46a80fa5bd349e 999900000028 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
 # EA001 EA001-0e44a174b74ba808 999900000033 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-740b8488b072b937 999900000033 Claude 3.7 Sonnet: billing already shows these days as `EA001-0e44a174b74ba808`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-c2f64752e7717a4d 999900000039 Claude 3 Haiku: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
+# EA015 EA015-4e0e6417e440a123 999900000039 Claude 3 Haiku: billing already shows these days as `EA001-c2f64752e7717a4d`: what this plan does or asks for that finding answers this one too
 # EA013 EA013-50bd40b79c327bd2 777788889999 Claude 3 Haiku: open a case with AWS Marketplace billing with the account, the days and the agreement; check that the grant is ACTIVE in the member account itself and covers the region and operations used
 # EA001 EA001-57d20aae30fd2ab8 999900000006 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-1ebdf831b148d26f 999900000006 Claude 3.7 Sonnet: billing already shows these days as `EA001-57d20aae30fd2ab8`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-503489fa6ae01f2b 999900000037 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-8b0498ae56c42323 999900000037 Claude 3.7 Sonnet: billing already shows these days as `EA001-503489fa6ae01f2b`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-70233ff643276ffb 777788889999 Claude 3 Haiku: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-bea0556d954c1edb 777788889999 Claude 3 Haiku: billing already shows these days as `EA001-70233ff643276ffb`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-168fdb86123e6348 999900000019 Claude 3 Haiku: the account's grant waits for activation: the EA002 step activates it; the spend already billed at public price stays billed
 # EA002 EA002-dbd5e08ab942d50d 999900000019 Claude 3 Haiku: the grant is PENDING_WORKFLOW: wait for AWS's workflow to finish, or recreate the grant
+# EA015 EA015-da8ebe84b71fec0b 999900000019 Claude 3 Haiku: billing already shows these days as `EA001-168fdb86123e6348`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-f4dde0b30550ffca 999900000013 Claude 3.7 Sonnet: billing already shows these days as `EA001-1350ec60e5a895e7`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-1350ec60e5a895e7 999900000013 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
 # EA001 EA001-9360290165f344fe 999900000012 Claude 3.7 Sonnet: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-1905c4331c7e2a29 999900000012 Claude 3.7 Sonnet: billing already shows these days as `EA001-9360290165f344fe`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-be1fe673b6c99f2c 999900000037 Claude 3 Haiku: billing already shows these days as `EA001-487fc37879a655da`: what this plan does or asks for that finding answers this one too
 # EA001 EA001-487fc37879a655da 999900000037 Claude 3 Haiku: covered again by the as-of date: the spend already billed at public price stays billed; check why it was exposed
+# EA015 EA015-c0695a9088f764ea 111122223333 Command R+: billing already shows these days as `EA001-4351c139eb1636d1`: what this plan does or asks for that finding answers this one too
+# EA015 EA015-849946ec3d41f41d 999900000002 Command R+: billing already shows these days as `EA001-f84508bb598e17cb`: what this plan does or asks for that finding answers this one too
+# EA016 EA016-90de1cb1d0d8e0b8 999900000014 Claude 3.7 Sonnet: in the member account, cancel its own subscription in AWS Marketplace > Manage subscriptions (no API) once the organization's grant covers the account; until then it pays at its own terms
 # EA009 EA009-2019e0a0bb9ff712 999900000009 Jamba 1.5 Large (Amazon Bedrock Edition): map the product to a license in the config, or subscribe centrally
 # EA014 EA014-43da2908c661423b 210987654321 Claude 3.7 Sonnet: find the grant that covers the account (a license or grant the run could not read, a member's own subscription, or a grant activated at a time no event dates) and check the collection's permissions and `doctor`
 # EA009 EA009-647b1ed45369c1d4 999900000036 Jamba 1.5 Large (Amazon Bedrock Edition): map the product to a license in the config, or subscribe centrally
@@ -230,6 +279,8 @@ run 'aws' 'license-manager' 'create-grant-version' '--grant-arn' 'arn:aws:licens
 # EA003 EA003-bde32f16477e09ac 999900000013 Claude 3 Haiku: whether to recreate the grant for the account (create the replacement before deleting this one)
 # EA011 EA011-76a1cd5b012998b9 123456789012 Claude 3.7 Sonnet: renew or replace the private offer with the seller before it ends (AWS Marketplace > Manage subscriptions), or plan the public-price spend
 # EA012 EA012-39507352d4a46b6d 123456789012 Command R+: check the subscription in AWS Marketplace > Manage subscriptions; delete the license's grants if the cancellation stands, then run `verify-cleanup`
+# EA017 EA017-8327b18ba4feac54 999900000009 ai21.jamba-1-5-large-v1:0: map the model id to a product in `[[model_mappings]]` if the organization licenses it, or confirm it is a model the organization does not buy
+# EA017 EA017-67c4520417b588af 999900000036 ai21.jamba-1-5-large-v1:0: map the model id to a product in `[[model_mappings]]` if the organization licenses it, or confirm it is a model the organization does not buy
 # EA010 EA010-701f5d43c0c24afd 999900000032 : tag the account or the usage with the team, or add an OU rule
 # EA010 EA010-60410432b2a16f84 999900000007 : tag the account or the usage with the team, or add an OU rule
 # EA010 EA010-a9f59ca762e53e30 999900000026 : tag the account or the usage with the team, or add an OU rule

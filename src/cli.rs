@@ -94,6 +94,14 @@ pub struct IamPolicyArgs {
     /// workgroup's) adds writing the result file there and reading it back.
     #[arg(long, value_name = "s3://BUCKET/PREFIX", requires = "athena_data")]
     pub athena_output: Option<String>,
+    /// The `--member-role` NAME the run will use: adds `sts:AssumeRole` on that role in every
+    /// account.
+    #[arg(long, value_name = "NAME", conflicts_with = "member")]
+    pub member_role: Option<String>,
+    /// Print the policy of the member role instead (what each member account's role must
+    /// allow), and nothing else.
+    #[arg(long, conflicts_with_all = ["state", "publish", "athena_data", "cost_export"])]
+    pub member: bool,
 }
 
 /// How to reach AWS (credentials come from the default chain: environment, profiles, SSO,
@@ -129,6 +137,19 @@ pub struct AwsArgs {
     /// team of their tag too.
     #[arg(long, value_name = "WHICH", default_value = "needed", value_parser = ["needed", "all"])]
     pub account_tags: String,
+    /// Read every ACTIVE member account through this role (`arn:aws:iam::<id>:role/NAME`,
+    /// read-only: `iam-policy --member`, docs/members.md): its Bedrock invocation metrics,
+    /// its own grant activations and its own Marketplace agreements.
+    #[arg(long, value_name = "NAME")]
+    pub member_role: Option<String>,
+    /// Member accounts read at once (each call is also paced: `--pace sts=`, `cloudwatch=`,
+    /// `member-cloudtrail=`, `member-agreements=`).
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "member_role")]
+    pub member_concurrency: usize,
+    /// A region whose invocation metrics are read, repeatable (default: the config's
+    /// `[members] regions`, else the regions the usage types name and us-east-1).
+    #[arg(long, value_name = "REGION", requires = "member_role")]
+    pub member_region: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,12 @@ pub struct Config {
     pub allocation_precedence: Vec<AllocationMethod>,
     pub team_rules: Vec<TeamRule>,
     pub product_mappings: Vec<ProductMapping>,
+    /// Bedrock model ids (base ids, after geo prefixes are removed) mapped to a license
+    /// product name, for invoked models whose Bedrock name does not match one.
+    pub model_mappings: Vec<ModelMapping>,
+    /// Regions whose member invocation metrics are read (`[members] regions`); empty: the
+    /// regions the usage types name, and us-east-1.
+    pub member_regions: Vec<String>,
     pub pricing: Pricing,
     /// Rule code -> severity override.
     pub severity: BTreeMap<&'static str, Severity>,
@@ -200,6 +206,10 @@ struct File {
     pub team_rules: Vec<TeamRule>,
     /// Usage service names mapped explicitly to a license product name.
     pub product_mappings: Vec<ProductMapping>,
+    /// Invoked model ids mapped explicitly to a license product name.
+    pub model_mappings: Vec<ModelMapping>,
+    /// `[members]`: what the member fan-out reads.
+    pub members: MembersFile,
     pub pricing: Pricing,
     /// Rule code -> severity override.
     pub severity: BTreeMap<String, String>,
@@ -208,6 +218,35 @@ struct File {
     /// `cost-explorer` (default) or `athena`.
     pub cost_source: String,
     pub athena: AthenaFile,
+}
+
+/// `[members]` as written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MembersFile {
+    /// Regions of the invocation metrics (`us-east-1`, `eu-west-1`, ...).
+    pub regions: Vec<String>,
+}
+
+/// `[[model_mappings]]`: an invoked model id and the license product it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelMapping {
+    /// The base model id (`anthropic.claude-3-haiku-20240307-v1:0`); a geo-prefixed or ARN
+    /// form is normalized first.
+    pub model_id: String,
+    /// The license `product_name` it belongs to.
+    pub product: String,
+}
+
+/// A region name as AWS writes them (`us-east-1`, `us-gov-west-1`, `ap-southeast-3`).
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
 /// `[plan]` as written.
@@ -281,6 +320,8 @@ impl Default for File {
                 .collect(),
             team_rules: Vec::new(),
             product_mappings: Vec::new(),
+            model_mappings: Vec::new(),
+            members: MembersFile::default(),
             pricing: Pricing::default(),
             severity: BTreeMap::new(),
             plan: PlanFile::default(),
@@ -438,6 +479,16 @@ impl File {
         });
         let key = (cost_source == CostSource::Athena).then_some(self.team_tag_key.as_str());
         let athena = self.athena.options(key, "`[athena]`", &mut problems);
+        for r in self.members.regions.iter().filter(|r| !is_region(r)) {
+            problems.push(format!("`[members] regions`: `{r}` is not a region name"));
+        }
+        for m in &self.model_mappings {
+            if m.model_id.trim().is_empty() || m.product.trim().is_empty() {
+                problems.push(
+                    "`[[model_mappings]]`: `model_id` and `product` must not be empty".into(),
+                );
+            }
+        }
         if !problems.is_empty() {
             bail!("{}", problems.join("; "));
         }
@@ -452,6 +503,8 @@ impl File {
             allocation_precedence: precedence,
             team_rules: self.team_rules,
             product_mappings: self.product_mappings,
+            model_mappings: self.model_mappings,
+            member_regions: self.members.regions,
             pricing: self.pricing,
             severity,
             grant_under,

@@ -92,6 +92,10 @@ pub struct Finding {
     /// A table this rule reads could not be read completely: the finding (or its absence)
     /// may be wrong.
     pub data_incomplete: bool,
+    /// The finding that tells the same story from the other side: an EA015 invocation without
+    /// a grant and the EA001 exposure billing confirms on the same account, product and days
+    /// name each other; empty otherwise.
+    pub related_finding_id: String,
     pub message: String,
     pub remediation: String,
     /// Change since the previous run and suppression; filled after the analysis (`history`).

@@ -12,6 +12,7 @@ pub mod context;
 pub mod coverage;
 pub mod finding;
 pub mod grant_home;
+pub mod invoked;
 pub mod products;
 pub mod rates;
 pub mod rules;
@@ -160,7 +161,9 @@ pub struct Completeness {
 pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analysis> {
     let cx = timed("context", || Context::new(snap, cfg, as_of));
     let window = timed("window usage", || spend::window_usage(&cx))?;
-    let pairs = timed("spend pairs", || spend::spend_pairs(&window))?;
+    let mut pairs = timed("spend pairs", || spend::spend_pairs(&window))?;
+    let invoked = timed("invocations", || invoked::invoked(&cx));
+    pairs.extend(invoked.pairs());
     let mut segments = timed("segments", || coverage::segments(&cx, &pairs));
     let placed = timed("attribute spend", || {
         spend::attribute(&window, &cx.rates, &mut segments)
@@ -175,28 +178,35 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
         unallocated_tags_unread: allocation::unallocated_tags_unread(&cx, &allocation),
         segments,
         unmapped: placed.unmapped,
+        invoked,
     };
 
     let incomplete_tables = snap.incomplete_tables();
+    // A gap of one member account (its role not assumed, a call in it failed) touches that
+    // account's findings only; the others stand.
+    let org_wide = snap.incomplete_tables_org_wide();
+    let by_account = snap.incomplete_accounts();
     let mut findings = Vec::new();
     let mut affected_rules = Vec::new();
     for rule in RULES {
         let start = findings.len();
         timed(rule.code(), || rule.check(&cx, &facts, &mut findings));
-        let incomplete = rule
-            .tables()
-            .iter()
-            .any(|t| incomplete_tables.iter().any(|i| i == t));
-        if incomplete {
+        let reads = |tables: &[Table]| rule.tables().iter().any(|t| tables.contains(t));
+        let incomplete = reads(&org_wide);
+        if incomplete || by_account.values().any(|t| reads(t)) {
             affected_rules.push(rule.code());
         }
         for f in &mut findings[start..] {
             f.id = finding_id(f.rule, &f.account_id, &f.license_arn, &f.grant_arn);
             // A rule may know its finding rests on data that was not read.
-            f.data_incomplete |= incomplete;
+            f.data_incomplete |= incomplete
+                || by_account
+                    .get(f.account_id.as_str())
+                    .is_some_and(|t| reads(t));
         }
     }
     mark_undecided(snap, &mut findings);
+    cross_reference(&mut findings);
     findings.sort_by(|a, b| a.gravity().order(&b.gravity()));
 
     let totals = timed("totals", || {
@@ -237,6 +247,32 @@ pub fn analyze(snap: &Snapshot, cfg: &Config, as_of: NaiveDate) -> Result<Analys
     };
     analysis.round_money();
     Ok(analysis)
+}
+
+/// An invocation without a grant (EA015) and the exposure billing later shows (EA001) on the
+/// same account, product and overlapping days name each other (`related_finding_id`).
+fn cross_reference(findings: &mut [Finding]) {
+    let overlap =
+        |a: &Finding, b: &Finding| match (a.first_day, a.last_day, b.first_day, b.last_day) {
+            (Some(a0), Some(a1), Some(b0), Some(b1)) => a0 <= b1 && b0 <= a1,
+            _ => false,
+        };
+    let early: Vec<usize> = (0..findings.len())
+        .filter(|&i| findings[i].rule == rules::code::INVOCATION_WITHOUT_GRANT)
+        .collect();
+    for i in early {
+        let billed = (0..findings.len()).find(|&j| {
+            let (a, b) = (&findings[i], &findings[j]);
+            b.rule == rules::code::PUBLIC_PRICE_EXPOSURE
+                && b.account_id == a.account_id
+                && b.product == a.product
+                && overlap(a, b)
+        });
+        if let Some(j) = billed {
+            findings[i].related_finding_id = findings[j].id.clone();
+            findings[j].related_finding_id = findings[i].id.clone();
+        }
+    }
 }
 
 /// Findings that rest on a grant whose parent could not be read (`parent-unread`: a direct
@@ -484,6 +520,10 @@ impl Analysis {
                 .chain(f.activation_unknown_usd.iter_mut())
                 .for_each(money::round_in_place);
         }
+        // Ordered again on the rounded money: sums in another row order differ in their last
+        // bits, and must not swap two findings of the same amount (an EA015 and its EA001).
+        self.findings
+            .sort_by(|a, b| a.gravity().order(&b.gravity()));
         self.coverage.iter_mut().for_each(|c| {
             money::round_in_place(&mut c.cost_usd);
             c.overspend_usd.iter_mut().for_each(money::round_in_place);

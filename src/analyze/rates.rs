@@ -103,23 +103,38 @@ impl RateBook {
     pub fn prices(&self, license_arn: &str, product_key: &str, usage_type: &str) -> Option<Prices> {
         let (dim, unit) = dimension(usage_type);
         let configured = self.config.get(&(product_key.to_string(), dim.to_string()));
-        let card_price = |card: Option<&Card>| -> Option<f64> {
-            let card = card?;
-            let p = key_forms(usage_type, dim).find_map(|k| card.get(k.as_ref()))?;
-            match (&p.unit, unit) {
-                (Some(rate_unit), Some(q)) if !rate_unit.eq_ignore_ascii_case(q) => None,
-                // The card states a unit the usage type does not: nothing to check it against.
-                (Some(_), None) => None,
-                _ => Some(p.usd),
-            }
-        };
-        let public = configured
-            .and_then(|c| c.0)
-            .or_else(|| card_price(self.public.get(product_key)))?;
+        let public = self.public_price(license_arn, product_key, usage_type)?;
         let private = configured
             .and_then(|c| c.1)
-            .or_else(|| card_price(self.private.get(license_arn)))?;
+            .or_else(|| card_price(self.private.get(license_arn), usage_type, dim, unit))?;
         Some(Prices { public, private })
+    }
+
+    /// The public price per unit of a row of `usage_type` (the configured one first, else the
+    /// public rate card's), when known in the quantity's unit.
+    pub fn public_price(
+        &self,
+        _license_arn: &str,
+        product_key: &str,
+        usage_type: &str,
+    ) -> Option<f64> {
+        let (dim, unit) = dimension(usage_type);
+        let configured = self.config.get(&(product_key.to_string(), dim.to_string()));
+        configured
+            .and_then(|c| c.0)
+            .or_else(|| card_price(self.public.get(product_key), usage_type, dim, unit))
+    }
+}
+
+/// A card's price of a dimension, when its unit is the quantity's.
+fn card_price(card: Option<&Card>, usage_type: &str, dim: &str, unit: Option<&str>) -> Option<f64> {
+    let card = card?;
+    let p = key_forms(usage_type, dim).find_map(|k| card.get(k.as_ref()))?;
+    match (&p.unit, unit) {
+        (Some(rate_unit), Some(q)) if !rate_unit.eq_ignore_ascii_case(q) => None,
+        // The card states a unit the usage type does not: nothing to check it against.
+        (Some(_), None) => None,
+        _ => Some(p.usd),
     }
 }
 

@@ -13,6 +13,11 @@ use crate::inputs::collect;
 /// `iam-policy`: the least-privilege policy for the collectors' operations, and for the S3
 /// locations a scheduled run keeps its history in and publishes to.
 pub fn iam_policy(args: &IamPolicyArgs, mut out: impl Write) -> Result<u8> {
+    if args.member {
+        serde_json::to_writer_pretty(&mut out, &collect::permissions::member_policy())?;
+        writeln!(out)?;
+        return Ok(exit::CLEAN);
+    }
     let parse = |flag: &str, s: &Option<String>| {
         s.as_deref()
             .map(Location::parse)
@@ -57,6 +62,9 @@ pub fn iam_policy(args: &IamPolicyArgs, mut out: impl Write) -> Result<u8> {
             (&data.bucket, &data.key),
             output.as_ref().map(|o| (o.bucket.as_str(), o.key.as_str())),
         ));
+    }
+    if let Some(role) = &args.member_role {
+        s3.push(collect::permissions::member_role_statement(role));
     }
     if let Some(statements) = policy["Statement"].as_array_mut() {
         statements.extend(s3);

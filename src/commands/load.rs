@@ -283,6 +283,28 @@ pub fn collect_options(
         _ => collect::AccountTags::Needed,
     };
     o.team_tag_key = config.team_tag_key.clone();
+    o.member_role = aws.member_role.clone();
+    o.member_concurrency = aws.member_concurrency.max(1);
+    o.member_regions = if aws.member_region.is_empty() {
+        config.member_regions.clone()
+    } else {
+        aws.member_region.clone()
+    };
+    if let Some(bad) = o
+        .member_regions
+        .iter()
+        .find(|r| !crate::config::is_region(r))
+    {
+        anyhow::bail!("`--member-region {bad}` is not a region name");
+    }
+    if let Some(role) = &o.member_role {
+        let ok = !role.is_empty()
+            && role.len() <= 64
+            && role
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b));
+        anyhow::ensure!(ok, "`--member-role {role}` is not an IAM role name");
+    }
     Ok(o)
 }
 

@@ -270,6 +270,7 @@ mod tests {
                 error_code: "AccessDeniedException".into(),
                 message: "denied".into(),
                 tables: vec![Table::Grants],
+                account_id: None,
             });
         assert_eq!(gone(&transitions(&partial, &cfg, d(9, 13), &prev)), 0);
     }

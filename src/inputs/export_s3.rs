@@ -108,6 +108,8 @@ fn gap(period: &str, operation: &str, scope: String, code: &str, message: String
         error_code: code.to_string(),
         message: format!("billing period {period} not read: {message}"),
         tables: vec![Table::Usage],
+        // The export is the organization's: no one member account lacks the period.
+        account_id: None,
     }
 }
 

@@ -194,11 +194,13 @@ impl EventKind {
 }
 
 text_enum!(
-    /// Where a grant event came from.
+    /// Where a grant event came from (`member-cloudtrail`: a member account's own trail, read
+    /// with `--member-role`, where its own accepts and activations are dated exactly).
     EventSource {
         CloudTrail => "cloudtrail",
         Observed => "observed",
         Demo => "demo",
+        MemberCloudTrail => "member-cloudtrail",
     }
 );
 

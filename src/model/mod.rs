@@ -6,6 +6,7 @@
 
 mod agreements;
 mod enums;
+pub mod invocations;
 pub mod usage;
 
 use std::collections::{BTreeMap, HashSet};
@@ -18,6 +19,7 @@ pub use enums::{
     AccountState, AgreementStatus, EventKind, EventSource, GrantRelation, GrantStatus,
     LicenseStatus, PrincipalKind, RateSource, Severity,
 };
+pub use invocations::Invocation;
 
 /// The organization itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -663,6 +663,13 @@ fn decision_for(f: &Finding) -> String {
         code::SUPERSEDED_SUBSCRIPTION => "in the member account, cancel its own subscription in AWS Marketplace > Manage subscriptions (no API): the organization's grant covers it".into(),
         code::UNMAPPED_SPEND => "map the product to a license in the config, or subscribe centrally".into(),
         code::UNALLOCATED_SPEND => "tag the account or the usage with the team, or add an OU rule".into(),
+        code::INVOCATION_WITHOUT_GRANT if !f.related_finding_id.is_empty() => format!(
+            "billing already shows these days as `{}`: what this plan does or asks for that finding answers this one too",
+            f.related_finding_id
+        ),
+        code::INVOCATION_WITHOUT_GRANT => "whether the account should be granted the product: activate or create its grant before the invocations are billed at public price, or stop the account invoking the model".into(),
+        code::MEMBER_OWN_SUBSCRIPTION => "in the member account, cancel its own subscription in AWS Marketplace > Manage subscriptions (no API) once the organization's grant covers the account; until then it pays at its own terms".into(),
+        code::UNMAPPED_INVOCATIONS => "map the model id to a product in `[[model_mappings]]` if the organization licenses it, or confirm it is a model the organization does not buy".into(),
         _ => f.remediation.clone(),
     }
 }

@@ -139,6 +139,7 @@ pub const FINDINGS: &[Column] = &[
     col("overspend_basis", Text),
     col("activation_unknown_usd", Usd),
     col("data_incomplete", Bool),
+    col("related_finding_id", Text),
     col("message", Text),
     col("remediation", Text),
     col("change", Text),

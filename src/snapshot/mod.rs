@@ -15,7 +15,8 @@ use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Account, Agreement, Grant, GrantEvent, License, Organization, OrganizationalUnit, Rate,
+    Account, Agreement, Grant, GrantEvent, Invocation, License, Organization, OrganizationalUnit,
+    Rate,
 };
 
 pub use read::read;
@@ -35,11 +36,13 @@ pub enum Table {
     Agreements,
     Rates,
     Usage,
+    Invocations,
+    MemberAgreements,
 }
 
 impl Table {
     /// Every table, in the order the snapshot's files are written.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 11] = [
         Table::Organization,
         Table::Accounts,
         Table::OrganizationalUnits,
@@ -49,6 +52,8 @@ impl Table {
         Table::Agreements,
         Table::Rates,
         Table::Usage,
+        Table::Invocations,
+        Table::MemberAgreements,
     ];
 
     /// The table's name: its file's stem, its key in `manifest.tables`.
@@ -63,6 +68,8 @@ impl Table {
             Table::Agreements => "agreements",
             Table::Rates => "rates",
             Table::Usage => "usage",
+            Table::Invocations => "invocations",
+            Table::MemberAgreements => "member_agreements",
         }
     }
 }
@@ -74,7 +81,7 @@ impl std::fmt::Display for Table {
 }
 
 /// Version of the on-disk layout; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The first format with the `agreements` and `rates` tables; older snapshots read them empty.
 pub const AGREEMENTS_SINCE: u32 = 4;
@@ -93,6 +100,13 @@ pub struct Snapshot {
     pub rates: Vec<Rate>,
     /// Schema in [`crate::model::usage`].
     pub usage: DataFrame,
+    /// The member accounts' daily model invocations (`--member-role`, format 6). `None`: not
+    /// read (no member fan-out, or a snapshot from before format 6), which is not known, not
+    /// none; its file is then absent.
+    pub invocations: Option<Vec<Invocation>>,
+    /// Purchase agreements the member accounts accepted themselves (`SearchAgreements` in each
+    /// member, format 6); `None` as for `invocations`.
+    pub member_agreements: Option<Vec<Agreement>>,
 }
 
 /// What a snapshot holds, where it came from, and what could not be read.
@@ -139,6 +153,11 @@ pub struct LedgerEntry {
     pub message: String,
     /// Snapshot tables left incomplete by this gap.
     pub tables: Vec<Table>,
+    /// The member account whose data is missing, when the gap is one account's (its role
+    /// could not be assumed, or a call in it failed): only that account's findings of the
+    /// rules reading `tables` are marked incomplete, not every finding of those rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -157,10 +176,35 @@ impl Snapshot {
 
     /// Tables named by at least one ledger entry.
     pub fn incomplete_tables(&self) -> Vec<Table> {
+        self.tables_missing(|_| true)
+    }
+
+    /// Tables named by a ledger entry that is not one member account's: gaps that may hide a
+    /// finding on any account.
+    pub fn incomplete_tables_org_wide(&self) -> Vec<Table> {
+        self.tables_missing(|e| e.account_id.is_none())
+    }
+
+    /// Member account -> the tables one of its gaps leaves incomplete.
+    pub fn incomplete_accounts(&self) -> BTreeMap<&str, Vec<Table>> {
+        let mut out: BTreeMap<&str, Vec<Table>> = BTreeMap::new();
+        for e in &self.manifest.completeness {
+            if let Some(a) = &e.account_id {
+                let t = out.entry(a.as_str()).or_default();
+                t.extend(e.tables.iter().copied());
+                t.sort();
+                t.dedup();
+            }
+        }
+        out
+    }
+
+    fn tables_missing(&self, keep: impl Fn(&LedgerEntry) -> bool) -> Vec<Table> {
         let mut t: Vec<Table> = self
             .manifest
             .completeness
             .iter()
+            .filter(|e| keep(e))
             .flat_map(|e| e.tables.iter().copied())
             .collect();
         t.sort_by_key(|t| t.as_str());

@@ -72,6 +72,25 @@ pub fn read(dir: &Path) -> Result<Snapshot> {
         Some(df) => tables::from_frame(&in_file("rates"), tables::RATES, &df)?,
         None => Vec::new(),
     };
+    // The member tables: absent (not read, or a format before 6) is not known.
+    fn member<T: serde::de::DeserializeOwned>(
+        dir: &Path,
+        t: Table,
+        columns: &[&str],
+    ) -> Result<Option<Vec<T>>> {
+        let path = dir.join(format!("{t}.parquet"));
+        if !path.exists() {
+            return Ok(None);
+        }
+        let file =
+            File::open(&path).with_context(|| format!("failed to open `{}`", path.display()))?;
+        let df = ParquetReader::new(file)
+            .finish()
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        tables::from_frame(&format!("{t}.parquet"), columns, &df).map(Some)
+    }
+    let invocations = member(dir, Table::Invocations, tables::INVOCATIONS)?;
+    let member_agreements = member(dir, Table::MemberAgreements, tables::AGREEMENTS)?;
     let usage_path = dir.join("usage.parquet");
     let usage = usage::conform(table(Table::Usage.as_str())?)
         .with_context(|| format!("in `{}`", usage_path.display()))?;
@@ -101,6 +120,8 @@ pub fn read(dir: &Path) -> Result<Snapshot> {
         agreements,
         rates,
         usage,
+        invocations,
+        member_agreements,
         manifest,
     })
 }

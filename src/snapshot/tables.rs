@@ -94,6 +94,19 @@ pub(super) const RATES: &[&str] = &[
     "unit",
 ];
 
+pub(super) const INVOCATIONS: &[&str] = &[
+    "day",
+    "account_id",
+    "region",
+    "model_id",
+    "base_model_id",
+    "model_name",
+    "resolution",
+    "invocations",
+    "input_tokens",
+    "output_tokens",
+];
+
 /// Columns added in format 2: a format-1 file has none of them, and its rows take each
 /// field's default (`snapshot::read` then derives the grants' relation).
 const ADDED_IN_2: &[&str] = &["seller_grant_arn", "relation", "not_before"];
@@ -181,7 +194,8 @@ pub(super) fn from_frame<T: DeserializeOwned>(
 /// Columns that hold JSON text (maps, booleans) rather than plain text.
 fn cell_value(column: &str, s: &str) -> Value {
     match column {
-        "tags" | "tags_read" | "auto_renew" | "granted_operations" => {
+        "tags" | "tags_read" | "auto_renew" | "granted_operations" | "invocations"
+        | "input_tokens" | "output_tokens" => {
             serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
         }
         _ => Value::String(s.to_string()),
@@ -212,6 +226,23 @@ pub(super) fn refresh_manifest(snap: &mut Snapshot) {
     set(Table::Agreements.as_str(), snap.agreements.len());
     set(Table::Rates.as_str(), snap.rates.len());
     set(Table::Usage.as_str(), snap.usage.height());
+    // Member tables not read have no entry: not known, not empty.
+    let mut absent = Vec::new();
+    for (table, rows) in [
+        (Table::Invocations, snap.invocations.as_ref().map(Vec::len)),
+        (
+            Table::MemberAgreements,
+            snap.member_agreements.as_ref().map(Vec::len),
+        ),
+    ] {
+        match rows {
+            Some(rows) => set(table.as_str(), rows),
+            None => absent.push(table),
+        }
+    }
+    for table in absent {
+        snap.manifest.tables.remove(table.as_str());
+    }
 
     let mut unknown: BTreeMap<(&str, &str, String), u64> = BTreeMap::new();
     let mut flag = |table: Table, column: &'static str, known: bool, value: &str| {
@@ -268,6 +299,14 @@ pub(super) fn refresh_manifest(snap: &mut Snapshot) {
     for a in &snap.agreements {
         flag(
             Table::Agreements,
+            "status",
+            a.status.is_known(),
+            a.status.as_str(),
+        );
+    }
+    for a in snap.member_agreements.iter().flatten() {
+        flag(
+            Table::MemberAgreements,
             "status",
             a.status.is_known(),
             a.status.as_str(),

@@ -14,7 +14,7 @@ use super::{tables, Snapshot};
 pub fn write(snap: &Snapshot, dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
     let _ = fs::remove_file(dir.join("manifest.json"));
-    let frames = [
+    let mut frames = vec![
         (
             Table::Organization.as_str(),
             tables::to_frame(
@@ -65,6 +65,18 @@ pub fn write(snap: &Snapshot, dir: &Path) -> Result<()> {
         ),
         (Table::Usage.as_str(), snap.usage.clone()),
     ];
+    // A member table that was not read has no file (not known, not empty).
+    if let Some(rows) = &snap.invocations {
+        let name = Table::Invocations.as_str();
+        frames.push((name, tables::to_frame(name, tables::INVOCATIONS, rows)?));
+    }
+    if let Some(rows) = &snap.member_agreements {
+        let name = Table::MemberAgreements.as_str();
+        frames.push((name, tables::to_frame(name, tables::AGREEMENTS, rows)?));
+    }
+    for t in [Table::Invocations, Table::MemberAgreements] {
+        let _ = fs::remove_file(dir.join(format!("{t}.parquet")));
+    }
     for (name, mut df) in frames {
         write_parquet(&mut df, &dir.join(format!("{name}.parquet")))?;
     }

@@ -33,7 +33,9 @@ use support::fixtures::accounts_with_spend;
 
 fn pace_of(p: &PaceOptions, s: Service) -> Pace {
     match s {
-        Service::Organizations | Service::Sts => p.organizations,
+        Service::Organizations => p.organizations,
+        Service::Sts => p.sts,
+        Service::CloudWatch => p.cloudwatch,
         Service::LicenseManager => p.license_manager,
         Service::CostExplorer => p.cost_explorer,
         Service::CloudTrail => p.cloudtrail,

@@ -7,14 +7,16 @@ use crate::support;
 use std::collections::BTreeSet;
 
 use entitlement_audit::inputs::collect::permissions::{self, READ_PREFIXES};
-use entitlement_audit::inputs::collect::{collect_with, doctor_with, CheckStatus, NoProgress};
+use entitlement_audit::inputs::collect::{
+    collect_with, doctor_with, CheckStatus, CollectOptions, NoProgress,
+};
 use entitlement_audit::model::usage::rows;
 use entitlement_audit::model::{
     AccountState, EventKind, GrantRelation, GrantStatus, PrincipalKind,
 };
 use entitlement_audit::snapshot::{LedgerEntry, Snapshot};
 use serde_json::json;
-use support::fake_aws::{FakeAws, Faults};
+use support::fake_aws::{FakeAws, Faults, Scenario};
 use support::*;
 
 async fn run(
@@ -296,6 +298,7 @@ async fn throttled_past_retries_is_recorded_and_the_run_goes_on() {
             error_code: "RateLimitExceededException".into(),
             message: "Rate exceeded".into(),
             tables: vec![entitlement_audit::snapshot::Table::Grants],
+            account_id: None,
         }]
     );
     assert_eq!(
@@ -711,12 +714,47 @@ async fn a_rejected_public_cost_metric_is_dropped_not_fatal() {
     assert_eq!(s.manifest.cost_explorer_requests, 3);
 }
 
+/// The default scenario read with the member fan-out (`--member-role`, us-east-1), where DEV
+/// invokes through an application inference profile its `ListInferenceProfiles` resolves: every
+/// member read is called.
+pub(crate) fn member_fan_out() -> (Scenario, CollectOptions) {
+    let mut sc = scenario();
+    let profile = "p24qm5pye2qr";
+    sc.members
+        .invoke(DEV, "us-east-1", profile, 1_790_899_200, (1.0, 10.0, 1.0));
+    sc.members
+        .accounts
+        .get_mut(DEV)
+        .unwrap()
+        .profiles
+        .insert(
+            "us-east-1".into(),
+            vec![json!({"inferenceProfileId": profile, "inferenceProfileName": "team-a",
+                        "inferenceProfileArn": format!("arn:aws:bedrock:us-east-1:{DEV}:application-inference-profile/{profile}"),
+                        "models": [{"modelArn": format!("arn:aws:bedrock:us-east-1::foundation-model/{CLAUDE_MODEL_ID}")}],
+                        "status": "ACTIVE", "type": "APPLICATION"})],
+        );
+    let mut opts = options();
+    opts.member_role = Some("EntitlementAuditMember".into());
+    opts.member_regions = vec!["us-east-1".into()];
+    (sc, opts)
+}
+
 #[tokio::test]
 async fn the_permissions_list_is_exactly_what_collect_and_doctor_call() {
-    let fake = start(Faults::default()).await;
-    let opts = options();
+    let (sc, opts) = member_fan_out();
+    let fake = FakeAws::start(sc, Faults::default()).await;
     let c = clients(&fake, &opts).await;
-    collect_with(&c, &opts, now(), &NoProgress).await;
+    let snap = collect_with(&c, &opts, now(), &NoProgress).await;
+    assert!(snap.is_complete(), "{:?}", snap.manifest.completeness);
+    let resolved = snap.invocations.as_ref().unwrap();
+    assert_eq!(
+        (
+            resolved[0].base_model_id.as_str(),
+            resolved[0].resolution.as_str()
+        ),
+        (CLAUDE_MODEL_ID, "application-profile")
+    );
     let collect_ops: BTreeSet<String> = fake.calls().into_iter().map(|c| c.op).collect();
     doctor_with(&c, &opts).await;
     let all_ops: BTreeSet<String> = fake.calls().into_iter().map(|c| c.op).collect();

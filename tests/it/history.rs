@@ -835,6 +835,7 @@ fn public_rates_a_run_could_not_read_come_back_from_the_store() {
         error_code: "AccessDeniedException".into(),
         message: "not authorized".into(),
         tables: vec![Table::Rates],
+        account_id: None,
     });
     let dir = tempfile::tempdir().unwrap();
     snapshot::write(&snap, dir.path()).unwrap();

@@ -46,11 +46,23 @@ async fn run(fake: Option<&FakeAws>, args: Vec<String>) -> Outcome {
     run_with(fake, args, &[]).await
 }
 
-/// `run` on the demo organization as a live collection can use it: without the public rates.
-/// The collector reads them, but Cost Explorer's rows carry no usage type to price, so a live
-/// run prices nothing exactly, and neither may the engine for the findings to compare.
-async fn engine_on_demo() -> Outcome {
+/// The demo organization as these live runs collect it: they do not read the member accounts
+/// (`--member-role`; tests/it/members.rs runs the fan-out against the fake), so it has no
+/// member tables.
+fn demo_without_members() -> Snapshot {
     let mut snap = entitlement_audit::inputs::demo::builtin();
+    snap.invocations = None;
+    snap.member_agreements = None;
+    snap.refresh_manifest();
+    snap
+}
+
+/// `run` on the demo organization as a live collection can use it: without the member tables
+/// ([`demo_without_members`]) and the public rates. The collector reads them, but Cost
+/// Explorer's rows carry no usage type to price, so a live run prices nothing exactly, and
+/// neither may the engine for the findings to compare.
+async fn engine_on_demo() -> Outcome {
+    let mut snap = demo_without_members();
     snap.rates
         .retain(|r| r.source == entitlement_audit::model::RateSource::Agreement);
     snap.refresh_manifest();
@@ -850,7 +862,7 @@ fn demo_usage_as_cur(snap: &Snapshot, path: &Path) {
 /// finds on the demo snapshot with the same export.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_run_with_a_cur_export_prices_the_exposure_from_the_collected_rates() {
-    let snap = entitlement_audit::inputs::demo::builtin();
+    let snap = demo_without_members();
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("cur2.csv");
     demo_usage_as_cur(&snap, &export);

@@ -451,6 +451,7 @@ fn unread_agreements_leave_the_discount_with_the_basis_saying_so() {
             error_code: "AccessDeniedException".into(),
             message: "not authorized".into(),
             tables: vec![Table::Agreements, Table::Rates],
+            account_id: None,
         });
         analyze(&snap, &Config::parse(cfg).unwrap(), d(10, 31)).unwrap()
     };

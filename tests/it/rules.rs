@@ -361,6 +361,195 @@ fn ea010_quiet_on_tagged_usage() {
 
 /// The naming convention above, checked on this file: every rule of `RULES` has a test
 /// `eaNNN_fires_...` and a test `eaNNN_quiet_...`, and every `eaNNN_` test names a rule there.
+/// One day of `model_id` invoked by `account` in us-east-1 (the collector's resolution done:
+/// Bedrock names the base model `model_name`).
+fn invoke(b: &mut OrgBuilder, day: NaiveDate, account: &str, model_id: &str, model_name: &str) {
+    use entitlement_audit::model::invocations::{normalize, Normalized};
+    let (base, how) = match normalize(model_id) {
+        Normalized::Model(base, how) => (base, how.as_str()),
+        _ => (String::new(), "unresolved"),
+    };
+    b.invocation(entitlement_audit::model::Invocation {
+        day,
+        account_id: account.into(),
+        region: "us-east-1".into(),
+        model_id: model_id.into(),
+        base_model_id: base,
+        model_name: model_name.into(),
+        resolution: how.into(),
+        invocations: 10,
+        input_tokens: 1_000,
+        output_tokens: 100,
+    });
+}
+
+fn public_rate(b: &mut OrgBuilder, dimension: &str, price: &str) {
+    b.rate(entitlement_audit::model::Rate {
+        source: entitlement_audit::model::RateSource::PublicOffer,
+        agreement_id: None,
+        product: SONNET.into(),
+        dimension_key: dimension.into(),
+        price: price.into(),
+        currency: "USD".into(),
+        unit: Some("Units".into()),
+    });
+}
+
+const SONNET_ID: &str = "anthropic.claude-3-7-sonnet-20250219-v1:0";
+
+#[test]
+fn ea015_fires_on_the_day_of_the_invocation_with_tokens_and_public_cost() {
+    let (mut b, _) = org();
+    public_rate(&mut b, "USE1_InputTokenCount", "3");
+    public_rate(&mut b, "USE1_OutputTokenCount", "15");
+    invoke(
+        &mut b,
+        d(10, 30),
+        PAYMENTS,
+        &format!("us.{SONNET_ID}"),
+        SONNET,
+    );
+    let f = fired(&b, "EA015");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].account_id.as_str(), f[0].product.as_str()),
+        (PAYMENTS, SONNET)
+    );
+    assert_eq!(
+        (f[0].first_day, f[0].last_day),
+        (Some(d(10, 30)), Some(d(10, 30)))
+    );
+    assert_eq!(f[0].severity, entitlement_audit::model::Severity::High);
+    // A Unit is a million tokens: (1,000 x 3 + 100 x 15) / 1e6, before any bill.
+    assert!(
+        (f[0].cost_usd.unwrap() - 0.0045).abs() < 1e-12,
+        "{:?}",
+        f[0].cost_usd
+    );
+    assert!(f[0].message.contains("10 invocations") && f[0].message.contains("1000 input"));
+    assert!(f[0].related_finding_id.is_empty(), "no bill yet");
+}
+
+/// A card in the newer dimension names (`USE1_input_tokens_standard`) prices the tokens too.
+#[test]
+fn ea015_fires_priced_by_the_newer_token_dimension_names() {
+    let (mut b, _) = org();
+    public_rate(&mut b, "USE1_input_tokens_standard", "3");
+    public_rate(&mut b, "USE1_output_tokens_standard", "15");
+    invoke(&mut b, d(10, 30), PAYMENTS, SONNET_ID, SONNET);
+    let f = fired(&b, "EA015");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        (f[0].cost_usd.unwrap() - 0.0045).abs() < 1e-12,
+        "{:?}",
+        f[0].cost_usd
+    );
+    assert!(f[0].message.contains("no grant of its license covered"));
+}
+
+#[test]
+fn ea015_fires_beside_ea001_and_the_two_name_each_other() {
+    let (mut b, _) = org();
+    invoke(&mut b, d(10, 1), PAYMENTS, SONNET_ID, SONNET);
+    b.spend(d(10, 1), PAYMENTS, SONNET_CE, 100.0, None, None);
+    let all = run(&b, &Config::default());
+    let early = all.iter().find(|f| f.rule == "EA015").unwrap();
+    let billed = all.iter().find(|f| f.rule == "EA001").unwrap();
+    assert_eq!(early.related_finding_id, billed.id);
+    assert_eq!(billed.related_finding_id, early.id);
+    assert_eq!(early.cost_usd, None, "no rate: no estimate");
+    assert!(early.message.contains("no public rate"));
+}
+
+#[test]
+fn ea015_quiet_when_an_active_grant_covers_or_for_the_subscriber_or_amazon_models() {
+    let (mut b, lic) = org();
+    let g = b.grant_arn("payments");
+    b.grant_account(&g, &lic, PAYMENTS, GrantStatus::Active);
+    invoke(&mut b, d(10, 2), PAYMENTS, SONNET_ID, SONNET);
+    invoke(&mut b, d(10, 2), MGMT, SONNET_ID, SONNET);
+    invoke(
+        &mut b,
+        d(10, 2),
+        SANDBOX,
+        "amazon.nova-pro-v1:0",
+        "Nova Pro",
+    );
+    let all = run(&b, &Config::default());
+    assert!(
+        all.iter().all(|f| f.rule != "EA015" && f.rule != "EA017"),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn ea017_fires_on_an_id_that_maps_to_nothing_and_a_mapping_moves_it_to_ea015() {
+    let (mut b, _) = org();
+    invoke(&mut b, d(10, 2), SANDBOX, "p24qm5pye2qr", "");
+    invoke(&mut b, d(10, 3), SANDBOX, "anthropic.claude-next-v1:0", "");
+    let f = fired(&b, "EA017");
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(f.iter().any(|f| f.product == "p24qm5pye2qr"));
+    let cfg = Config::parse(
+        "[[model_mappings]]\nmodel_id = \"us.anthropic.claude-next-v1:0\"\nproduct = \"Claude 3.7 Sonnet\"",
+    )
+    .unwrap();
+    let all = run(&b, &cfg);
+    assert_eq!(all.iter().filter(|f| f.rule == "EA017").count(), 1);
+    assert!(all
+        .iter()
+        .any(|f| f.rule == "EA015" && f.account_id == SANDBOX));
+}
+
+#[test]
+fn ea017_quiet_without_member_data() {
+    let (mut b, _) = org();
+    b.spend(d(10, 1), PAYMENTS, SONNET_CE, 100.0, None, None);
+    assert!(fired(&b, "EA017").is_empty() && fired(&b, "EA015").is_empty());
+}
+
+fn own_agreement(status: &str) -> entitlement_audit::model::Agreement {
+    entitlement_audit::model::Agreement {
+        id: "agmt-own-0001".into(),
+        status: entitlement_audit::model::AgreementStatus::parse(status),
+        acceptor_account_id: SANDBOX.into(),
+        product_id: "prod-sonnet".into(),
+        offer_id: "offer-public01".into(),
+        license_arn: None,
+        license_link: String::new(),
+        acceptance_time: Some(at(10, 2)),
+        start_time: Some(at(10, 2)),
+        end_time: None,
+        last_update_time: None,
+        end_time_behavior: None,
+        auto_renew: None,
+    }
+}
+
+#[test]
+fn ea016_fires_on_a_members_own_active_agreement_with_its_acceptance_time() {
+    let (mut b, lic) = org();
+    b.member_agreement(own_agreement("ACTIVE"));
+    let f = fired(&b, "EA016");
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0].account_id.as_str(), f[0].license_arn.as_str()),
+        (SANDBOX, lic.as_str())
+    );
+    assert_eq!(f[0].first_day, Some(d(10, 2)));
+    assert!(f[0].message.contains("agmt-own-0001"));
+}
+
+#[test]
+fn ea016_quiet_on_an_ended_agreement_or_another_product() {
+    let (mut b, _) = org();
+    b.member_agreement(own_agreement("CANCELLED"));
+    let mut other = own_agreement("ACTIVE");
+    other.product_id = "prod-other".into();
+    b.member_agreement(other);
+    assert!(fired(&b, "EA016").is_empty());
+}
+
 #[test]
 fn every_rule_has_a_firing_and_a_quiet_test() {
     let tests = test_names(include_str!("rules.rs"));

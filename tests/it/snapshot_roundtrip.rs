@@ -151,7 +151,8 @@ fn agreements_and_rates_read_back_and_older_formats_read_them_empty() {
     // Format 3 had neither table: both read empty, the rest as written.
     let manifest = dir.path().join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    let old = text.replace("\"format_version\": 5", "\"format_version\": 3");
+    let current = format!("\"format_version\": {}", snapshot::FORMAT_VERSION);
+    let old = text.replace(&current, "\"format_version\": 3");
     assert_ne!(old, text);
     std::fs::write(&manifest, old).unwrap();
     std::fs::remove_file(dir.path().join("rates.parquet")).unwrap();

@@ -47,6 +47,12 @@ async fn every_source_operation_has_a_fake_handler_and_fills_a_documented_table(
     let fallback = start(crate::collect_fake::parent_listing_fails(OU_SANDBOX)).await;
     let c = clients(&fallback, &opts).await;
     let fallback_snap = collect_with(&c, &opts, now(), &NoProgress).await;
+    // The member reads are `--member-role`'s: a run with the fan-out, resolving an application
+    // inference profile (`ListInferenceProfiles`).
+    let (sc, member_opts) = crate::collect_fake::member_fan_out();
+    let members = support::fake_aws::FakeAws::start(sc, Faults::default()).await;
+    let c = clients(&members, &member_opts).await;
+    let member_snap = collect_with(&c, &member_opts, now(), &NoProgress).await;
 
     // Answered: some call of each operation succeeded (the fake answers an operation it has
     // no handler for with `UnknownOperationException`).
@@ -54,6 +60,7 @@ async fn every_source_operation_has_a_fake_handler_and_fills_a_documented_table(
         .calls()
         .into_iter()
         .chain(fallback.calls())
+        .chain(members.calls())
         .filter(|c| c.status == 200)
         .map(|c| (c.service(), c.op))
         .collect();
@@ -68,7 +75,7 @@ async fn every_source_operation_has_a_fake_handler_and_fills_a_documented_table(
     // Filled: each collect operation is named by the manifest as a source of some table.
     for op in permissions::OPERATIONS.iter().filter(|o| !o.doctor_only) {
         assert!(
-            [&snap, &fallback_snap]
+            [&snap, &fallback_snap, &member_snap]
                 .iter()
                 .flat_map(|s| s.manifest.tables.values())
                 .any(|t| t
@@ -80,11 +87,18 @@ async fn every_source_operation_has_a_fake_handler_and_fills_a_documented_table(
         );
     }
 
-    // Documented: every table is in the manifest and has its section in the format doc.
+    // Documented: every table is in the manifest (the member tables in a fan-out run's: a run
+    // without `--member-role` knows nothing of them) and has its section in the format doc.
     let doc = include_str!("../../docs/snapshot-format.md");
     for t in Table::ALL {
-        assert!(
+        let member = matches!(t, Table::Invocations | Table::MemberAgreements);
+        assert_eq!(
             snap.manifest.tables.contains_key(t.as_str()),
+            !member,
+            "`{t}` in the manifest of a run without the members"
+        );
+        assert!(
+            member_snap.manifest.tables.contains_key(t.as_str()),
             "the manifest has no `{t}`"
         );
         assert!(

@@ -15,6 +15,9 @@ mod ea011;
 mod ea012;
 mod ea013;
 mod ea014;
+mod ea015;
+mod ea016;
+mod ea017;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -88,6 +91,9 @@ pub mod code {
     pub const LICENSE_OUTLIVES_AGREEMENT: &str = "EA012";
     pub const COVERED_BILLED_PUBLIC: &str = "EA013";
     pub const EXPOSED_BILLED_PRIVATE: &str = "EA014";
+    pub const INVOCATION_WITHOUT_GRANT: &str = "EA015";
+    pub const MEMBER_OWN_SUBSCRIPTION: &str = "EA016";
+    pub const UNMAPPED_INVOCATIONS: &str = "EA017";
 
     /// (code, rule name) of every constant, for the test.
     pub const ALL: &[(&str, &str)] = &[
@@ -111,6 +117,9 @@ pub mod code {
             EXPOSED_BILLED_PRIVATE,
             "uncovered-usage-billed-at-private-price",
         ),
+        (INVOCATION_WITHOUT_GRANT, "invocation-without-grant"),
+        (MEMBER_OWN_SUBSCRIPTION, "member-own-subscription"),
+        (UNMAPPED_INVOCATIONS, "unmapped-invocations"),
     ];
 }
 
@@ -145,6 +154,9 @@ pub static RULES: &[&dyn Rule] = &[
     &ea012::LicenseOutlivesAgreement,
     &ea013::CoveredUsageBilledAtPublicPrice,
     &ea014::UncoveredUsageBilledAtPrivatePrice,
+    &ea015::InvocationWithoutGrant,
+    &ea016::MemberOwnSubscription,
+    &ea017::UnmappedInvocations,
 ];
 
 pub fn by_code(code: &str) -> Option<&'static dyn Rule> {
@@ -166,6 +178,8 @@ pub struct Facts {
     pub unallocated_tags_unread: BTreeSet<String>,
     /// Product key -> how overspend is estimated and the discount (fraction off public price).
     pub price_basis: BTreeMap<String, (OverspendBasis, f64)>,
+    /// The member accounts' invocations, matched to products.
+    pub invoked: super::invoked::Invoked,
 }
 
 impl Facts {
@@ -280,6 +294,7 @@ pub(crate) fn finding(cx: &Context, rule: &dyn Rule, account_id: &str) -> Findin
         overspend_basis: OverspendBasis::NotApplicable,
         activation_unknown_usd: None,
         data_incomplete: false,
+        related_finding_id: String::new(),
         message: String::new(),
         remediation: String::new(),
         tracking: Default::default(),

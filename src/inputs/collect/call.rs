@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::error::Error as StdError;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -103,13 +104,8 @@ impl CostBudget {
     }
 }
 
-/// The context shared by the collectors of one run.
-pub struct Cx<'a> {
-    pub clients: &'a Clients,
-    pub opts: &'a CollectOptions,
-    pub ledger: Ledger,
-    pub progress: &'a dyn Progress,
-    pub cost_budget: std::sync::Arc<CostBudget>,
+/// The per-service gates of one run, shared by every account's calls.
+struct Throttles {
     organizations: Throttle,
     license_manager: Throttle,
     cost_explorer: Throttle,
@@ -119,39 +115,82 @@ pub struct Cx<'a> {
     pricing: Throttle,
     athena: Throttle,
     sts: Throttle,
+    cloudwatch: Throttle,
+    member_cloudtrail: Throttle,
+    member_agreements: Throttle,
+}
+
+/// The context shared by the collectors of one run.
+pub struct Cx<'a> {
+    pub clients: &'a Clients,
+    pub opts: &'a CollectOptions,
+    /// Shared with the member accounts' contexts ([`Cx::member`]).
+    pub ledger: Arc<Ledger>,
+    pub progress: &'a dyn Progress,
+    pub cost_budget: Arc<CostBudget>,
+    throttles: Arc<Throttles>,
+    /// The member account the clients call (`--member-role`), whose services are paced by
+    /// the member paces; `None` for the run's own account.
+    pub member: Option<String>,
 }
 
 impl<'a> Cx<'a> {
     pub fn new(clients: &'a Clients, opts: &'a CollectOptions, progress: &'a dyn Progress) -> Self {
+        let p = &opts.pace;
         Self {
             clients,
             opts,
-            ledger: Ledger::default(),
+            ledger: Arc::new(Ledger::default()),
             progress,
-            cost_budget: std::sync::Arc::new(CostBudget::new(opts.max_cost_explorer_requests)),
-            organizations: Throttle::new(opts.pace.organizations),
-            license_manager: Throttle::new(opts.pace.license_manager),
-            cost_explorer: Throttle::new(opts.pace.cost_explorer),
-            cloudtrail: Throttle::new(opts.pace.cloudtrail),
-            marketplace_agreement: Throttle::new(opts.pace.marketplace_agreement),
-            bedrock: Throttle::new(opts.pace.bedrock),
-            pricing: Throttle::new(opts.pace.pricing),
-            athena: Throttle::new(opts.pace.athena),
-            sts: Throttle::new(opts.pace.organizations),
+            cost_budget: Arc::new(CostBudget::new(opts.max_cost_explorer_requests)),
+            throttles: Arc::new(Throttles {
+                organizations: Throttle::new(p.organizations),
+                license_manager: Throttle::new(p.license_manager),
+                cost_explorer: Throttle::new(p.cost_explorer),
+                cloudtrail: Throttle::new(p.cloudtrail),
+                marketplace_agreement: Throttle::new(p.marketplace_agreement),
+                bedrock: Throttle::new(p.bedrock),
+                pricing: Throttle::new(p.pricing),
+                athena: Throttle::new(p.athena),
+                sts: Throttle::new(p.sts),
+                cloudwatch: Throttle::new(p.cloudwatch),
+                member_cloudtrail: Throttle::new(p.member_cloudtrail),
+                member_agreements: Throttle::new(p.member_agreements),
+            }),
+            member: None,
+        }
+    }
+
+    /// The context of calls into member account `account` with its `clients`: the same
+    /// ledger, budget and gates (the member paces for its CloudTrail, agreements and Bedrock).
+    pub fn member<'b>(&'b self, account: &str, clients: &'b Clients) -> Cx<'b> {
+        Cx {
+            clients,
+            opts: self.opts,
+            ledger: self.ledger.clone(),
+            progress: self.progress,
+            cost_budget: self.cost_budget.clone(),
+            throttles: self.throttles.clone(),
+            member: Some(account.to_string()),
         }
     }
 
     fn throttle(&self, service: Service) -> &Throttle {
+        let t = &self.throttles;
+        let member = self.member.is_some();
         match service {
-            Service::Organizations => &self.organizations,
-            Service::LicenseManager => &self.license_manager,
-            Service::CostExplorer => &self.cost_explorer,
-            Service::CloudTrail => &self.cloudtrail,
-            Service::MarketplaceAgreement => &self.marketplace_agreement,
-            Service::Bedrock => &self.bedrock,
-            Service::Pricing => &self.pricing,
-            Service::Athena => &self.athena,
-            Service::Sts => &self.sts,
+            Service::CloudTrail if member => &t.member_cloudtrail,
+            Service::MarketplaceAgreement | Service::Bedrock if member => &t.member_agreements,
+            Service::Organizations => &t.organizations,
+            Service::LicenseManager => &t.license_manager,
+            Service::CostExplorer => &t.cost_explorer,
+            Service::CloudTrail => &t.cloudtrail,
+            Service::MarketplaceAgreement => &t.marketplace_agreement,
+            Service::Bedrock => &t.bedrock,
+            Service::Pricing => &t.pricing,
+            Service::Athena => &t.athena,
+            Service::Sts => &t.sts,
+            Service::CloudWatch => &t.cloudwatch,
         }
     }
 
@@ -229,9 +268,24 @@ impl<'a> Cx<'a> {
     /// Items of a listing; a failure is recorded in the ledger for `scope` and `tables`.
     pub fn keep<T>(&self, op: &Op, scope: &str, tables: &[Table], paged: Paged<T>) -> Vec<T> {
         if let Some(err) = &paged.error {
-            self.ledger.record(op, scope, tables, err);
+            self.gap(op, scope, tables, err);
         }
         paged.items
+    }
+
+    /// Records a gap; in a member account's context, as that account's (its scope then names
+    /// the account).
+    pub fn gap(&self, op: &Op, scope: &str, tables: &[Table], err: &CallError) {
+        match &self.member {
+            Some(account) => self.ledger.record_account(
+                account,
+                op,
+                &format!("account {account}, {scope}"),
+                tables,
+                err,
+            ),
+            None => self.ledger.record(op, scope, tables, err),
+        }
     }
 
     /// The result of one call; a failure is recorded in the ledger for `scope` and `tables`.
@@ -245,7 +299,7 @@ impl<'a> Cx<'a> {
         match result {
             Ok(v) => Some(v),
             Err(err) => {
-                self.ledger.record(op, scope, tables, &err);
+                self.gap(op, scope, tables, &err);
                 None
             }
         }

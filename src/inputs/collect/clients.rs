@@ -24,6 +24,19 @@ use super::record::Recorder;
 use super::retry::LicenseManagerRateLimit;
 use super::CollectOptions;
 
+/// A copy of a service client for another region.
+macro_rules! in_region {
+    ($sdk:ident, $client:expr, $region:expr) => {
+        $sdk::Client::from_conf(
+            $client
+                .config()
+                .to_builder()
+                .region(Region::new($region.to_string()))
+                .build(),
+        )
+    };
+}
+
 /// The region of Marketplace licenses, grants and their CloudTrail events.
 pub const HOME_REGION: &str = "us-east-1";
 
@@ -44,6 +57,12 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// In the configured region: only `doctor`'s check of a `--cost-export s3://` location.
     pub s3: aws_sdk_s3::Client,
+    /// In `us-east-1`; [`Clients::cloudwatch_in`] for the other regions (member accounts'
+    /// `AWS/Bedrock` metrics).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// The configuration the clients were built from: member accounts' clients are built from
+    /// it with their own credentials ([`Clients::for_member`]).
+    shared: SdkConfig,
     /// Keeps every response when `opts.record` is set (the Marketplace Agreement API's CBOR as
     /// JSON; STS, which only `doctor` calls, is not recorded).
     pub recorder: Option<Arc<Recorder>>,
@@ -85,6 +104,36 @@ impl Clients {
     /// Builds the clients from a loaded configuration (tests pass one pointing at a local
     /// endpoint). Retry settings always come from `opts`.
     pub fn new(shared: &SdkConfig, opts: &CollectOptions) -> Self {
+        Self::build(shared, opts, true)
+    }
+
+    /// The clients of a member account: the run's configuration with the credentials its
+    /// role handed out (kept in memory only, never recorded: `--record` keeps the run's own
+    /// account's answers).
+    pub fn for_member(
+        &self,
+        credentials: aws_credential_types::Credentials,
+        opts: &CollectOptions,
+    ) -> Self {
+        let shared = self
+            .shared
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build();
+        Self::build(&shared, opts, false)
+    }
+
+    /// The CloudWatch client for `region`.
+    pub fn cloudwatch_in(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        in_region!(aws_sdk_cloudwatch, self.cloudwatch, region)
+    }
+
+    /// The Bedrock client for `region`.
+    pub fn bedrock_in(&self, region: &str) -> aws_sdk_bedrock::Client {
+        in_region!(aws_sdk_bedrock, self.bedrock, region)
+    }
+
+    fn build(shared: &SdkConfig, opts: &CollectOptions, record: bool) -> Self {
         let region = Region::new(HOME_REGION);
         let retry = opts.retry.sdk_config();
         // The SDK keeps adaptive-retry state per partition name for the whole process; a
@@ -93,7 +142,11 @@ impl Clients {
         let set = SET.fetch_add(1, Ordering::Relaxed);
         let partition =
             |service: &str| RetryPartition::new(format!("entitlement-audit-{service}-{set}"));
-        let recorder = opts.record.as_ref().map(|_| Arc::new(Recorder::default()));
+        let recorder = opts
+            .record
+            .as_ref()
+            .filter(|_| record)
+            .map(|_| Arc::new(Recorder::default()));
         // Observes only: each attempt's request body, response status and body.
         let record = |service: Service| {
             recorder
@@ -175,9 +228,17 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(shared)
                     .retry_partition(partition("s3"))
+                    .retry_config(retry.clone())
+                    .build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(shared)
+                    .retry_partition(partition("cloudwatch"))
+                    .region(region)
                     .retry_config(retry)
                     .build(),
             ),
+            shared: shared.clone(),
             recorder,
         }
     }

@@ -2,7 +2,8 @@
 //! activated, disabled, rejected or deleted (a grant carries no timestamp of its own).
 //!
 //! Only the calling account's trail is visible, for 90 days: bulk activations by the
-//! subscriber show up, a member's own activation does not (that needs an organization trail).
+//! subscriber show up, a member's own activation does not; with `--member-role` the member
+//! fan-out runs this same reader in each member account (`members.rs`), where it does.
 //! The event JSON is parsed defensively: failed calls are skipped, unreadable events are
 //! logged and skipped, never fatal.
 
@@ -37,7 +38,9 @@ pub async fn collect(cx: &Cx<'_>, now: DateTime<Utc>) -> Vec<GrantEvent> {
     let days = cx.opts.cloudtrail_days;
     let start = aws_smithy_types::DateTime::from_secs((now - Duration::days(days)).timestamp());
     let end = aws_smithy_types::DateTime::from_secs(now.timestamp());
-    cx.progress.message("cloudtrail: reading grant changes");
+    if cx.member.is_none() {
+        cx.progress.message("cloudtrail: reading grant changes");
+    }
 
     let found = join_all(EVENT_NAMES.iter().map(|name| async move {
         let attr = LookupAttribute::builder()

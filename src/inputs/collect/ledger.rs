@@ -74,6 +74,22 @@ pub struct Ledger {
 impl Ledger {
     /// Records that `op` for `scope` could not be read, leaving `tables` incomplete.
     pub fn record(&self, op: &Op, scope: &str, tables: &[Table], err: &CallError) {
+        self.push(op, scope, tables, err, None);
+    }
+
+    /// Records a gap of one member account: only that account's data in `tables` is missing.
+    pub fn record_account(
+        &self,
+        account: &str,
+        op: &Op,
+        scope: &str,
+        tables: &[Table],
+        err: &CallError,
+    ) {
+        self.push(op, scope, tables, err, Some(account));
+    }
+
+    fn push(&self, op: &Op, scope: &str, tables: &[Table], err: &CallError, account: Option<&str>) {
         tracing::warn!(
             service = op.service.ledger_name(),
             operation = op.name,
@@ -89,6 +105,7 @@ impl Ledger {
             error_code: err.code.clone(),
             message: err.message.clone(),
             tables: tables.to_vec(),
+            account_id: account.map(str::to_string),
         };
         self.entries.lock().expect("ledger lock").push(entry);
     }

@@ -44,22 +44,7 @@ pub(super) fn search(
 
 pub async fn collect(cx: &Cx<'_>) -> Collected {
     cx.progress.message("reading Marketplace agreements");
-    let client = &cx.clients.marketplace_agreement;
-    let paged = cx
-        .pages(&SEARCH_AGREEMENTS, |token| {
-            let request = search(client)
-                .max_results(cx.page_size(MAX_RESULTS))
-                .set_next_token(token);
-            async move {
-                let out = request.send().await?;
-                Ok(Page::new(
-                    out.agreement_view_summaries().to_vec(),
-                    out.next_token(),
-                ))
-            }
-        })
-        .await;
-    let summaries = cx.keep(&SEARCH_AGREEMENTS, "organization", TABLES, paged);
+    let summaries = search_all(cx, "organization", TABLES).await;
 
     let mut out = Collected::default();
     for s in &summaries {
@@ -83,8 +68,33 @@ pub async fn collect(cx: &Cx<'_>) -> Collected {
     out
 }
 
+/// Every purchase agreement the caller accepted (every page); a failure is a gap of `scope`
+/// and `tables`. The member fan-out runs it in each member account.
+pub(super) async fn search_all(
+    cx: &Cx<'_>,
+    scope: &str,
+    tables: &[Table],
+) -> Vec<AgreementViewSummary> {
+    let client = &cx.clients.marketplace_agreement;
+    let paged = cx
+        .pages(&SEARCH_AGREEMENTS, |token| {
+            let request = search(client)
+                .max_results(cx.page_size(MAX_RESULTS))
+                .set_next_token(token);
+            async move {
+                let out = request.send().await?;
+                Ok(Page::new(
+                    out.agreement_view_summaries().to_vec(),
+                    out.next_token(),
+                ))
+            }
+        })
+        .await;
+    cx.keep(&SEARCH_AGREEMENTS, scope, tables, paged)
+}
+
 /// An agreement from its search summary (terms not yet read).
-fn agreement(id: &str, s: &AgreementViewSummary) -> Agreement {
+pub(super) fn agreement(id: &str, s: &AgreementViewSummary) -> Agreement {
     let license_arn = s
         .entitlements()
         .iter()

@@ -14,9 +14,11 @@ mod cloudtrail;
 mod cost_explorer;
 pub mod doctor;
 mod doctor_sources;
+mod invocations;
 pub mod ledger;
 mod license_manager;
 mod marketplace_agreement;
+pub mod members;
 mod organizations;
 pub mod permissions;
 mod price_list;
@@ -77,6 +79,14 @@ pub struct CollectOptions {
     /// Keep every response body of the run, scrubbed, in this directory (`--record`; see
     /// [`record`]). Default `None`.
     pub record: Option<PathBuf>,
+    /// Role name to assume in every ACTIVE member account (`--member-role`): its invocation
+    /// metrics, its own grant changes and its own agreements are read. Default `None`.
+    pub member_role: Option<String>,
+    /// Member accounts read at once. Default [`members::DEFAULT_CONCURRENCY`].
+    pub member_concurrency: usize,
+    /// Regions whose invocation metrics are read; empty: the regions the usage types name,
+    /// and `us-east-1`. Default empty.
+    pub member_regions: Vec<String>,
 }
 
 /// Whose tags `ListTagsForResource` reads (one call per account: Organizations has no bulk
@@ -132,6 +142,9 @@ impl CollectOptions {
             retry: RetryOptions::default(),
             pace: PaceOptions::default(),
             record: None,
+            member_role: None,
+            member_concurrency: members::DEFAULT_CONCURRENCY,
+            member_regions: Vec::new(),
         }
     }
 }
@@ -238,7 +251,7 @@ pub async fn athena_usage_with(
     Ok(AthenaUsage {
         usage,
         query: fetched.query,
-        gaps: cx.ledger.into_entries(),
+        gaps: cx.ledger.entries(),
     })
 }
 
@@ -325,7 +338,18 @@ pub async fn collect_with(
         .iter()
         .filter(|l| &l.beneficiary == subscriber)
         .collect();
-    let public = public_offers::collect(&cx, &own).await;
+    let fan_out = opts.member_role.is_some();
+    let models = if own.is_empty() && !fan_out {
+        None
+    } else {
+        let tables: &[Table] = if fan_out {
+            &[Table::Rates, Table::Invocations]
+        } else {
+            &[Table::Rates]
+        };
+        public_offers::foundation_models(&cx, tables).await
+    };
+    let public = public_offers::collect(&cx, &own, models.as_deref()).await;
     // The Price List for the models whose public offer gave no rate.
     let offered: BTreeSet<String> = public
         .iter()
@@ -350,6 +374,41 @@ pub async fn collect_with(
         .map(|g| (g.arn.as_str(), g.grantee_id.as_str()))
         .collect();
     let mut grant_events = events;
+    // The member accounts, once the accounts and the usage's regions are known.
+    let members = match &opts.member_role {
+        Some(role) => {
+            let regions = if opts.member_regions.is_empty() {
+                usage_regions(&ce.usage)
+            } else {
+                opts.member_regions.clone()
+            };
+            let names: BTreeMap<String, String> = models
+                .iter()
+                .flatten()
+                .filter_map(|m| Some((m.model_id().to_string(), m.model_name()?.to_string())))
+                .collect();
+            let management = &organization.management_account_id;
+            let others: Vec<crate::model::Account> = org
+                .accounts
+                .iter()
+                .filter(|a| &a.id != management)
+                .cloned()
+                .collect();
+            let window = (opts.period_start, opts.period_end);
+            let m = members::collect(&cx, role, &others, &regions, &names, window, now).await;
+            progress.message(&format!(
+                "members: {} read, {} could not be assumed, {} skipped (not ACTIVE)",
+                m.read,
+                m.unreachable.len(),
+                m.skipped.len()
+            ));
+            Some(m)
+        }
+        None => None,
+    };
+    if let Some(m) = &members {
+        merge_events(&mut grant_events, &m.events);
+    }
     for e in grant_events.iter_mut().filter(|e| e.account_id.is_none()) {
         if let Some(account) = account_of.get(e.grant_arn.as_str()) {
             e.account_id = Some(account.to_string());
@@ -442,6 +501,53 @@ pub async fn collect_with(
     if let Some(t) = tables.get_mut(Table::Accounts.as_str()) {
         t.source = format!("{} ({})", t.source, org.tags_scope);
     }
+    if let Some(m) = &members {
+        let skipped = match m.skipped.len() {
+            0 => String::new(),
+            _ => format!(
+                "; skipped, not ACTIVE: {}",
+                m.skipped
+                    .iter()
+                    .map(|(id, state)| format!("{id} ({state})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let role = opts.member_role.as_deref().unwrap_or_default();
+        let how = format!(
+            "{} through `--member-role {role}` in {} member accounts ({} could not be assumed), regions {}{skipped}",
+            ASSUME_ROLE.action(),
+            m.read,
+            m.unreachable.len(),
+            m.regions.join(", ")
+        );
+        tables.insert(
+            Table::Invocations.to_string(),
+            TableInfo {
+                rows: m.invocations.len() as u64,
+                source: format!(
+                    "{}, {}, {}, {}; {how}",
+                    LIST_METRICS.action(),
+                    GET_METRIC_DATA.action(),
+                    LIST_INFERENCE_PROFILES.action(),
+                    LIST_FOUNDATION_MODELS.action()
+                ),
+            },
+        );
+        tables.insert(
+            Table::MemberAgreements.to_string(),
+            TableInfo {
+                rows: m.agreements.len() as u64,
+                source: format!("{}; {how}", SEARCH_AGREEMENTS.action()),
+            },
+        );
+        if let Some(t) = tables.get_mut(Table::GrantEvents.as_str()) {
+            t.source = format!(
+                "{}, and in each member account (`member-cloudtrail` events)",
+                t.source
+            );
+        }
+    }
 
     let mut snapshot = Snapshot {
         manifest: Manifest {
@@ -466,11 +572,53 @@ pub async fn collect_with(
         agreements: market.agreements,
         rates,
         usage: ce.usage,
+        invocations: members.as_ref().map(|m| m.invocations.clone()),
+        member_agreements: members.map(|m| m.agreements),
     };
     // Row counts and the unknown enum values, the same way for every snapshot source.
     snapshot.refresh_manifest();
-    snapshot.manifest.completeness = cx.ledger.into_entries();
+    snapshot.manifest.completeness = cx.ledger.entries();
     snapshot
+}
+
+/// Adds the member accounts' own grant changes to the management account's: an event both
+/// trails hold (an organization trail) counts once.
+fn merge_events(events: &mut Vec<crate::model::GrantEvent>, member: &[crate::model::GrantEvent]) {
+    let key = |e: &crate::model::GrantEvent| (e.time, e.grant_arn.clone(), e.kind.clone());
+    let seen: BTreeSet<_> = events.iter().map(key).collect();
+    events.extend(member.iter().filter(|e| !seen.contains(&key(e))).cloned());
+    events.sort_by(|a, b| {
+        (a.time, &a.grant_arn, a.kind.as_str()).cmp(&(b.time, &b.grant_arn, b.kind.as_str()))
+    });
+}
+
+/// The regions Marketplace Bedrock usage types name (`USW2-MP:USW2_InputTokenCount-Units`),
+/// and `us-east-1` always (so a first run before any bill still reads a region). A billing
+/// code this version does not know is skipped and logged.
+pub fn usage_regions(usage: &polars::prelude::DataFrame) -> Vec<String> {
+    let mut out = BTreeSet::from([clients::HOME_REGION.to_string()]);
+    let Ok(types) = usage
+        .column(crate::model::usage::USAGE_TYPE)
+        .and_then(|c| c.str().cloned())
+    else {
+        return out.into_iter().collect();
+    };
+    let mut unknown = BTreeSet::new();
+    for t in types.iter().flatten() {
+        let code = t.split(['-', ':', '_']).next().unwrap_or_default();
+        match crate::model::invocations::billing_region(code) {
+            Some(r) => {
+                out.insert(r.to_string());
+            }
+            None => {
+                unknown.insert(code.to_string());
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        tracing::info!(?unknown, "usage type region codes not known; not read");
+    }
+    out.into_iter().collect()
 }
 
 /// Whose tags to read when only the needed ones are: the accounts with spend, and those named

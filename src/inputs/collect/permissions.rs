@@ -19,6 +19,8 @@ pub enum Service {
     Pricing,
     Athena,
     Sts,
+    /// CloudWatch metrics, read in the member accounts (`--member-role`).
+    CloudWatch,
 }
 
 impl Service {
@@ -34,6 +36,7 @@ impl Service {
             Self::Pricing => "pricing",
             Self::Athena => "athena",
             Self::Sts => "sts",
+            Self::CloudWatch => "cloudwatch",
         }
     }
 
@@ -49,6 +52,7 @@ impl Service {
             Self::Pricing => "pricing",
             Self::Athena => "athena",
             Self::Sts => "sts",
+            Self::CloudWatch => "cloudwatch",
         }
     }
 
@@ -68,6 +72,8 @@ impl Service {
             Self::Pricing => Some("AWSPriceListService"),
             Self::Athena => Some("AmazonAthena"),
             Self::Sts => None,
+            // Smithy RPC v2 CBOR in aws-sdk-cloudwatch 1.140 (the path names the service).
+            Self::CloudWatch => Some("GraniteServiceVersion20100801"),
         }
     }
 }
@@ -148,6 +154,24 @@ pub const START_QUERY_EXECUTION: Op = Op::collect(Athena, "StartQueryExecution")
 
 pub const GET_CALLER_IDENTITY: Op = Op::doctor(Sts, "GetCallerIdentity");
 
+// `--member-role` only: the management account assumes the role in each member account
+// (`iam-policy --member-role NAME` adds it); the member reads below run with that role and
+// are the member policy (`iam-policy --member`).
+pub const ASSUME_ROLE: Op = Op::collect(Sts, "AssumeRole");
+pub const LIST_METRICS: Op = Op::collect(CloudWatch, "ListMetrics");
+pub const GET_METRIC_DATA: Op = Op::collect(CloudWatch, "GetMetricData");
+pub const LIST_INFERENCE_PROFILES: Op = Op::collect(Bedrock, "ListInferenceProfiles");
+
+/// What a member account's role must allow (`iam-policy --member`): its grant changes in its
+/// own trail, its own agreements, its Bedrock metrics and its application inference profiles.
+pub const MEMBER_OPERATIONS: &[Op] = &[
+    LOOKUP_EVENTS,
+    SEARCH_AGREEMENTS,
+    LIST_INFERENCE_PROFILES,
+    GET_METRIC_DATA,
+    LIST_METRICS,
+];
+
 /// Every operation the binary may call, sorted by service then name.
 pub const OPERATIONS: &[Op] = &[
     DESCRIBE_ORGANIZATION,
@@ -170,13 +194,17 @@ pub const OPERATIONS: &[Op] = &[
     SEARCH_AGREEMENTS,
     LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS,
     LIST_FOUNDATION_MODELS,
+    LIST_INFERENCE_PROFILES,
     GET_PRODUCTS,
     GET_QUERY_EXECUTION,
     GET_QUERY_RESULTS,
     GET_TABLE_METADATA,
     GET_WORK_GROUP,
     START_QUERY_EXECUTION,
+    ASSUME_ROLE,
     GET_CALLER_IDENTITY,
+    GET_METRIC_DATA,
+    LIST_METRICS,
 ];
 
 /// The name prefixes of read-only AWS operations.
@@ -184,7 +212,8 @@ pub const READ_PREFIXES: &[&str] = &["List", "Get", "Describe", "Lookup", "Searc
 
 /// Reads whose names have none of those prefixes: an Athena query (a `SELECT`; its only write
 /// is the result file in the query results location, which belongs to the job).
-pub const READ_ONLY_OTHERS: &[&str] = &["StartQueryExecution"];
+/// `sts:AssumeRole` changes nothing either: it hands out temporary credentials of a role.
+pub const READ_ONLY_OTHERS: &[&str] = &["StartQueryExecution", "AssumeRole"];
 
 /// Whether an operation only reads.
 pub fn is_read(name: &str) -> bool {
@@ -207,7 +236,7 @@ pub fn find(service: Service, name: &str) -> Option<&'static Op> {
 pub fn iam_policy() -> serde_json::Value {
     let mut actions: Vec<String> = OPERATIONS
         .iter()
-        .filter(|op| op.service != Athena)
+        .filter(|op| op.service != Athena && !is_member_only(op))
         .map(Op::action)
         .collect();
     actions.sort();
@@ -216,6 +245,43 @@ pub fn iam_policy() -> serde_json::Value {
         "Version": "2012-10-17",
         "Statement": [{
             "Sid": "EntitlementAuditReadOnly",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+        }],
+    })
+}
+
+/// Operations called only in member accounts or to reach them: not in the management
+/// account's base policy ([`member_role_statement`] adds `sts:AssumeRole`).
+pub fn is_member_only(op: &Op) -> bool {
+    *op == ASSUME_ROLE || (MEMBER_OPERATIONS.contains(op) && !is_management_read(op))
+}
+
+/// Member operations the management account calls itself too.
+fn is_management_read(op: &Op) -> bool {
+    matches!(*op, LOOKUP_EVENTS | SEARCH_AGREEMENTS)
+}
+
+/// The management account's statement for `--member-role NAME`: assuming that role, and
+/// only that role, in any account.
+pub fn member_role_statement(role_name: &str) -> serde_json::Value {
+    json!({
+        "Sid": "EntitlementAuditAssumeMemberRole",
+        "Effect": "Allow",
+        "Action": ASSUME_ROLE.action(),
+        "Resource": format!("arn:aws:iam::*:role/{role_name}"),
+    })
+}
+
+/// The policy of the member role (`iam-policy --member`): exactly [`MEMBER_OPERATIONS`].
+pub fn member_policy() -> serde_json::Value {
+    let mut actions: Vec<String> = MEMBER_OPERATIONS.iter().map(Op::action).collect();
+    actions.sort();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EntitlementAuditMemberReadOnly",
             "Effect": "Allow",
             "Action": actions,
             "Resource": "*",
@@ -305,6 +371,25 @@ mod tests {
     }
 
     #[test]
+    fn the_member_policy_is_exactly_the_member_reads() {
+        let p = member_policy();
+        let actions = p["Statement"][0]["Action"].as_array().unwrap();
+        assert_eq!(
+            actions,
+            &[
+                "aws-marketplace:SearchAgreements",
+                "bedrock:ListInferenceProfiles",
+                "cloudtrail:LookupEvents",
+                "cloudwatch:GetMetricData",
+                "cloudwatch:ListMetrics",
+            ]
+        );
+        let s = member_role_statement("EntitlementAuditMember");
+        assert_eq!(s["Action"], "sts:AssumeRole");
+        assert_eq!(s["Resource"], "arn:aws:iam::*:role/EntitlementAuditMember");
+    }
+
+    #[test]
     fn operations_are_unique_and_sorted() {
         let mut sorted = OPERATIONS.to_vec();
         sorted.sort();
@@ -346,7 +431,11 @@ mod tests {
             .map(|a| a.as_str().unwrap())
             .collect();
         let athena = OPERATIONS.iter().filter(|op| op.service == Athena).count();
-        assert_eq!(actions.len(), OPERATIONS.len() - athena);
+        let member = OPERATIONS.iter().filter(|op| is_member_only(op)).count();
+        assert_eq!(actions.len(), OPERATIONS.len() - athena - member);
+        assert!(!actions
+            .iter()
+            .any(|a| a.starts_with("cloudwatch:") || a == &"sts:AssumeRole"));
         assert!(!actions.iter().any(|a| a.starts_with("athena:")));
         assert!(actions.contains(&"license-manager:ListReceivedGrantsForOrganization"));
         assert!(actions.contains(&"ce:GetCostAndUsage"));

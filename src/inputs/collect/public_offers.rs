@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_bedrock::types::OfferType;
+use aws_sdk_bedrock::types::{FoundationModelSummary, OfferType};
 
 use super::call::Cx;
 use super::permissions::{LIST_FOUNDATION_MODELS, LIST_FOUNDATION_MODEL_AGREEMENT_OFFERS};
@@ -22,12 +22,13 @@ use crate::snapshot::Table;
 /// always USD; Marketplace bills Bedrock models in USD).
 const OFFER_CURRENCY: &str = "USD";
 
-/// The public rates of the models of `licenses`.
-pub async fn collect(cx: &Cx<'_>, licenses: &[&License]) -> Vec<Rate> {
-    if licenses.is_empty() {
-        return Vec::new();
-    }
-    cx.progress.message("reading the models' public offers");
+/// Bedrock's foundation models in us-east-1 (`ListFoundationModels`): what prices the
+/// licenses' models here and names the models the member accounts invoke. A failure is a gap
+/// of `tables`.
+pub async fn foundation_models(
+    cx: &Cx<'_>,
+    tables: &[Table],
+) -> Option<Vec<FoundationModelSummary>> {
     let client = &cx.clients.bedrock;
     let models = cx
         .call(
@@ -35,16 +36,23 @@ pub async fn collect(cx: &Cx<'_>, licenses: &[&License]) -> Vec<Rate> {
             client.list_foundation_models().send(),
         )
         .await;
-    let Some(models) = cx.ok(
-        &LIST_FOUNDATION_MODELS,
-        "us-east-1",
-        &[Table::Rates],
-        models,
-    ) else {
+    cx.ok(&LIST_FOUNDATION_MODELS, "us-east-1", tables, models)
+        .map(|m| m.model_summaries().to_vec())
+}
+
+/// The public rates of the models of `licenses`, among `models`.
+pub async fn collect(
+    cx: &Cx<'_>,
+    licenses: &[&License],
+    models: Option<&[FoundationModelSummary]>,
+) -> Vec<Rate> {
+    let (false, Some(models)) = (licenses.is_empty(), models) else {
         return Vec::new();
     };
+    cx.progress.message("reading the models' public offers");
+    let client = &cx.clients.bedrock;
     let mut rates = Vec::new();
-    for m in models.model_summaries() {
+    for m in models {
         let Some(name) = m.model_name() else { continue };
         let Some(license) = licenses
             .iter()

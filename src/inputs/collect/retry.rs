@@ -96,6 +96,19 @@ pub struct PaceOptions {
     pub pricing: Pace,
     /// Default 2/s, 1 in flight (one query, its polls and its pages).
     pub athena: Pace,
+    /// `sts:AssumeRole` into the member accounts (`--member-role`). Default 5/s, 4 in flight.
+    pub sts: Pace,
+    /// CloudWatch `ListMetrics` and `GetMetricData` in the member accounts, all of them
+    /// together. Default 5/s, 4 in flight (GetMetricData's quota is 50/s per account and
+    /// region; each request is billed by the metrics it asks for).
+    pub cloudwatch: Pace,
+    /// CloudTrail `LookupEvents` in the member accounts, all of them together. Default 2/s, 2
+    /// in flight: at most the 2 per second AWS allows per account and region, whichever
+    /// accounts the calls go to.
+    pub member_cloudtrail: Pace,
+    /// Marketplace Agreement `SearchAgreements` (and Bedrock `ListInferenceProfiles`) in the
+    /// member accounts, all of them together. Default 2/s, 2 in flight.
+    pub member_agreements: Pace,
 }
 
 impl Default for PaceOptions {
@@ -109,6 +122,10 @@ impl Default for PaceOptions {
             bedrock: Pace::new(2.0, 2),
             pricing: Pace::new(2.0, 2),
             athena: Pace::new(2.0, 1),
+            sts: Pace::new(5.0, 4),
+            cloudwatch: Pace::new(5.0, 4),
+            member_cloudtrail: Pace::new(2.0, 2),
+            member_agreements: Pace::new(2.0, 2),
         }
     }
 }
@@ -126,6 +143,10 @@ impl PaceOptions {
             bedrock: fast,
             pricing: fast,
             athena: fast,
+            sts: fast,
+            cloudwatch: fast,
+            member_cloudtrail: fast,
+            member_agreements: fast,
         }
     }
 }
@@ -134,7 +155,8 @@ impl PaceOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not SERVICE=REQUESTS_PER_SECOND[/IN_FLIGHT] with SERVICE one of organizations, \
-     license-manager, cost-explorer, cloudtrail, marketplace-agreement, bedrock, pricing, athena and positive numbers"
+     license-manager, cost-explorer, cloudtrail, marketplace-agreement, bedrock, pricing, athena, \
+     sts, cloudwatch, member-cloudtrail, member-agreements and positive numbers"
 )]
 pub struct BadPace(pub String);
 
@@ -153,6 +175,10 @@ impl PaceOptions {
             "bedrock" => &mut self.bedrock,
             "pricing" => &mut self.pricing,
             "athena" => &mut self.athena,
+            "sts" => &mut self.sts,
+            "cloudwatch" => &mut self.cloudwatch,
+            "member-cloudtrail" => &mut self.member_cloudtrail,
+            "member-agreements" => &mut self.member_agreements,
             _ => return Err(bad()),
         };
         let (rate, in_flight) = match value.split_once('/') {
@@ -289,8 +315,10 @@ mod tests {
         assert_eq!(p.organizations, Pace::new(10.0, 8));
         assert_eq!(p.cloudtrail, Pace::new(2.0, 1));
         assert_eq!(p.cost_explorer, PaceOptions::default().cost_explorer);
+        p.apply("member-cloudtrail=1/1").unwrap();
+        assert_eq!(p.member_cloudtrail, Pace::new(1.0, 1));
         for bad in [
-            "sts=1",
+            "members=1",
             "organizations",
             "cloudtrail=0",
             "cloudtrail=1/0",

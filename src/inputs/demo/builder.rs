@@ -60,6 +60,8 @@ pub struct OrgBuilder {
     agreements: Vec<Agreement>,
     rates: Vec<Rate>,
     usage: usage::UsageBuilder,
+    invocations: Option<Vec<crate::model::Invocation>>,
+    member_agreements: Option<Vec<Agreement>>,
 }
 
 impl OrgBuilder {
@@ -87,7 +89,28 @@ impl OrgBuilder {
             agreements: Vec::new(),
             rates: Vec::new(),
             usage: usage::UsageBuilder::with_capacity(0),
+            invocations: None,
+            member_agreements: None,
         }
+    }
+
+    /// One day of one model's invocations in a member account (the table then exists).
+    pub fn invocation(&mut self, i: crate::model::Invocation) -> &mut Self {
+        self.invocations.get_or_insert_with(Vec::new).push(i);
+        self
+    }
+
+    /// Marks the member tables as read (empty until rows are added).
+    pub fn members_read(&mut self) -> &mut Self {
+        self.invocations.get_or_insert_with(Vec::new);
+        self.member_agreements.get_or_insert_with(Vec::new);
+        self
+    }
+
+    /// A purchase agreement a member accepted itself.
+    pub fn member_agreement(&mut self, a: Agreement) -> &mut Self {
+        self.member_agreements.get_or_insert_with(Vec::new).push(a);
+        self
     }
 
     /// An agreement of the subscriber, as given.
@@ -421,6 +444,8 @@ impl OrgBuilder {
             agreements,
             rates,
             usage,
+            mut invocations,
+            member_agreements,
             ..
         } = self;
         let paths = ou_paths(&ous);
@@ -449,8 +474,30 @@ impl OrgBuilder {
             (Table::Rates.as_str(), rates.len()),
             (Table::Usage.as_str(), usage.height()),
         ];
-        let tables = rows
+        if let Some(v) = &mut invocations {
+            v.sort_by(|a, b| {
+                (a.day, &a.account_id, &a.region, &a.model_id).cmp(&(
+                    b.day,
+                    &b.account_id,
+                    &b.region,
+                    &b.model_id,
+                ))
+            });
+        }
+        let members = [
+            (
+                Table::Invocations.as_str(),
+                invocations.as_ref().map(Vec::len),
+            ),
+            (
+                Table::MemberAgreements.as_str(),
+                member_agreements.as_ref().map(Vec::len),
+            ),
+        ];
+        let rows = rows
             .into_iter()
+            .chain(members.into_iter().filter_map(|(t, n)| Some((t, n?))));
+        let tables = rows
             .map(|(name, n)| {
                 let info = TableInfo {
                     rows: n as u64,
@@ -482,6 +529,8 @@ impl OrgBuilder {
             agreements,
             rates,
             usage,
+            invocations,
+            member_agreements,
         }
     }
 

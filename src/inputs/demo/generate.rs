@@ -5,6 +5,12 @@
 //! more rules fire (see `NAMED`); the rest are filler accounts spread over the OU tree with
 //! heavy-tailed spend. [`builtin`] is the generator at fixed parameters.
 //!
+//! The member accounts are read too (`--member-role`): every day an account spends on a model
+//! it also invoked it, so its CloudWatch invocations carry the tokens its usage rows bill
+//! (EA015 where no ACTIVE grant covered the day, beside EA001; EA017 for the model no license
+//! names), and the account that joins late and is never granted accepted its own purchase
+//! agreement the day it joined (EA016).
+//!
 //! Time runs in day indices `0..days` from the period's first day. A grant activated during
 //! day `d` covers spend from day `d + 1`, because coverage is decided at the start of a day.
 
@@ -37,8 +43,24 @@ const TEAMS: &[&str] = &[
     "marketing-analytics",
 ];
 const PRODUCT_NAMES: &[&str] = &["Claude 3.7 Sonnet", "Claude 3 Haiku", "Command R+"];
+/// The `ModelId` each product is invoked with (CloudWatch's dimension value) and Bedrock's
+/// model name: the first through its cross-Region (`us.`) inference profile, the others by
+/// their foundation model ids. Later products get `example.model-NNN-v1:0`.
+const MODEL_IDS: &[&str] = &[
+    "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+    "anthropic.claude-3-haiku-20240307-v1:0",
+    "cohere.command-r-plus-v1:0",
+];
 /// Spend on a Marketplace model the organization holds no license for (EA009).
 const UNMAPPED_PRODUCT: &str = "Jamba 1.5 Large (Amazon Bedrock Edition)";
+/// Its invocations: no license names it (EA017).
+const UNMAPPED_MODEL: (&str, &str) = ("ai21.jamba-1-5-large-v1:0", "Jamba 1.5 Large");
+/// Where the demo's members invoke their models (the usage types' `USE1`).
+const MEMBER_REGION: &str = "us-east-1";
+/// Tokens in one unit of a token dimension's quantity (a million).
+const TOKENS_PER_UNIT: f64 = 1e6;
+/// Average input tokens of one invocation, to derive a day's invocation count.
+const INPUT_TOKENS_PER_INVOCATION: u64 = 2_000;
 const INPUT_USAGE: &str = "USE1-MP:USE1_InputTokenCount-Units";
 /// The first product's private offer is 25% below its public price.
 const PRIVATE_PRICE_RATIO: f64 = 0.75;
@@ -593,6 +615,8 @@ struct Product {
     sku: String,
     /// Cost Explorer service name.
     service: String,
+    /// The `ModelId` its members invoke it with, and Bedrock's name of the model.
+    model_id: String,
     license_arn: String,
     /// Relative size of a day's spend.
     weight: f64,
@@ -607,6 +631,10 @@ fn plan_products(cx: &Cx, b: &OrgBuilder) -> Vec<Product> {
             Product {
                 sku: format!("prod-{}", &hex32(&name)[..13]),
                 service: format!("{name} (Amazon Bedrock Edition)"),
+                model_id: MODEL_IDS.get(k).map_or_else(
+                    || format!("example.model-{:03}-v1:0", k + 1),
+                    |m| m.to_string(),
+                ),
                 license_arn: b.license_arn(&name),
                 weight: [1.0, 0.3, 0.8].get(k).copied().unwrap_or(0.5),
                 name,
@@ -995,6 +1023,8 @@ const SPENDER_STREAM: u64 = 0x5BE4_D000;
 /// One model an account spends on, and until which day.
 struct Use<'a> {
     service: &'a str,
+    /// The `ModelId` invoked and Bedrock's model name.
+    model: (&'a str, &'a str),
     weight: f64,
     /// Product index; `None` for the unmapped model.
     product: Option<usize>,
@@ -1035,29 +1065,92 @@ fn usage(b: &mut OrgBuilder, cx: &Cx, ous: &[OuDef], accounts: &[Acct], products
                 let covered = u.product.is_some_and(|k| a.covered(k, cx.time(day, 0)));
                 let billed_private = covered != misbilled(cx, a, u.product, day);
                 let team_tag = row_team_tag(a, &mut rng);
-                for d in dimensions(u.product) {
+                let mut tokens = [0u64; 2];
+                for (d, tokens) in dimensions(u.product).iter().zip(&mut tokens) {
                     let cost = crate::money::round(cost * d.share);
                     // Units are millions of tokens, billed at the private price when covered.
                     // The grants of the first two models are planned with the account; the
                     // later models have no public offer to compare with, and their
                     // quantities are at public price.
                     let rate = if billed_private { d.private } else { d.public };
+                    let quantity = (cost / rate * TOKENS_PER_UNIT).round() / TOKENS_PER_UNIT;
+                    *tokens = (quantity * TOKENS_PER_UNIT).round() as u64;
                     b.push_spend(Spend {
                         date: cx.date(day),
                         account_id: &a.id,
                         product: u.service,
                         usage_type: d.usage_type,
                         cost_usd: cost,
-                        usage_quantity: (cost / rate * 1e6).round() / 1e6,
+                        usage_quantity: quantity,
                         public_cost_usd: (u.product == Some(0))
                             .then(|| public_cost(cost, billed_private)),
                         team_tag,
                     });
                 }
+                b.invocation(invocation(cx.date(day), &a.id, u.model, tokens));
             }
         }
     }
     credits(b, cx, accounts, &products[0]);
+    own_subscription(b, cx, accounts, &products[0]);
+}
+
+/// The CloudWatch day of a model the account billed `tokens` (input, output) of.
+fn invocation(
+    day: NaiveDate,
+    account_id: &str,
+    (model_id, model_name): (&str, &str),
+    [input_tokens, output_tokens]: [u64; 2],
+) -> crate::model::Invocation {
+    use crate::model::invocations::{normalize, Normalized, Resolution};
+    let (base_model_id, how) = match normalize(model_id) {
+        Normalized::Model(base, how) => (base, how),
+        _ => (String::new(), Resolution::Unresolved),
+    };
+    crate::model::Invocation {
+        day,
+        account_id: account_id.to_string(),
+        region: MEMBER_REGION.to_string(),
+        model_id: model_id.to_string(),
+        base_model_id,
+        model_name: model_name.to_string(),
+        resolution: how.as_str().to_string(),
+        invocations: (input_tokens / INPUT_TOKENS_PER_INVOCATION).max(1),
+        input_tokens,
+        output_tokens,
+    }
+}
+
+/// The account that joins mid-period and is never granted the first product subscribed to it
+/// itself (Bedrock's auto-subscription on first invoke): its own ACTIVE pay-as-you-go purchase
+/// agreement, accepted the morning it joined, before its first spend (EA016). Every member was
+/// read, so the tables exist even when no account plays that part.
+fn own_subscription(b: &mut OrgBuilder, cx: &Cx, accounts: &[Acct], p: &Product) {
+    use crate::model::{Agreement, AgreementStatus, LicenseLink};
+    b.members_read();
+    let Some(a) = accounts.iter().find(|a| a.role == Role::LateNeverActivated) else {
+        return;
+    };
+    let accepted = cx.time(a.joined.max(0), 8);
+    b.member_agreement(Agreement {
+        id: format!("agmt-{}", &hex32(&format!("own agreement {}", a.id))[..24]),
+        status: AgreementStatus::Active,
+        acceptor_account_id: a.id.clone(),
+        product_id: p.sku.clone(),
+        // The public offer: the member's own terms, not the organization's private ones.
+        offer_id: format!(
+            "offer-{}",
+            &hex32(&format!("public offer {}", p.name))[..13]
+        ),
+        license_arn: None,
+        license_link: LicenseLink::None.as_str().to_string(),
+        acceptance_time: Some(accepted),
+        start_time: Some(accepted),
+        end_time: None,
+        last_update_time: Some(accepted),
+        end_time_behavior: None,
+        auto_renew: None,
+    });
 }
 
 /// Days AWS's billing disagrees with the grants: the account with duplicate grants of the
@@ -1096,6 +1189,7 @@ fn models_used<'a>(
     let mut add = |k: usize, last_day: i64| {
         uses.push(Use {
             service: &products[k].service,
+            model: (&products[k].model_id, &products[k].name),
             weight: products[k].weight,
             product: Some(k),
             last_day,
@@ -1132,6 +1226,7 @@ fn models_used<'a>(
     if a.role == Role::UnmappedSpender || rng.chance(0.02) {
         uses.push(Use {
             service: UNMAPPED_PRODUCT,
+            model: UNMAPPED_MODEL,
             weight: 0.4,
             product: None,
             last_day: last,
@@ -1265,6 +1360,8 @@ mod tests {
         assert_eq!(a.grants, b.grants);
         assert_eq!(a.grant_events, b.grant_events);
         assert_eq!(a.manifest, b.manifest);
+        assert_eq!(a.invocations, b.invocations);
+        assert_eq!(a.member_agreements, b.member_agreements);
         assert!(a.usage.equals_missing(&b.usage));
         assert!(!a.usage.equals_missing(&c.usage));
         assert_ne!(a.grants, c.grants);
@@ -1381,6 +1478,42 @@ mod tests {
         assert!(s.accounts.iter().all(|a| a.email.ends_with("@example.com")));
         let paths: BTreeSet<&str> = s.accounts.iter().map(|a| a.ou_path.as_str()).collect();
         assert!(paths.contains("/Root/Workloads/Prod") && paths.contains("/Root/Sandbox"));
+    }
+
+    /// Every day an account is billed for a model it invoked it, and only then: one CloudWatch
+    /// row per account, model and day, with the tokens its usage rows bill (a unit is a
+    /// million tokens).
+    #[test]
+    fn invocations_are_the_billed_tokens_of_each_day() {
+        for s in samples() {
+            let mut billed: BTreeMap<(String, NaiveDate, String), f64> = BTreeMap::new();
+            for r in usage::rows(&s.usage).unwrap() {
+                if r.cost_usd > 0.0 {
+                    let name = r.product.trim_end_matches(" (Amazon Bedrock Edition)");
+                    *billed
+                        .entry((r.account_id, r.date, name.to_string()))
+                        .or_default() += r.usage_quantity * TOKENS_PER_UNIT;
+                }
+            }
+            let invoked: BTreeMap<(String, NaiveDate, String), f64> = s
+                .invocations
+                .as_ref()
+                .expect("the members are read")
+                .iter()
+                .map(|i| {
+                    assert!(i.invocations > 0 && i.region == MEMBER_REGION);
+                    let key = (i.account_id.clone(), i.day, i.model_name.clone());
+                    (key, (i.input_tokens + i.output_tokens) as f64)
+                })
+                .collect();
+            assert_eq!(
+                billed.keys().collect::<Vec<_>>(),
+                invoked.keys().collect::<Vec<_>>()
+            );
+            for (k, tokens) in &billed {
+                assert!((tokens - invoked[k]).abs() < 1.0, "{k:?}");
+            }
+        }
     }
 
     #[test]
@@ -1535,6 +1668,21 @@ mod tests {
         let ea010 = rows.iter().any(|r| {
             r.team_tag.is_none() && accounts[r.account_id.as_str()].ou_path == "/Root/Sandbox"
         });
+        let invocations = s.invocations.as_deref().unwrap_or_default();
+        let licensed = |name: &str| org_licenses.iter().find(|l| l.product_name == name);
+        let ea015 = invocations.iter().any(|i| {
+            i.account_id != *sub
+                && licensed(&i.model_name).is_some_and(|l| !covered(&i.account_id, &l.arn, i.day))
+        });
+        let ea016 = s.member_agreements.iter().flatten().any(|a| {
+            a.status == crate::model::AgreementStatus::Active
+                && &a.acceptor_account_id != sub
+                && org_licenses.iter().any(|l| l.product_sku == a.product_id)
+        });
+        let ea017 = invocations.iter().any(|i| {
+            crate::model::invocations::is_marketplace_provider(&i.base_model_id)
+                && licensed(&i.model_name).is_none()
+        });
         let credits = rows.iter().any(|r| r.cost_usd < 0.0);
         let public_only_first = rows
             .iter()
@@ -1552,6 +1700,9 @@ mod tests {
             ("EA010", ea010),
             ("EA011", ea011),
             ("EA012", ea012),
+            ("EA015", ea015),
+            ("EA016", ea016),
+            ("EA017", ea017),
             ("credits", credits),
             ("public price on the first product only", public_only_first),
         ]

@@ -245,6 +245,7 @@ impl Scenario {
                 format!("arn:aws:iam::{}:role/Audit", org.subscriber_account_id),
             ),
             market: market(snap),
+            members: super::fake_aws::Members::default(),
         }
     }
 }

@@ -149,6 +149,7 @@ pub fn scenario() -> Scenario {
     let t = 1_790_000_000; // 2026-09-21
     Scenario {
         market: market(),
+        members: fake_aws::Members::default(),
         organization: json!({"Id": ORG_ID, "Arn": org_arn, "FeatureSet": "ALL",
                              "MasterAccountId": MGMT, "MasterAccountArn": format!("arn:aws:organizations::{MGMT}:account/{ORG_ID}/{MGMT}"),
                              "MasterAccountEmail": "aws@example.com"}),

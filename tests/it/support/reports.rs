@@ -88,6 +88,7 @@ pub fn hostile() -> (Analysis, RunInfo) {
         error_code: "AccessDenied".into(),
         message: HOSTILE[4].into(),
         tables: vec![entitlement_audit::snapshot::Table::Usage],
+        account_id: None,
     });
     a.completeness.incomplete_tables = vec![entitlement_audit::snapshot::Table::Usage];
     a.completeness.affected_rules = vec!["EA001", "EA005"];

@@ -16,6 +16,9 @@ pub(super) fn route(path: &str) -> Option<(&'static str, Value)> {
     if path == "/foundation-models" {
         return Some(("ListFoundationModels", Value::Object(input)));
     }
+    if path == "/inference-profiles" {
+        return Some(("ListInferenceProfiles", Value::Object(input)));
+    }
     let model = path.strip_prefix("/list-foundation-model-agreement-offers/")?;
     input.insert("modelId".into(), json!(decode(model)));
     Some(("ListFoundationModelAgreementOffers", Value::Object(input)))

@@ -36,6 +36,8 @@ const TIMESTAMPS: &[&str] = &[
     "lastUpdateTime",
     "agreementStartDate",
     "agreementEndDate",
+    // CloudWatch `GetMetricData` (a list of them).
+    "Timestamps",
 ];
 
 pub(super) fn respond(st: &State, r: &Request, op: &str) -> Answer {
@@ -110,7 +112,7 @@ fn to_cbor(v: &Value, timestamp: bool) -> Cbor {
                 })
                 .collect(),
         ),
-        Value::Array(items) => Cbor::Array(items.iter().map(|i| to_cbor(i, false)).collect()),
+        Value::Array(items) => Cbor::Array(items.iter().map(|i| to_cbor(i, timestamp)).collect()),
         Value::Number(n) if timestamp => {
             Cbor::Tag(1, Box::new(Cbor::Float(n.as_f64().expect("epoch seconds"))))
         }

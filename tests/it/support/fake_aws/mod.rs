@@ -25,6 +25,7 @@ mod cloudtrail;
 mod cost_explorer;
 mod license_manager;
 mod marketplace_agreement;
+pub mod members;
 mod organizations;
 mod pricing;
 mod replay;
@@ -33,6 +34,7 @@ mod sts;
 
 pub use athena::Athena;
 pub use marketplace_agreement::Market;
+pub use members::Members;
 pub use sts::ASSUMED_ACCESS_KEY;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -140,6 +142,9 @@ pub struct Scenario {
     pub caller: (String, String),
     /// The subscriber's Marketplace agreements.
     pub market: Market,
+    /// The member accounts behind `--member-role` (`AssumeRole`, and what their own
+    /// credentials read).
+    pub members: Members,
 }
 
 #[derive(Debug)]
@@ -162,6 +167,8 @@ pub struct State {
     pub athena: Athena,
     /// S3 bucket -> keys, for `ListObjectsV2` ([`s3`]).
     pub s3_keys: BTreeMap<String, Vec<String>>,
+    /// Who signed the request being answered (access key, region).
+    signer: (Option<String>, Option<String>),
 }
 
 impl Call {
@@ -205,6 +212,7 @@ impl FakeAws {
             cost_allocation_tags: Vec::new(),
             caller: (String::new(), String::new()),
             market: Market::default(),
+            members: Members::default(),
         };
         Self::serve(empty, Faults::default(), Some(Replay::read(dir))).await
     }
@@ -248,6 +256,7 @@ impl FakeAws {
             replay,
             athena: Athena::default(),
             s3_keys: BTreeMap::new(),
+            signer: (None, None),
         }));
         let shared = state.clone();
         tokio::spawn(async move {
@@ -370,6 +379,8 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
                 s3::request(bucket, params)
             }
             (Some(_), _) => marketplace_agreement::decode(&body),
+            // REST JSON with a query: the input is in the query (paged by `nextToken`).
+            (None, Some((op, input))) if *op == "ListInferenceProfiles" => input.clone(),
             // Filed as the recorder files it: the path and query.
             (None, Some(_)) => serde_json::json!({ "uri": path }),
             (None, None) => serde_json::from_slice(&body).unwrap_or(Value::Null),
@@ -467,6 +478,7 @@ fn handle(
             ("STS".to_string(), op, Value::String(form))
         }
     };
+    st.signer = (signer.access_key.clone(), signer.region.clone());
     let answer = match &mut st.replay {
         Some(replay) => replay.answer(&op, &req),
         None => respond(st, &prefix, &op, &req),
@@ -474,7 +486,12 @@ fn handle(
     let error = (answer.0 != 200)
         .then(|| serde_json::from_str::<Value>(&answer.2).ok())
         .flatten()
-        .and_then(|v| v["__type"].as_str().map(str::to_string));
+        .and_then(|v| v["__type"].as_str().map(str::to_string))
+        .or_else(|| {
+            // STS answers XML errors.
+            let code = answer.2.split("<Code>").nth(1)?.split("</Code>").next()?;
+            (answer.0 != 200).then(|| code.to_string())
+        });
     st.calls.push(Call {
         prefix,
         op,
@@ -528,6 +545,7 @@ fn service_of(prefix: &str) -> Option<Service> {
         Service::Bedrock,
         Service::Pricing,
         Service::Athena,
+        Service::CloudWatch,
     ]
     .into_iter()
     .find(|s| s.target_prefix() == Some(prefix))
@@ -577,8 +595,19 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
         }
     }
     if prefix == "STS" {
+        if op == "AssumeRole" {
+            let form = req.as_str().unwrap_or_default();
+            return members::assume_role(&st.scenario.members, form, &st.scenario.caller.0);
+        }
         return sts::respond(st, op);
     }
+    let member = st
+        .signer
+        .0
+        .as_deref()
+        .and_then(members::key_account)
+        .map(str::to_string);
+    let region = st.signer.1.clone().unwrap_or_default();
     if service_of(prefix) == Some(Service::Athena) {
         return athena::respond(&mut st.athena, op, req);
     }
@@ -587,6 +616,23 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
         body: req,
         faults: &st.faults,
     };
+    let m = &st.scenario.members;
+    match (service_of(prefix), &member) {
+        (Some(Service::CloudWatch), _) => {
+            return members::cloudwatch(m, &r, op, member.as_deref(), &region)
+        }
+        (
+            Some(Service::CloudTrail | Service::MarketplaceAgreement | Service::Bedrock),
+            Some(account),
+        ) => return members::own(m, &r, op, account, &region),
+        (_, Some(account)) => {
+            return error(
+                "AccessDenied",
+                &format!("the member role of {account} may not call {op}"),
+            )
+        }
+        _ => {}
+    }
     match service_of(prefix) {
         Some(Service::Organizations) => organizations::respond(st, &r, op),
         Some(Service::LicenseManager) => license_manager::respond(st, &r, op),
@@ -595,7 +641,7 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
         Some(Service::MarketplaceAgreement) => marketplace_agreement::respond(st, &r, op),
         Some(Service::Bedrock) => bedrock::respond(st, &r, op),
         Some(Service::Pricing) => pricing::respond(st, &r, op),
-        Some(Service::Sts | Service::Athena) | None => unknown(op),
+        Some(Service::Sts | Service::Athena | Service::CloudWatch) | None => unknown(op),
     }
 }
 
