@@ -340,7 +340,7 @@ fn member_calls(fake: &FakeAws, account: &str) -> (usize, usize) {
 }
 
 /// The ledger entries of member accounts `which` picks.
-fn gaps_of(
+pub(crate) fn gaps_of(
     snap: &Snapshot,
     which: impl Fn(&str) -> bool,
 ) -> Vec<&entitlement_audit::snapshot::LedgerEntry> {
