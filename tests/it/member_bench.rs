@@ -45,7 +45,8 @@ const EVENT_NAMES: usize = 5;
 fn fleet(members: usize, suspended: usize, regions: &[String]) -> Scenario {
     let mut sc = scenario();
     sc.members.role_name = ROLE.into();
-    let synthetic = |i: usize| format!("{:012}", 500_000_000_000u64 + i as u64);
+    // Synthetic ids as the demo generator makes them.
+    let synthetic = |i: usize| format!("9999{i:08}");
     for i in 0..members.saturating_sub(2) + suspended {
         let id = synthetic(i);
         let state = if i < members.saturating_sub(2) {
