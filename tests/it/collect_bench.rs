@@ -48,13 +48,13 @@ fn pace_of(p: &PaceOptions, s: Service) -> Pace {
 
 /// Calls per operation: answered, throttled by the fake, failed otherwise.
 #[derive(Debug, Default, Clone, Copy)]
-struct Count {
-    ok: usize,
-    throttled: usize,
-    failed: usize,
+pub(crate) struct Count {
+    pub(crate) ok: usize,
+    pub(crate) throttled: usize,
+    pub(crate) failed: usize,
 }
 
-fn count_calls(calls: &[Call]) -> BTreeMap<(Service, String), Count> {
+pub(crate) fn count_calls(calls: &[Call]) -> BTreeMap<(Service, String), Count> {
     let mut by: BTreeMap<(Service, String), Count> = BTreeMap::new();
     for c in calls {
         let e = by.entry((c.service(), c.op.clone())).or_default();
@@ -115,11 +115,24 @@ fn print_table(counts: &BTreeMap<(Service, String), Count>, pace: &PaceOptions) 
     }
 }
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The `--pace` settings of `BENCH_PACE` (comma-separated), and the pacing they make of the
+/// default one.
+pub(crate) fn bench_pace() -> (Vec<String>, PaceOptions) {
+    let pace_args: Vec<String> = std::env::var("BENCH_PACE")
+        .map(|v| v.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    let mut pace = PaceOptions::default();
+    for spec in &pace_args {
+        pace.apply(spec).unwrap();
+    }
+    (pace_args, pace)
 }
 
 /// The benchmark: see the module docs. Prints Markdown for docs/performance.md.
@@ -153,13 +166,7 @@ async fn collect_bench() {
     // The binary's pacing is the default one unless `BENCH_PACE` says otherwise; the fake
     // allows twice that per service (CloudTrail at the default pace: its documented 2 per
     // second), so a collector that keeps to its pacing is never throttled.
-    let pace_args: Vec<String> = std::env::var("BENCH_PACE")
-        .map(|v| v.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
-    let mut pace = PaceOptions::default();
-    for spec in &pace_args {
-        pace.apply(spec).unwrap();
-    }
+    let (pace_args, pace) = bench_pace();
     let mut faults = Faults {
         latency: Some(latency),
         ce_groups_per_page: Some(ce_groups),
@@ -203,24 +210,7 @@ async fn collect_bench() {
         cmd = cmd.args(["--pace", spec]);
     }
     let cmd = cmd.aws(&fake);
-    // The progress lines, each with the time it arrived: where the time goes.
-    let t = Instant::now();
-    let (status, lines) = tokio::task::spawn_blocking(move || {
-        let mut child = cmd.spawn();
-        let lines: Vec<(f64, String)> = BufReader::new(child.stderr.take().unwrap())
-            .lines()
-            .map(|l| (t.elapsed().as_secs_f64(), l.unwrap()))
-            .collect();
-        (child.wait().unwrap(), lines)
-    })
-    .await
-    .unwrap();
-    let wall = t.elapsed().as_secs_f64();
-    let rss_kb: u64 = lines
-        .iter()
-        .find_map(|(_, l)| l.strip_prefix("maxrss_kb="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
+    let (status, lines, wall, rss_kb) = run_timed(cmd).await;
     let stderr: Vec<String> = lines
         .iter()
         .map(|(at, l)| format!("{at:7.1} s  {l}"))
@@ -249,6 +239,32 @@ async fn collect_bench() {
     print_lock_table(&fake.calls(), wall);
     let back = snapshot::read(out.path()).unwrap();
     assert_same_organization(&back, &snap);
+}
+
+/// Runs `cmd` (started through `/usr/bin/time -f maxrss_kb=%M`) to the end: its exit status,
+/// its progress lines, each with the time it arrived (where the time goes), the wall time
+/// and the peak RSS in KiB.
+pub(crate) async fn run_timed(
+    cmd: Bin,
+) -> (std::process::ExitStatus, Vec<(f64, String)>, f64, u64) {
+    let t = Instant::now();
+    let (status, lines) = tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn();
+        let lines: Vec<(f64, String)> = BufReader::new(child.stderr.take().unwrap())
+            .lines()
+            .map(|l| (t.elapsed().as_secs_f64(), l.unwrap()))
+            .collect();
+        (child.wait().unwrap(), lines)
+    })
+    .await
+    .unwrap();
+    let wall = t.elapsed().as_secs_f64();
+    let rss_kb: u64 = lines
+        .iter()
+        .find_map(|(_, l)| l.strip_prefix("maxrss_kb="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    (status, lines, wall, rss_kb)
 }
 
 /// How long the fake's single lock was held answering each operation, and how long requests

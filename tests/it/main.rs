@@ -19,6 +19,7 @@ mod history;
 mod html;
 mod lifecycle;
 mod live_e2e;
+mod member_bench;
 mod members;
 mod plan;
 mod rates;

@@ -325,3 +325,80 @@ async fn member_side_activations_make_activation_unknown_days_exact() {
         }
     }
 }
+
+/// The calls signed with `account`'s member credentials: (answered, throttled).
+fn member_calls(fake: &FakeAws, account: &str) -> (usize, usize) {
+    let calls = fake.calls();
+    let own = calls
+        .iter()
+        .filter(|c| c.access_key.as_deref().and_then(key_account) == Some(account));
+    own.fold((0, 0), |(ok, throttled), c| match c.error.as_deref() {
+        None => (ok + 1, throttled),
+        Some("ThrottlingException") => (ok, throttled + 1),
+        Some(other) => panic!("{} answered {other}", c.op),
+    })
+}
+
+/// The ledger entries of member accounts `which` picks.
+pub(crate) fn gaps_of(
+    snap: &Snapshot,
+    which: impl Fn(&str) -> bool,
+) -> Vec<&entitlement_audit::snapshot::LedgerEntry> {
+    let of =
+        |e: &&entitlement_audit::snapshot::LedgerEntry| e.account_id.as_deref().is_some_and(&which);
+    snap.manifest.completeness.iter().filter(of).collect()
+}
+
+/// DEV's first three calls are throttled (AWS throttles per account): the SDK retries them
+/// (four attempts per call in the tests) and DEV is read in full, with no gap.
+#[tokio::test]
+async fn a_throttled_member_is_retried_and_read() {
+    let mut sc = member_scenario();
+    sc.members.throttle.insert(DEV.into(), 3);
+    let fake = FakeAws::start(sc, Faults::default()).await;
+    let snap = collect(&fake, &member_options()).await;
+
+    let (ok, throttled) = member_calls(&fake, DEV);
+    assert_eq!(throttled, 3, "the fault was served");
+    assert!(ok > 0);
+    let gaps = gaps_of(&snap, |a| a == DEV);
+    assert!(gaps.is_empty(), "{gaps:?}");
+    let inv = snap.invocations.as_ref().unwrap();
+    assert!(inv
+        .iter()
+        .any(|i| i.account_id == DEV && i.base_model_id == CLAUDE_MODEL_ID));
+    assert!(inv.iter().any(|i| i.model_id == "mystery-model"));
+}
+
+/// DEV throttled beyond the retries: each of its reads is a ledger gap of DEV naming the
+/// throttling, its invocations are missing, and nobody else's data is affected (PROD is still
+/// the one account whose role could not be assumed).
+#[tokio::test]
+async fn a_member_throttled_beyond_the_retries_is_a_gap_of_that_account() {
+    let mut sc = member_scenario();
+    sc.members.throttle.insert(DEV.into(), u32::MAX);
+    let fake = FakeAws::start(sc, Faults::default()).await;
+    let snap = collect(&fake, &member_options()).await;
+
+    let (ok, throttled) = member_calls(&fake, DEV);
+    assert_eq!(ok, 0);
+    assert!(throttled >= 4, "retried: {throttled}");
+    let dev = gaps_of(&snap, |a| a == DEV);
+    let ops: std::collections::BTreeSet<&str> = dev.iter().map(|e| e.operation.as_str()).collect();
+    for op in ["ListMetrics", "LookupEvents", "SearchAgreements"] {
+        assert!(ops.contains(op), "{op} not in {dev:?}");
+    }
+    for e in &dev {
+        assert_eq!(e.error_code, "ThrottlingException", "{e:?}");
+        assert!(e.scope.contains(&format!("account {DEV}")), "{e:?}");
+    }
+    assert!(dev
+        .iter()
+        .any(|e| e.operation == "ListMetrics" && e.tables.contains(&Table::Invocations)));
+    let inv = snap.invocations.as_ref().unwrap();
+    assert!(inv.iter().all(|i| i.account_id != DEV), "{inv:?}");
+    // The other gaps are PROD's AssumeRole only: one account's throttling is nobody else's.
+    let others = gaps_of(&snap, |a| a != DEV);
+    assert_eq!(others.len(), 1, "{others:?}");
+    assert_eq!(others[0].account_id.as_deref(), Some(PROD));
+}

@@ -102,7 +102,8 @@ fn ou(id: &str, name: &str) -> Value {
            "Arn": format!("arn:aws:organizations::{MGMT}:ou/{ORG_ID}/{id}")})
 }
 
-fn account(id: &str, name: &str, state: Option<&str>, status: Option<&str>) -> Value {
+/// An Organizations account as `ListAccountsForParent` answers it.
+pub fn account(id: &str, name: &str, state: Option<&str>, status: Option<&str>) -> Value {
     let mut a = json!({"Id": id, "Name": name, "Email": format!("aws+{id}@example.com"),
                        "Arn": format!("arn:aws:organizations::{MGMT}:account/{ORG_ID}/{id}"),
                        "JoinedMethod": "CREATED", "JoinedTimestamp": 1_767_225_600});

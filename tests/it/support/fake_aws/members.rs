@@ -54,6 +54,10 @@ pub struct Members {
     /// Account -> the error code its `AssumeRole` answers (the role is not deployed, the
     /// trust policy or an SCP denies).
     pub assume_faults: BTreeMap<String, String>,
+    /// Account -> how many of the next calls signed with its credentials are answered with
+    /// the service's throttling error (AWS throttles per account: one member over its quota,
+    /// the others not).
+    pub throttle: BTreeMap<String, u32>,
 }
 
 impl Members {

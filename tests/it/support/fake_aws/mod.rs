@@ -611,6 +611,15 @@ fn respond(st: &mut State, prefix: &str, op: &str, req: &Value) -> Answer {
     if service_of(prefix) == Some(Service::Athena) {
         return athena::respond(&mut st.athena, op, req);
     }
+    if let Some(n) = member
+        .as_ref()
+        .and_then(|a| st.scenario.members.throttle.get_mut(a))
+    {
+        if *n > 0 {
+            *n -= 1;
+            return error(throttling_code(prefix), "Rate exceeded");
+        }
+    }
     let st: &State = st;
     let r = Request {
         body: req,
