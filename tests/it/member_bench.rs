@@ -106,7 +106,8 @@ fn gate(p: &PaceOptions, s: Service) -> (&'static str, Pace) {
 
 /// The fastest the member pacing allows: each gate's requests at its rate, or, when slower,
 /// `latency` per request with the gate's concurrency in flight (the gates run side by side:
-/// the slowest bounds the phase); and the accounts' own bound, `member_concurrency` accounts
+/// the slowest bounds the phase; `member-cloudtrail` is one gate per account, so as many of
+/// them as accounts in flight); and the accounts' own bound, `member_concurrency` accounts
 /// in flight, each a chain of `AssumeRole`, `ListMetrics` and `GetMetricData` region after
 /// region, then `ListInferenceProfiles`.
 fn bounds(
@@ -125,7 +126,12 @@ fn bounds(
         .map(|(name, (n, p))| {
             let per_call =
                 (1.0 / p.requests_per_second).max(latency.as_secs_f64() / p.max_concurrency as f64);
-            (name, n as f64 * per_call)
+            // Each member has a CloudTrail gate of its own: as many run at once as accounts.
+            let side_by_side = match name {
+                "member-cloudtrail" => concurrency.min(members).max(1),
+                _ => 1,
+            };
+            (name, n as f64 * per_call / side_by_side as f64)
         })
         .collect();
     let chain = (2 + 2 * regions) as f64 * latency.as_secs_f64();

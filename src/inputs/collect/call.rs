@@ -132,6 +132,9 @@ pub struct Cx<'a> {
     /// The member account the clients call (`--member-role`), whose services are paced by
     /// the member paces; `None` for the run's own account.
     pub member: Option<String>,
+    /// The member account's own `member-cloudtrail` gate: CloudTrail's `LookupEvents` quota
+    /// (2 per second) is per account and region, so each member has its own.
+    member_trail: Option<Throttle>,
 }
 
 impl<'a> Cx<'a> {
@@ -158,11 +161,13 @@ impl<'a> Cx<'a> {
                 member_agreements: Throttle::new(p.member_agreements),
             }),
             member: None,
+            member_trail: None,
         }
     }
 
     /// The context of calls into member account `account` with its `clients`: the same
-    /// ledger, budget and gates (the member paces for its CloudTrail, agreements and Bedrock).
+    /// ledger, budget and gates (the member paces for its agreements and Bedrock), and a
+    /// CloudTrail gate of its own.
     pub fn member<'b>(&'b self, account: &str, clients: &'b Clients) -> Cx<'b> {
         Cx {
             clients,
@@ -172,6 +177,7 @@ impl<'a> Cx<'a> {
             cost_budget: self.cost_budget.clone(),
             throttles: self.throttles.clone(),
             member: Some(account.to_string()),
+            member_trail: Some(Throttle::new(self.opts.pace.member_cloudtrail)),
         }
     }
 
@@ -179,7 +185,9 @@ impl<'a> Cx<'a> {
         let t = &self.throttles;
         let member = self.member.is_some();
         match service {
-            Service::CloudTrail if member => &t.member_cloudtrail,
+            Service::CloudTrail if member => {
+                self.member_trail.as_ref().unwrap_or(&t.member_cloudtrail)
+            }
             Service::MarketplaceAgreement | Service::Bedrock if member => &t.member_agreements,
             Service::Organizations => &t.organizations,
             Service::LicenseManager => &t.license_manager,
