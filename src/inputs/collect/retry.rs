@@ -102,9 +102,8 @@ pub struct PaceOptions {
     /// together. Default 5/s, 4 in flight (GetMetricData's quota is 50/s per account and
     /// region; each request is billed by the metrics it asks for).
     pub cloudwatch: Pace,
-    /// CloudTrail `LookupEvents` in the member accounts, all of them together. Default 2/s, 2
-    /// in flight: at most the 2 per second AWS allows per account and region, whichever
-    /// accounts the calls go to.
+    /// CloudTrail `LookupEvents` in each member account, a gate per account (`Cx::member`).
+    /// Default 2/s, 2 in flight: the 2 per second AWS allows per account and region.
     pub member_cloudtrail: Pace,
     /// Marketplace Agreement `SearchAgreements` (and Bedrock `ListInferenceProfiles`) in the
     /// member accounts, all of them together. Default 2/s, 2 in flight.
