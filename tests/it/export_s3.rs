@@ -60,19 +60,30 @@ fn parquet_by_period(root: &Path) -> Vec<(String, PathBuf)> {
 /// under `metadata/BILLING_PERIOD=P/` naming the data files.
 fn upload_export(moto: &Moto, files: &[(String, PathBuf)]) {
     for (period, path) in files {
-        let key = format!("{EXPORT}/data/BILLING_PERIOD={period}/cid-cur2-00001.snappy.parquet");
+        let key = data_key(period);
         put(moto, &key, std::fs::read(path).unwrap());
-        let manifest = json!({
-            "executionId": format!("exec-{period}"),
-            "exportArn": "arn:aws:bcm-data-exports:us-east-1:123456789012:export/cid-cur2-a1b2",
-            "dataFiles": [format!("s3://{BUCKET}/{key}")],
-        });
         put(
             moto,
             &format!("{EXPORT}/metadata/BILLING_PERIOD={period}/cid-cur2-Manifest.json"),
-            manifest.to_string().into_bytes(),
+            manifest(&format!("exec-{period}"), &[&key]),
         );
     }
+}
+
+/// The key of a period's data file as [`upload_export`] writes it.
+fn data_key(period: &str) -> String {
+    format!("{EXPORT}/data/BILLING_PERIOD={period}/cid-cur2-00001.snappy.parquet")
+}
+
+/// A delivery's manifest naming the data files `keys`.
+fn manifest(execution: &str, keys: &[&str]) -> Vec<u8> {
+    json!({
+        "executionId": execution,
+        "exportArn": "arn:aws:bcm-data-exports:us-east-1:123456789012:export/cid-cur2-a1b2",
+        "dataFiles": keys.iter().map(|k| format!("s3://{BUCKET}/{k}")).collect::<Vec<_>>(),
+    })
+    .to_string()
+    .into_bytes()
 }
 
 /// The demo's usage as CID-layout CUR 2.0 files on disk (the directory) and uploaded as an
@@ -147,6 +158,49 @@ fn an_export_in_s3_reads_the_window_periods_its_manifests_name() {
     );
     let totals =
         |d: &tempfile::TempDir| to_cents(&read_json(&reports(d), "summary.json")["totals"]);
+    assert_eq!(totals(&s3_dir), totals(&disk_dir));
+}
+
+/// aws-apis.md leaves open whether a refreshed period is overwritten (the test above) or kept
+/// as a new version ("create new" delivery): then the period's metadata holds one manifest per
+/// delivery, and only the newest one's files are the period. Here an earlier delivery's
+/// manifest, in a folder of its own, names its own data file and the current one (read, it
+/// would double the period); the current manifest is written after it.
+#[test]
+fn a_versioned_export_reads_each_period_from_its_newest_manifest_only() {
+    let Some(moto) = Moto::start() else { return };
+    let (local, files) = demo_export(&moto);
+    let (first, first_path) = &files[0];
+    let old =
+        format!("{EXPORT}/data/BILLING_PERIOD={first}/exec-old/cid-cur2-00001.snappy.parquet");
+    put(&moto, &old, std::fs::read(first_path).unwrap());
+    put(
+        &moto,
+        &format!("{EXPORT}/metadata/BILLING_PERIOD={first}/exec-old/cid-cur2-Manifest.json"),
+        manifest("exec-old", &[&old, &data_key(first)]),
+    );
+    // S3 dates objects to the second: the current delivery comes a second later.
+    std::thread::sleep(Duration::from_millis(1100));
+    put(
+        &moto,
+        &format!("{EXPORT}/metadata/BILLING_PERIOD={first}/cid-cur2-Manifest.json"),
+        manifest(&format!("exec-{first}"), &[&data_key(first)]),
+    );
+
+    let (s3, s3_dir) = run_demo(&moto, &format!("s3://{BUCKET}/{EXPORT}"));
+    assert_eq!(s3.code, 0, "{}", s3.stderr);
+    assert!(
+        s3.stderr.contains(&format!(
+            "billing period {first}: 1 files (delivery `exec-{first}`)"
+        )),
+        "{}",
+        s3.stderr
+    );
+    let (disk, disk_dir) = run_demo(&moto, &local.path().join("cur2").display().to_string());
+    assert_eq!(disk.code, 0, "{}", disk.stderr);
+    let totals = |d: &tempfile::TempDir| {
+        to_cents(&read_json(&d.path().join("reports"), "summary.json")["totals"])
+    };
     assert_eq!(totals(&s3_dir), totals(&disk_dir));
 }
 
